@@ -1,0 +1,80 @@
+"""Decoded video frames handed from the decode thread to the renderer, in the decoder's own pixel format."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import av
+import numpy as np
+
+# Pixel formats the renderer uploads directly, with each plane's GL layout: (channels, bytes per sample).
+PLANE_LAYOUTS: dict[str, tuple[tuple[int, int], ...]] = {
+    "yuv420p": ((1, 1), (1, 1), (1, 1)),
+    "yuvj420p": ((1, 1), (1, 1), (1, 1)),
+    "yuv420p10le": ((1, 2), (1, 2), (1, 2)),
+    "nv12": ((1, 1), (2, 1)),
+    "p010le": ((1, 2), (2, 2)),
+}
+
+_COLORSPACES = {1: "bt709", 5: "bt601", 6: "bt601", 9: "bt2020", 10: "bt2020"}
+
+
+@dataclass(frozen=True, slots=True)
+class VideoFrame:
+    """One picture as planes plus the facts needed to draw it (see docs/architecture.md)."""
+
+    pix_fmt: str
+    width: int
+    height: int
+    planes: tuple[np.ndarray, ...]
+    line_sizes: tuple[int, ...]
+    plane_sizes: tuple[tuple[int, int], ...]
+    colorspace: str
+    color_range: str
+    pts: float
+    index: int
+    nbytes: int
+
+    @property
+    def bit_depth(self) -> int:
+        return 10 if self.pix_fmt in ("yuv420p10le", "p010le") else 8
+
+    @classmethod
+    def from_av(cls, frame: av.VideoFrame, *, pts: float, index: int) -> VideoFrame:
+        """Wrap a PyAV frame's planes without converting them (the planes keep the frame alive)."""
+        fmt = frame.format.name
+        if fmt not in PLANE_LAYOUTS:
+            raise ValueError(f"unsupported pixel format {fmt!r} (supported: {', '.join(PLANE_LAYOUTS)})")
+        layouts = PLANE_LAYOUTS[fmt]
+        planes, line_sizes, sizes, total = [], [], [], 0
+        for plane, (channels, sample_bytes) in zip(frame.planes, layouts):
+            dtype = np.uint16 if sample_bytes == 2 else np.uint8
+            arr = np.frombuffer(plane, dtype=dtype).reshape(plane.height, plane.line_size // sample_bytes)
+            planes.append(arr)
+            line_sizes.append(plane.line_size)
+            sizes.append((plane.width // channels if channels == 2 else plane.width, plane.height))
+            total += plane.line_size * plane.height
+        return cls(
+            pix_fmt=fmt,
+            width=frame.width,
+            height=frame.height,
+            planes=tuple(planes),
+            line_sizes=tuple(line_sizes),
+            plane_sizes=tuple(sizes),
+            colorspace=_colorspace_name(frame),
+            color_range="full" if _is_full_range(frame) else "limited",
+            pts=pts,
+            index=index,
+            nbytes=total,
+        )
+
+
+def _colorspace_name(frame: av.VideoFrame) -> str:
+    value = int(getattr(frame, "colorspace", 2) or 2)
+    if value in _COLORSPACES:
+        return _COLORSPACES[value]
+    return "bt709" if frame.height > 576 else "bt601"
+
+
+def _is_full_range(frame: av.VideoFrame) -> bool:
+    return frame.format.name.startswith("yuvj") or int(getattr(frame, "color_range", 0) or 0) == 2
