@@ -1,0 +1,247 @@
+"""A loopback link emulator for tests: a TCP relay that delays, jitters, reorders and loses like Linux netem.
+
+Why a TCP-level relay: ZeroMQ's ``tcp://`` transport is what the facilitator and the players speak, and the
+kernel here has no ``netem`` queueing discipline. A UDP/packet-level emulator would need a TUN device and routing
+(root, Linux only); a relay needs neither and runs on Windows too. It listens on a loopback port and forwards
+every accepted connection to a target address, and each direction of each connection is a link with the
+configured behaviour, seen as the application sees it through TCP:
+
+- **delay and jitter** per segment (the stream is cut into MSS-sized segments): ``delay ± jitter``, uniform, as
+  netem's default ``delay 20ms 5ms``;
+- **reordering**: segments are scheduled independently, so with jitter a later segment can be due before an
+  earlier one; TCP's receiver reassembles in order, so the application sees the later segment held until the
+  earlier one arrives (head-of-line blocking). ``reorder`` adds extra probability of a segment overtaking;
+- **loss** (probability per segment): TCP hides it behind a retransmission, so a lost segment (and everything
+  behind it in the stream) arrives ``loss_delay`` later (default 200 ms, Linux's minimum RTO: the pessimistic
+  case; a tail-loss probe often recovers sooner).
+
+Usage::
+
+    with NetemRelay(("127.0.0.1", server_port), delay=0.020, jitter=0.005, loss=0.01) as relay:
+        connect to ("127.0.0.1", relay.port)   # or relay.endpoint for ZeroMQ ("tcp://127.0.0.1:PORT")
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import random
+import socket
+import threading
+import time
+from dataclasses import dataclass, field
+
+MSS = 1448  # bytes per emulated segment (Ethernet MTU 1500 less IP/TCP headers with timestamps)
+
+
+@dataclass
+class LinkStats:
+    """What the relay did to the traffic, summed over connections and directions."""
+
+    connections: int = 0
+    segments: int = 0
+    bytes: int = 0
+    lost: int = 0
+    reordered: int = 0
+    delays: list[float] = field(default_factory=list)  # seconds from read to write, per segment (first 100k)
+
+
+@dataclass(frozen=True)
+class LinkProfile:
+    """One direction of a link, in seconds and probabilities."""
+
+    delay: float = 0.020
+    jitter: float = 0.005
+    loss: float = 0.0
+    loss_delay: float = 0.200
+    reorder: float = 0.0
+
+    def __post_init__(self) -> None:
+        for name in ("delay", "jitter", "loss_delay"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"LinkProfile.{name}: must be >= 0, got {getattr(self, name)!r}")
+        for name in ("loss", "reorder"):
+            if not 0.0 <= getattr(self, name) <= 1.0:
+                raise ValueError(f"LinkProfile.{name}: a probability in [0, 1], got {getattr(self, name)!r}")
+        if self.jitter > self.delay:
+            raise ValueError(f"LinkProfile.jitter ({self.jitter}) must not exceed delay ({self.delay})")
+
+    def segment_delay(self, rng: random.Random) -> tuple[float, bool, bool]:
+        """(delay in seconds, lost, forced-reorder) for one segment."""
+        d = self.delay + rng.uniform(-self.jitter, self.jitter)
+        reordered = self.reorder > 0 and rng.random() < self.reorder
+        if reordered:  # overtaken: arrives later than its successors would (they then wait for it, in order)
+            d += self.jitter * 2 + 0.001
+        lost = self.loss > 0 and rng.random() < self.loss
+        if lost:
+            d += self.loss_delay
+        return d, lost, reordered
+
+
+class NetemRelay:
+    """Relay ``127.0.0.1:port`` -> ``target`` with netem-like behaviour in both directions (own thread)."""
+
+    def __init__(
+        self,
+        target: tuple[str, int],
+        *,
+        delay: float = 0.020,
+        jitter: float = 0.005,
+        loss: float = 0.0,
+        loss_delay: float = 0.200,
+        reorder: float = 0.0,
+        seed: int | None = None,
+        listen: tuple[str, int] = ("127.0.0.1", 0),
+        upstream: LinkProfile | None = None,
+    ) -> None:
+        self.target = target
+        self.downstream = LinkProfile(delay, jitter, loss, loss_delay, reorder)  # client -> target
+        self.upstream = upstream or self.downstream  # target -> client
+        self.stats = LinkStats()
+        self._rng = random.Random(seed)
+        self._listen = listen
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._server: asyncio.base_events.Server | None = None
+        self._ready = threading.Event()
+        self._error: BaseException | None = None
+        self._tasks: set[asyncio.Task] = set()
+        self._writers: set[asyncio.StreamWriter] = set()
+        self.port = 0
+
+    @property
+    def endpoint(self) -> str:
+        """The ZeroMQ endpoint to connect to instead of the target."""
+        return f"tcp://127.0.0.1:{self.port}"
+
+    def start(self) -> NetemRelay:
+        self._thread = threading.Thread(target=self._run, name=f"netem->{self.target[1]}", daemon=True)
+        self._thread.start()
+        self._ready.wait(10)
+        if self._error is not None:
+            raise RuntimeError(f"netem relay to {self.target}: {self._error}") from self._error
+        return self
+
+    def stop(self) -> None:
+        loop = self._loop
+        if loop is None or self._thread is None:
+            return
+        with contextlib.suppress(RuntimeError):  # loop already closed
+            loop.call_soon_threadsafe(self._shutdown)
+        self._thread.join(5)
+        self._loop = None
+
+    def __enter__(self) -> NetemRelay:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # --- the loop thread ---------------------------------------------------------------------------------------
+
+    def _run(self) -> None:
+        loop = asyncio.new_event_loop()
+        asyncio.set_event_loop(loop)
+        self._loop = loop
+        try:
+            self._server = loop.run_until_complete(
+                asyncio.start_server(self._accept, self._listen[0], self._listen[1])
+            )
+            self.port = self._server.sockets[0].getsockname()[1]
+        except BaseException as e:  # report to start()
+            self._error = e
+            self._ready.set()
+            loop.close()
+            return
+        self._ready.set()
+        try:
+            loop.run_forever()
+            pending = [t for t in asyncio.all_tasks(loop) if not t.done()]
+            for t in pending:
+                t.cancel()
+            loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+        finally:
+            loop.close()
+
+    def _shutdown(self) -> None:
+        if self._server is not None:
+            self._server.close()
+        for w in list(self._writers):
+            w.close()
+        asyncio.get_running_loop().stop()
+
+    def _spawn(self, coro) -> asyncio.Task:
+        task = asyncio.get_running_loop().create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
+
+    async def _accept(self, c_reader: asyncio.StreamReader, c_writer: asyncio.StreamWriter) -> None:
+        try:
+            t_reader, t_writer = await asyncio.open_connection(*self.target)
+        except OSError:
+            c_writer.close()
+            return
+        for w in (c_writer, t_writer):
+            self._writers.add(w)
+            sock = w.get_extra_info("socket")
+            if sock is not None:
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.stats.connections += 1
+        down = self._spawn(self._pipe(c_reader, t_writer, self.downstream))
+        up = self._spawn(self._pipe(t_reader, c_writer, self.upstream))
+        await asyncio.gather(down, up, return_exceptions=True)
+        for w in (c_writer, t_writer):
+            self._writers.discard(w)
+            w.close()
+
+    async def _pipe(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, link: LinkProfile) -> None:
+        """Read segments, give each a due time, deliver in stream order no earlier than due."""
+        queue: asyncio.Queue[tuple[float, bytes] | None] = asyncio.Queue()
+        deliver = self._spawn(self._deliver(queue, writer))
+        last_due = 0.0
+        try:
+            while True:
+                data = await reader.read(65536)
+                if not data:
+                    break
+                now = time.monotonic()
+                for i in range(0, len(data), MSS):
+                    seg = data[i : i + MSS]
+                    d, lost, forced = link.segment_delay(self._rng)
+                    due = now + d
+                    st = self.stats
+                    st.segments += 1
+                    st.bytes += len(seg)
+                    st.lost += lost
+                    if due < last_due or forced:
+                        st.reordered += 1
+                    # TCP delivers in order: a segment overtaken by jitter waits for its predecessor
+                    due = max(due, last_due)
+                    last_due = due
+                    if len(st.delays) < 100_000:
+                        st.delays.append(due - now)
+                    queue.put_nowait((due, seg))
+        except (ConnectionError, asyncio.IncompleteReadError):
+            pass
+        finally:
+            queue.put_nowait(None)
+            with contextlib.suppress(Exception):
+                await deliver
+
+    async def _deliver(self, queue: asyncio.Queue, writer: asyncio.StreamWriter) -> None:
+        try:
+            while True:
+                item = await queue.get()
+                if item is None:
+                    break
+                due, seg = item
+                wait = due - time.monotonic()
+                if wait > 0:
+                    await asyncio.sleep(wait)
+                writer.write(seg)
+                await writer.drain()
+            if writer.can_write_eof():
+                writer.write_eof()
+        except (ConnectionError, OSError):
+            pass
