@@ -1,0 +1,23 @@
+"""The film library: YAML manifests, validation, probing, scanning and sample films.
+
+See docs/manifest.md for the format and docs/architecture.md for how the player and the console use it.
+"""
+
+from .loader import check_manifest, load_library
+from .model import Audience, Chapter, ContentWarning, Film, Library, ManifestError, MediaInfo, Problem
+from .timecode import format_time, parse_time
+
+__all__ = [
+    "Audience",
+    "Chapter",
+    "ContentWarning",
+    "Film",
+    "Library",
+    "ManifestError",
+    "MediaInfo",
+    "Problem",
+    "check_manifest",
+    "format_time",
+    "load_library",
+    "parse_time",
+]

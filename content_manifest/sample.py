@@ -343,8 +343,8 @@ Turn right to find the green disc.
 """
 
 
-def manifest_text(shas: dict[str, str]) -> str:
-    """The sample manifest, with each film's sha256."""
+def manifest_text(shas: dict[str, str], sizes: dict[str, int]) -> str:
+    """The sample manifest, with each film's sha256 and size in bytes."""
     films = []
     for spec in FILMS:
         stereo_note = (
@@ -395,6 +395,15 @@ def manifest_text(shas: dict[str, str]) -> str:
         tags: [flashing-lights, loud-noise]
         note: "A white patch flashes and a beep sounds at every whole second."
     safe_points: [0, 2, "00:04.500"]
+    media:
+      codec: h264
+      width: {EYE_WIDTH}
+      height: {EYE_HEIGHT * (2 if spec.stereo == "top-bottom" else 1)}
+      fps: {FILM_FPS}
+      pix_fmt: yuv420p
+      audio_codec: aac
+      audio_channels: {4 if spec.audio == "ambix-foa" else 2}
+      size: {sizes[spec.file]}
 """
         )
     return """# Viewpoint sample library: calibration films written by `viewpoint-manifest sample`.
@@ -465,5 +474,7 @@ def write_sample_library(directory: str | os.PathLike[str]) -> Path:
     stamp_text = json.dumps({"recipe": recipe, "files": shas}, indent=2, sort_keys=True)
     _write_text_if_changed(stamp_path, stamp_text)
     manifest = d / MANIFEST_NAME
-    _write_text_if_changed(manifest, manifest_text(shas))
+    _write_text_if_changed(
+        manifest, manifest_text(shas, {f.file: (d / f.file).stat().st_size for f in FILMS})
+    )
     return manifest

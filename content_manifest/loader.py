@@ -1,0 +1,313 @@
+"""Reading a manifest: YAML with positions, every problem at once, then the `Library`."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .model import Audience, Chapter, ContentWarning, Film, Library, ManifestError, MediaInfo, Problem
+from .schema import INVALID, LIBRARY, MANIFEST_VERSION, Context, Rec
+from .timecode import format_time
+
+try:
+    _Loader: Any = yaml.CSafeLoader
+except AttributeError:  # PyYAML without libyaml: slower, same results
+    _Loader = yaml.SafeLoader
+
+EPS = 1e-3
+# picture width / height of each (projection, stereo) layout
+ASPECTS = {
+    ("equirect360", "mono"): 2.0,
+    ("equirect360", "top-bottom"): 1.0,
+    ("equirect360", "left-right"): 4.0,
+    ("equirect180", "mono"): 1.0,
+    ("equirect180", "top-bottom"): 0.5,
+    ("equirect180", "left-right"): 2.0,
+}
+ASPECT_TOLERANCE = 0.02
+
+
+def compose(text: str | bytes, ctx: Context) -> yaml.Node | None:
+    """The YAML node tree (with line/column marks), or None with a problem on a syntax error."""
+    try:
+        return yaml.compose(text, Loader=_Loader)
+    except yaml.MarkedYAMLError as e:
+        mark = e.problem_mark or e.context_mark
+        pos = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+        what = " ".join(x for x in (e.context, e.problem) if x)
+        ctx.add(pos, "(document)", f"YAML syntax error: {what}", "valid YAML")
+    except yaml.YAMLError as e:
+        ctx.add((1, 1), "(document)", f"YAML error: {e}", "valid YAML")
+    return None
+
+
+def check_manifest(
+    path: str | os.PathLike[str], *, check_files: bool = True
+) -> tuple[Library | None, list[Problem]]:
+    """Check a manifest; return the library (None if there are errors) and every problem, in file order.
+
+    Raises OSError when the manifest itself cannot be read.
+    """
+    manifest = Path(path)
+    data = manifest.read_bytes()
+    ctx = Context(str(path))
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        line = data[: e.start].count(b"\n") + 1
+        ctx.add((line, 1), "(document)", "the file is not UTF-8 text", "a UTF-8 YAML file")
+        return None, ctx.problems
+    root = compose(text, ctx)
+    if root is None:
+        if not ctx.problems:
+            ctx.add(
+                (1, 1), "(document)", "the manifest is empty", "a mapping with manifest_version and films"
+            )
+        return None, ctx.problems
+    value = LIBRARY.check(root, "", ctx)
+    library = None
+    if value is not INVALID:
+        library = _build(value, manifest.resolve(), ctx, check_files)
+    problems = sorted(ctx.problems, key=lambda p: (p.line, p.col))
+    if any(p.severity == "error" for p in problems):
+        return None, problems
+    return library, problems
+
+
+def load_library(path: str | os.PathLike[str], *, check_files: bool = True) -> Library:
+    """Load and validate a manifest; raise ManifestError listing every problem if it is invalid.
+
+    ``check_files=False`` skips the checks that touch the film and subtitle files (existence, WebVTT header).
+    """
+    library, problems = check_manifest(path, check_files=check_files)
+    if library is None:
+        raise ManifestError(problems)
+    return library
+
+
+def _build(doc: Rec, manifest: Path, ctx: Context, check_files: bool) -> Library:
+    version = doc.get("manifest_version")
+    if version is not None and version != MANIFEST_VERSION:
+        ctx.add(
+            doc.at("manifest_version"),
+            "manifest_version",
+            f"unsupported version {version}",
+            f"{MANIFEST_VERSION}; this Viewpoint reads version {MANIFEST_VERSION}",
+        )
+    folder = manifest.parent
+    films: dict[str, Film] = {}
+    first_line: dict[str, int] = {}
+    for i, f in enumerate(doc.get("films", ())):
+        film = _film(f, f"films[{i}]", folder, ctx, check_files)
+        if film is None:
+            continue
+        if film.id in films:
+            ctx.add(
+                f.at("id"),
+                f"films[{i}].id",
+                f"duplicate film id {film.id!r}",
+                f"a unique id; first used at line {first_line[film.id]}",
+            )
+            continue
+        films[film.id] = film
+        first_line[film.id] = f.at("id")[0]
+    return Library(
+        manifest,
+        doc.get("manifest_version", MANIFEST_VERSION),
+        films,
+        doc.get("title", ""),
+        [p for p in ctx.problems if p.severity == "warning"],
+    )
+
+
+def _film(f: Rec, path: str, folder: Path, ctx: Context, check_files: bool) -> Film | None:
+    if not all(k in f for k in ("id", "title", "file", "sha256", "projection")):
+        return None  # already reported as missing or invalid
+    duration = f.get("duration")
+    file = f["file"]
+    film_path = _relative_file(file, folder, f.at("file"), f"{path}.file", ctx)
+    if check_files and film_path is not None and not film_path.is_file():
+        what = "is a folder" if film_path.is_dir() else "does not exist"
+        ctx.add(
+            f.at("file"), f"{path}.file", f"the film file {file!r} {what}", f"a video file at {film_path}"
+        )
+    subtitles: dict[str, Path] = {}
+    subs = f.get("subtitles", {})
+    for lang, sub in subs.items():
+        where = f"{path}.subtitles.{lang}"
+        p = _relative_file(sub, folder, subs.marks[lang], where, ctx)
+        if p is None:
+            continue
+        subtitles[lang] = p
+        if check_files:
+            _check_vtt(p, sub, subs.marks[lang], where, ctx)
+
+    chapters = _chapters(f.get("chapters", ()), duration, f"{path}.chapters", ctx)
+    warnings = []
+    for j, w in enumerate(f.get("content_warnings", ())):
+        where = f"{path}.content_warnings[{j}]"
+        if "start" not in w or "end" not in w:
+            continue
+        if w["end"] <= w["start"]:
+            ctx.add(
+                w.at("end"),
+                f"{where}.end",
+                f"ends at {format_time(w['end'])}, not after its start {format_time(w['start'])}",
+                "end later than start",
+            )
+        elif duration is not None and w["end"] > duration + EPS:
+            ctx.add(
+                w.at("end"),
+                f"{where}.end",
+                f"ends at {format_time(w['end'])}, after the film ends",
+                f"at most the duration {format_time(duration)}",
+            )
+        if not w.get("tags") and "tags" in w:
+            ctx.add(w.at("tags"), f"{where}.tags", "no tags", "at least one tag, e.g. violence")
+        warnings.append(ContentWarning(w["start"], w["end"], list(w.get("tags", ())), w.get("note", "")))
+    safe = f.get("safe_points", [])
+    if duration is not None:
+        for j, t in enumerate(safe):
+            if t > duration + EPS:
+                ctx.add(
+                    safe.marks[j],
+                    f"{path}.safe_points[{j}]",
+                    f"{format_time(t)} is after the film ends",
+                    f"a time within the duration {format_time(duration)}",
+                )
+    media = None
+    if "media" in f:
+        media = MediaInfo(**f["media"])
+        _check_aspect(f, media, path, ctx)
+    audience = None
+    if "audience" in f and "guidance" in f["audience"]:
+        audience = Audience(f["audience"]["guidance"], f["audience"].get("min_age"))
+    return Film(
+        id=f["id"],
+        title=f["title"],
+        path=film_path if film_path is not None else folder / file,
+        file=file,
+        sha256=f["sha256"],
+        projection=f["projection"],
+        stereo=f.get("stereo", "mono"),
+        front_heading=f.get("front_heading", 0.0),
+        audio=f.get("audio", "stereo"),
+        duration=duration,
+        chapters=chapters,
+        content_warnings=warnings,
+        safe_points=sorted(safe),
+        subtitles=subtitles,
+        audience=audience,
+        description=f.get("description", ""),
+        media=media,
+    )
+
+
+def _chapters(items: list, duration: float | None, path: str, ctx: Context) -> list[Chapter]:
+    ok = [(j, c) for j, c in enumerate(items) if "id" in c and "start" in c and "title" in c]
+    ids: dict[str, int] = {}
+    for j, c in ok:
+        if c["id"] in ids:
+            ctx.add(
+                c.at("id"),
+                f"{path}[{j}].id",
+                f"duplicate chapter id {c['id']!r}",
+                f"a unique id within the film; first at line {ids[c['id']]}",
+            )
+        else:
+            ids[c["id"]] = c.at("id")[0]
+        if duration is not None and c["start"] >= duration - EPS:
+            ctx.add(
+                c.at("start"),
+                f"{path}[{j}].start",
+                f"starts at {format_time(c['start'])}, at or after the film's end",
+                f"a start before the duration {format_time(duration)}",
+            )
+    out: list[Chapter] = []
+    for n, (j, c) in enumerate(ok):
+        nxt = ok[n + 1][1] if n + 1 < len(ok) else None
+        if nxt is not None and nxt["start"] <= c["start"]:
+            k = ok[n + 1][0]
+            ctx.add(
+                nxt.at("start"),
+                f"{path}[{k}].start",
+                f"starts at {format_time(nxt['start'])}, not after chapter {c['id']!r} "
+                f"({format_time(c['start'])})",
+                "chapters in order of start, each starting later",
+            )
+        end = c.get("end")
+        if end is not None:
+            if end <= c["start"]:
+                ctx.add(
+                    c.at("end"),
+                    f"{path}[{j}].end",
+                    f"ends at {format_time(end)}, not after its start",
+                    "end later than start",
+                )
+            elif nxt is not None and end > nxt["start"] + EPS and nxt["start"] > c["start"]:
+                ctx.add(
+                    c.at("end"),
+                    f"{path}[{j}].end",
+                    f"ends at {format_time(end)}, overlapping chapter {nxt['id']!r} "
+                    f"(starts {format_time(nxt['start'])})",
+                    "chapters that do not overlap",
+                )
+            elif duration is not None and end > duration + EPS:
+                ctx.add(
+                    c.at("end"),
+                    f"{path}[{j}].end",
+                    f"ends at {format_time(end)}, after the film ends",
+                    f"at most the duration {format_time(duration)}",
+                )
+        else:
+            end = nxt["start"] if nxt is not None else duration
+        out.append(Chapter(c["id"], c["start"], c["title"], list(c.get("prompts", ())), end))
+    return out
+
+
+def _relative_file(file: str, folder: Path, mark: tuple[int, int], where: str, ctx: Context) -> Path | None:
+    if os.path.isabs(file) or Path(file).is_absolute() or Path(file).drive:
+        ctx.add(mark, where, f"{file!r} is an absolute path", "a path relative to the manifest's folder")
+        return None
+    return Path(os.path.normpath(folder / file))
+
+
+def _check_vtt(p: Path, sub: str, mark: tuple[int, int], where: str, ctx: Context) -> None:
+    try:
+        with open(p, "rb") as fh:
+            head = fh.read(16)
+    except FileNotFoundError:
+        ctx.add(mark, where, f"the subtitle file {sub!r} does not exist", f"a WebVTT file at {p}")
+        return
+    except OSError as e:
+        ctx.add(mark, where, f"cannot read the subtitle file {sub!r}: {e.strerror}", "a readable WebVTT file")
+        return
+    if not head.removeprefix(b"\xef\xbb\xbf").startswith(b"WEBVTT"):
+        ctx.add(mark, where, f"{sub!r} is not a WebVTT file", "a file starting with 'WEBVTT'")
+
+
+def _check_aspect(f: Rec, media: MediaInfo, path: str, ctx: Context) -> None:
+    if media.width and media.height:
+        problem = aspect_problem(f["projection"], f.get("stereo", "mono"), media.width, media.height)
+        if problem:
+            mark = f.at("stereo") if "stereo" in f.marks else f.at("projection")
+            ctx.add(mark, f"{path}.stereo", *problem)
+
+
+def aspect_problem(projection: str, stereo: str, width: int, height: int) -> tuple[str, str] | None:
+    """(message, expected) when a picture's aspect ratio contradicts its projection and stereo layout."""
+    want = ASPECTS.get((projection, stereo))
+    if want is None:
+        return None
+    got = width / height
+    if abs(got - want) <= ASPECT_TOLERANCE * want:
+        return None
+    fits = [f"{p} {s}" for (p, s), a in ASPECTS.items() if abs(got - a) <= ASPECT_TOLERANCE * a]
+    hint = f"; {width}x{height} fits {' or '.join(fits)}" if fits else ""
+    return (
+        f"{projection} {stereo} contradicts the picture's aspect ratio {width}x{height} ({got:.3g}:1)",
+        f"a {want:g}:1 picture for {projection} {stereo}{hint}",
+    )

@@ -1,0 +1,122 @@
+"""The library's types: what `load_library` returns, and the problems it reports."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+PROJECTIONS = ("equirect360", "equirect180")
+STEREO_LAYOUTS = ("mono", "top-bottom", "left-right")
+AUDIO_LAYOUTS = ("stereo", "mono", "ambix-foa")
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with a manifest, at a place in it."""
+
+    file: str
+    line: int
+    col: int
+    path: str
+    message: str
+    expected: str = ""
+    severity: str = "error"  # "error" | "warning"
+
+    def __str__(self) -> str:
+        tail = f" ({self.expected})" if self.expected else ""
+        kind = "warning: " if self.severity == "warning" else ""
+        return f"{self.file}:{self.line}:{self.col}: {self.path}: {kind}{self.message}{tail}"
+
+
+class ManifestError(Exception):
+    """An invalid manifest; ``problems`` lists every error (and warning) found, in file order."""
+
+    def __init__(self, problems: list[Problem]):
+        self.problems = list(problems)
+        errors = [p for p in self.problems if p.severity == "error"]
+        super().__init__("\n".join(str(p) for p in errors) or "invalid manifest")
+
+
+@dataclass(frozen=True)
+class Chapter:
+    id: str
+    start: float
+    title: str
+    prompts: list[str] = field(default_factory=list)
+    end: float | None = None  # the next chapter's start, or the film's duration (None when unknown)
+
+
+@dataclass(frozen=True)
+class ContentWarning:
+    start: float
+    end: float
+    tags: list[str]
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class Audience:
+    guidance: str = ""
+    min_age: int | None = None
+
+
+@dataclass(frozen=True)
+class MediaInfo:
+    """What a scan probed (the manifest's ``media`` block); None fields were not recorded."""
+
+    codec: str | None = None
+    width: int | None = None
+    height: int | None = None
+    fps: float | None = None
+    pix_fmt: str | None = None
+    audio_codec: str | None = None
+    audio_channels: int | None = None
+    size: int | None = None
+
+
+@dataclass(frozen=True)
+class Film:
+    id: str
+    title: str
+    path: Path
+    file: str
+    sha256: str
+    projection: str
+    stereo: str = "mono"
+    front_heading: float = 0.0
+    audio: str = "stereo"
+    duration: float | None = None
+    chapters: list[Chapter] = field(default_factory=list)
+    content_warnings: list[ContentWarning] = field(default_factory=list)
+    safe_points: list[float] = field(default_factory=list)
+    subtitles: dict[str, Path] = field(default_factory=dict)
+    audience: Audience | None = None
+    description: str = ""
+    media: MediaInfo | None = None
+
+    def chapter_at(self, t: float) -> Chapter | None:
+        """The chapter playing at time ``t`` (None before the first chapter)."""
+        current = None
+        for c in self.chapters:
+            if c.start <= t:
+                current = c
+            else:
+                break
+        return current
+
+    def warnings_at(self, t: float) -> list[ContentWarning]:
+        """The content warnings whose range contains ``t``."""
+        return [w for w in self.content_warnings if w.start <= t < w.end]
+
+
+@dataclass(frozen=True)
+class Library:
+    path: Path
+    manifest_version: int
+    films: dict[str, Film]
+    title: str = ""
+    warnings: list[Problem] = field(default_factory=list)
+
+    @property
+    def folder(self) -> Path:
+        return self.path.parent

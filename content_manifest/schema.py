@@ -1,0 +1,484 @@
+"""The manifest's shape, defined once: the validator walks these definitions; the JSON Schema comes from them.
+
+Each kind checks a composed YAML node (which carries its line and column), appends a `Problem` for anything
+wrong, and returns the plain value, or `INVALID`.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from dataclasses import dataclass
+from typing import Any
+
+import yaml
+from yaml.constructor import SafeConstructor
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+
+from .model import AUDIO_LAYOUTS, PROJECTIONS, STEREO_LAYOUTS, Problem
+from .timecode import TIME_EXPECTED, TIME_PATTERN, parse_time
+
+MANIFEST_VERSION = 1
+INVALID: Any = type("Invalid", (), {"__repr__": lambda self: "INVALID", "__bool__": lambda self: False})()
+
+_STR = "tag:yaml.org,2002:str"
+_INT = "tag:yaml.org,2002:int"
+_FLOAT = "tag:yaml.org,2002:float"
+_BOOL = "tag:yaml.org,2002:bool"
+_NULL = "tag:yaml.org,2002:null"
+_constructor = SafeConstructor()
+
+
+class Context:
+    """Where problems go while one manifest is checked."""
+
+    def __init__(self, file: str):
+        self.file = file
+        self.problems: list[Problem] = []
+
+    def add(self, mark: tuple[int, int], path: str, message: str, expected: str = "", warning: bool = False):
+        sev = "warning" if warning else "error"
+        self.problems.append(Problem(self.file, mark[0], mark[1], path or "(root)", message, expected, sev))
+
+    def at(self, node: Node, path: str, message: str, expected: str = "", warning: bool = False):
+        self.add(mark_of(node), path, message, expected, warning)
+
+
+def mark_of(node: Node) -> tuple[int, int]:
+    """1-based (line, column) where a node starts."""
+    m = node.start_mark
+    return (m.line + 1, m.column + 1)
+
+
+def describe(node: Node) -> str:
+    """How a wrong value reads in a message: 'a list', 'a mapping', 'nothing', or the value itself."""
+    if isinstance(node, SequenceNode):
+        return "a list"
+    if isinstance(node, MappingNode):
+        return "a mapping"
+    if node.tag == _NULL:
+        return "nothing"
+    text = node.value if len(node.value) <= 40 else node.value[:37] + "..."
+    return repr(text) if node.tag == _STR else text
+
+
+def suggest(word: str, choices: list[str] | tuple[str, ...]) -> str:
+    close = difflib.get_close_matches(word, choices, n=1, cutoff=0.6)
+    return f"did you mean {close[0]!r}?" if close else "one of: " + ", ".join(choices)
+
+
+class Rec(dict):
+    """A checked mapping: its values, plus where it and each value were written."""
+
+    __slots__ = ("mark", "marks")
+
+    def __init__(self, mark: tuple[int, int]):
+        super().__init__()
+        self.mark = mark
+        self.marks: dict[str, tuple[int, int]] = {}
+
+    def at(self, key: str) -> tuple[int, int]:
+        return self.marks.get(key, self.mark)
+
+
+class Seq(list):
+    """A checked list: its items, plus where each was written."""
+
+    __slots__ = ("mark", "marks")
+
+    def __init__(self, mark: tuple[int, int]):
+        super().__init__()
+        self.mark = mark
+        self.marks: list[tuple[int, int]] = []
+
+
+class Kind:
+    expected = "a value"
+
+    def check(self, node: Node, path: str, ctx: Context) -> Any:
+        raise NotImplementedError
+
+    def schema(self) -> dict[str, Any]:
+        raise NotImplementedError
+
+
+@dataclass(frozen=True)
+class Text(Kind):
+    expected: str = "text"
+    pattern: str | None = None
+    enum: tuple[str, ...] | None = None
+    lower: bool = False
+
+    def check(self, node: Node, path: str, ctx: Context) -> Any:
+        if not isinstance(node, ScalarNode) or node.tag == _NULL:
+            ctx.at(node, path, f"expected {self.expected}, got {describe(node)}", self.expected)
+            return INVALID
+        value = node.value.lower() if self.lower else node.value
+        if self.enum is not None:
+            if value not in self.enum:
+                ctx.at(node, path, f"unknown value {value!r}", suggest(value, self.enum))
+                return INVALID
+        elif self.pattern is not None and not re.fullmatch(self.pattern, value):
+            ctx.at(node, path, f"{value!r} is not {self.expected}", self.expected)
+            return INVALID
+        elif not value.strip():
+            ctx.at(node, path, "empty text", self.expected)
+            return INVALID
+        return value
+
+    def schema(self) -> dict[str, Any]:
+        s: dict[str, Any] = {"type": "string"}
+        if self.enum is not None:
+            s["enum"] = list(self.enum)
+        elif self.pattern is not None:
+            s["pattern"] = self.pattern if not self.lower else self.pattern.replace("a-f", "a-fA-F")
+        else:
+            s["minLength"] = 1
+        return s
+
+
+@dataclass(frozen=True)
+class Number(Kind):
+    expected: str = "a number"
+    minimum: float | None = None
+    maximum: float | None = None
+    integer: bool = False
+
+    def check(self, node: Node, path: str, ctx: Context) -> Any:
+        tag = node.tag if isinstance(node, ScalarNode) else None
+        if tag not in (_INT, _FLOAT) or (self.integer and tag != _INT):
+            ctx.at(node, path, f"expected {self.expected}, got {describe(node)}", self.expected)
+            return INVALID
+        try:
+            value = (
+                _constructor.construct_yaml_int(node)
+                if tag == _INT
+                else _constructor.construct_yaml_float(node)
+            )
+        except (ValueError, yaml.YAMLError):
+            ctx.at(node, path, f"cannot read {node.value!r} as a number", self.expected)
+            return INVALID
+        if (
+            value != value
+            or (self.minimum is not None and value < self.minimum)
+            or (self.maximum is not None and value > self.maximum)
+        ):
+            ctx.at(node, path, f"{node.value} is out of range", self.expected)
+            return INVALID
+        return value if self.integer else float(value)
+
+    def schema(self) -> dict[str, Any]:
+        s: dict[str, Any] = {"type": "integer" if self.integer else "number"}
+        if self.minimum is not None:
+            s["minimum"] = self.minimum
+        if self.maximum is not None:
+            s["maximum"] = self.maximum
+        return s
+
+
+@dataclass(frozen=True)
+class Time(Kind):
+    expected: str = TIME_EXPECTED
+
+    def check(self, node: Node, path: str, ctx: Context) -> Any:
+        if not isinstance(node, ScalarNode) or node.tag in (_NULL, _BOOL):
+            ctx.at(node, path, f"expected a time, got {describe(node)}", TIME_EXPECTED)
+            return INVALID
+        raw = node.value
+        try:
+            if node.tag == _STR or ":" in raw:
+                return parse_time(raw)
+            if node.tag == _INT:
+                return parse_time(_constructor.construct_yaml_int(node))
+            if node.tag == _FLOAT:
+                return parse_time(_constructor.construct_yaml_float(node))
+        except ValueError:
+            pass
+        ctx.at(node, path, f"bad time {raw!r}", TIME_EXPECTED)
+        return INVALID
+
+    def schema(self) -> dict[str, Any]:
+        return {"anyOf": [{"type": "number", "minimum": 0}, {"type": "string", "pattern": TIME_PATTERN}]}
+
+
+@dataclass(frozen=True)
+class ListOf(Kind):
+    item: Kind
+    expected: str = "a list"
+
+    def check(self, node: Node, path: str, ctx: Context) -> Any:
+        if not isinstance(node, SequenceNode):
+            if isinstance(node, ScalarNode) and node.tag == _NULL:
+                return Seq(mark_of(node))  # `key:` with nothing after it reads as an empty list
+            ctx.at(node, path, f"expected a list, got {describe(node)}", self.expected)
+            return INVALID
+        out = Seq(mark_of(node))
+        check = self.item.check
+        for i, child in enumerate(node.value):
+            value = check(child, f"{path}[{i}]", ctx)
+            if value is not INVALID:
+                out.append(value)
+                out.marks.append(mark_of(child))
+        return out
+
+    def schema(self) -> dict[str, Any]:
+        return {"type": "array", "items": self.item.schema()}
+
+
+@dataclass(frozen=True)
+class Field:
+    name: str
+    kind: Kind
+    doc: str
+    required: bool = False
+    default: Any = None
+
+
+@dataclass(frozen=True)
+class Record(Kind):
+    fields: tuple[Field, ...]
+    expected: str = "a mapping"
+
+    def __post_init__(self):
+        object.__setattr__(self, "_by_name", {f.name: f for f in self.fields})
+        object.__setattr__(self, "_names", tuple(f.name for f in self.fields))
+
+    def check(self, node: Node, path: str, ctx: Context) -> Any:
+        if not isinstance(node, MappingNode):
+            keys = ", ".join(f.name for f in self.fields if f.required)
+            ctx.at(node, path, f"expected {self.expected}, got {describe(node)}", f"a mapping with {keys}")
+            return INVALID
+        out = Rec(mark_of(node))
+        by_name: dict[str, Field] = self._by_name  # type: ignore[attr-defined]
+        prefix = f"{path}." if path else ""
+        seen: dict[str, ScalarNode] = {}
+        for key_node, value_node in node.value:
+            if not isinstance(key_node, ScalarNode):
+                ctx.at(key_node, path, f"a key must be text, got {describe(key_node)}", "a field name")
+                continue
+            key = key_node.value
+            where = prefix + key
+            if key in seen:
+                first = seen[key].start_mark.line + 1
+                ctx.at(key_node, where, f"duplicate key {key!r}", f"each key once; first at line {first}")
+                continue
+            seen[key] = key_node
+            f = by_name.get(key)
+            if f is None:
+                ctx.at(key_node, where, f"unknown key {key!r}", suggest(key, self._names))  # type: ignore[attr-defined]
+                continue
+            value = f.kind.check(value_node, where, ctx)
+            if value is not INVALID:
+                out[key] = value
+                out.marks[key] = mark_of(value_node)
+        for f in self.fields:
+            if f.name not in seen:
+                if f.required:
+                    ctx.add(out.mark, prefix + f.name, f"missing required key {f.name!r}", f.doc)
+                elif f.default is not None:
+                    out[f.name] = f.default() if callable(f.default) else f.default
+        return out
+
+    def schema(self) -> dict[str, Any]:
+        props = {}
+        for f in self.fields:
+            s = dict(f.kind.schema())
+            s["description"] = f.doc
+            if f.default is not None and not callable(f.default):
+                s["default"] = f.default
+            props[f.name] = s
+        out: dict[str, Any] = {"type": "object", "properties": props, "additionalProperties": False}
+        required = [f.name for f in self.fields if f.required]
+        if required:
+            out["required"] = required
+        return out
+
+
+@dataclass(frozen=True)
+class MapOf(Kind):
+    key_pattern: str
+    key_expected: str
+    value: Kind
+    expected: str = "a mapping"
+
+    def check(self, node: Node, path: str, ctx: Context) -> Any:
+        if not isinstance(node, MappingNode):
+            if isinstance(node, ScalarNode) and node.tag == _NULL:
+                return Rec(mark_of(node))
+            ctx.at(node, path, f"expected {self.expected}, got {describe(node)}", self.expected)
+            return INVALID
+        out = Rec(mark_of(node))
+        seen: dict[str, int] = {}
+        for key_node, value_node in node.value:
+            key = key_node.value if isinstance(key_node, ScalarNode) else None
+            where = f"{path}.{key}"
+            if key is None or not re.fullmatch(self.key_pattern, key):
+                ctx.at(key_node, where, f"bad key {describe(key_node)}", self.key_expected)
+                continue
+            if key in seen:
+                ctx.at(key_node, where, f"duplicate key {key!r}", f"each key once; first at line {seen[key]}")
+                continue
+            seen[key] = key_node.start_mark.line + 1
+            value = self.value.check(value_node, where, ctx)
+            if value is not INVALID:
+                out[key] = value
+                out.marks[key] = mark_of(value_node)
+        return out
+
+    def schema(self) -> dict[str, Any]:
+        return {
+            "type": "object",
+            "propertyNames": {"pattern": self.key_pattern},
+            "additionalProperties": self.value.schema(),
+        }
+
+
+# --- the manifest ----------------------------------------------------------------------------------------
+
+SLUG = r"[a-z0-9]+(?:[-_][a-z0-9]+)*"
+SLUG_EXPECTED = "a slug: lower-case letters, digits, '-' or '_', e.g. 'school-gate'"
+LANG = r"[a-z]{2,3}(?:-[A-Za-z0-9]{2,8})*"
+LANG_EXPECTED = "a language tag such as 'en', 'cy' or 'pt-BR'"
+KNOWN_WARNING_TAGS = (
+    "violence",
+    "raised-voices",
+    "substance-use",
+    "self-harm",
+    "sexual-content",
+    "abuse",
+    "bullying",
+    "threat",
+    "weapons",
+    "injury",
+    "blood",
+    "death",
+    "discrimination",
+    "strong-language",
+    "loud-noise",
+    "flashing-lights",
+    "motion",
+    "heights",
+    "confinement",
+    "crying-child",
+)
+
+PATH_TEXT = Text(expected="a file path relative to the manifest's folder")
+
+CHAPTER = Record(
+    (
+        Field("id", Text(pattern=SLUG, expected=SLUG_EXPECTED), "chapter id, unique within the film", True),
+        Field("start", Time(), "when the chapter starts", True),
+        Field("title", Text(), "chapter title shown to the facilitator", True),
+        Field("end", Time(), "when the chapter ends (default: the next chapter's start, or the film's end)"),
+        Field("prompts", ListOf(Text()), "discussion prompts for the facilitator", default=list),
+    ),
+    expected="a chapter (a mapping with id, start, title)",
+)
+
+CONTENT_WARNING = Record(
+    (
+        Field("start", Time(), "start of the distressing passage", True),
+        Field("end", Time(), "end of the distressing passage", True),
+        Field(
+            "tags",
+            ListOf(Text(pattern=SLUG, expected=SLUG_EXPECTED)),
+            "what it contains, e.g. " + ", ".join(KNOWN_WARNING_TAGS[:3]),
+            True,
+        ),
+        Field("note", Text(), "a note for the facilitator", default=""),
+    ),
+    expected="a content warning (a mapping with start, end, tags)",
+)
+
+AUDIENCE = Record(
+    (
+        Field("guidance", Text(), "who the film suits and how to prepare viewers", True),
+        Field(
+            "min_age",
+            Number(expected="an age in years, 0..120", minimum=0, maximum=120, integer=True),
+            "youngest suitable viewer, in years",
+        ),
+    ),
+    expected="audience guidance (a mapping with guidance, min_age)",
+)
+
+MEDIA = Record(
+    (
+        Field("codec", Text(), "video codec as probed, e.g. h264, hevc"),
+        Field(
+            "width", Number(expected="a width in pixels", minimum=1, integer=True), "picture width in pixels"
+        ),
+        Field("height", Number(expected="a height in pixels", minimum=1, integer=True), "picture height"),
+        Field("fps", Number(expected="frames per second", minimum=0), "frame rate"),
+        Field("pix_fmt", Text(), "decoded pixel format, e.g. yuv420p"),
+        Field("audio_codec", Text(), "audio codec, e.g. aac"),
+        Field(
+            "audio_channels", Number(expected="a channel count", minimum=0, integer=True), "audio channels"
+        ),
+        Field("size", Number(expected="a size in bytes", minimum=0, integer=True), "file size in bytes"),
+    ),
+    expected="probed media facts (written by `viewpoint-manifest scan`)",
+)
+
+FILM = Record(
+    (
+        Field("id", Text(pattern=SLUG, expected=SLUG_EXPECTED), "unique film id", True),
+        Field("title", Text(), "title shown to facilitators", True),
+        Field("file", PATH_TEXT, "the video file, relative to the manifest's folder", True),
+        Field(
+            "sha256",
+            Text(pattern=r"[0-9a-f]{64}", expected="64 hexadecimal digits", lower=True),
+            "SHA-256 of the video file",
+            True,
+        ),
+        Field("projection", Text(enum=PROJECTIONS), "how the picture maps onto the sphere", True),
+        Field(
+            "stereo", Text(enum=STEREO_LAYOUTS), "stereo layout (top-bottom: left eye on top)", default="mono"
+        ),
+        Field(
+            "front_heading",
+            Number(expected="degrees, -360..360", minimum=-360, maximum=360),
+            "heading of the picture (clockwise from its centre column) facing the viewer at start",
+            default=0.0,
+        ),
+        Field(
+            "audio",
+            Text(enum=AUDIO_LAYOUTS),
+            "audio layout (ambix-foa: first-order ambisonics, AmbiX)",
+            default="stereo",
+        ),
+        Field("duration", Time(), "length of the film (probed by scan)"),
+        Field("description", Text(), "a short description", default=""),
+        Field("subtitles", MapOf(LANG, LANG_EXPECTED, PATH_TEXT), "WebVTT files by language", default=dict),
+        Field("audience", AUDIENCE, "audience guidance"),
+        Field("chapters", ListOf(CHAPTER), "chapters in order of start", default=list),
+        Field("content_warnings", ListOf(CONTENT_WARNING), "distressing passages", default=list),
+        Field("safe_points", ListOf(Time()), "times a facilitator may skip to", default=list),
+        Field("media", MEDIA, "probed media facts, kept up to date by scan"),
+    ),
+    expected="a film (a mapping with id, title, file, sha256, projection)",
+)
+
+LIBRARY = Record(
+    (
+        Field(
+            "manifest_version", Number(expected=f"{MANIFEST_VERSION}", integer=True), "format version", True
+        ),
+        Field("title", Text(), "name of the library", default=""),
+        Field("films", ListOf(FILM), "the films", True),
+    ),
+    expected="a library (a mapping with manifest_version and films)",
+)
+
+
+def json_schema() -> dict[str, Any]:
+    """JSON Schema (draft 2020-12) of a manifest, made from the same definitions the validator walks."""
+    s = LIBRARY.schema()
+    s["properties"]["manifest_version"]["const"] = MANIFEST_VERSION
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": "https://viewpoint.invalid/schemas/manifest-v1.json",
+        "title": "Viewpoint film library manifest",
+        "description": "A YAML film library for Viewpoint; see docs/manifest.md.",
+        **s,
+    }
