@@ -1,0 +1,119 @@
+"""Viewer input: "I need a break" and "recentre" actions, bound for the common controller profiles."""
+
+from __future__ import annotations
+
+LEFT, RIGHT = "/user/hand/left", "/user/hand/right"
+
+# profile -> action -> input paths (both hands where the controller has the button)
+SUGGESTED_BINDINGS: dict[str, dict[str, list[str]]] = {
+    "/interaction_profiles/khr/simple_controller": {
+        "need_break": [f"{LEFT}/input/menu/click", f"{RIGHT}/input/menu/click"],
+        "recentre": [f"{LEFT}/input/select/click", f"{RIGHT}/input/select/click"],
+    },
+    "/interaction_profiles/oculus/touch_controller": {
+        "need_break": [f"{LEFT}/input/y/click", f"{RIGHT}/input/b/click"],
+        "recentre": [f"{LEFT}/input/x/click", f"{RIGHT}/input/a/click"],
+    },
+    "/interaction_profiles/valve/index_controller": {
+        "need_break": [f"{LEFT}/input/b/click", f"{RIGHT}/input/b/click"],
+        "recentre": [f"{LEFT}/input/a/click", f"{RIGHT}/input/a/click"],
+    },
+    "/interaction_profiles/htc/vive_controller": {
+        "need_break": [f"{LEFT}/input/menu/click", f"{RIGHT}/input/menu/click"],
+        "recentre": [f"{LEFT}/input/trackpad/click", f"{RIGHT}/input/trackpad/click"],
+    },
+}
+ACTIONS = {"need_break": "I need a break", "recentre": "Recentre the film"}
+EVENT_FOR_ACTION = {"need_break": "break_request", "recentre": "recentre"}
+
+
+class ViewerActions:
+    """Creates the action set on an instance, attaches it to a session, and reports button presses."""
+
+    def __init__(self, instance: object) -> None:
+        import xr
+
+        self._xr = xr
+        self.instance = instance
+        self.action_set = xr.create_action_set(
+            instance,
+            xr.ActionSetCreateInfo(action_set_name="viewer", localized_action_set_name="Viewer", priority=0),
+        )
+        self.hands = [xr.string_to_path(instance, LEFT), xr.string_to_path(instance, RIGHT)]
+        self.actions: dict[str, object] = {}
+        for name, label in ACTIONS.items():
+            self.actions[name] = xr.create_action(
+                self.action_set,
+                xr.ActionCreateInfo(
+                    action_type=xr.ActionType.BOOLEAN_INPUT,
+                    action_name=name.replace("_", "-"),
+                    localized_action_name=label,
+                    subaction_paths=self.hands,
+                ),
+            )
+        self.profiles: list[str] = []
+        self.problems: list[str] = []
+        for profile, bindings in SUGGESTED_BINDINGS.items():
+            pairs = [
+                xr.ActionSuggestedBinding(self.actions[action], xr.string_to_path(instance, path))
+                for action, paths in bindings.items()
+                for path in paths
+            ]
+            try:
+                xr.suggest_interaction_profile_bindings(
+                    instance,
+                    xr.InteractionProfileSuggestedBinding(
+                        interaction_profile=xr.string_to_path(instance, profile), suggested_bindings=pairs
+                    ),
+                )
+                self.profiles.append(profile)
+            except Exception as exc:  # a runtime that does not know a profile: the others still work
+                self.problems.append(f"{profile}: {type(exc).__name__}")
+        self._active = xr.ActiveActionSet(self.action_set, xr.NULL_PATH)
+        self._sync_info = xr.ActionsSyncInfo(active_action_sets=[self._active])
+        self._get_infos = {
+            name: [xr.ActionStateGetInfo(action=action, subaction_path=hand) for hand in self.hands]
+            for name, action in self.actions.items()
+        }
+        self.session = None
+
+    def attach(self, session: object) -> None:
+        xr = self._xr
+        xr.attach_session_action_sets(session, xr.SessionActionSetsAttachInfo(action_sets=[self.action_set]))
+        self.session = session
+
+    def poll(self) -> list[tuple[str, str]]:
+        """Sync and return (event kind, hand) for each button newly pressed since the last poll."""
+        xr = self._xr
+        if self.session is None:
+            return []
+        try:
+            xr.sync_actions(self.session, self._sync_info)
+        except xr.SessionNotFocused:
+            return []
+        pressed = []
+        for name, infos in self._get_infos.items():
+            for hand, info in zip(("left", "right"), infos):
+                state = xr.get_action_state_boolean(self.session, info)
+                if state.is_active and state.changed_since_last_sync and state.current_state:
+                    pressed.append((EVENT_FOR_ACTION[name], hand))
+        return pressed
+
+    def current_profiles(self) -> dict[str, str]:
+        """The interaction profile the runtime bound for each hand ("" when none)."""
+        xr = self._xr
+        out = {}
+        for label, hand in zip(("left", "right"), self.hands):
+            try:
+                state = xr.get_current_interaction_profile(self.session, hand)
+                path = int(state.interaction_profile)
+                out[label] = xr.path_to_string(self.instance, path) if path else ""
+            except Exception:
+                out[label] = ""
+        return out
+
+    def destroy(self) -> None:
+        try:
+            self._xr.destroy_action_set(self.action_set)
+        except Exception:
+            pass

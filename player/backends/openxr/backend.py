@@ -1,0 +1,516 @@
+"""OpenXRBackend: a real OpenXR session (instance, system, session lifecycle, frame loop, layers, input)."""
+
+from __future__ import annotations
+
+import ctypes
+import math
+import time
+from dataclasses import dataclass, field
+
+from ..base import BackendEvent, FrameInfo, RenderTarget
+from .actions import ViewerActions
+from .clock import XrClock
+from .errors import XrSetupError, explain
+from .graphics import GlBinding, create_binding, gl_version_for, plan_graphics
+from .layers import LAYER_CHOICES, EquirectLayer, ProjectionLayer, eye_view
+from .runtime import (
+    EQUIRECT2,
+    OPENGL,
+    OPTIONAL_EXTENSIONS,
+    USER_PRESENCE,
+    RuntimeInfo,
+    create_instance,
+    get_hmd_system,
+)
+from .spaces import Spaces
+from .swapchain import choose_format
+
+LOST_ERRORS = (
+    "InstanceLostError",
+    "SessionLostError",
+    "SessionLossPending",
+    "RuntimeFailureError",
+    "HandleInvalidError",
+)
+
+
+@dataclass
+class XrFrame:
+    """What end_frame needs from begin_frame (FrameInfo.backend_data)."""
+
+    predicted_display_time: int
+    views: list
+    wall0: float
+    cpu0: float
+
+
+@dataclass
+class XrStats:
+    states: list[str] = field(default_factory=list)
+    frames: int = 0  # xrEndFrame calls
+    frames_with_layers: int = 0
+    layer_submissions: int = 0
+    equirect_updates: int = 0
+    first_views: list | None = None
+    last_views: list | None = None
+    distinct_orientations: int = 0
+    cpu_ms: list[float] = field(default_factory=list)  # per display frame: this thread's CPU time
+    wall_ms: list[float] = field(
+        default_factory=list
+    )  # per display frame: wait_frame return -> end_frame return
+    losses: int = 0
+    restores: int = 0
+    keep_timings: int = 100_000
+
+
+class OpenXRBackend:
+    """Puts the film in a headset through the active OpenXR runtime. See docs/openxr.md."""
+
+    name = "openxr"
+
+    def __init__(
+        self,
+        *,
+        front_heading: float = 0.0,
+        projection: str = "equirect360",
+        stereo: str = "mono",
+        layer: str = "auto",
+        graphics: str = "auto",
+        reconnect: bool = True,
+        reconnect_interval_s: float = 1.0,
+    ) -> None:
+        if layer not in LAYER_CHOICES:
+            raise XrSetupError(f"--layer {layer!r} is not known.", f"Use one of: {', '.join(LAYER_CHOICES)}.")
+        self.graphics = plan_graphics(graphics)
+        self.requested_layer = layer
+        self.front_heading = front_heading
+        self.projection = projection
+        self.stereo = stereo
+        self.reconnect = reconnect
+        self.reconnect_interval_s = reconnect_interval_s
+        self.stats = XrStats()
+        self.runtime: RuntimeInfo | None = None
+        self.gl: GlBinding | None = None
+        self.layer = "projection"
+        self.swapchain_format = 0
+        self.swapchain_srgb = False
+        self.user_presence = False
+        self.state = "UNKNOWN"
+        self._events: list[BackendEvent] = []
+        self._xr = None
+        self._instance = None
+        self._session = None
+        self._spaces: Spaces | None = None
+        self._actions: ViewerActions | None = None
+        self._layer: ProjectionLayer | EquirectLayer | None = None
+        self._equirect_size: tuple[int, int] | None = None
+        self._view_config_views: list = []
+        self._clock: XrClock | None = None
+        self._blend_mode = None
+        self._running = False
+        self._focused = False
+        self._finished = False
+        self._exit_requested = False
+        self._lost_at: float | None = None
+        self._next_retry = 0.0
+        self._last_display_time = 0
+        self._last_orientation: tuple | None = None
+
+    # ---- lifecycle ---------------------------------------------------------------------------------------
+    def open(self) -> None:
+        import xr
+
+        self._xr = xr
+        self._connect()
+
+    def _connect(self) -> None:
+        xr = self._xr
+        instance, enabled, info = create_instance([OPENGL], list(OPTIONAL_EXTENSIONS))
+        try:
+            system = get_hmd_system(instance)
+            self.user_presence = False
+            if USER_PRESENCE in enabled:
+                presence = xr.SystemUserPresencePropertiesEXT()
+                props = xr.SystemProperties(next=ctypes.cast(ctypes.pointer(presence), ctypes.c_void_p))
+                xr.raw_functions.xrGetSystemProperties(instance, system, ctypes.byref(props))
+                self.user_presence = bool(presence.supports_user_presence)
+            requirements = xr.get_opengl_graphics_requirements_khr(instance, system)
+            vct = xr.ViewConfigurationType.PRIMARY_STEREO
+            self._view_config_views = list(xr.enumerate_view_configuration_views(instance, system, vct))
+            if self.gl is None:
+                self.gl = create_binding(
+                    self.graphics, enabled, gl_version_for(requirements.min_api_version_supported)
+                )
+            else:
+                self.gl.make_current()
+            session = xr.create_session(
+                instance,
+                xr.SessionCreateInfo(
+                    system_id=system, next=ctypes.cast(ctypes.pointer(self.gl.binding), ctypes.c_void_p)
+                ),
+            )
+            modes = [int(m) for m in xr.enumerate_environment_blend_modes(instance, system, vct)]
+            opaque = int(xr.EnvironmentBlendMode.OPAQUE)
+            self._blend_mode = xr.EnvironmentBlendMode(opaque if opaque in modes else modes[0])
+            self._instance, self._session = instance, session
+            self._clock = XrClock(instance, enabled)
+            self._spaces = Spaces(session)
+            formats = [int(f) for f in xr.enumerate_swapchain_formats(session)]
+            self.swapchain_format, self.swapchain_srgb = choose_format(formats)
+            self.layer = self._choose_layer(enabled)
+            if self.layer == "projection":
+                sizes = [
+                    (v.recommended_image_rect_width, v.recommended_image_rect_height)
+                    for v in self._view_config_views
+                ]
+                self._layer = ProjectionLayer(session, self.swapchain_format, self.swapchain_srgb, sizes)
+            else:
+                self._layer = None  # created by equirect_targets() once the film's size is known
+                self._equirect_size = None
+            self._actions = ViewerActions(instance)
+            self._actions.attach(session)
+        except BaseException as exc:
+            self._instance = instance
+            self._teardown()
+            if isinstance(exc, XrSetupError) or not isinstance(exc, self._xr.XrException | OSError):
+                raise
+            raise explain(exc, "starting the OpenXR session") from exc
+        self.runtime = info
+        self._running = False
+        self._focused = False
+        self.state = "IDLE"
+
+    def _choose_layer(self, enabled: list[str]) -> str:
+        if self.requested_layer == "projection":
+            return "projection"
+        if EQUIRECT2 in enabled:
+            return "equirect"
+        if self.requested_layer == "equirect":
+            raise XrSetupError(
+                "--layer equirect needs XR_KHR_composition_layer_equirect2, which this runtime lacks.",
+                "Use --layer projection (or auto).",
+            )
+        return "projection"
+
+    def _teardown(self) -> None:
+        """Destroy every OpenXR object (the GL context stays for a later reconnect)."""
+        xr = self._xr
+        if self._layer is not None:
+            self._layer.destroy()
+        self._layer = None
+        self._equirect_size = None
+        if self._spaces is not None:
+            self._spaces.destroy()
+        self._spaces = None
+        if self._actions is not None:
+            self._actions.destroy()
+        self._actions = None
+        for handle, destroy in ((self._session, "destroy_session"), (self._instance, "destroy_instance")):
+            if handle is not None and xr is not None:
+                try:
+                    getattr(xr, destroy)(handle)
+                except Exception:
+                    pass
+        self._session = self._instance = None
+        self._running = False
+
+    def _emit(self, kind: str, **data: object) -> None:
+        self._events.append(BackendEvent(kind, dict(data)))
+
+    def _lose(self, reason: str) -> None:
+        """The runtime or session went away: report it, tear down, retry from begin_frame."""
+        if self._focused:
+            self._emit("focus_lost", reason="runtime_lost", state=self.state)
+        self._focused = False
+        self.stats.losses += 1
+        self._emit("runtime_lost", reason=reason)
+        self.state = "LOST"
+        self.stats.states.append("LOST")
+        self._teardown()
+        self._lost_at = time.monotonic()
+        self._next_retry = self._lost_at + self.reconnect_interval_s
+        if not self.reconnect:
+            self._finished = True
+            self._emit("exit", reason="runtime_lost")
+
+    def _try_reconnect(self) -> None:
+        now = time.monotonic()
+        if now < self._next_retry:
+            return
+        self._next_retry = now + self.reconnect_interval_s
+        try:
+            self._connect()
+        except XrSetupError:
+            return
+        self.stats.restores += 1
+        self._lost_at = None
+        self._emit("runtime_restored", runtime=self.runtime.name if self.runtime else "")
+
+    # ---- events ------------------------------------------------------------------------------------------
+    def _poll_xr(self) -> None:
+        xr = self._xr
+        st = xr.StructureType
+        while self._instance is not None:
+            try:
+                ev = xr.poll_event(self._instance)
+            except xr.EventUnavailable:
+                return
+            except Exception as exc:
+                self._lose(type(exc).__name__)
+                return
+            kind = st(ev.type)
+            if kind == st.EVENT_DATA_SESSION_STATE_CHANGED:
+                e = ctypes.cast(ctypes.byref(ev), ctypes.POINTER(xr.EventDataSessionStateChanged)).contents
+                self._on_state(xr.SessionState(e.state))
+            elif kind == st.EVENT_DATA_INSTANCE_LOSS_PENDING:
+                self._lose("instance_loss_pending")
+                return
+            elif kind == st.EVENT_DATA_REFERENCE_SPACE_CHANGE_PENDING:
+                self._emit("recentre", source="runtime", applied=True)
+            elif kind == st.EVENT_DATA_INTERACTION_PROFILE_CHANGED:
+                if self._actions is not None:
+                    self._emit("input_profile", **self._actions.current_profiles())
+            elif kind == st.EVENT_DATA_USER_PRESENCE_CHANGED_EXT:
+                e = ctypes.cast(ctypes.byref(ev), ctypes.POINTER(xr.EventDataUserPresenceChangedEXT)).contents
+                if e.is_user_present:
+                    self._emit("focus_gained", reason="user_present")
+                else:
+                    self._emit("focus_lost", reason="user_absent", state=self.state)
+
+    def _on_state(self, state) -> None:
+        xr = self._xr
+        S = xr.SessionState
+        self.state = state.name
+        self.stats.states.append(state.name)
+        if state == S.FOCUSED:
+            self._focused = True
+            self._emit("focus_gained", reason="session_state", state=state.name)
+        elif self._focused:
+            self._focused = False
+            if not self._exit_requested:  # leaving FOCUSED because we asked to end is not a focus loss
+                self._emit("focus_lost", reason="session_state", state=state.name)
+        if state == S.READY:
+            xr.begin_session(self._session, xr.SessionBeginInfo(xr.ViewConfigurationType.PRIMARY_STEREO))
+            self._running = True
+        elif state == S.STOPPING:
+            self._running = False
+            xr.end_session(self._session)
+        elif state == S.EXITING:
+            self._running = False
+            self._finished = True
+            self._teardown()
+            self._emit("exit", reason="requested" if self._exit_requested else "runtime")
+        elif state == S.LOSS_PENDING:
+            self._lose("session_loss_pending")
+
+    def poll_events(self) -> list[BackendEvent]:
+        events, self._events = self._events, []
+        return events
+
+    # ---- frames ------------------------------------------------------------------------------------------
+    def _idle_frame(self) -> FrameInfo:
+        time.sleep(0.01)  # no display frames to wait for: keep the loop (and its controller) ticking
+        return FrameInfo(display_time=time.monotonic(), views=[], targets=[], should_render=False)
+
+    def begin_frame(self) -> FrameInfo | None:
+        if self._finished:
+            return None
+        self._poll_xr()
+        if self._finished:
+            return None
+        if self._session is None:
+            if self.reconnect and self._lost_at is not None:
+                self._try_reconnect()
+            return self._idle_frame()
+        if not self._running:
+            return self._idle_frame()
+        xr = self._xr
+        try:
+            fs = xr.wait_frame(self._session)
+            wall0, cpu0 = time.perf_counter(), time.thread_time()
+            try:
+                xr.begin_frame(self._session)
+            except xr.FrameDiscarded:
+                pass
+            pdt = fs.predicted_display_time
+            self._last_display_time = pdt
+            view_state, views = xr.locate_views(
+                self._session,
+                xr.ViewLocateInfo(
+                    view_configuration_type=xr.ViewConfigurationType.PRIMARY_STEREO,
+                    display_time=pdt,
+                    space=self._spaces.app,
+                ),
+            )
+            self._poll_actions()
+            valid = int(view_state.view_state_flags) & int(xr.ViewStateFlags.ORIENTATION_VALID_BIT)
+            should_render = bool(fs.should_render) and bool(valid)
+            targets: list[RenderTarget] = []
+            if should_render and isinstance(self._layer, ProjectionLayer):
+                targets = self._layer.targets()
+        except Exception as exc:
+            if type(exc).__name__ in LOST_ERRORS:
+                self._lose(type(exc).__name__)
+                return self._idle_frame()
+            raise
+        self._clock.observe(pdt, fs.predicted_display_period)
+        eye_views = [eye_view(v) for v in views]
+        self._note_views(eye_views)
+        return FrameInfo(
+            display_time=self._clock.to_monotonic(pdt),
+            views=eye_views,
+            targets=targets,
+            should_render=should_render,
+            backend_data=XrFrame(pdt, list(views), wall0, cpu0),
+        )
+
+    def _note_views(self, views: list) -> None:
+        if self.stats.first_views is None:
+            self.stats.first_views = [(v.orientation, v.fov) for v in views]
+        self.stats.last_views = [(v.orientation, v.fov) for v in views]
+        if views:
+            o = tuple(round(c, 5) for c in views[0].orientation)
+            if o != self._last_orientation:
+                self.stats.distinct_orientations += 1
+                self._last_orientation = o
+
+    def _poll_actions(self) -> None:
+        if self._actions is None or not self._focused:
+            return
+        for kind, hand in self._actions.poll():
+            if kind == "recentre":
+                yaw = self.recentre()
+                self._emit(
+                    "recentre",
+                    source="viewer",
+                    hand=hand,
+                    applied=yaw is not None,
+                    yaw_deg=None if yaw is None else math.degrees(yaw),
+                )
+            else:
+                self._emit(kind, source="viewer", hand=hand)
+
+    def equirect_targets(self, video_size: tuple[int, int]) -> list[RenderTarget]:
+        """Equirect layer only: the per-eye images to convert the current video frame into (call only when the
+        picture changed, between begin_frame and end_frame). `video_size` is the film's (width, height)."""
+        if self.layer != "equirect" or self._session is None:
+            return []
+        w, h = video_size
+        if self.stereo == "top-bottom":
+            eye_size, eyes = (w, h // 2), 2
+        elif self.stereo == "left-right":
+            eye_size, eyes = (w // 2, h), 2
+        else:
+            eye_size, eyes = (w, h), 1
+        if self._layer is None or self._equirect_size != eye_size:
+            if self._layer is not None:
+                self._layer.destroy()
+            self._layer = EquirectLayer(
+                self._session,
+                self.swapchain_format,
+                self.swapchain_srgb,
+                eye_size,
+                eyes,
+                self.projection,
+                self.front_heading,
+            )
+            self._equirect_size = eye_size
+        self.stats.equirect_updates += 1
+        return self._layer.targets()
+
+    @property
+    def needs_equirect_picture(self) -> bool:
+        """True while the equirect layer has no picture yet (draw the current frame even if unchanged)."""
+        return self.layer == "equirect" and (self._layer is None or not self._layer.ready)
+
+    def end_frame(self, info: FrameInfo) -> None:
+        data = info.backend_data
+        if not isinstance(data, XrFrame) or self._session is None:
+            return
+        xr = self._xr
+        layers: list = []
+        try:
+            if self._layer is not None:
+                if info.should_render:
+                    layers = self._layer.build(self._spaces.app, data.views)
+                else:
+                    self._layer.release()
+            xr.end_frame(
+                self._session,
+                xr.FrameEndInfo(
+                    display_time=data.predicted_display_time,
+                    environment_blend_mode=self._blend_mode,
+                    layers=layers,
+                ),
+            )
+        except Exception as exc:
+            if type(exc).__name__ in LOST_ERRORS:
+                self._lose(type(exc).__name__)
+                return
+            raise
+        s = self.stats
+        s.frames += 1
+        if layers:
+            s.frames_with_layers += 1
+            s.layer_submissions += len(layers)
+        if len(s.cpu_ms) < s.keep_timings:
+            s.cpu_ms.append((time.thread_time() - data.cpu0) * 1e3)
+            s.wall_ms.append((time.perf_counter() - data.wall0) * 1e3)
+
+    # ---- commands ----------------------------------------------------------------------------------------
+    def recentre(self) -> float | None:
+        """Make the viewer's current heading the film's front (the app space turns); yaw in radians."""
+        if self._spaces is None:
+            return None
+        t = self._last_display_time or (self._clock.now_xr() if self._clock else 0)
+        try:
+            return self._spaces.recentre(t)
+        except Exception:
+            return None
+
+    @property
+    def focused(self) -> bool:
+        return self._focused
+
+    def request_exit(self) -> None:
+        """Ask the runtime to end the session; begin_frame returns None once it has."""
+        self._exit_requested = True
+        if self._session is not None and self._running:
+            try:
+                self._xr.request_exit_session(self._session)
+                return
+            except Exception:
+                pass
+        self._finished = True
+
+    def close(self, timeout_s: float = 3.0) -> None:
+        """End the session cleanly (STOPPING -> IDLE -> EXITING) when it runs, then destroy everything."""
+        if self._session is not None and self._running and not self._finished:
+            self.request_exit()
+            deadline = time.monotonic() + timeout_s
+            while not self._finished and self._session is not None and time.monotonic() < deadline:
+                self._poll_xr()
+                time.sleep(0.005)
+        self._teardown()
+        self._finished = True
+        if self.gl is not None:
+            self.gl.close()
+            self.gl = None
+
+    def describe(self) -> dict:
+        """What the session is using (for logs, the doctor and tests)."""
+        return {
+            "runtime": self.runtime.name if self.runtime else None,
+            "runtime_version": self.runtime.version if self.runtime else None,
+            "graphics": self.graphics,
+            "gl_renderer": self.gl.renderer if self.gl else None,
+            "layer": self.layer,
+            "swapchain_format": hex(self.swapchain_format),
+            "srgb": self.swapchain_srgb,
+            "user_presence": self.user_presence,
+            "views": [
+                (v.recommended_image_rect_width, v.recommended_image_rect_height)
+                for v in self._view_config_views
+            ],
+            "profiles": self._actions.profiles if self._actions else [],
+        }

@@ -1,0 +1,125 @@
+"""Composition layers: a projection layer our renderer draws, or equirect layers the compositor samples."""
+
+from __future__ import annotations
+
+import ctypes
+import math
+
+from ..base import EyeView, RenderTarget
+from .spaces import posef, yaw_quat
+from .swapchain import Swapchain
+
+LAYER_CHOICES = ("auto", "projection", "equirect")
+
+
+class ProjectionLayer:
+    """One swapchain per view; the renderer draws each eye every display frame."""
+
+    kind = "projection"
+
+    def __init__(self, session: object, fmt: int, srgb: bool, sizes: list[tuple[int, int]]) -> None:
+        import xr
+
+        self._xr = xr
+        self.swapchains = [Swapchain.create(session, fmt, srgb, w, h) for w, h in sizes]
+        self._views = (xr.CompositionLayerProjectionView * len(sizes))(
+            *[xr.CompositionLayerProjectionView() for _ in sizes]
+        )
+        for pv, sc in zip(self._views, self.swapchains):
+            pv.sub_image.swapchain = sc.handle
+            pv.sub_image.image_rect = sc.rect
+        self._layer = xr.CompositionLayerProjection(space=None, views=self._views)
+
+    def targets(self) -> list[RenderTarget]:
+        return [sc.acquire() for sc in self.swapchains]
+
+    def build(self, space: object, views: list) -> list:
+        """The layer for this frame from the runtime's located views (pose and fov as rendered)."""
+        for pv, v in zip(self._views, views):
+            pv.pose = v.pose
+            pv.fov = v.fov
+        self._layer.space = space
+        for sc in self.swapchains:
+            sc.release()
+        return [ctypes.byref(self._layer)]
+
+    def release(self) -> None:
+        for sc in self.swapchains:
+            sc.release()
+
+    def destroy(self) -> None:
+        for sc in self.swapchains:
+            sc.destroy()
+
+
+class EquirectLayer:
+    """XR_KHR_composition_layer_equirect2: the film as a sphere the compositor samples at display resolution.
+
+    The film is converted from YUV into these swapchains once per video frame (`targets`), not per display
+    frame; stereo films get one layer per eye. The layer is turned so that the film's front_heading faces the
+    viewer (headings are clockwise, yaw is counter-clockwise: yaw = +heading).
+    """
+
+    kind = "equirect"
+
+    def __init__(
+        self,
+        session: object,
+        fmt: int,
+        srgb: bool,
+        eye_size: tuple[int, int],
+        eyes: int,
+        projection: str,
+        front_heading: float,
+    ) -> None:
+        import xr
+
+        self._xr = xr
+        w, h = eye_size
+        self.swapchains = [Swapchain.create(session, fmt, srgb, w, h) for _ in range(eyes)]
+        visibility = [xr.EyeVisibility.BOTH] if eyes == 1 else [xr.EyeVisibility.LEFT, xr.EyeVisibility.RIGHT]
+        central = math.pi if projection == "equirect180" else 2.0 * math.pi
+        self.front_heading = front_heading
+        self._layers = []
+        for sc, vis in zip(self.swapchains, visibility):
+            layer = xr.CompositionLayerEquirect2KHR(
+                space=None,
+                eye_visibility=vis,
+                sub_image=xr.SwapchainSubImage(swapchain=sc.handle, image_rect=sc.rect),
+                pose=posef(xr, yaw_quat(math.radians(front_heading))),
+                radius=0.0,  # infinite: the film is at the horizon
+                central_horizontal_angle=central,
+                upper_vertical_angle=math.pi / 2.0,
+                lower_vertical_angle=-math.pi / 2.0,
+            )
+            self._layers.append(layer)
+        self._refs = [ctypes.byref(layer) for layer in self._layers]
+
+    @property
+    def ready(self) -> bool:
+        """True once every eye's swapchain holds a picture (before that nothing is submitted)."""
+        return all(sc.released_once for sc in self.swapchains)
+
+    def targets(self) -> list[RenderTarget]:
+        return [sc.acquire() for sc in self.swapchains]
+
+    def build(self, space: object, views: list) -> list:
+        self.release()
+        if not self.ready:
+            return []
+        for layer in self._layers:
+            layer.space = space
+        return list(self._refs)
+
+    def release(self) -> None:
+        for sc in self.swapchains:
+            sc.release()
+
+    def destroy(self) -> None:
+        for sc in self.swapchains:
+            sc.destroy()
+
+
+def eye_view(v) -> EyeView:
+    o, f = v.pose.orientation, v.fov
+    return EyeView((o.x, o.y, o.z, o.w), (f.angle_left, f.angle_right, f.angle_up, f.angle_down))
