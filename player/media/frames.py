@@ -47,12 +47,14 @@ class VideoFrame:
             raise ValueError(f"unsupported pixel format {fmt!r} (supported: {', '.join(PLANE_LAYOUTS)})")
         layouts = PLANE_LAYOUTS[fmt]
         planes, line_sizes, sizes, total = [], [], [], 0
-        for plane, (channels, sample_bytes) in zip(frame.planes, layouts):
+        for plane, (_channels, sample_bytes) in zip(frame.planes, layouts):
             dtype = np.uint16 if sample_bytes == 2 else np.uint8
             arr = np.frombuffer(plane, dtype=dtype).reshape(plane.height, plane.line_size // sample_bytes)
             planes.append(arr)
             line_sizes.append(plane.line_size)
-            sizes.append((plane.width // channels if channels == 2 else plane.width, plane.height))
+            # PyAV's plane width is already in pixels of that plane (for NV12/P010 the interleaved UV plane is
+            # width/2 texels of 2 channels each), so it is the GL texture width as it stands.
+            sizes.append((plane.width, plane.height))
             total += plane.line_size * plane.height
         return cls(
             pix_fmt=fmt,
