@@ -1,0 +1,505 @@
+"""The console's web server: static page, film pictures, reports, and a WebSocket from the page to players.
+
+aiohttp runs on its own thread with its own event loop. Players are reached through `PlayerLink`s (see
+`facilitator.console.link`), whose callbacks arrive on their threads and are handed to the loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import io
+import json
+import logging
+import re
+import threading
+import time
+from collections import deque
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from aiohttp import WSMsgType, web
+
+from facilitator.console import security
+from facilitator.console.library import library_json
+from facilitator.console.link import LinkError, PlayerLink
+from facilitator.console.preflight import preflight_checks
+from facilitator.report.frames import FrameCache, FrameError
+from facilitator.report.pose import film_heading_pitch
+
+log = logging.getLogger("viewpoint.console")
+
+DEFAULT_QUICK_TAGS = ["distress", "engaged", "looked away", "question", "discuss later"]
+POSE_HZ = 15.0
+STATE_HZ = 4.0
+RECENT_EVENTS = 400
+# Page commands answered by the console itself (everything else goes to the player as is).
+LOCAL_COMMANDS = {"load", "report"}
+# Commands a page may send through to a player (the protocol's catalogue, minus admin ones).
+PASS_THROUGH = {
+    "play", "pause", "seek", "chapter", "next_safe_point", "rate", "volume", "recentre", "welfare",
+    "session.start", "session.end", "annotate", "annotation.edit", "annotation.delete", "status",
+}  # fmt: skip
+
+
+@dataclass
+class PlayerView:
+    """What the console knows about one player, kept on the event loop."""
+
+    link: PlayerLink
+    state: dict[str, Any] = field(default_factory=dict)
+    recent: deque = field(default_factory=lambda: deque(maxlen=RECENT_EVENTS))
+    last_pose_sent: float = 0.0
+    last_state_sent: float = 0.0
+    recentre_yaw: float = 0.0
+
+
+class ConsoleServer:
+    """The facilitator's console for one or more players."""
+
+    def __init__(
+        self,
+        links: dict[str, PlayerLink],
+        *,
+        library: Any = None,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        token: str | None = None,
+        quick_tags: list[str] | None = None,
+        report_dir: Path | str = Path("reports"),
+        auto_pause: bool = False,
+        read_only: bool = False,
+    ) -> None:
+        if not links:
+            raise ValueError("a console needs at least one player")
+        self.players = {pid: PlayerView(link) for pid, link in links.items()}
+        self.selected = next(iter(self.players))
+        self.library = library
+        self.films = {f.id: f for f in library.films.values()} if library is not None else {}
+        self.host = host
+        self.port = port
+        self.token = token or security.new_token()
+        self.quick_tags = list(quick_tags or DEFAULT_QUICK_TAGS)
+        self.report_dir = Path(report_dir)
+        self.auto_pause = auto_pause
+        self.read_only = read_only
+        self.frames = FrameCache(capacity=128, bucket_s=1.0)
+        self._sockets: set[web.WebSocketResponse] = set()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._runner: web.AppRunner | None = None
+        self._thread: threading.Thread | None = None
+        self._ready = threading.Event()
+        self._stop: asyncio.Event | None = None
+        self._pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="console-cmd")
+        self._error: BaseException | None = None
+        self._tasks: set[asyncio.Future] = set()
+
+    # ------------------------------------------------------------------ lifecycle
+
+    @property
+    def url(self) -> str:
+        host = "127.0.0.1" if self.host in ("0.0.0.0", "::", "") else self.host
+        if ":" in host:
+            host = f"[{host}]"
+        return f"http://{host}:{self.port}/?token={self.token}"
+
+    def start(self) -> str:
+        """Start serving on a background thread; returns the URL (with the token) to open."""
+        self._thread = threading.Thread(target=self._run_thread, name="console-http", daemon=True)
+        self._thread.start()
+        self._ready.wait(15)
+        if self._error is not None:
+            raise self._error
+        if not self._ready.is_set():
+            raise RuntimeError("the console's web server did not start within 15 s")
+        return self.url
+
+    def stop(self) -> None:
+        if self._loop is not None and self._stop is not None:
+            self._loop.call_soon_threadsafe(self._stop.set)
+        if self._thread is not None:
+            self._thread.join(10)
+        self._pool.shutdown(wait=False, cancel_futures=True)
+
+    def _run_thread(self) -> None:
+        try:
+            asyncio.run(self._serve())
+        except BaseException as exc:  # reported to start()
+            self._error = exc
+            self._ready.set()
+
+    async def _serve(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._stop = asyncio.Event()
+        app = web.Application(middlewares=[self._guard], client_max_size=256 * 1024)
+        app.router.add_get("/", self._index)
+        app.router.add_get("/static/{name}", self._static)
+        app.router.add_get("/ws", self._ws)
+        app.router.add_get("/api/frame/{film}", self._frame)
+        app.router.add_get("/reports/{name}", self._report_file)
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, self.host, self.port)
+        await site.start()
+        sockets = getattr(site._server, "sockets", None) or []  # the bound port when port=0
+        if sockets:
+            self.port = sockets[0].getsockname()[1]
+        for pid, view in self.players.items():
+            view.link.start(
+                on_event=lambda ev, pid=pid: self._from_thread(self._on_event, pid, ev),
+                on_pose=lambda sample, pid=pid: self._from_thread(self._on_pose, pid, sample),
+            )
+            view.state = dict(view.link.state())
+            with contextlib.suppress(Exception):
+                view.recent.extend(view.link.recent_events(RECENT_EVENTS))
+        ticker = asyncio.create_task(self._tick())
+        self._ready.set()
+        await self._stop.wait()
+        ticker.cancel()
+        for ws in list(self._sockets):
+            await ws.close()
+        for view in self.players.values():
+            with contextlib.suppress(Exception):
+                view.link.close()
+        await self._runner.cleanup()
+
+    def _spawn(self, coro: Any) -> None:
+        """Run a coroutine on the loop, keeping a reference until it is done."""
+        task = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def _from_thread(self, fn: Any, *args: Any) -> None:
+        loop = self._loop
+        if loop is not None and not loop.is_closed():
+            with contextlib.suppress(RuntimeError):
+                loop.call_soon_threadsafe(fn, *args)
+
+    # ------------------------------------------------------------------ HTTP
+
+    @web.middleware
+    async def _guard(self, request: web.Request, handler: Any) -> web.StreamResponse:
+        if not security.host_allowed(request.headers.get("Host"), self.host):
+            return web.Response(status=403, text="This console only answers on its own address.")
+        given = request.query.get("token") or request.cookies.get(security.COOKIE)
+        if not security.token_ok(self.token, given):
+            return web.Response(
+                status=403,
+                text="This console needs its access token: open the URL printed when it started.",
+            )
+        response = await handler(request)
+        if request.query.get("token") and isinstance(response, web.Response):
+            response.set_cookie(security.COOKIE, self.token, httponly=True, samesite="Strict")
+        response.headers.setdefault("Cache-Control", "no-store")
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        return response
+
+    async def _index(self, request: web.Request) -> web.Response:
+        html = resources.files("facilitator.console").joinpath("static/index.html").read_text("utf-8")
+        return web.Response(
+            text=html,
+            content_type="text/html",
+            headers={
+                "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; style-src 'self'; "
+                "script-src 'self'; connect-src 'self'; frame-ancestors 'none'"
+            },
+        )
+
+    async def _static(self, request: web.Request) -> web.Response:
+        name = request.match_info["name"]
+        types = {
+            ".js": "application/javascript",
+            ".css": "text/css",
+            ".svg": "image/svg+xml",
+            ".png": "image/png",
+        }
+        suffix = Path(name).suffix
+        if not re.fullmatch(r"[a-z0-9_-]+\.[a-z]+", name) or suffix not in types:
+            raise web.HTTPNotFound()
+        res = resources.files("facilitator.console").joinpath("static", name)
+        if not res.is_file():
+            raise web.HTTPNotFound()
+        return web.Response(body=res.read_bytes(), content_type=types[suffix])
+
+    async def _frame(self, request: web.Request) -> web.Response:
+        film = self.films.get(request.match_info["film"])
+        if film is None:
+            raise web.HTTPNotFound(text="no such film in the console's library")
+        try:
+            t = float(request.query.get("t", "0"))
+        except ValueError:
+            raise web.HTTPBadRequest(text="t: expected seconds") from None
+        try:
+            image = await asyncio.get_running_loop().run_in_executor(
+                self._pool, lambda: self.frames.get(film.path, t, stereo=film.stereo, width=640)
+            )
+        except FrameError as exc:
+            raise web.HTTPNotFound(text=str(exc)) from None
+        buf = io.BytesIO()
+        image.save(buf, "JPEG", quality=80)
+        return web.Response(
+            body=buf.getvalue(), content_type="image/jpeg", headers={"Cache-Control": "max-age=60"}
+        )
+
+    async def _report_file(self, request: web.Request) -> web.FileResponse:
+        name = request.match_info["name"]
+        if not re.fullmatch(r"[A-Za-z0-9._-]+\.html", name):
+            raise web.HTTPNotFound()
+        path = self.report_dir / name
+        if not path.is_file():
+            raise web.HTTPNotFound()
+        return web.FileResponse(path, headers={"Content-Type": "text/html; charset=utf-8"})
+
+    # ------------------------------------------------------------------ WebSocket
+
+    async def _ws(self, request: web.Request) -> web.WebSocketResponse:
+        if not security.origin_allowed(request.headers.get("Origin"), request.headers.get("Host")):
+            raise web.HTTPForbidden(text="cross-site WebSocket refused")
+        ws = web.WebSocketResponse(heartbeat=5.0, max_msg_size=64 * 1024)
+        await ws.prepare(request)
+        self._sockets.add(ws)
+        try:
+            await ws.send_json(self._hello())
+            async for msg in ws:
+                if msg.type != WSMsgType.TEXT:
+                    continue
+                try:
+                    data = json.loads(msg.data)
+                except ValueError:
+                    continue
+                if not isinstance(data, dict):
+                    continue
+                kind = data.get("kind")
+                if kind == "cmd":
+                    self._spawn(self._page_command(ws, data))
+                elif kind == "settings":
+                    if isinstance(data.get("auto_pause"), bool):
+                        self.auto_pause = data["auto_pause"]
+                        await self._broadcast(
+                            {
+                                "kind": "notice",
+                                "text": f"auto-pause at chapter ends {'on' if self.auto_pause else 'off'}",
+                            }
+                        )
+                elif kind == "select_player" and data.get("player") in self.players:
+                    self.selected = data["player"]
+                    await ws.send_json(self._hello())
+        finally:
+            self._sockets.discard(ws)
+        return ws
+
+    def _hello(self) -> dict[str, Any]:
+        view = self.players[self.selected]
+        return {
+            "kind": "hello",
+            "player": self.selected,
+            "config": {
+                "quick_tags": self.quick_tags,
+                "films": library_json(self.library),
+                "players": [
+                    {"id": pid, "name": v.link.name, "endpoint": v.link.endpoint}
+                    for pid, v in self.players.items()
+                ],
+                "auto_pause": self.auto_pause,
+                "read_only": self.read_only,
+            },
+            "state": self._page_state(view),
+            "health": self._health(self.selected),
+            "events": [ev for ev in view.recent if ev.get("session") == view.state.get("session")],
+        }
+
+    async def _send(self, ws: web.WebSocketResponse, msg: dict[str, Any]) -> None:
+        with contextlib.suppress(ConnectionError, RuntimeError):
+            if not ws.closed:
+                await ws.send_str(json.dumps(msg, separators=(",", ":")))
+
+    async def _broadcast(self, msg: dict[str, Any]) -> None:
+        text = json.dumps(msg, separators=(",", ":"))
+        for ws in list(self._sockets):
+            with contextlib.suppress(ConnectionError, RuntimeError):
+                if not ws.closed:
+                    await ws.send_str(text)
+
+    async def _page_command(self, ws: web.WebSocketResponse, data: dict[str, Any]) -> None:
+        rid = str(data.get("id", ""))[:64]
+        cmd = data.get("cmd")
+        args = data.get("args") if isinstance(data.get("args"), dict) else {}
+        try:
+            if self.read_only and cmd not in ("report", "status"):
+                raise LinkError("forbidden", "this console is read-only (observer)")
+            if cmd in LOCAL_COMMANDS:
+                result = await self._local_command(str(cmd), args)
+            elif cmd in PASS_THROUGH:
+                result = await self.command(str(cmd), args)
+            else:
+                raise LinkError("unknown_command", f"cmd: {str(cmd)[:40]!r} is not a console command")
+            reply = {"kind": "reply", "id": rid, "ok": True, "result": result}
+        except LinkError as exc:
+            reply = {
+                "kind": "reply",
+                "id": rid,
+                "ok": False,
+                "error": {"code": exc.code, "message": exc.message},
+            }
+        except Exception as exc:
+            log.exception("console command %s failed", cmd)
+            reply = {
+                "kind": "reply",
+                "id": rid,
+                "ok": False,
+                "error": {"code": "internal", "message": str(exc)},
+            }
+        await self._send(ws, reply)
+
+    async def command(self, cmd: str, args: dict[str, Any], player: str | None = None) -> dict[str, Any]:
+        """Send a protocol command to a player (the selected one by default) and wait for its answer."""
+        view = self.players[player or self.selected]
+        loop = asyncio.get_running_loop()
+        result = await loop.run_in_executor(self._pool, view.link.command, cmd, args)
+        return result if isinstance(result, dict) else {"value": result}
+
+    async def _local_command(self, cmd: str, args: dict[str, Any]) -> dict[str, Any]:
+        view = self.players[self.selected]
+        if cmd == "load":
+            film_id = args.get("film")
+            film = self.films.get(film_id)
+            if film is None:
+                raise LinkError("not_found", f"film: {film_id!r} is not in the console's library")
+            loaded = await self.command("load", {"film": film_id})
+            try:
+                status = await self.command("status", {})
+            except LinkError:
+                status = {}
+            return {
+                "checks": preflight_checks(film, loaded, status, self._health(self.selected)),
+                "load": loaded,
+            }
+        if cmd == "report":
+            return await asyncio.get_running_loop().run_in_executor(self._pool, self._write_report, view)
+        raise LinkError("unknown_command", cmd)
+
+    def _write_report(self, view: PlayerView) -> dict[str, Any]:
+        from facilitator.report import write_report  # imported late: keeps the console's start quick
+
+        session = view.state.get("last_session") or view.state.get("session")
+        if not session:
+            raise LinkError("no_session", "no session to report on yet")
+        events, poses = view.link.session_log(session)
+        film_id = next((e.get("film") for e in events if e.get("film")), None)
+        film = self.films.get(film_id) if film_id else None
+        self.report_dir.mkdir(parents=True, exist_ok=True)
+        name = re.sub(r"[^A-Za-z0-9._-]", "_", f"report-{session}.html")
+        path = write_report(events, self.report_dir / name, film=film, poses=poses, frames=self.frames)
+        return {"url": f"/reports/{name}", "path": str(path.resolve())}
+
+    # ------------------------------------------------------------------ player callbacks (on the loop)
+
+    def _on_event(self, pid: str, ev: dict[str, Any]) -> None:
+        view = self.players[pid]
+        view.recent.append(ev)
+        self._fold(view, ev)
+        if pid != self.selected:
+            return
+        etype = ev.get("type", "")
+        self._spawn(self._broadcast({"kind": "event", "event": ev}))
+        self._spawn(self._broadcast({"kind": "state", "state": self._page_state(view)}))
+        if etype == "chapter.entered" and self.auto_pause and not self.read_only:
+            self._spawn(self._auto_pause(ev))
+
+    async def _auto_pause(self, ev: dict[str, Any]) -> None:
+        film = self.films.get(ev.get("film") or "")
+        chapter = (ev.get("data") or {}).get("id")
+        if film is None or not film.chapters or chapter == film.chapters[0].id:
+            return
+        if self.players[self.selected].state.get("transport") != "playing":
+            return
+        try:
+            await self.command("pause", {})
+            await self._broadcast({"kind": "notice", "text": "paused at the chapter end for discussion"})
+        except LinkError as exc:
+            await self._broadcast(
+                {"kind": "notice", "text": f"auto-pause failed: {exc.message}", "level": "welfare"}
+            )
+
+    def _fold(self, view: PlayerView, ev: dict[str, Any]) -> None:
+        st = view.state
+        etype = ev.get("type", "")
+        data = ev.get("data") or {}
+        if ev.get("session"):
+            st["session"] = ev["session"]
+        if ev.get("film") is not None:
+            st["film"] = ev["film"]
+        if isinstance(ev.get("media_t"), (int, float)):
+            st["media_t"] = ev["media_t"]
+            st["media_mono"] = time.monotonic()
+        if etype.startswith("transport."):
+            st["transport"] = etype.split(".", 1)[1]
+        elif etype == "welfare.changed":
+            st["welfare"] = data.get("level", st.get("welfare"))
+        elif etype == "session.started":
+            st["participant"] = data.get("participant")
+            st["session_active"] = True
+            st["last_session"] = ev.get("session")
+        elif etype == "session.ended":
+            st["participant"] = None
+            st["session_active"] = False
+        if isinstance(data.get("volume"), (int, float)) and "volume" in etype:
+            st["volume"] = data["volume"]
+        if isinstance(data.get("rate"), (int, float)) and "rate" in etype:
+            st["rate"] = data["rate"]
+        if isinstance(data.get("yaw"), (int, float)) and "recentre" in etype:
+            view.recentre_yaw = float(data["yaw"])
+
+    def _on_pose(self, pid: str, sample: dict[str, Any]) -> None:
+        view = self.players[pid]
+        if isinstance(sample.get("media_t"), (int, float)):
+            view.state["media_t"] = sample["media_t"]
+        if pid != self.selected or not self._sockets:
+            return
+        now = time.monotonic()
+        if now - view.last_pose_sent < 1.0 / POSE_HZ:
+            return
+        view.last_pose_sent = now
+        q = sample.get("q") or sample.get("orientation")
+        if q is None:
+            return
+        film = self.films.get(view.state.get("film") or "")
+        front = film.front_heading if film is not None else 0.0
+        heading, pitch = film_heading_pitch(q, front, view.recentre_yaw)
+        ev = {"type": "pose", "media_t": sample.get("media_t"), "data": {"heading": heading, "pitch": pitch}}
+        self._spawn(self._broadcast({"kind": "event", "event": ev}))
+        if now - view.last_state_sent > 1.0 / STATE_HZ:
+            view.last_state_sent = now
+            self._spawn(self._broadcast({"kind": "state", "state": self._page_state(view)}))
+
+    async def _tick(self) -> None:
+        """Health to every page twice a second, so a page can tell live from stale."""
+        while True:
+            await asyncio.sleep(0.5)
+            if self._sockets:
+                await self._broadcast({"kind": "health", "health": self._health(self.selected)})
+
+    def _health(self, pid: str) -> dict[str, Any]:
+        view = self.players[pid]
+        h = dict(view.link.health())
+        h.setdefault("player_name", view.link.name)
+        return h
+
+    def _page_state(self, view: PlayerView) -> dict[str, Any]:
+        st = view.state
+        return {
+            "transport": st.get("transport") or "idle",
+            "media_t": st.get("media_t") or 0.0,
+            "film": st.get("film"),
+            "welfare": st.get("welfare") or "none",
+            "volume": st.get("volume"),
+            "rate": st.get("rate") or 1.0,
+            "session": {
+                "id": st.get("session"),
+                "active": bool(st.get("session_active")),
+                "participant": st.get("participant"),
+            },
+        }

@@ -1,0 +1,654 @@
+/* Viewpoint facilitator console: one page, no build step, no network beyond this console's own server. */
+"use strict";
+
+const $ = (id) => document.getElementById(id);
+const STALE_AFTER_S = 1.5;   // player quiet for longer than this: amber
+const LOST_AFTER_S = 3.0;    // and this: red, "lost"
+const TRAIL_S = 4.0;         // seconds of gaze trail drawn on the live picture
+const STEPS = ["setup", "warnings", "preflight", "consent", "live", "ended"];
+
+const S = {
+  ws: null, wsOpen: false, lastServerMsg: 0, nextId: 1, pending: new Map(),
+  config: { quick_tags: [], films: [], players: [], auto_pause: false },
+  playerId: null, filmId: null, step: "setup",
+  state: { transport: "unknown", media_t: 0, rate: 1, volume: 1, welfare: "none", film: null, session: null,
+           at: performance.now() },
+  health: { connected: false, age_s: null },
+  notes: new Map(), pinnedT: null, promptsUsed: new Set(), trail: [], frameKey: null, lastChapter: null,
+  alertOpen: false, readOnly: false,
+};
+
+function film() { return S.config.films.find((f) => f.id === (S.filmId || S.state.film)) || null; }
+
+function fmt(t) {
+  if (t === null || t === undefined || Number.isNaN(t)) return "–:––";
+  t = Math.max(0, t);
+  const m = Math.floor(t / 60), s = t - m * 60;
+  return `${m}:${s.toFixed(1).padStart(4, "0")}`;
+}
+function esc(s) { const d = document.createElement("div"); d.textContent = s ?? ""; return d.innerHTML; }
+
+/* ---------- connection ---------- */
+
+function connect() {
+  const proto = location.protocol === "https:" ? "wss:" : "ws:";
+  const ws = new WebSocket(`${proto}//${location.host}/ws${location.search}`);
+  S.ws = ws;
+  ws.onopen = () => { S.wsOpen = true; S.lastServerMsg = performance.now(); };
+  ws.onmessage = (m) => { S.lastServerMsg = performance.now(); onMessage(JSON.parse(m.data)); };
+  ws.onclose = () => {
+    S.wsOpen = false;
+    for (const [, p] of S.pending) p.reject(new Error("console connection closed"));
+    S.pending.clear();
+    setTimeout(connect, 1000);
+  };
+}
+
+function send(obj) { if (S.ws && S.wsOpen) S.ws.send(JSON.stringify(obj)); }
+
+function command(cmd, args = {}) {
+  const id = `p-${S.nextId++}`;
+  return new Promise((resolve, reject) => {
+    if (!S.wsOpen) { reject(new Error("not connected to the console server")); return; }
+    S.pending.set(id, { resolve, reject });
+    send({ kind: "cmd", id, cmd, args });
+    setTimeout(() => {
+      if (S.pending.has(id)) { S.pending.delete(id); reject(new Error(`${cmd}: no answer from the player`)); }
+    }, 8000);
+  });
+}
+
+function onMessage(msg) {
+  switch (msg.kind) {
+    case "hello":
+      S.config = msg.config; S.readOnly = !!msg.config.read_only;
+      if (msg.player) S.playerId = msg.player;
+      renderSetup(); renderQuickTags();
+      $("auto-pause").checked = !!msg.config.auto_pause;
+      if (msg.state) applyState(msg.state);
+      S.notes.clear(); $("log").innerHTML = "";
+      for (const ev of msg.events || []) onEvent(ev, true);
+      if (msg.health) applyHealth(msg.health);
+      resumeFlow();
+      break;
+    case "state": applyState(msg.state); break;
+    case "health": applyHealth(msg.health); break;
+    case "event": onEvent(msg.event, false); break;
+    case "reply": {
+      const p = S.pending.get(msg.id);
+      if (p) { S.pending.delete(msg.id); msg.ok ? p.resolve(msg.result || {}) : p.reject(new Error(msg.error?.message || "failed")); }
+      break;
+    }
+    case "notice": logLine(msg.text, msg.level || ""); break;
+    default: break;
+  }
+}
+
+function applyState(st) {
+  Object.assign(S.state, st, { at: performance.now() });
+  if (st.film && !S.filmId) S.filmId = st.film;
+  renderStatus();
+}
+
+function applyHealth(h) { S.health = h; renderStatus(); }
+
+/* Media time now, extrapolated from the last state while the player is playing and the link is live. */
+function mediaNow() {
+  const st = S.state;
+  if (st.transport === "playing" && isLive()) {
+    const dt = (performance.now() - st.at) / 1000;
+    const f = film();
+    const t = st.media_t + dt * (st.rate || 1);
+    return f && f.duration ? Math.min(t, f.duration) : t;
+  }
+  return st.media_t;
+}
+
+function linkAge() {
+  const serverAge = (performance.now() - S.lastServerMsg) / 1000;
+  if (!S.wsOpen) return Infinity;
+  if (!S.health.connected || S.health.age_s === null || S.health.age_s === undefined) return Infinity;
+  return S.health.age_s + serverAge;
+}
+function isLive() { return linkAge() < STALE_AFTER_S; }
+
+/* ---------- status bar ---------- */
+
+function renderStatus() {
+  const age = linkAge();
+  const conn = $("conn");
+  const who = S.health.player_name ? `${S.health.player_name}: ` : "";
+  if (!S.wsOpen) { conn.className = "pill bad"; conn.textContent = "Console offline"; }
+  else if (!S.health.connected && S.health.age_s === null) { conn.className = "pill bad"; conn.textContent = `${who}not connected`; }
+  else if (age < STALE_AFTER_S) { conn.className = "pill ok"; conn.textContent = `${who}live`; }
+  else if (age < LOST_AFTER_S) { conn.className = "pill warn"; conn.textContent = `${who}delayed ${age.toFixed(1)} s`; }
+  else {
+    conn.className = "pill bad";
+    conn.textContent = Number.isFinite(age) ? `${who}LOST ${age.toFixed(0)} s` : `${who}LOST`;
+  }
+  document.body.classList.toggle("stale", !(age < STALE_AFTER_S));
+  const ps = $("pstate");
+  ps.textContent = S.state.transport || "–";
+  ps.className = "pill " + ({ playing: "ok", paused: "warn", error: "bad" }[S.state.transport] || "muted");
+  const wl = S.state.welfare || "none";
+  const ws = $("welfare-state");
+  ws.classList.toggle("hidden", wl === "none");
+  ws.className = `pill ${wl === "none" ? "hidden" : "welfare-" + wl}`;
+  ws.textContent = wl === "stop" ? "STOPPED: viewer sees the calm scene" : wl === "soften" ? "Softened" : "";
+  $("w-soften").classList.toggle("active", wl === "soften");
+  $("w-stop").classList.toggle("active", wl === "stop");
+  $("t-play").firstChild.textContent = S.state.transport === "playing" ? "Pause " : "Play ";
+  const vol = $("t-volume");
+  if (document.activeElement !== vol && typeof S.state.volume === "number") vol.value = Math.round(S.state.volume * 100);
+}
+
+/* ---------- session flow ---------- */
+
+function showStep(step) {
+  S.step = step;
+  for (const s of STEPS) $(`step-${s}`).hidden = s !== step;
+  const idx = STEPS.indexOf(step);
+  document.querySelectorAll("#steps li").forEach((li) => {
+    const i = STEPS.indexOf(li.dataset.step);
+    li.className = i === idx ? "current" : i < idx ? "done" : "";
+    if (i === idx) li.setAttribute("aria-current", "step"); else li.removeAttribute("aria-current");
+  });
+  if (step === "live") { renderTimeline(); renderPrompts(); }
+  sessionStorage.setItem("vp-flow", JSON.stringify({ step, film: S.filmId, player: S.playerId }));
+}
+
+function resumeFlow() {
+  // A session already running on the player (page reloaded, console restarted): straight to the live view.
+  if (S.state.session && S.state.session.active) { S.filmId = S.state.film || S.filmId; showStep("live"); return; }
+  let saved = null;
+  try { saved = JSON.parse(sessionStorage.getItem("vp-flow") || "null"); } catch (e) { saved = null; }
+  if (saved && saved.step === "ended") { S.filmId = saved.film; showStep("ended"); return; }
+  if (S.step === "live") { showStep("ended"); return; }
+  showStep(S.step === "ended" ? "ended" : "setup");
+}
+
+function choiceButton(label, sub, pressed, onClick) {
+  const b = document.createElement("button");
+  b.type = "button"; b.className = "choice"; b.setAttribute("aria-pressed", pressed ? "true" : "false");
+  b.innerHTML = `${esc(label)}${sub ? `<small>${esc(sub)}</small>` : ""}`;
+  b.addEventListener("click", onClick);
+  return b;
+}
+
+function renderSetup() {
+  const players = $("players"); players.innerHTML = "";
+  if (!S.playerId && S.config.players.length === 1) S.playerId = S.config.players[0].id;
+  for (const p of S.config.players) {
+    players.appendChild(choiceButton(p.name, p.endpoint, p.id === S.playerId, () => {
+      S.playerId = p.id; send({ kind: "select_player", player: p.id }); renderSetup();
+    }));
+  }
+  if (!S.config.players.length) players.innerHTML = '<p class="msg">No headset configured.</p>';
+  const films = $("films"); films.innerHTML = "";
+  for (const f of S.config.films) {
+    const sub = `${fmt(f.duration)} · ${f.projection}${f.stereo !== "mono" ? " " + f.stereo : ""} · ` +
+      `${f.content_warnings.length} warning${f.content_warnings.length === 1 ? "" : "s"}`;
+    films.appendChild(choiceButton(f.title || f.id, sub, f.id === S.filmId, () => { S.filmId = f.id; renderSetup(); }));
+  }
+  if (!S.config.films.length) films.innerHTML = '<p class="msg">The film library is empty.</p>';
+  $("to-warnings").disabled = !(S.playerId && S.filmId);
+}
+
+function renderWarnings() {
+  const f = film();
+  $("warn-film").textContent = f ? f.title || f.id : "";
+  const g = f && f.audience ? f.audience : {};
+  const bits = [];
+  if (g.min_age) bits.push(`Suitable from age ${g.min_age}.`);
+  if (g.guidance) bits.push(g.guidance);
+  $("guidance").textContent = bits.join(" ") || "No audience guidance in the film's manifest.";
+  const ul = $("warn-list"); ul.innerHTML = "";
+  for (const w of (f ? f.content_warnings : [])) {
+    const li = document.createElement("li");
+    li.innerHTML = `<span class="when">${fmt(w.start)}–${fmt(w.end)}</span>` +
+      w.tags.map((t) => `<span class="tag">${esc(t)}</span>`).join("") + `<div>${esc(w.note)}</div>`;
+    ul.appendChild(li);
+  }
+  if (!f || !f.content_warnings.length) ul.innerHTML = "<li>This film has no timed content warnings.</li>";
+  $("ack-warnings").checked = false; $("to-preflight").disabled = true;
+}
+
+async function runPreflight() {
+  const tbody = $("preflight").querySelector("tbody");
+  tbody.innerHTML = '<tr><td colspan="2">Loading the film on the headset…</td></tr>';
+  $("preflight-msg").textContent = ""; $("to-consent").disabled = true;
+  try {
+    const r = await command("load", { film: S.filmId });
+    const checks = r.checks || [];
+    tbody.innerHTML = "";
+    let allOk = true;
+    for (const c of checks) {
+      allOk = allOk && c.ok;
+      const tr = document.createElement("tr");
+      tr.innerHTML = `<td>${esc(c.label)}</td><td class="res ${c.ok ? "ok" : "bad"}">${c.ok ? "✔" : "✘"} ${esc(c.value)}</td>`;
+      tbody.appendChild(tr);
+    }
+    $("preflight-msg").textContent = allOk ? "All checks passed." : "A check failed: fix it before starting.";
+    $("preflight-msg").className = allOk ? "msg ok" : "msg";
+    $("to-consent").disabled = !allOk;
+    if (allOk) $("to-consent").focus();
+  } catch (e) {
+    tbody.innerHTML = "";
+    $("preflight-msg").className = "msg"; $("preflight-msg").textContent = `Pre-flight failed: ${e.message}`;
+  }
+}
+
+function newCode() {
+  const a = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789";
+  const r = crypto.getRandomValues(new Uint8Array(6));
+  return "P-" + Array.from(r, (b) => a[b % a.length]).join("");
+}
+
+function consentReady() {
+  const ok = /^[A-Za-z0-9][A-Za-z0-9_.-]{1,23}$/.test($("participant").value.trim()) && $("c-agree").checked &&
+    $("c-stop").checked;
+  $("record-consent").disabled = !ok;
+}
+
+async function recordConsent() {
+  const f = film();
+  const args = {
+    participant: $("participant").value.trim(),
+    facilitator: $("facilitator").value.trim() || null,
+    consent: {
+      agreed_to_watch: $("c-agree").checked, knows_how_to_stop: $("c-stop").checked,
+      pose_capture: $("c-pose").checked, warnings_acknowledged: true,
+      warnings_shown: (f ? f.content_warnings : []).map((w) => w.tags.join("+")),
+    },
+  };
+  $("record-consent").disabled = true;
+  try {
+    await command("session_start", args);
+    showStep("live");
+    $("t-play").focus();
+  } catch (e) {
+    $("consent-msg").textContent = `Could not record consent: ${e.message}`;
+    consentReady();
+  }
+}
+
+/* ---------- live view: timeline ---------- */
+
+function pct(t) { const f = film(); const d = (f && f.duration) || 1; return `${Math.max(0, Math.min(1, t / d)) * 100}%`; }
+
+function renderTimeline() {
+  const f = film();
+  const ch = $("tl-chapters"), wr = $("tl-warnings"), mk = $("tl-marks"), sel = $("t-chapter");
+  ch.innerHTML = ""; wr.innerHTML = ""; mk.innerHTML = ""; sel.innerHTML = '<option value="">Jump to chapter…</option>';
+  if (!f) return;
+  f.chapters.forEach((c) => {
+    const d = document.createElement("div");
+    d.className = "tl-ch"; d.style.left = pct(c.start); d.style.width = `calc(${pct(c.end)} - ${pct(c.start)})`;
+    d.textContent = c.title; d.title = `${c.title} ${fmt(c.start)}`;
+    ch.appendChild(d);
+    const o = document.createElement("option"); o.value = c.id; o.textContent = `${fmt(c.start)} ${c.title}`;
+    sel.appendChild(o);
+  });
+  for (const w of f.content_warnings) {
+    const d = document.createElement("div");
+    d.className = "tl-w"; d.style.left = pct(w.start); d.style.width = `calc(${pct(w.end)} - ${pct(w.start)})`;
+    d.title = `${w.tags.join(", ")}: ${w.note}`; wr.appendChild(d);
+  }
+  for (const t of f.safe_points) {
+    const d = document.createElement("div"); d.className = "tl-safe"; d.style.left = pct(t);
+    d.title = `safe point ${fmt(t)}`; mk.appendChild(d);
+  }
+  for (const n of S.notes.values()) {
+    if (n.deleted || n.media_t === null) continue;
+    const d = document.createElement("div"); d.className = "tl-note"; d.style.left = pct(n.media_t);
+    d.title = `${fmt(n.media_t)} ${n.text}`; mk.appendChild(d);
+  }
+}
+
+function renderCountdown(t) {
+  const f = film(); const el = $("nextwarn");
+  if (!f) { el.textContent = ""; return; }
+  const inside = f.content_warnings.find((w) => t >= w.start && t < w.end);
+  if (inside) {
+    el.className = "nextwarn inside";
+    el.textContent = `In a content warning now: ${inside.tags.join(", ")} (ends in ${(inside.end - t).toFixed(1)} s)`;
+    return;
+  }
+  const next = f.content_warnings.filter((w) => w.start >= t).sort((a, b) => a.start - b.start)[0];
+  if (!next) { el.className = "nextwarn"; el.textContent = "No more content warnings in this film."; return; }
+  const dt = next.start - t;
+  el.className = dt < 10 ? "nextwarn soon" : "nextwarn";
+  el.textContent = `Next warning in ${dt.toFixed(1)} s: ${next.tags.join(", ")} at ${fmt(next.start)}`;
+}
+
+/* ---------- live view: picture with the viewer's view ---------- */
+
+function updateFrame(t) {
+  const f = film(); if (!f) return;
+  const key = `${f.id}@${Math.round(t)}`;
+  if (key === S.frameKey) return;
+  S.frameKey = key;
+  $("frame").src = `api/frame/${encodeURIComponent(f.id)}?t=${Math.round(t)}${location.search.replace("?", "&")}`;
+}
+
+function drawView() {
+  const cv = $("view"); const r = cv.getBoundingClientRect();
+  if (cv.width !== Math.round(r.width) || cv.height !== Math.round(r.height)) {
+    cv.width = Math.round(r.width); cv.height = Math.round(r.height);
+  }
+  const g = cv.getContext("2d"); g.clearRect(0, 0, cv.width, cv.height);
+  const f = film(); const span = f && f.projection === "equirect180" ? 180 : 360;
+  const X = (h) => ((((h + 180) % 360) + 360) % 360 - 180) / span * cv.width + cv.width / 2;
+  const Y = (p) => (0.5 - p / 180) * cv.height;
+  const now = performance.now() / 1000;
+  S.trail = S.trail.filter((s) => now - s.at < TRAIL_S);
+  if (!S.trail.length) return;
+  g.lineWidth = 2;
+  for (let i = 1; i < S.trail.length; i++) {
+    const a = S.trail[i - 1], b = S.trail[i];
+    if (Math.abs(a.h - b.h) > 180) continue;  // wrapped around the seam
+    g.strokeStyle = `rgba(124,196,255,${0.15 + 0.75 * (1 - (now - b.at) / TRAIL_S)})`;
+    g.beginPath(); g.moveTo(X(a.h), Y(a.p)); g.lineTo(X(b.h), Y(b.p)); g.stroke();
+  }
+  const last = S.trail[S.trail.length - 1];
+  const fovH = last.fov_h || 90, fovV = last.fov_v || 90;
+  const w = fovH / span * cv.width, h = fovV / 180 * cv.height;
+  g.strokeStyle = isLive() ? "#ffffff" : "#888888"; g.lineWidth = 2.5; g.setLineDash(isLive() ? [] : [6, 4]);
+  for (const dx of [-cv.width * 360 / span, 0, cv.width * 360 / span]) {
+    g.strokeRect(X(last.h) - w / 2 + dx, Y(last.p) - h / 2, w, h);
+  }
+  g.setLineDash([]);
+  g.fillStyle = "#ff4d4d"; g.beginPath(); g.arc(X(last.h), Y(last.p), 5, 0, Math.PI * 2); g.fill();
+}
+
+/* ---------- events ---------- */
+
+function logLine(text, cls, t) {
+  const li = document.createElement("li");
+  if (cls) li.className = cls;
+  const now = t || new Date();
+  li.textContent = `${now.toTimeString().slice(0, 8)} ${text}`;
+  const log = $("log"); log.prepend(li);
+  while (log.children.length > 200) log.lastChild.remove();
+}
+
+function showAlert(text, soft) {
+  $("alert-text").textContent = text;
+  $("alert").classList.remove("hidden"); $("alert").classList.toggle("soft", !!soft);
+  S.alertOpen = true;
+}
+
+const LABELS = {
+  "transport.loaded": "film loaded", "transport.playing": "playing", "transport.paused": "paused",
+  "transport.seeking": "seek", "transport.ended": "film ended", "transport.error": "PLAYBACK ERROR",
+  "session.started": "session started", "session.ended": "session ended",
+};
+
+function onEvent(ev, replay) {
+  const type = ev.type || "";
+  if (type === "pose") {
+    if (!replay && typeof ev.data?.heading === "number") {
+      S.trail.push({ h: ev.data.heading, p: ev.data.pitch, at: performance.now() / 1000,
+                     fov_h: ev.data.fov_h, fov_v: ev.data.fov_v });
+    }
+    return;
+  }
+  const d = ev.data || {};
+  const when = ev.utc ? new Date(ev.utc) : new Date();
+  const mt = typeof ev.media_t === "number" ? ` @${fmt(ev.media_t)}` : "";
+  if (type.startsWith("annotation.")) {
+    const id = String(d.annotation_id ?? d.id ?? ev.seq);
+    if (type === "annotation.added") {
+      S.notes.set(id, { id, text: d.text || "", tags: d.tags || [], media_t: d.media_t ?? ev.media_t, deleted: false });
+      if ((d.tags || []).includes("prompt")) S.promptsUsed.add(d.text);
+    } else if (type === "annotation.edited" && S.notes.has(id)) {
+      Object.assign(S.notes.get(id), { text: d.text ?? S.notes.get(id).text, tags: d.tags ?? S.notes.get(id).tags });
+    } else if (type === "annotation.deleted" && S.notes.has(id)) {
+      S.notes.get(id).deleted = true;
+    }
+    renderNotes(); if (S.step === "live") renderTimeline();
+    logLine(`note ${type.split(".")[1]}${mt}: ${d.text || ""}`, "", when);
+    return;
+  }
+  let cls = "", label = LABELS[type] || type;
+  if (type.startsWith("welfare.")) {
+    const lvl = d.level || type.split(".")[1];
+    cls = lvl === "stop" ? "welfare" : "soft";
+    label = `WELFARE ${lvl}${d.by ? " by " + d.by : ""}`;
+  }
+  if (type.startsWith("viewer.")) {
+    cls = "welfare";
+    const what = type === "viewer.headset_off" ? "Headset taken off" :
+      type === "viewer.headset_on" ? "Headset back on" :
+      type === "viewer.break_request" ? "The viewer asked for a break" : type.split(".")[1].replace(/_/g, " ");
+    label = `VIEWER: ${what}`;
+    if (!replay && type !== "viewer.headset_on") showAlert(`${what}${mt}`, false);
+  }
+  if (type === "transport.error" && !replay) showAlert(`Playback error: ${d.reason || "unknown"}`, true);
+  if (type === "chapter.entered") {
+    label = `chapter: ${d.title || d.chapter || d.id || ""}`;
+    if (!replay) chapterEntered(d.chapter || d.id);
+  }
+  if (type === "transport.ended" && !replay) promptsDue(lastChapterId());
+  if (type === "session.ended" && !replay && S.step === "live") showStep("ended");
+  logLine(`${label}${mt}`, cls, when);
+}
+
+function lastChapterId() { const f = film(); return f && f.chapters.length ? f.chapters[f.chapters.length - 1].id : null; }
+
+function chapterEntered(id) {
+  const f = film(); if (!f) return;
+  const idx = f.chapters.findIndex((c) => c.id === id);
+  if (idx > 0) promptsDue(f.chapters[idx - 1].id);
+}
+
+/* ---------- prompts ---------- */
+
+let promptChapter = null;
+function promptsDue(chapterId) {
+  if (!chapterId) return;
+  promptChapter = chapterId; renderPrompts();
+  const panel = $("prompts-panel"); panel.classList.add("due");
+  setTimeout(() => panel.classList.remove("due"), 8000);
+}
+
+function renderPrompts() {
+  const f = film(); const box = $("prompts"); box.innerHTML = "";
+  if (!f) return;
+  const t = mediaNow();
+  let ch = f.chapters.find((c) => c.id === promptChapter);
+  if (!ch) ch = f.chapters.filter((c) => c.start <= t).pop() || f.chapters[0];
+  if (!ch) { box.textContent = "No chapters in this film."; return; }
+  const head = document.createElement("div");
+  head.innerHTML = `<strong>${esc(ch.title)}</strong> <small>(${fmt(ch.start)}–${fmt(ch.end)})</small>`;
+  box.appendChild(head);
+  if (!ch.prompts.length) { box.appendChild(document.createTextNode("No prompts for this chapter.")); return; }
+  for (const p of ch.prompts) {
+    const row = document.createElement("div");
+    row.className = "prompt" + (S.promptsUsed.has(p) ? " used" : "");
+    const b = document.createElement("button"); b.className = "btn"; b.textContent = "Used";
+    b.title = "Mark this prompt as used (logged as a note)";
+    b.disabled = S.promptsUsed.has(p);
+    b.addEventListener("click", () => annotate(p, ["prompt", ch.id], mediaNow()));
+    const span = document.createElement("span"); span.textContent = p;
+    row.append(b, span); box.appendChild(row);
+  }
+}
+
+/* ---------- notes ---------- */
+
+function renderQuickTags() {
+  const box = $("quicktags"); box.innerHTML = "";
+  S.config.quick_tags.slice(0, 9).forEach((tag, i) => {
+    const b = document.createElement("button"); b.className = "btn"; b.type = "button";
+    b.innerHTML = `${esc(tag)} <kbd>${i + 1}</kbd>`; b.title = `Pin "${tag}" at the current film time (key ${i + 1})`;
+    b.addEventListener("click", () => quickTag(i));
+    box.appendChild(b);
+  });
+}
+
+function quickTag(i) {
+  const tag = S.config.quick_tags[i]; if (!tag) return;
+  const text = $("note-text").value.trim();
+  const t = S.pinnedT ?? mediaNow();
+  annotate(text || tag, [tag], t).then(() => { $("note-text").value = ""; unpin(); });
+}
+
+function pin() {
+  S.pinnedT = mediaNow();
+  $("note-at").textContent = `at ${fmt(S.pinnedT)}`; $("note-at").classList.add("pinned");
+  $("note-text").focus();
+}
+function unpin() { S.pinnedT = null; $("note-at").classList.remove("pinned"); }
+
+async function annotate(text, tags, t) {
+  try {
+    await command("annotate", { text, tags, media_t: Math.round(t * 1000) / 1000 });
+  } catch (e) { logLine(`note not saved: ${e.message}`, "welfare"); throw e; }
+}
+
+function renderNotes() {
+  const ul = $("notes"); ul.innerHTML = "";
+  const items = [...S.notes.values()].filter((n) => !n.deleted).sort((a, b) => (b.media_t ?? 0) - (a.media_t ?? 0));
+  for (const n of items) {
+    const li = document.createElement("li"); li.dataset.id = n.id;
+    li.innerHTML = `<span class="t">${fmt(n.media_t)}</span><span class="txt">${esc(n.text)}` +
+      `${n.tags.filter((t) => t !== "prompt").map((t) => ` <span class="tag">${esc(t)}</span>`).join("")}</span>`;
+    const ed = document.createElement("button"); ed.textContent = "Edit"; ed.setAttribute("aria-label", `Edit note ${n.text}`);
+    ed.addEventListener("click", () => editNote(n));
+    const del = document.createElement("button"); del.textContent = "Delete"; del.setAttribute("aria-label", `Delete note ${n.text}`);
+    del.addEventListener("click", () => command("annotation_delete", { annotation_id: n.id }).catch((e) => logLine(e.message, "welfare")));
+    li.append(ed, del); ul.appendChild(li);
+  }
+}
+
+function editNote(n) {
+  const dlg = $("edit-dialog"); $("edit-text").value = n.text;
+  dlg.onclose = () => {
+    if (dlg.returnValue === "ok" && $("edit-text").value.trim() && $("edit-text").value.trim() !== n.text) {
+      command("annotation_edit", { annotation_id: n.id, text: $("edit-text").value.trim(), tags: n.tags })
+        .catch((e) => logLine(e.message, "welfare"));
+    }
+  };
+  dlg.showModal();
+}
+
+/* ---------- controls ---------- */
+
+function welfare(level) {
+  command("welfare", { level }).catch((e) => logLine(`welfare ${level} FAILED: ${e.message}`, "welfare"));
+}
+function togglePlay() {
+  command(S.state.transport === "playing" ? "pause" : "play").catch((e) => logLine(e.message, "welfare"));
+}
+function seekBy(dt) { command("seek", { t: Math.max(0, mediaNow() + dt) }).catch((e) => logLine(e.message, "welfare")); }
+
+function typing(e) {
+  const el = e.target;
+  return el && (el.tagName === "INPUT" && el.type !== "checkbox" && el.type !== "range" || el.tagName === "TEXTAREA" ||
+    el.tagName === "SELECT");
+}
+
+document.addEventListener("keydown", (e) => {
+  if (e.ctrlKey || e.metaKey || e.altKey) return;
+  if ($("edit-dialog").open) return;
+  // Stop now works from anywhere, even while typing a note.
+  if (e.key === "Escape") { e.preventDefault(); welfare("stop"); if (typing(e)) e.target.blur(); return; }
+  if (typing(e)) return;
+  const k = e.key.toLowerCase();
+  if (k === "x") { e.preventDefault(); welfare("stop"); return; }
+  if (k === "s") { e.preventDefault(); welfare("soften"); return; }
+  if (k === "r") { e.preventDefault(); welfare("resume"); return; }
+  if (S.step !== "live") return;
+  if (k === " " ) { e.preventDefault(); togglePlay(); }
+  else if (k === "j") seekBy(-10);
+  else if (k === "l") seekBy(10);
+  else if (k === "g") command("next_safe_point").catch((er) => logLine(er.message, "welfare"));
+  else if (k === "n") { e.preventDefault(); pin(); }
+  else if (/^[1-9]$/.test(k)) quickTag(Number(k) - 1);
+});
+
+function bind() {
+  document.querySelectorAll("[data-welfare]").forEach((b) => b.addEventListener("click", () => welfare(b.dataset.welfare)));
+  $("alert-ack").addEventListener("click", () => { $("alert").classList.add("hidden"); S.alertOpen = false; });
+  $("to-warnings").addEventListener("click", () => { renderWarnings(); showStep("warnings"); $("ack-warnings").focus(); });
+  $("ack-warnings").addEventListener("change", () => { $("to-preflight").disabled = !$("ack-warnings").checked; });
+  $("back-setup").addEventListener("click", () => showStep("setup"));
+  $("to-preflight").addEventListener("click", () => { showStep("preflight"); runPreflight(); });
+  $("preflight-retry").addEventListener("click", runPreflight);
+  $("back-warnings").addEventListener("click", () => { renderWarnings(); showStep("warnings"); });
+  $("to-consent").addEventListener("click", () => {
+    if (!$("participant").value) $("participant").value = newCode();
+    showStep("consent"); consentReady(); $("participant").focus();
+  });
+  $("new-code").addEventListener("click", () => { $("participant").value = newCode(); consentReady(); });
+  for (const id of ["participant", "c-agree", "c-stop"]) $(id).addEventListener("input", consentReady);
+  for (const id of ["c-agree", "c-stop"]) $(id).addEventListener("change", consentReady);
+  $("back-preflight").addEventListener("click", () => showStep("preflight"));
+  $("record-consent").addEventListener("click", recordConsent);
+  $("t-play").addEventListener("click", togglePlay);
+  $("t-back").addEventListener("click", () => seekBy(-10));
+  $("t-fwd").addEventListener("click", () => seekBy(10));
+  $("t-safe").addEventListener("click", () => command("next_safe_point").catch((e) => logLine(e.message, "welfare")));
+  $("t-recentre").addEventListener("click", () => command("recentre").catch((e) => logLine(e.message, "welfare")));
+  $("t-chapter").addEventListener("change", (e) => {
+    if (e.target.value) command("chapter", { id: e.target.value }).catch((er) => logLine(er.message, "welfare"));
+    e.target.value = "";
+  });
+  $("t-volume").addEventListener("change", (e) => command("volume", { v: Number(e.target.value) / 100 })
+    .catch((er) => logLine(er.message, "welfare")));
+  $("timeline").addEventListener("click", (e) => {
+    const f = film(); if (!f || !f.duration) return;
+    const r = e.currentTarget.getBoundingClientRect();
+    command("seek", { t: ((e.clientX - r.left) / r.width) * f.duration }).catch((er) => logLine(er.message, "welfare"));
+  });
+  $("note-text").addEventListener("focus", () => { if (S.pinnedT === null) pin(); });
+  $("note-form").addEventListener("submit", (e) => {
+    e.preventDefault();
+    const text = $("note-text").value.trim(); if (!text) return;
+    annotate(text, [], S.pinnedT ?? mediaNow()).then(() => { $("note-text").value = ""; unpin(); $("note-text").blur(); });
+  });
+  $("auto-pause").addEventListener("change", (e) => send({ kind: "settings", auto_pause: e.target.checked }));
+  $("end-session").addEventListener("click", async () => {
+    if (!confirm("End the session? The film stops on the headset.")) return;
+    try { await command("session_end"); showStep("ended"); } catch (e) { logLine(`could not end: ${e.message}`, "welfare"); }
+  });
+  $("make-report").addEventListener("click", async () => {
+    $("report-msg").className = "msg"; $("report-msg").textContent = "Writing the report…";
+    try {
+      const r = await command("report");
+      const a = $("report-link"); a.href = r.url + location.search; a.classList.remove("hidden");
+      $("report-msg").className = "msg ok"; $("report-msg").textContent = `Report written: ${r.path}`;
+    } catch (e) { $("report-msg").textContent = `Report failed: ${e.message}`; }
+  });
+  $("new-session").addEventListener("click", () => {
+    S.filmId = null; S.notes.clear(); S.promptsUsed.clear(); promptChapter = null; $("participant").value = "";
+    for (const id of ["c-agree", "c-stop"]) $(id).checked = false;
+    $("report-link").classList.add("hidden"); $("report-msg").textContent = "";
+    renderSetup(); renderNotes(); showStep("setup");
+  });
+}
+
+/* ---------- the frame loop ---------- */
+
+function tick() {
+  const t = mediaNow();
+  const age = linkAge();
+  $("clock").textContent = `${fmt(t)}${film() && film().duration ? " / " + fmt(film().duration) : ""}`;
+  if (S.step === "live") {
+    $("tl-head").style.left = pct(t);
+    renderCountdown(t);
+    updateFrame(t);
+    drawView();
+    if (S.pinnedT === null) $("note-at").textContent = `at ${fmt(t)}`;
+  }
+  if (!Number.isFinite(age) || age >= STALE_AFTER_S) renderStatus();
+  else if (document.body.classList.contains("stale")) renderStatus();
+  requestAnimationFrame(tick);
+}
+
+bind();
+showStep("setup");
+connect();
+setInterval(renderStatus, 500);
+requestAnimationFrame(tick);
