@@ -1,0 +1,123 @@
+"""Headless backend: an offscreen EGL context, two eyes rendered into framebuffers, a simulated display.
+
+Eye poses come from an orientation source (a head script driven by media time, or fixed); the display is
+simulated at ``display_rate`` Hz (paced in real time) or, with ``paced=False``, as fast as frames render.
+"""
+
+from __future__ import annotations
+
+import queue
+import time
+from collections.abc import Callable
+
+import numpy as np
+
+from player.backends.base import BackendEvent, EyeView, FrameInfo, RenderTarget
+from player.render.glplatform import ensure_platform
+from player.render.projection import IDENTITY, Quat, symmetric_fov
+
+ensure_platform()
+
+from OpenGL import GL  # noqa: E402
+
+
+class HeadlessBackend:
+    name = "headless"
+
+    def __init__(
+        self,
+        eye_size: tuple[int, int] = (256, 256),
+        fov: float = 90.0,
+        display_rate: float = 60.0,
+        eyes: int = 2,
+        paced: bool = True,
+        orientation_source: Callable[[], Quat] | None = None,
+        srgb: bool = False,
+    ) -> None:
+        width, height = eye_size
+        if width <= 0 or height <= 0:
+            raise ValueError(f"eye size {width}x{height}: expected positive width and height")
+        if not 1.0 <= fov < 180.0:
+            raise ValueError(f"fov {fov:g}: expected degrees between 1 and 180")
+        if display_rate <= 0:
+            raise ValueError(f"display rate {display_rate:g}: expected Hz > 0")
+        self.eye_size = (int(width), int(height))
+        self.fov = symmetric_fov(fov, width, height)
+        self.period = 1.0 / display_rate
+        self.eyes = eyes
+        self.paced = paced
+        self.srgb = srgb
+        self.orientation_source = orientation_source or (lambda: IDENTITY)
+        self.frames = 0
+        self.missed = 0
+        self._events: queue.SimpleQueue[BackendEvent] = queue.SimpleQueue()
+        self._context = None
+        self._targets: list = []
+        self._next: float | None = None
+        self._closed = False
+
+    def open(self) -> None:
+        from player.render.egl import EGLContext
+        from player.render.targets import OffscreenTarget
+
+        self._context = EGLContext()
+        self._targets = [OffscreenTarget(*self.eye_size, srgb=self.srgb) for _ in range(self.eyes)]
+
+    @property
+    def gl_renderer(self) -> str:
+        raw = GL.glGetString(GL.GL_RENDERER) or b""
+        return raw.decode(errors="replace")
+
+    def set_orientation_source(self, source: Callable[[], Quat]) -> None:
+        self.orientation_source = source
+
+    def begin_frame(self) -> FrameInfo | None:
+        if self._closed:
+            return None
+        now = time.monotonic()
+        if self.paced:
+            if self._next is None:
+                self._next = now
+            elif now < self._next:
+                time.sleep(self._next - now)
+                now = self._next
+            elif now > self._next + self.period:
+                self.missed += int((now - self._next) / self.period)
+                self._next = now
+            display_time = self._next
+            self._next += self.period
+        else:
+            display_time = now
+        orientation = self.orientation_source()
+        views = [EyeView(orientation, self.fov) for _ in self._targets]
+        targets: list[RenderTarget] = [t.target for t in self._targets]
+        return FrameInfo(display_time=display_time, views=views, targets=targets)
+
+    def end_frame(self, info: FrameInfo) -> None:
+        GL.glFinish()
+        self.frames += 1
+
+    def read_eye(self, index: int) -> np.ndarray:
+        """The last image drawn for an eye: (height, width, 3) uint8, top row first."""
+        return self._targets[index].read_rgb()
+
+    def inject(self, kind: str, **data: object) -> None:
+        """Queue an input event as if a viewer had given it (scripted QA, tests)."""
+        self._events.put(BackendEvent(kind, dict(data)))
+
+    def poll_events(self) -> list[BackendEvent]:
+        events = []
+        while True:
+            try:
+                events.append(self._events.get_nowait())
+            except queue.Empty:
+                return events
+
+    def close(self) -> None:
+        self._closed = True
+        for target in self._targets:
+            target.delete()
+        self._targets = []
+        if self._context is not None:
+            self._context.close()
+            self._context = None

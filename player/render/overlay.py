@@ -1,0 +1,133 @@
+"""What the renderer draws over the film, and the fades that get it there (fades, never cuts).
+
+``OverlayState`` is the renderer's snapshot for one display frame. ``OverlayAnimator`` holds what the
+controller decided (welfare level, paused, subtitle cue, recentre) and turns it into an ``OverlayState`` at a
+given time, easing every change over a short fade.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass
+
+WELFARE_LEVELS = ("none", "soften", "stop")
+DEFAULT_STOP_MESSAGE = "Pausing here.\nYou are safe. Take your time."
+
+
+@dataclass(frozen=True, slots=True)
+class OverlayState:
+    welfare: str = "none"  # none | soften | stop (the decided level; the mixes below carry the fade)
+    soften: float = 0.0  # 0..1 dimmed and desaturated picture
+    calm: float = 0.0  # 0..1 calm dark scene in place of the film
+    message: str = ""  # welfare message, head-locked
+    message_alpha: float = 0.0
+    paused: bool = False
+    pause_alpha: float = 0.0
+    subtitle: str = ""
+    subtitle_alpha: float = 0.0
+    recentre_yaw: float = 0.0  # degrees: the heading the viewer faced when they recentred
+
+
+class _Fade:
+    """A value easing linearly (smoothstepped) from where it is towards a target over a duration."""
+
+    def __init__(self, value: float = 0.0) -> None:
+        self.start_value = self.target = value
+        self.start_time = 0.0
+        self.duration = 0.0
+
+    def set(self, target: float, now: float, duration: float) -> None:
+        if target == self.target:
+            return
+        self.start_value = self.value(now)
+        self.target = target
+        self.start_time = now
+        self.duration = max(0.0, duration)
+
+    def value(self, now: float) -> float:
+        if self.duration <= 0.0:
+            return self.target
+        x = min(1.0, max(0.0, (now - self.start_time) / self.duration))
+        x = x * x * (3.0 - 2.0 * x)
+        return self.start_value + (self.target - self.start_value) * x
+
+    def done(self, now: float) -> bool:
+        return now >= self.start_time + self.duration
+
+
+class OverlayAnimator:
+    """Thread-safe holder of overlay decisions; ``state(now)`` gives the eased snapshot for a frame."""
+
+    STOP_FADE_S = 0.8
+    SOFTEN_FADE_S = 1.5
+    RESUME_FADE_S = 1.5
+    PAUSE_FADE_S = 0.25
+    SUBTITLE_FADE_S = 0.15
+
+    def __init__(self, stop_message: str = DEFAULT_STOP_MESSAGE) -> None:
+        self._lock = threading.Lock()
+        self.stop_message = stop_message
+        self.welfare = "none"
+        self.paused = False
+        self.subtitle = ""
+        self._last_subtitle = ""
+        self.recentre_yaw = 0.0
+        self._soften = _Fade()
+        self._calm = _Fade()
+        self._pause = _Fade()
+        self._subtitle = _Fade()
+
+    def set_welfare(self, level: str, now: float | None = None) -> None:
+        if level not in WELFARE_LEVELS:
+            raise ValueError(f"welfare level {level!r}: expected one of {', '.join(WELFARE_LEVELS)}")
+        now = time.monotonic() if now is None else now
+        with self._lock:
+            self.welfare = level
+            if level == "stop":
+                self._calm.set(1.0, now, self.STOP_FADE_S)
+                self._soften.set(1.0, now, self.STOP_FADE_S)
+            elif level == "soften":
+                self._calm.set(0.0, now, self.RESUME_FADE_S)
+                self._soften.set(1.0, now, self.SOFTEN_FADE_S)
+            else:
+                self._calm.set(0.0, now, self.RESUME_FADE_S)
+                self._soften.set(0.0, now, self.RESUME_FADE_S)
+
+    def set_paused(self, paused: bool, now: float | None = None) -> None:
+        now = time.monotonic() if now is None else now
+        with self._lock:
+            self.paused = paused
+            self._pause.set(1.0 if paused else 0.0, now, self.PAUSE_FADE_S)
+
+    def set_subtitle(self, text: str, now: float | None = None) -> None:
+        now = time.monotonic() if now is None else now
+        with self._lock:
+            if text == self.subtitle:
+                return
+            self.subtitle = text
+            if text:
+                self._last_subtitle = text
+            self._subtitle.set(1.0 if text else 0.0, now, self.SUBTITLE_FADE_S)
+
+    def set_recentre(self, yaw_deg: float) -> None:
+        with self._lock:
+            self.recentre_yaw = float(yaw_deg)
+
+    def state(self, now: float | None = None) -> OverlayState:
+        now = time.monotonic() if now is None else now
+        with self._lock:
+            calm = self._calm.value(now)
+            pause = self._pause.value(now) * (1.0 - calm)
+            return OverlayState(
+                welfare=self.welfare,
+                soften=self._soften.value(now),
+                calm=calm,
+                message=self.stop_message if calm > 0.0 else "",
+                message_alpha=calm,
+                paused=self.paused,
+                pause_alpha=pause,
+                subtitle=self.subtitle or (self._last_subtitle if self._subtitle.value(now) > 0 else ""),
+                subtitle_alpha=self._subtitle.value(now),
+                recentre_yaw=self.recentre_yaw,
+            )

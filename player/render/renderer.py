@@ -1,0 +1,273 @@
+"""The renderer: the film's YUV planes on the GPU, drawn per pixel into whatever target a backend gives.
+
+One fullscreen triangle per eye; the fragment shader turns the pixel's view ray into equirect coordinates,
+samples the planes and converts YUV to RGB with the frame's colour matrix and range. Head-locked overlays
+(subtitles, welfare message, pause indicator) are quads at infinity drawn on top with premultiplied alpha.
+All methods must be called on the thread where the GL context is current.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import math
+import time
+from collections import OrderedDict
+
+import numpy as np
+from OpenGL import GL
+
+from player.backends.base import EyeView, RenderTarget
+from player.media.frames import VideoFrame
+from player.render import colour, projection
+from player.render.overlay import OverlayState
+from player.render.planes import PlaneTextures
+from player.render.program import Program
+from player.render.text import pause_icon, text_panel
+
+PROJECTIONS = ("equirect360", "equirect180")
+STEREO_LAYOUTS = ("mono", "top-bottom", "left-right")
+
+# Head-locked overlay placement in degrees (centre pitch) and size scale (degrees per texel).
+SUBTITLE_PITCH = -16.0
+SUBTITLE_DEG_PER_PX = 0.045
+MESSAGE_PITCH = 0.0
+MESSAGE_DEG_PER_PX = 0.05
+PAUSE_PITCH = -4.0
+PAUSE_DEG = 7.0
+
+
+def eye_region(stereo: str, eye_index: int) -> tuple[float, float, float, float]:
+    """The eye's rectangle in the picture (s0, t0, width, height), t0 measured from the top row."""
+    second = eye_index % 2 == 1
+    if stereo == "top-bottom":
+        return (0.0, 0.5 if second else 0.0, 1.0, 0.5)
+    if stereo == "left-right":
+        return (0.5 if second else 0.0, 0.0, 0.5, 1.0)
+    return (0.0, 0.0, 1.0, 1.0)
+
+
+class Renderer:
+    """Draws one film for any number of eyes; see docs/renderer.md."""
+
+    def __init__(
+        self,
+        projection: str = "equirect360",
+        stereo: str = "mono",
+        front_heading: float = 0.0,
+        *,
+        upload_mode: str = "auto",
+    ) -> None:
+        self.set_film(projection, stereo, front_heading)
+        self._upload_mode = upload_mode
+        self._ready = False
+        self.frame: VideoFrame | None = None
+        self.last_upload_ms = 0.0
+        self._conversion: colour.YuvConversion | None = None
+        self._overlay_cache: OrderedDict[str, tuple[int, int, int]] = OrderedDict()
+
+    # -- set-up -----------------------------------------------------------------------------------------
+    def set_film(self, projection: str, stereo: str, front_heading: float) -> None:
+        if projection not in PROJECTIONS:
+            raise ValueError(f"projection {projection!r}: expected one of {', '.join(PROJECTIONS)}")
+        if stereo not in STEREO_LAYOUTS:
+            raise ValueError(f"stereo {stereo!r}: expected one of {', '.join(STEREO_LAYOUTS)}")
+        self.projection, self.stereo, self.front_heading = projection, stereo, float(front_heading)
+
+    def _ensure_gl(self) -> None:
+        if self._ready:
+            return
+        self.film_program = Program("fullscreen.vert", "film.frag")
+        self.overlay_program = Program("overlay.vert", "overlay.frag")
+        self.vao = int(GL.glGenVertexArrays(1))
+        self.planes = PlaneTextures(self._upload_mode)
+        self._ready = True
+
+    @property
+    def upload_mode(self) -> str:
+        self._ensure_gl()
+        return self.planes.mode
+
+    def close(self) -> None:
+        if not self._ready:
+            return
+        self.planes.release()
+        for tex, _, _ in self._overlay_cache.values():
+            GL.glDeleteTextures([tex])
+        self._overlay_cache.clear()
+        GL.glDeleteVertexArrays(1, [self.vao])
+        self.film_program.delete()
+        self.overlay_program.delete()
+        self._ready = False
+
+    # -- frames -----------------------------------------------------------------------------------------
+    def upload(self, frame: VideoFrame) -> None:
+        """Copy a new picture's planes into the textures (call only when the frame changed)."""
+        self._ensure_gl()
+        start = time.perf_counter()
+        self.planes.upload(frame)
+        if (
+            self.frame is None
+            or self._conversion is None
+            or (frame.pix_fmt, frame.colorspace, frame.color_range)
+            != (self.frame.pix_fmt, self.frame.colorspace, self.frame.color_range)
+        ):
+            self._conversion = colour.conversion_for(frame.pix_fmt, frame.colorspace, frame.color_range)
+        self.frame = frame
+        self.last_upload_ms = (time.perf_counter() - start) * 1000.0
+
+    def clear_frame(self) -> None:
+        """Forget the current picture (a new film is loading): the calm scene shows until the next upload."""
+        self.frame = None
+
+    # -- drawing ----------------------------------------------------------------------------------------
+    def draw_eye(
+        self, eye_index: int, view: EyeView, target: RenderTarget, overlay: OverlayState | None = None
+    ) -> None:
+        """Draw the film as seen by one eye into ``target``, then the head-locked overlays."""
+        self._ensure_gl()
+        overlay = overlay or OverlayState()
+        self._bind_target(target)
+        tan = [math.tan(a) for a in view.fov]  # left, right, up, down
+        film_yaw = self.front_heading - overlay.recentre_yaw
+        matrix = projection.eye_to_film(view.orientation, film_yaw)
+        self._draw_film(0, eye_index, matrix, (tan[0], tan[1], tan[3], tan[2]), overlay, target.srgb)
+        self._draw_overlays(tan, overlay, target.srgb)
+        GL.glBindVertexArray(0)
+
+    def draw_equirect(self, target: RenderTarget, eye: int = 0, overlay: OverlayState | None = None) -> None:
+        """Convert the current frame's picture for ``eye`` into an RGB equirect image filling ``target``.
+
+        For compositor equirect layers: call once per video frame, not per display frame. Welfare softening
+        and the calm scene apply; head-locked overlays do not (they belong to a projection or quad layer).
+        """
+        self._ensure_gl()
+        overlay = overlay or OverlayState()
+        self._bind_target(target)
+        identity = np.eye(3)
+        self._draw_film(1, eye, identity, (-1.0, 1.0, -1.0, 1.0), overlay, target.srgb)
+        GL.glBindVertexArray(0)
+
+    def _bind_target(self, target: RenderTarget) -> None:
+        GL.glBindFramebuffer(GL.GL_FRAMEBUFFER, target.framebuffer)
+        GL.glViewport(0, 0, target.width, target.height)
+        GL.glDisable(GL.GL_DEPTH_TEST)
+        GL.glDisable(GL.GL_CULL_FACE)
+        GL.glDisable(GL.GL_SCISSOR_TEST)
+        GL.glDisable(GL.GL_BLEND)
+        if target.srgb:
+            GL.glEnable(GL.GL_FRAMEBUFFER_SRGB)
+        else:
+            GL.glDisable(GL.GL_FRAMEBUFFER_SRGB)
+        GL.glBindVertexArray(self.vao)
+
+    def _draw_film(
+        self,
+        mode: int,
+        eye_index: int,
+        matrix: np.ndarray,
+        tan_ldru: tuple[float, float, float, float],
+        overlay: OverlayState,
+        srgb: bool,
+    ) -> None:
+        p = self.film_program
+        p.use()
+        frame, conv = self.frame, self._conversion
+        has_frame = frame is not None and conv is not None
+        GL.glUniform1i(p.loc("u_has_frame"), 1 if has_frame else 0)
+        if has_frame:
+            specs = self.planes.specs
+            for unit, tex in enumerate(self.planes.textures):
+                GL.glActiveTexture(GL.GL_TEXTURE0 + unit)
+                GL.glBindTexture(GL.GL_TEXTURE_2D, tex)
+            interleaved = len(specs) == 2
+            GL.glUniform1i(p.loc("u_plane0"), 0)
+            GL.glUniform1i(p.loc("u_plane1"), 1)
+            GL.glUniform1i(p.loc("u_plane2"), 1 if interleaved else 2)
+            GL.glUniform1i(p.loc("u_interleaved"), 1 if interleaved else 0)
+            GL.glUniform2f(p.loc("u_luma_size"), specs[0].width, specs[0].height)
+            GL.glUniform2f(p.loc("u_chroma_size"), specs[1].width, specs[1].height)
+            GL.glUniform1f(p.loc("u_scale"), conv.scale)
+            GL.glUniformMatrix3fv(p.loc("u_yuv_matrix"), 1, GL.GL_TRUE, conv.matrix)
+            GL.glUniform3f(p.loc("u_yuv_offset"), *(float(v) for v in conv.offset))
+        GL.glUniform1i(p.loc("u_mode"), mode)
+        GL.glUniform1i(p.loc("u_projection"), PROJECTIONS.index(self.projection))
+        GL.glUniform4f(p.loc("u_region"), *eye_region(self.stereo, eye_index))
+        GL.glUniformMatrix3fv(p.loc("u_eye_to_film"), 1, GL.GL_TRUE, np.ascontiguousarray(matrix, np.float32))
+        GL.glUniform4f(p.loc("u_tan"), *tan_ldru)
+        GL.glUniform1f(p.loc("u_soften"), float(overlay.soften))
+        GL.glUniform1f(p.loc("u_calm"), float(overlay.calm))
+        GL.glUniform1i(p.loc("u_linear_out"), 1 if srgb else 0)
+        GL.glDrawArrays(GL.GL_TRIANGLES, 0, 3)
+
+    # -- overlays ---------------------------------------------------------------------------------------
+    def _draw_overlays(self, tan: list[float], overlay: OverlayState, srgb: bool) -> None:
+        items: list[tuple[str, float, float, float]] = []  # key, alpha, centre pitch, degrees per texel
+        if overlay.message and overlay.message_alpha > 0.004:
+            message = "message:" + overlay.message
+            items.append((message, overlay.message_alpha, MESSAGE_PITCH, MESSAGE_DEG_PER_PX))
+        if overlay.pause_alpha > 0.004:
+            items.append(("icon:pause", overlay.pause_alpha, PAUSE_PITCH, 0.0))
+        if overlay.subtitle and overlay.subtitle_alpha > 0.004:
+            subtitle = "subtitle:" + overlay.subtitle
+            items.append((subtitle, overlay.subtitle_alpha, SUBTITLE_PITCH, SUBTITLE_DEG_PER_PX))
+        if not items:
+            return
+        p = self.overlay_program
+        p.use()
+        GL.glEnable(GL.GL_BLEND)
+        GL.glBlendFunc(GL.GL_ONE, GL.GL_ONE_MINUS_SRC_ALPHA)
+        GL.glActiveTexture(GL.GL_TEXTURE0)
+        GL.glUniform1i(p.loc("u_image"), 0)
+        GL.glUniform1i(p.loc("u_linear_out"), 1 if srgb else 0)
+        left, right, up, down = tan
+        for key, alpha, pitch, deg_per_px in items:
+            tex, w, h = self._overlay_texture(key)
+            if deg_per_px <= 0.0:
+                width_deg = height_deg = PAUSE_DEG
+            else:
+                width_deg, height_deg = w * deg_per_px, h * deg_per_px
+            x0, x1 = -math.tan(math.radians(width_deg / 2)), math.tan(math.radians(width_deg / 2))
+            y0 = math.tan(math.radians(pitch - height_deg / 2))
+            y1 = math.tan(math.radians(pitch + height_deg / 2))
+            rect = (
+                (2 * x0 - (right + left)) / (right - left),
+                (2 * y0 - (up + down)) / (up - down),
+                (2 * x1 - (right + left)) / (right - left),
+                (2 * y1 - (up + down)) / (up - down),
+            )
+            GL.glBindTexture(GL.GL_TEXTURE_2D, tex)
+            GL.glUniform4f(p.loc("u_rect"), *rect)
+            GL.glUniform1f(p.loc("u_alpha"), float(alpha))
+            GL.glDrawArrays(GL.GL_TRIANGLE_STRIP, 0, 4)
+        GL.glDisable(GL.GL_BLEND)
+
+    def _overlay_texture(self, key: str) -> tuple[int, int, int]:
+        if key in self._overlay_cache:
+            self._overlay_cache.move_to_end(key)
+            return self._overlay_cache[key]
+        kind, _, text = key.partition(":")
+        if kind == "icon":
+            image = pause_icon()
+        elif kind == "message":
+            image = text_panel(text, size=44, max_chars=36, background=0.0)
+        else:
+            image = text_panel(text, size=40, max_chars=42)
+        h, w = image.shape[:2]
+        tex = int(GL.glGenTextures(1))
+        GL.glBindTexture(GL.GL_TEXTURE_2D, tex)
+        GL.glPixelStorei(GL.GL_UNPACK_ALIGNMENT, 1)
+        GL.glPixelStorei(GL.GL_UNPACK_ROW_LENGTH, 0)
+        GL.glTexParameteri(GL.GL_TEXTURE_2D, GL.GL_TEXTURE_MIN_FILTER, GL.GL_LINEAR_MIPMAP_LINEAR)
+        GL.glTexParameteri(GL.GL_TEXTURE_2D, GL.GL_TEXTURE_MAG_FILTER, GL.GL_LINEAR)
+        GL.glTexParameteri(GL.GL_TEXTURE_2D, GL.GL_TEXTURE_WRAP_S, GL.GL_CLAMP_TO_EDGE)
+        GL.glTexParameteri(GL.GL_TEXTURE_2D, GL.GL_TEXTURE_WRAP_T, GL.GL_CLAMP_TO_EDGE)
+        GL.glTexImage2D(
+            GL.GL_TEXTURE_2D, 0, GL.GL_RGBA8, w, h, 0, GL.GL_RGBA, GL.GL_UNSIGNED_BYTE,
+            ctypes.c_void_p(image.ctypes.data),
+        )  # fmt: skip
+        GL.glGenerateMipmap(GL.GL_TEXTURE_2D)
+        self._overlay_cache[key] = (tex, w, h)
+        while len(self._overlay_cache) > 16:
+            _, (old, _, _) = self._overlay_cache.popitem(last=False)
+            GL.glDeleteTextures([old])
+        return tex, w, h
