@@ -87,7 +87,9 @@ class ClockEstimator:
         max_drift_ppm: float = 500.0,
     ) -> None:
         if window <= 0 or max_samples < 1 or not 0 < good_fraction <= 1:
-            raise ValueError("ClockEstimator: window > 0, max_samples >= 1 and 0 < good_fraction <= 1 required")
+            raise ValueError(
+                "ClockEstimator: window > 0, max_samples >= 1 and 0 < good_fraction <= 1 required"
+            )
         self.window = window
         self.good_fraction = good_fraction
         self.min_drift_span = min_drift_span

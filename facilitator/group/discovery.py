@@ -97,7 +97,9 @@ class Discovery:
         try:
             from zeroconf import InterfaceChoice, IPVersion, ServiceBrowser, Zeroconf
 
-            self._zc = Zeroconf(interfaces=self.interfaces or InterfaceChoice.All, ip_version=IPVersion.V4Only)
+            self._zc = Zeroconf(
+                interfaces=self.interfaces or InterfaceChoice.All, ip_version=IPVersion.V4Only
+            )
             self._browser = ServiceBrowser(self._zc, SERVICE_TYPE, handlers=[self._on_service])
         except OSError as e:  # no multicast on this machine: manual addresses still work
             self.mdns_error = f"mDNS unavailable: {e}"
