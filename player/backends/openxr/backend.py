@@ -78,6 +78,7 @@ class OpenXRBackend:
         graphics: str = "auto",
         reconnect: bool = True,
         reconnect_interval_s: float = 1.0,
+        render_scale: float = 1.0,
     ) -> None:
         if layer not in LAYER_CHOICES:
             raise XrSetupError(f"--layer {layer!r} is not known.", f"Use one of: {', '.join(LAYER_CHOICES)}.")
@@ -88,6 +89,9 @@ class OpenXRBackend:
         self.stereo = stereo
         self.reconnect = reconnect
         self.reconnect_interval_s = reconnect_interval_s
+        if not 0.1 <= render_scale <= 2.0:
+            raise XrSetupError(f"render scale {render_scale}: expected 0.1 to 2.0.", "Use 1.0 unless told.")
+        self.render_scale = render_scale
         self.stats = XrStats()
         self.runtime: RuntimeInfo | None = None
         self.gl: GlBinding | None = None
@@ -159,10 +163,7 @@ class OpenXRBackend:
             self.swapchain_format, self.swapchain_srgb = choose_format(formats)
             self.layer = self._choose_layer(enabled)
             if self.layer == "projection":
-                sizes = [
-                    (v.recommended_image_rect_width, v.recommended_image_rect_height)
-                    for v in self._view_config_views
-                ]
+                sizes = [self._eye_size(v) for v in self._view_config_views]
                 self._layer = ProjectionLayer(session, self.swapchain_format, self.swapchain_srgb, sizes)
             else:
                 self._layer = None  # created by equirect_targets() once the film's size is known
@@ -179,6 +180,12 @@ class OpenXRBackend:
         self._running = False
         self._focused = False
         self.state = "IDLE"
+
+    def _eye_size(self, v) -> tuple[int, int]:
+        """The runtime's recommended eye size times render_scale, within its maximum."""
+        w = round(v.recommended_image_rect_width * self.render_scale)
+        h = round(v.recommended_image_rect_height * self.render_scale)
+        return (max(16, min(w, v.max_image_rect_width)), max(16, min(h, v.max_image_rect_height)))
 
     def _choose_layer(self, enabled: list[str]) -> str:
         if self.requested_layer == "projection":

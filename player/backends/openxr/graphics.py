@@ -26,7 +26,7 @@ def plan_graphics(requested: str = "auto") -> str:
         if sys.platform == "win32":
             requested = "wgl"
         elif os.environ.get("DISPLAY"):
-            requested = "glx"  # every desktop runtime (SteamVR, WiVRn, ALVR, Monado) takes GLX on X11/XWayland
+            requested = "glx"  # every desktop runtime takes GLX on X11/XWayland
         else:
             requested = "egl"  # headless or pure Wayland: only runtimes with XR_MNDX_egl_enable (Monado)
     if requested == "egl" and not os.environ.get("DISPLAY"):
