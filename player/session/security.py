@@ -1,0 +1,306 @@
+"""CURVE keys, certificates in ZeroMQ's own format, the ZAP handler and pairing codes.
+
+Layout of a player's keys directory::
+
+    KEYS/player.key            public certificate (zmq.auth format; give it to facilitators)
+    KEYS/player.key_secret     secret certificate, 0600 (user-only ACL on Windows)
+    KEYS/authorized/NAME.key   facilitators allowed in; metadata ``role = "lead"`` or ``"observer"``
+
+Dropping a facilitator's public ``.key`` file into ``authorized/`` is the non-interactive way to pair;
+``pair`` over the network (see :func:`pairing_keypair`) is the interactive one.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import datetime
+import hashlib
+import os
+import re
+import secrets
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import zmq
+import zmq.auth
+from zmq.utils import z85
+
+from .protocol import ROLE_LEAD, ROLES
+
+PAIRING_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford base32: no I, L, O, U
+PAIRING_CODE_CHARS = 8  # 40 bits
+_PAIRING_SALT = b"viewpoint-pairing-v1"
+ZAP_ENDPOINT = "inproc://zeromq.zap.01"
+DOMAIN_SESSION = "viewpoint"
+DOMAIN_PAIRING = "viewpoint-pairing"
+
+
+class KeyFileError(Exception):
+    """A key or certificate file is missing or unreadable (the message says which and why)."""
+
+
+# ------------------------------------------------------------------------------------------- files
+
+
+def restrict_to_owner(path: Path) -> None:
+    """Make a file readable by its owner only: 0600 on POSIX, an owner-only ACL on Windows."""
+    if sys.platform == "win32":
+        user = os.environ.get("USERNAME")
+        if user:
+            with contextlib.suppress(OSError, subprocess.SubprocessError):
+                subprocess.run(
+                    ["icacls", str(path), "/inheritance:r", "/grant:r", f"{user}:F"],
+                    check=False,
+                    capture_output=True,
+                    timeout=10,
+                )
+    else:
+        os.chmod(path, 0o600)
+
+
+def _write_private(path: Path, content: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_BINARY", 0)
+    fd = os.open(tmp, flags, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        f.write(content)
+    restrict_to_owner(tmp)
+    os.replace(tmp, path)
+
+
+def _cert_text(public: bytes, secret: bytes | None, metadata: dict[str, str] | None) -> str:
+    kind = "**Secret**" if secret is not None else "Public"
+    now = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+    lines = [
+        f"#   ****  Generated on {now} by Viewpoint  ****",
+        f"#   ZeroMQ CURVE {kind} Certificate",
+        "#   DO NOT PROVIDE THIS FILE TO OTHER USERS nor change its permissions."
+        if secret is not None
+        else "#   Exchange securely, or use a secure mechanism to verify the contents",
+        "",
+        "metadata",
+    ]
+    for k, v in (metadata or {}).items():
+        if not re.match(r"^[A-Za-z0-9_-]+$", k) or '"' in v or "\n" in v:
+            raise ValueError(f"certificate metadata {k!r}: unsafe key or value")
+        lines.append(f'    {k} = "{v}"')
+    lines += ["curve", f'    public-key = "{public.decode("ascii")}"']
+    if secret is not None:
+        lines.append(f'    secret-key = "{secret.decode("ascii")}"')
+    return "\n".join(lines) + "\n"
+
+
+def write_public_cert(path: Path, public: bytes, metadata: dict[str, str] | None = None) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(_cert_text(public, None, metadata), encoding="utf-8")
+    os.replace(tmp, path)
+    return path
+
+
+@dataclass(frozen=True)
+class Identity:
+    """A CURVE keypair (z85 bytes) loaded from, or written to, ``DIR/NAME.key`` + ``NAME.key_secret``."""
+
+    public: bytes
+    secret: bytes
+    public_file: Path
+
+    @property
+    def fingerprint(self) -> str:
+        return fingerprint(self.public)
+
+
+def fingerprint(public: bytes) -> str:
+    """A short, human-comparable digest of a public key (e.g. ``3F9A-C21B``)."""
+    h = hashlib.sha256(public).hexdigest().upper()
+    return f"{h[:4]}-{h[4:8]}"
+
+
+def load_or_create_identity(keys_dir: Path, name: str, metadata: dict[str, str] | None = None) -> Identity:
+    """The keypair ``keys_dir/name.key(_secret)``, created (secret 0600) on first use."""
+    keys_dir = Path(keys_dir)
+    pub_file = keys_dir / f"{name}.key"
+    sec_file = keys_dir / f"{name}.key_secret"
+    if sec_file.exists():
+        try:
+            public, secret = zmq.auth.load_certificate(sec_file)
+        except (OSError, ValueError) as exc:
+            raise KeyFileError(f"{sec_file}: cannot read the secret certificate ({exc})") from None
+        if not secret:
+            raise KeyFileError(f"{sec_file}: no secret-key in the certificate")
+        if not pub_file.exists():
+            write_public_cert(pub_file, public, metadata)
+        return Identity(public, secret, pub_file)
+    keys_dir.mkdir(parents=True, exist_ok=True)
+    if sys.platform != "win32":
+        with contextlib.suppress(OSError):
+            os.chmod(keys_dir, 0o700)
+    public, secret = zmq.curve_keypair()
+    _write_private(sec_file, _cert_text(public, secret, metadata))
+    write_public_cert(pub_file, public, metadata)
+    return Identity(public, secret, pub_file)
+
+
+def read_cert_metadata(path: Path) -> dict[str, str]:
+    """The ``metadata`` section of a zmq.auth certificate file."""
+    meta: dict[str, str] = {}
+    section = None
+    for line in Path(path).read_text(encoding="utf-8", errors="replace").splitlines():
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        if not line.startswith((" ", "\t")):
+            section = line.strip()
+            continue
+        if section == "metadata":
+            m = re.match(r'^\s+([A-Za-z0-9_-]+)\s*=\s*"?([^"]*)"?\s*$', line)
+            if m:
+                meta[m.group(1)] = m.group(2)
+    return meta
+
+
+def load_public_key(path: Path) -> bytes:
+    try:
+        public, _ = zmq.auth.load_certificate(path)
+    except (OSError, ValueError) as exc:
+        raise KeyFileError(f"{path}: cannot read the certificate ({exc})") from None
+    return public
+
+
+# ------------------------------------------------------------------------------------------- authorisation
+
+
+class Authorizations:
+    """The facilitators allowed in: ``keys_dir/authorized/*.key``, re-read when the folder changes."""
+
+    def __init__(self, keys_dir: Path):
+        self.dir = Path(keys_dir) / "authorized"
+        self.dir.mkdir(parents=True, exist_ok=True)
+        self._roles: dict[bytes, tuple[str, str]] = {}
+        self._stamp: tuple | None = None
+        self.refresh()
+
+    def _dir_stamp(self) -> tuple:
+        try:
+            return tuple(sorted((p.name, p.stat().st_mtime_ns) for p in self.dir.glob("*.key")))
+        except OSError:
+            return ()
+
+    def refresh(self) -> None:
+        stamp = self._dir_stamp()
+        if stamp == self._stamp:
+            return
+        roles: dict[bytes, tuple[str, str]] = {}
+        for p in sorted(self.dir.glob("*.key")):
+            try:
+                public = load_public_key(p)
+                role = read_cert_metadata(p).get("role", ROLE_LEAD)
+            except (KeyFileError, OSError):
+                continue
+            roles[public] = (role if role in ROLES else ROLE_LEAD, p.stem)
+        self._roles = roles
+        self._stamp = stamp
+
+    def lookup(self, public_z85: bytes) -> tuple[str, str] | None:
+        """(role, name) of an authorised key, else None."""
+        return self._roles.get(public_z85)
+
+    def authorize(self, public_z85: bytes, name: str, role: str) -> Path:
+        safe = re.sub(r"[^A-Za-z0-9_-]+", "-", name).strip("-")[:40] or "facilitator"
+        path = self.dir / f"{safe}-{fingerprint(public_z85).replace('-', '').lower()}.key"
+        write_public_cert(path, public_z85, {"role": role, "name": safe})
+        self._stamp = None
+        self.refresh()
+        return path
+
+
+class ZapHandler:
+    """ZeroMQ Authentication Protocol (RFC 27) handler, polled by the session thread.
+
+    Sockets in the ``viewpoint`` domain admit only CURVE clients whose key is authorised; the pairing
+    domain admits any CURVE client (its server key is derived from the pairing code, so only someone who
+    knows the code can complete the handshake). Bind this before binding any CURVE server socket.
+    """
+
+    def __init__(self, ctx: zmq.Context, auth: Authorizations):
+        self.auth = auth
+        self.socket = ctx.socket(zmq.REP)
+        self.socket.linger = 0
+        self.socket.bind(ZAP_ENDPOINT)
+        self.refused = 0
+        self.admitted = 0
+
+    def handle(self) -> None:
+        """Answer every pending ZAP request (non-blocking)."""
+        while True:
+            try:
+                frames = self.socket.recv_multipart(zmq.NOBLOCK)
+            except zmq.Again:
+                return
+            self.socket.send_multipart(self._answer(frames))
+
+    def _answer(self, frames: list[bytes]) -> list[bytes]:
+        if len(frames) < 6:
+            return [b"1.0", b"", b"500", b"malformed ZAP request", b"", b""]
+        version, request_id, domain, _address, _identity, mechanism = frames[:6]
+        creds = frames[6:]
+
+        def reply(code: bytes, text: bytes, user: bytes = b"") -> list[bytes]:
+            return [version, request_id, code, text, user, b""]
+
+        if version != b"1.0":
+            return reply(b"400", b"bad ZAP version")
+        if mechanism != b"CURVE" or len(creds) != 1 or len(creds[0]) != 32:
+            self.refused += 1
+            return reply(b"400", b"CURVE required")
+        key = z85.encode(creds[0])
+        if domain == DOMAIN_PAIRING.encode():
+            return reply(b"200", b"OK", key)
+        if domain == DOMAIN_SESSION.encode():
+            self.auth.refresh()
+            if self.auth.lookup(key) is not None:
+                self.admitted += 1
+                return reply(b"200", b"OK", key)
+        self.refused += 1
+        return reply(b"400", b"not paired")
+
+    def close(self) -> None:
+        self.socket.close(0)
+
+
+# ------------------------------------------------------------------------------------------- pairing
+
+
+def new_pairing_code() -> str:
+    """A fresh random pairing code, shown as ``XXXX-XXXX`` (40 bits, Crockford base32)."""
+    raw = "".join(secrets.choice(PAIRING_ALPHABET) for _ in range(PAIRING_CODE_CHARS))
+    return f"{raw[:4]}-{raw[4:]}"
+
+
+def normalize_pairing_code(code: str) -> str:
+    """Canonical form of a code as typed: case, spaces, dashes and look-alikes (O/0, I/L/1) forgiven."""
+    s = re.sub(r"[\s-]+", "", str(code)).upper().replace("O", "0").replace("I", "1").replace("L", "1")
+    if len(s) != PAIRING_CODE_CHARS or any(c not in PAIRING_ALPHABET for c in s):
+        raise ValueError(f"pairing code {code!r}: expected {PAIRING_CODE_CHARS} characters like 7KQ4-MZ2X")
+    return f"{s[:4]}-{s[4:]}"
+
+
+def pairing_keypair(code: str) -> tuple[bytes, bytes]:
+    """The pairing socket's CURVE keypair (public, secret; z85), derived from the code with scrypt.
+
+    Knowing the code is what lets a facilitator complete the CURVE handshake with the pairing socket, and
+    what proves to the facilitator that it reached the player showing the code. scrypt makes each guess
+    of a captured handshake expensive (40 bits of code x ~50 ms per guess).
+    """
+    norm = normalize_pairing_code(code).replace("-", "")
+    seed = hashlib.scrypt(norm.encode("ascii"), salt=_PAIRING_SALT, n=1 << 14, r=8, p=1, dklen=32)
+    secret = z85.encode(seed)
+    return zmq.curve_public(secret), secret
+
+
+def b64_key(public_z85: bytes) -> str:
+    return base64.b64encode(z85.decode(public_z85)).decode("ascii")
