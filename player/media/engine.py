@@ -44,6 +44,8 @@ AUDIO_CHOICES = ("auto", "null", "none")
 LAYOUT_CHOICES = ("stereo", "mono", "ambix-foa")
 RATE_RANGE = (0.5, 2.0)
 FAST_MAX = 8.0
+TRIM_MAX = 0.05  # set_trim: group sync slews within +-5 % (it uses far less: see player/sync/slew.py)
+START_SKIP_MAX = 0.25  # play(at=...): a start this late still lands on the clock by skipping forward
 BUFFERING_AFTER = 0.25  # seconds the clock must be held by missing data before the state says BUFFERING
 PROBE_PACKETS = 600
 ERROR_EVENTS_IN_FULL = 10  # decode errors emitted one by one; after that at most one event per second
@@ -125,6 +127,8 @@ class MediaEngine:
         self._pos = 0.0  # media position of the next audio sample to render, in output samples
         self._rate = 1.0
         self._fast = 1.0
+        self._trim = 1.0  # group sync's slew factor on top of the rate (player.sync), no events
+        self._play_at: float | None = None  # a scheduled start (monotonic seconds), see play(at=...)
         self._resume = False  # where SEEKING goes when done: PLAYING (True) or PAUSED
         self._gate_open = True  # data for the current generation is not ready yet (clock held)
         self._held_since: float | None = None
@@ -340,10 +344,17 @@ class MediaEngine:
 
     # --- commands -------------------------------------------------------------------------------------
 
-    def play(self) -> bool:
-        """Start or resume (exactly where paused). From ENDED: from the start. True when it took effect."""
+    def play(self, at: float | None = None) -> bool:
+        """Start or resume (exactly where paused). From ENDED: from the start. True when it took effect.
+
+        ``at`` (monotonic seconds, group sync): the media time where paused is heard at ``at`` exactly,
+        sample-accurately, whatever the output's block grid; the sound is silent until then, and a start
+        called late skips forward by the lateness (up to ``START_SKIP_MAX``) so the clock runs as if on time.
+        """
         with self._lock:
             st = self.state
+            if at is not None and st in (S.LOADED, S.PAUSED, S.SEEKING):
+                self._play_at = float(at)
             if st in (S.LOADED, S.PAUSED):
                 self._transport.transition(S.PLAYING)
                 return True
@@ -358,6 +369,7 @@ class MediaEngine:
     def pause(self) -> bool:
         """Pause: the clock stops now; play() resumes at exactly this media time."""
         with self._lock:
+            self._play_at = None
             st = self.state
             if st in (S.PLAYING, S.BUFFERING):
                 m = self._clock.now()
@@ -422,6 +434,14 @@ class MediaEngine:
                 return
             self._rate = float(rate)
             self._transport.notify("rate", rate=self._rate, fast=self._fast)
+
+    def set_trim(self, factor: float) -> None:
+        """Group sync's slew: a speed factor within 1 ± ``TRIM_MAX`` on top of the rate, applied from the next
+        audio block; no event (player.sync records its own figures). 1.0 turns it off."""
+        if not isinstance(factor, int | float) or not abs(factor - 1.0) <= TRIM_MAX:
+            raise ValueError(f"trim: expected {1 - TRIM_MAX:g}..{1 + TRIM_MAX:g}, got {factor!r}")
+        with self._lock:
+            self._trim = float(factor)
 
     def set_fast(self, factor: float) -> None:
         """Video-only fast mode (QA): 1 (off) .. 8 times; sound is muted while it is on."""
@@ -537,7 +557,14 @@ class MediaEngine:
         if not running:
             return self._silence(n, gen)
 
-        speed = self._fast if self._fast > 1.0 else self._rate
+        speed = self._fast if self._fast > 1.0 else self._rate * self._trim
+        if self._play_at is not None:  # a scheduled start: silent (clock held) until the block at the instant
+            if play_time < self._play_at:
+                return self._silence(n, gen)
+            late = play_time - self._play_at
+            self._play_at = None
+            if late <= START_SKIP_MAX:
+                self._pos += late * speed * OUTPUT_RATE
         end = self._end_time(gen)
         pos_t = self._pos / OUTPUT_RATE
         if end is not None and pos_t >= end - 1e-6:
