@@ -1,0 +1,264 @@
+"""The playback loop: one backend, one renderer, one media engine (through the controller), the same for every
+backend (docs/architecture.md). The render thread only picks a frame, uploads it when it changed and draws."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from player.control import SEEK_STEP_S, CommandError, Controller
+
+log = logging.getLogger(__name__)
+
+STALL_S = 10.0  # media time not moving while playing for this long is a failure, never a hang
+
+
+@dataclass
+class PlayOptions:
+    snapshot_at: list[float] = field(default_factory=list)
+    out_dir: Path | None = None
+    duration: float | None = None  # stop after this many media seconds (None: at the end of the film)
+    exit_on_end: bool = True
+    autoplay: bool = True
+    frame_hook: Callable[[PlaybackLoop, object], None] | None = None  # called after each presented frame
+
+
+@dataclass
+class PlayResult:
+    display_frames: int = 0
+    uploads: int = 0
+    upload_ms: list[float] = field(default_factory=list)
+    render_ms: list[float] = field(default_factory=list)
+    snapshots: list[str] = field(default_factory=list)
+    missing_snapshots: list[float] = field(default_factory=list)
+    events: list[tuple[str, dict]] = field(default_factory=list)
+    end_state: str = ""
+    last_media_t: float = 0.0
+    last_frame_pts: float | None = None
+    stopped_by: str = ""
+    errors: list[str] = field(default_factory=list)
+
+
+class PlaybackLoop:
+    def __init__(
+        self, backend, controller: Controller, options: PlayOptions | None = None, server=None
+    ) -> None:
+        self.backend = backend
+        self.controller = controller
+        self.options = options or PlayOptions()
+        self.server = server
+        self.result = PlayResult()
+        self.renderer = None
+        self._pending = sorted(self.options.snapshot_at)
+
+    def record_event(self, kind: str, data: dict) -> None:
+        self.result.events.append((kind, data))
+        if kind == "transport.error":
+            self.result.errors.append(f"{kind}: {data.get('reason', '')} {data.get('message', '')}".strip())
+
+    # -- input ------------------------------------------------------------------------------------------
+    def handle(self, event) -> bool:
+        """One backend event; False when the loop should end."""
+        c = self.controller
+        kind, data = event.kind, event.data
+        try:
+            if kind == "exit":
+                self.result.stopped_by = "viewer"
+                return False
+            if kind == "key":
+                key = data.get("key")
+                if key == "space":
+                    c.toggle_pause()
+                elif key in ("left", "right", "up", "down"):
+                    step = {"left": -SEEK_STEP_S, "right": SEEK_STEP_S, "down": -30.0, "up": 30.0}[key]
+                    c.seek_relative(step)
+            elif kind in ("recentre", "break_request", "focus_lost", "focus_gained"):
+                c.viewer_event(kind, data)
+        except CommandError as exc:
+            log.info("%s ignored: %s", kind, exc.message)
+        return True
+
+    # -- the loop ---------------------------------------------------------------------------------------
+    def run(self) -> PlayResult:
+        from player.render import Renderer
+
+        backend, c, opts, res = self.backend, self.controller, self.options, self.result
+        backend.open()
+        try:
+            film = c.film
+            self.renderer = renderer = Renderer(film.projection, film.stereo, film.front_heading)
+            generation = c.film_generation
+            self.upload_mode = renderer.upload_mode
+            from OpenGL import GL
+
+            self.gl_renderer = (GL.glGetString(GL.GL_RENDERER) or b"").decode(errors="replace")
+            last_frame = None
+            last_progress = (time.monotonic(), -1.0)
+            if opts.autoplay and c.welfare != "stop":
+                c.engine.play()
+            while True:
+                info = backend.begin_frame()
+                if info is None:
+                    res.stopped_by = res.stopped_by or "backend"
+                    break
+                if not all(self.handle(e) for e in backend.poll_events()):
+                    break
+                if c.film_generation != generation:
+                    c.collect_retired()
+                    film, generation = c.film, c.film_generation
+                    renderer.set_film(film.projection, film.stereo, film.front_heading)
+                    renderer.clear_frame()
+                    last_frame = None
+                engine = c.engine
+                frame = engine.frame_for(info.display_time)
+                if frame is not None and frame is not last_frame:
+                    renderer.upload(frame)
+                    res.upload_ms.append(renderer.last_upload_ms)
+                    res.uploads += 1
+                    last_frame = frame
+                media_t = engine.media_time(info.display_time)
+                c.tick(media_t)
+                overlay = c.overlay_state()
+                start = time.perf_counter()
+                draw_film = getattr(backend, "draw_film", None)  # OpenXR equirect layer: once per video frame
+                if info.should_render and not (draw_film and draw_film(renderer, overlay)):
+                    for eye, (view, target) in enumerate(zip(info.views, info.targets)):
+                        renderer.draw_eye(eye, view, target, overlay)
+                backend.end_frame(info)
+                res.render_ms.append((time.perf_counter() - start) * 1000.0)
+                res.display_frames += 1
+                orientation = info.views[0].orientation if info.views else (0.0, 0.0, 0.0, 1.0)
+                c.report_pose(orientation, media_t)
+                if self.server is not None:
+                    self.server.pose(orientation, media_t)
+                res.last_media_t = media_t
+                if last_frame is not None:
+                    res.last_frame_pts = last_frame.pts
+                    self._snapshots(last_frame.pts)
+                if opts.frame_hook is not None:
+                    opts.frame_hook(self, info)
+                state = str(getattr(engine.state, "value", engine.state))
+                if state == "error":
+                    res.stopped_by = "error"
+                    break
+                if state == "ended" and opts.exit_on_end:
+                    res.stopped_by = "end"
+                    break
+                if opts.duration is not None and media_t >= opts.duration:
+                    res.stopped_by = "duration"
+                    break
+                now = time.monotonic()
+                if state in ("playing", "seeking", "buffering") and media_t != last_progress[1]:
+                    last_progress = (now, media_t)
+                elif state in ("playing", "seeking", "buffering") and now - last_progress[0] > STALL_S:
+                    res.errors.append(
+                        f"stalled: media time stuck at {media_t:.3f} s for {STALL_S:g} s ({state})"
+                    )
+                    res.stopped_by = "stall"
+                    break
+                elif state not in ("playing", "seeking", "buffering"):
+                    last_progress = (now, media_t)
+            res.end_state = str(getattr(c.engine.state, "value", c.engine.state))
+            res.missing_snapshots = list(self._pending)
+        finally:
+            if self.renderer is not None:
+                self.renderer.close()
+            backend.close()
+        return res
+
+    def _snapshots(self, pts: float) -> None:
+        while self._pending and pts >= self._pending[0] - 1e-6:
+            t = self._pending.pop(0)
+            read_eye = getattr(self.backend, "read_eye", None)
+            if read_eye is None or self.options.out_dir is None:
+                continue
+            from PIL import Image
+
+            out = Path(self.options.out_dir)
+            out.mkdir(parents=True, exist_ok=True)
+            names = ("left", "right")
+            for eye in range(min(2, len(self._eye_indices()))):
+                image: np.ndarray = read_eye(eye)
+                path = out / f"snap-{t:.3f}-{names[eye]}.png"
+                Image.fromarray(image).save(path)
+                self.result.snapshots.append(str(path))
+
+    def _eye_indices(self) -> list[int]:
+        return list(range(getattr(self.backend, "eyes", 2)))
+
+
+def percentiles(values: list[float], *ps: float) -> dict[str, float | None]:
+    if not values:
+        return {f"p{p:g}": None for p in ps}
+    arr = np.asarray(values, dtype=np.float64)
+    return {f"p{p:g}": round(float(np.percentile(arr, p)), 3) for p in ps}
+
+
+def build_report(
+    *,
+    film,
+    backend_name: str,
+    result: PlayResult,
+    stats: dict,
+    media_info,
+    options: PlayOptions,
+    gl_renderer: str = "",
+    upload_mode: str = "",
+) -> dict:
+    """The --report JSON: counters, timings, per-stage notes and a pass/fail verdict with reasons."""
+    reasons = list(result.errors)
+    drift = [abs(d) for d in stats.get("av_drift_ms", [])]
+    decode_errors = int(stats.get("decode_errors", 0))
+    if decode_errors:
+        reasons.append(f"{decode_errors} decode error(s)")
+    if result.stopped_by == "stall":
+        pass  # already in errors
+    elif options.duration is None and result.stopped_by not in ("end", "viewer"):
+        reasons.append(
+            f"playback did not reach the end of the film (stopped by {result.stopped_by or 'unknown'})"
+        )
+    elif options.duration is not None and result.stopped_by not in ("duration", "end", "viewer"):
+        reasons.append(f"playback stopped before {options.duration:g} s (stopped by {result.stopped_by})")
+    for t in result.missing_snapshots:
+        reasons.append(f"snapshot at {t:.3f} s: no displayed frame reached that time")
+    if result.uploads == 0:
+        reasons.append("no video frame was ever displayed")
+    drift_stats = percentiles(drift, 50, 99)
+    drift_stats["max"] = round(max(drift), 3) if drift else None
+    notes = {
+        "decode": f"{stats.get('decoded', 0)} frames decoded, {decode_errors} errors, hwdec "
+        f"{getattr(media_info, 'hwdec', 'none')}, {getattr(media_info, 'pix_fmt', '?')}",
+        "queue": f"peak {stats.get('queue_peak_bytes', 0) / 2**20:.1f} MiB of "
+        f"{stats.get('queue_limit_bytes', 0) / 2**20:.0f} MiB",
+        "upload": f"{result.uploads} uploads ({upload_mode or 'direct'})",
+        "render": f"{result.display_frames} display frames on {gl_renderer or 'unknown GL renderer'}",
+        "audio": f"output {getattr(media_info, 'audio_output', 'none')}",
+    }
+    return {
+        "film": film.id,
+        "backend": backend_name,
+        "frames": {
+            "decoded": int(stats.get("decoded", 0)),
+            "presented": int(stats.get("presented", 0)),
+            "repeated": int(stats.get("repeated", 0)),
+            "skipped": int(stats.get("skipped", 0)),
+            "displayed": result.display_frames,
+        },
+        "decode_errors": decode_errors,
+        "av_drift_ms": drift_stats,
+        "upload_ms": percentiles(result.upload_ms, 50, 99),
+        "render_ms": percentiles(result.render_ms, 50, 99),
+        "media_t_end": round(result.last_media_t, 3),
+        "last_frame_pts": result.last_frame_pts,
+        "duration": getattr(media_info, "duration", None),
+        "stopped_by": result.stopped_by,
+        "snapshots": result.snapshots,
+        "notes": notes,
+        "result": "fail" if reasons else "pass",
+        "reasons": reasons,
+    }

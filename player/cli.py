@@ -1,0 +1,238 @@
+"""viewpoint-player: play a film (headless, desktop window or headset), QA a library, or run the doctor."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from pathlib import Path
+
+EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
+
+
+def _size(text: str) -> tuple[int, int]:
+    try:
+        w, h = (int(v) for v in text.lower().split("x"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected WIDTHxHEIGHT, e.g. 256x256") from None
+    if w <= 0 or h <= 0 or w > 16384 or h > 16384:
+        raise argparse.ArgumentTypeError(f"{text!r}: width and height must be 1..16384")
+    return w, h
+
+
+def _times(text: str) -> list[float]:
+    try:
+        values = [float(v) for v in text.split(",") if v.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: expected seconds separated by commas, e.g. 0.5,2,4.25"
+        ) from None
+    if any(v < 0 for v in values):
+        raise argparse.ArgumentTypeError(f"{text!r}: times must be >= 0")
+    return values
+
+
+def _default_backend() -> str:
+    from player.backends import openxr_available
+
+    return "openxr" if openxr_available() else "headless"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="viewpoint-player", description=__doc__)
+    parser.add_argument("-v", "--verbose", action="store_true", help="log more")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    play = sub.add_parser("play", help="play one film")
+    play.add_argument("--manifest", required=True, type=Path, help="the library's manifest.yaml")
+    play.add_argument("--film", required=True, help="film id from the manifest")
+    play.add_argument(
+        "--backend",
+        choices=("headless", "desktop", "openxr"),
+        default=None,
+        help="where the picture goes (default: openxr when a runtime is present, else headless)",
+    )
+    play.add_argument(
+        "--head-script", type=Path, help="YAML keyframes {t, heading, pitch, roll} (headless/desktop)"
+    )
+    play.add_argument(
+        "--eye-size", type=_size, default=(256, 256), help="eye image size WxH (headless/desktop)"
+    )
+    play.add_argument("--fov", type=float, default=90.0, help="horizontal field of view in degrees")
+    play.add_argument(
+        "--display-rate", type=float, default=60.0, help="simulated display rate in Hz (headless)"
+    )
+    play.add_argument(
+        "--snapshot-at", type=_times, default=[], help="media times T1,T2,... to save eye images"
+    )
+    play.add_argument("--out", type=Path, help="folder for snapshots")
+    play.add_argument("--report", type=Path, help="write a JSON report here")
+    play.add_argument("--duration", type=float, help="stop after this many media seconds")
+    play.add_argument("--speed", type=float, default=1.0, help="0.5..2 with sound; up to 8 video only")
+    play.add_argument(
+        "--audio",
+        choices=("auto", "null", "none"),
+        default=None,
+        help="audio output (default: null for headless, auto otherwise)",
+    )
+    play.add_argument("--hwdec", choices=("auto", "cuda", "none"), default="auto")
+    play.add_argument("--eyes", choices=("both", "left"), default="both", help="desktop: one eye or both")
+    play.add_argument("--listen", help="ZeroMQ endpoint for facilitators, e.g. tcp://0.0.0.0:5555")
+    play.add_argument("--keys", type=Path, help="CURVE key folder (with --listen)")
+    play.add_argument("--log", type=Path, help="session log SQLite file (with --listen)")
+    play.add_argument("--name", default=None, help="player name shown to facilitators")
+    play.add_argument(
+        "--layer", choices=("auto", "projection", "equirect"), default="auto", help="openxr layer"
+    )
+    play.add_argument(
+        "--graphics", choices=("auto", "egl", "glx", "wgl"), default="auto", help="openxr binding"
+    )
+
+    qa = sub.add_parser("qa", help="play every film headless and write a JUnit XML verdict")
+    qa.add_argument("--manifest", required=True, type=Path)
+    qa.add_argument("--films", nargs="*", help="film ids (default: all)")
+    qa.add_argument("--junit", type=Path, help="JUnit XML output")
+    qa.add_argument("--eye-size", type=_size, default=(128, 128))
+    qa.add_argument("--speed", type=float, default=4.0, help="fast mode factor (video only), 1..8")
+    qa.add_argument("--report-dir", type=Path, help="also write one JSON report per film here")
+
+    doctor = sub.add_parser("doctor", help="pre-flight check: OpenXR runtime, graphics, audio, films")
+    doctor.add_argument("rest", nargs=argparse.REMAINDER)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] == "doctor":
+        from player import doctor
+
+        return int(doctor.main(argv[1:]) or 0)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.WARNING, format="%(levelname)s %(message)s"
+    )
+    try:
+        if args.command == "play":
+            return cmd_play(args)
+        if args.command == "qa":
+            from player.qa import run_qa
+
+            return run_qa(args)
+    except KeyboardInterrupt:
+        return EXIT_FAIL
+    parser.error(f"unknown command {args.command!r}")
+    return EXIT_USAGE
+
+
+def _fail(message: str, code: int = EXIT_USAGE) -> int:
+    print(f"viewpoint-player: {message}", file=sys.stderr)
+    return code
+
+
+def make_backend(args: argparse.Namespace, controller, name: str):
+    from player.backends import create_backend
+    from player.headscript import HeadScript
+
+    script = HeadScript.load(args.head_script) if args.head_script else None
+    if name == "headless":
+        backend = create_backend(
+            "headless", eye_size=args.eye_size, fov=args.fov, display_rate=args.display_rate
+        )
+    elif name == "desktop":
+        backend = create_backend("desktop", eye_size=args.eye_size, fov=args.fov, eyes=args.eyes)
+    else:
+        film = controller.film
+        backend = create_backend(
+            "openxr", layer=args.layer, graphics=args.graphics, projection=film.projection,
+            stereo=film.stereo, front_heading=film.front_heading,
+        )  # fmt: skip
+    if script is not None and hasattr(backend, "set_orientation_source"):
+        backend.set_orientation_source(lambda: script.orientation_at(controller.media_time()))
+    return backend
+
+
+def cmd_play(args: argparse.Namespace) -> int:
+    from content_manifest import ManifestError, load_library
+    from player.app import PlaybackLoop, PlayOptions, build_report
+    from player.backends import BackendError
+    from player.control import CommandError, Controller
+    from player.headscript import HeadScriptError
+
+    if not 0.5 <= args.speed <= 8.0:
+        return _fail(f"--speed {args.speed:g}: expected 0.5..8")
+    if args.snapshot_at and args.out is None:
+        return _fail("--snapshot-at needs --out DIR for the images")
+    if args.listen and (args.keys is None or args.log is None):
+        return _fail("--listen needs --keys DIR and --log FILE")
+    try:
+        library = load_library(args.manifest)
+    except ManifestError as exc:
+        return _fail(f"{args.manifest}: invalid manifest:\n{exc}")
+    except OSError as exc:
+        return _fail(f"{args.manifest}: cannot read ({exc.strerror or exc})")
+    backend_name = args.backend or _default_backend()
+    audio = args.audio or ("null" if backend_name == "headless" else "auto")
+    controller = Controller(library, engine_options={"audio": audio, "hwdec": args.hwdec})
+    server = None
+    loop = None
+    try:
+        try:
+            controller.load(args.film)
+        except CommandError as exc:
+            return _fail(exc.message)
+        if args.speed != 1.0:
+            controller.set_rate(args.speed)
+        try:
+            backend = make_backend(args, controller, backend_name)
+        except (HeadScriptError, BackendError, ValueError) as exc:
+            return _fail(str(exc))
+        options = PlayOptions(snapshot_at=args.snapshot_at, out_dir=args.out, duration=args.duration)
+        loop = PlaybackLoop(backend, controller, options)
+        sinks = [loop.record_event]
+        if args.listen:
+            from player.session.server import SessionServer
+
+            server = SessionServer(
+                controller, endpoint=args.listen, keys_dir=args.keys, log_path=args.log,
+                player_name=args.name or "viewpoint-player",
+            )  # fmt: skip
+            sinks.append(server.emit)
+            loop.server = server
+
+        def emit(kind: str, data: dict) -> None:
+            for sink in sinks:
+                sink(kind, data)
+
+        controller.set_sink(emit)
+        if server is not None:
+            server.start()
+        try:
+            result = loop.run()
+        except Exception as exc:  # a backend that cannot open: say why, no traceback
+            logging.getLogger(__name__).debug("playback failed", exc_info=True)
+            return _fail(f"playback failed: {exc}", EXIT_FAIL)
+        stats = controller.engine.stats()
+        report = build_report(
+            film=controller.film, backend_name=backend_name, result=result, stats=stats,
+            media_info=controller.engine.info, options=options,
+            gl_renderer=getattr(loop, "gl_renderer", ""),
+            upload_mode=getattr(loop, "upload_mode", ""),
+        )  # fmt: skip
+        if args.report:
+            args.report.parent.mkdir(parents=True, exist_ok=True)
+            args.report.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+        if report["result"] != "pass":
+            for reason in report["reasons"]:
+                print(f"viewpoint-player: FAIL: {reason}", file=sys.stderr)
+            return EXIT_FAIL
+        return EXIT_OK
+    finally:
+        if server is not None:
+            server.stop()
+        controller.close()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

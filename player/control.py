@@ -1,0 +1,453 @@
+"""The Controller: the only thing that changes playback state in response to a command.
+
+Commands come from the desktop keyboard, an OpenXR action or the network (``dispatch``); each either takes
+effect or raises ``CommandError(code, message)``. The controller owns the media engine and the overlay
+decisions, and is the single source of events: engine transport events, chapters entered, content warnings
+upcoming and entered, welfare changes and viewer requests all go to the sink set with ``set_sink``.
+"""
+
+from __future__ import annotations
+
+import bisect
+import logging
+import math
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from content_manifest import Film, Library
+from player.render.overlay import OverlayAnimator, OverlayState
+from player.render.projection import Quat, forward_heading_pitch, head_orientation, quat_multiply
+from player.render.webvtt import CueTrack, WebVTTError
+from player.render.webvtt import load as load_webvtt
+
+log = logging.getLogger(__name__)
+
+EventSink = Callable[[str, dict], None]
+WARNING_LEAD_S = 10.0  # "content warning upcoming" this long before it starts
+SOFTEN_VOLUME = 0.4
+SEEK_STEP_S = 5.0
+
+
+class CommandError(Exception):
+    """A command that could not be carried out: ``code`` for programs, ``message`` for people."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+def _number(args: dict, key: str, lo: float | None = None, hi: float | None = None, unit: str = "") -> float:
+    value = args.get(key)
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise CommandError(
+            "bad_args", f"args.{key}: expected a number{unit and ' of ' + unit}, got {value!r}"
+        )
+    if (lo is not None and value < lo) or (hi is not None and value > hi):
+        raise CommandError("bad_args", f"args.{key}: {value!r} outside {lo:g}..{hi:g}")
+    return float(value)
+
+
+class Controller:
+    """Owns one media engine at a time (one film), the overlay decisions and the event stream."""
+
+    def __init__(
+        self,
+        library: Library,
+        *,
+        engine_factory: Callable[..., Any] | None = None,
+        engine_options: dict | None = None,
+        subtitle_language: str | None = "en",
+        pause_on_focus_loss: bool = True,
+    ) -> None:
+        self.library = library
+        if engine_factory is None:
+            from player.media.engine import MediaEngine
+
+            engine_factory = MediaEngine
+        self._engine_factory = engine_factory
+        self._engine_options = dict(engine_options or {})
+        self.subtitle_language = subtitle_language
+        self.pause_on_focus_loss = pause_on_focus_loss
+        self.overlay = OverlayAnimator()
+        self.engine: Any = None
+        self.film: Film | None = None
+        self.film_generation = 0  # bumped on each load: the render thread reconfigures its renderer
+        self.welfare = "none"
+        self.volume = 1.0
+        self.muted = False
+        self.last_orientation: Quat = (0.0, 0.0, 0.0, 1.0)
+        self.last_media_t = 0.0
+        self._sink: EventSink | None = None
+        self._lock = threading.RLock()
+        self._retired: list[Any] = []
+        self._chapter_id: str | None = None
+        self._warned: set[tuple[int, str]] = set()
+        self._cues: CueTrack | None = None
+        self._resume_after_welfare = False
+        self._last_state = ""
+
+    # -- events -----------------------------------------------------------------------------------------
+    def set_sink(self, emit: EventSink | None) -> None:
+        """Every event goes to ``emit(kind, data)`` from now on (the session server: log, then publish)."""
+        self._sink = emit
+
+    def emit(self, kind: str, data: dict | None = None) -> None:
+        sink = self._sink
+        if sink is None:
+            return
+        try:
+            sink(kind, dict(data or {}))
+        except Exception:  # a failing sink must never stop playback
+            log.exception("event sink failed on %s", kind)
+
+    def _on_engine_event(self, kind: str, data: dict) -> None:
+        if kind.startswith("transport."):
+            state = kind.split(".", 1)[1]
+            if state in ("paused", "playing", "loaded", "ended", "seeking"):
+                self.overlay.set_paused(state == "paused")
+            self._last_state = state
+        data = dict(data)
+        if self.film is not None:
+            data.setdefault("film", self.film.id)
+        self.emit(kind, data)
+
+    # -- films ------------------------------------------------------------------------------------------
+    def load(self, film_id: str, *, play: bool = False) -> dict:
+        film = self.library.films.get(film_id)
+        if film is None:
+            known = ", ".join(self.library.films) or "none"
+            raise CommandError(
+                "unknown_film", f"args.film: no film {film_id!r} in the library (known: {known})"
+            )
+        options = dict(self._engine_options)
+        options.setdefault(
+            "audio_layout", film.audio if film.audio in ("stereo", "mono", "ambix-foa") else "stereo"
+        )
+        engine = self._engine_factory(film.path, on_event=self._on_engine_event, **options)
+        try:
+            info = engine.open()
+        except Exception as exc:
+            reason = getattr(exc, "reason", "open_failed")
+            try:
+                engine.close()
+            except Exception:
+                pass
+            self.emit("transport.error", {"film": film.id, "reason": reason, "message": str(exc)})
+            raise CommandError("load_failed", f"film {film.id!r} ({film.path}): {exc}") from None
+        with self._lock:
+            if self.engine is not None:
+                self._retired.append(self.engine)
+            self.engine, self.film = engine, film
+            self.film_generation += 1
+            self._chapter_id = None
+            self._warned.clear()
+            self._cues = self._load_cues(film)
+            self.overlay.set_subtitle("")
+        engine.set_volume(SOFTEN_VOLUME * self.volume if self.welfare == "soften" else self.volume)
+        engine.set_muted(self.muted or self.welfare == "stop")
+        if play and self.welfare != "stop":
+            engine.play()
+        return {"film": film.id, "duration": info.duration, "width": info.width, "height": info.height}
+
+    def _load_cues(self, film: Film) -> CueTrack | None:
+        lang = self.subtitle_language
+        if not lang or lang not in film.subtitles:
+            return None
+        try:
+            return CueTrack(load_webvtt(film.subtitles[lang]))
+        except WebVTTError as exc:
+            self.emit("subtitles.error", {"film": film.id, "message": str(exc)})
+            return None
+
+    def collect_retired(self) -> None:
+        """Close engines replaced by a load (called by the playback loop, outside frame_for)."""
+        with self._lock:
+            retired, self._retired = self._retired, []
+        for engine in retired:
+            engine.close()
+
+    def close(self) -> None:
+        self.collect_retired()
+        if self.engine is not None:
+            self.engine.close()
+            self.engine = None
+
+    def _engine(self) -> Any:
+        if self.engine is None:
+            raise CommandError("no_film", "no film is loaded (send load with args.film first)")
+        return self.engine
+
+    # -- transport --------------------------------------------------------------------------------------
+    def media_time(self) -> float:
+        return self.engine.media_time() if self.engine is not None else 0.0
+
+    def play(self) -> dict:
+        if self.welfare == "stop":
+            raise CommandError("welfare_stop", "playback is stopped for welfare: send welfare resume first")
+        self._engine().play()
+        return self.status()
+
+    def pause(self) -> dict:
+        self._engine().pause()
+        return self.status()
+
+    def toggle_pause(self) -> dict:
+        state = str(getattr(self._engine().state, "value", self._engine().state))
+        return self.pause() if state in ("playing", "buffering", "seeking") else self.play()
+
+    def seek(self, t: float, **cause: object) -> dict:
+        engine = self._engine()
+        duration = self.film.duration if self.film and self.film.duration else None
+        if t < 0 or (duration is not None and t > duration):
+            limit = f"0..{duration:g}" if duration is not None else ">= 0"
+            raise CommandError("bad_args", f"args.t: {t:g} s is outside the film ({limit})")
+        engine.seek(t, **cause)
+        self._chapter_id = None
+        self._warned = {w for w in self._warned if self._warning_start(w[0]) < t}
+        return {"media_t": t}
+
+    def seek_relative(self, dt: float) -> dict:
+        duration = self.film.duration if self.film and self.film.duration else None
+        t = max(0.0, self.media_time() + dt)
+        if duration is not None:
+            t = min(t, duration)
+        return self.seek(t, cause="step")
+
+    def chapter(self, chapter_id: str) -> dict:
+        film = self._film()
+        for ch in film.chapters:
+            if ch.id == chapter_id:
+                self._engine().seek(ch.start, cause="chapter", chapter=ch.id)
+                self._chapter_id = None
+                return {"media_t": ch.start, "chapter": ch.id}
+        known = ", ".join(c.id for c in film.chapters) or "none"
+        raise CommandError(
+            "unknown_chapter", f"args.id: no chapter {chapter_id!r} in {film.id} (known: {known})"
+        )
+
+    def next_safe_point(self) -> dict:
+        film = self._film()
+        now = self.media_time()
+        points = sorted(film.safe_points)
+        i = bisect.bisect_right(points, now + 0.05)
+        if i >= len(points):
+            raise CommandError("no_safe_point", f"no safe point after {now:.3f} s in {film.id}")
+        self._engine().seek(points[i], cause="safe_point")
+        return {"media_t": points[i]}
+
+    def set_rate(self, rate: float) -> dict:
+        try:
+            if rate > 2.0:
+                self._engine().set_rate(1.0)
+                self._engine().set_fast(rate)
+            else:
+                self._engine().set_fast(1.0)
+                self._engine().set_rate(rate)
+        except ValueError as exc:
+            raise CommandError("bad_args", f"args.rate: {exc}") from None
+        return {"rate": rate}
+
+    def set_volume(self, volume: float) -> dict:
+        self.volume = volume
+        if self.engine is not None:
+            self.engine.set_volume(SOFTEN_VOLUME * volume if self.welfare == "soften" else volume)
+        return {"volume": volume}
+
+    def set_muted(self, muted: bool) -> dict:
+        self.muted = muted
+        if self.engine is not None:
+            self.engine.set_muted(muted or self.welfare == "stop")
+        return {"muted": muted}
+
+    def _film(self) -> Film:
+        if self.film is None:
+            raise CommandError("no_film", "no film is loaded (send load with args.film first)")
+        return self.film
+
+    # -- viewer -----------------------------------------------------------------------------------------
+    def report_pose(self, orientation: Quat, media_t: float) -> None:
+        """The head orientation shown for the frame at ``media_t`` (from the render loop)."""
+        self.last_orientation = orientation
+        self.last_media_t = media_t
+        if self.engine is not None and self.film is not None:
+            film_yaw = self.film.front_heading - self.overlay.recentre_yaw
+            yaw = head_orientation(film_yaw, 0.0, 0.0)
+            self.engine.set_listener_orientation(quat_multiply(yaw, orientation))
+
+    def recentre(self, source: str = "command") -> dict:
+        heading, _ = forward_heading_pitch(self.last_orientation)
+        self.overlay.set_recentre(heading)
+        self.emit("viewer.recentre", {"heading": round(heading, 3), "source": source})
+        return {"heading": heading}
+
+    def viewer_event(self, kind: str, data: dict | None = None) -> None:
+        """Input from a backend: break_request, focus_lost, focus_gained, recentre."""
+        data = dict(data or {})
+        if kind == "break_request":
+            if self.engine is not None:
+                self.engine.pause()
+            self.emit("viewer.break_request", {"media_t": round(self.media_time(), 3), **data})
+        elif kind == "focus_lost":
+            if self.pause_on_focus_loss and self.engine is not None:
+                self.engine.pause()
+            self.emit("viewer.focus_lost", {"media_t": round(self.media_time(), 3), **data})
+        elif kind == "focus_gained":
+            self.emit("viewer.focus_gained", data)  # playback resumes only when someone says so
+        elif kind == "recentre":
+            self.recentre(source="viewer")
+
+    # -- welfare ----------------------------------------------------------------------------------------
+    def set_welfare(self, action: str, source: str = "command") -> dict:
+        if action not in ("soften", "stop", "resume"):
+            raise CommandError("bad_args", f"args.action: {action!r} (expected soften, stop or resume)")
+        previous = self.welfare
+        engine = self.engine
+        if action == "stop":
+            if engine is not None:
+                state = str(getattr(engine.state, "value", engine.state))
+                if previous != "stop":
+                    self._resume_after_welfare = state in ("playing", "buffering", "seeking")
+                engine.pause()  # instant: the clock stops now; the picture fades
+                engine.set_muted(True)
+            self.welfare = "stop"
+            self.overlay.set_welfare("stop")
+        elif action == "soften":
+            if engine is not None:
+                engine.set_volume(SOFTEN_VOLUME * self.volume)
+                engine.set_muted(self.muted)
+                if previous == "stop" and self._resume_after_welfare:
+                    engine.play()
+            self.welfare = "soften"
+            self.overlay.set_welfare("soften")
+        else:
+            if engine is not None:
+                engine.set_volume(self.volume)
+                engine.set_muted(self.muted)
+                if previous == "stop" and self._resume_after_welfare:
+                    engine.play()
+            self.welfare = "none"
+            self.overlay.set_welfare("none")
+        if previous != self.welfare:
+            self.emit(
+                "welfare.changed",
+                {
+                    "level": self.welfare,
+                    "previous": previous,
+                    "source": source,
+                    "media_t": round(self.media_time(), 3),
+                },
+            )
+        return {"welfare": self.welfare}
+
+    # -- time-driven events -----------------------------------------------------------------------------
+    def _warning_start(self, index: int) -> float:
+        film = self.film
+        return film.content_warnings[index].start if film and index < len(film.content_warnings) else 0.0
+
+    def tick(self, media_t: float, now: float | None = None) -> None:
+        """Chapters entered, content warnings upcoming/entered, subtitle cue; once per display frame."""
+        film = self.film
+        if film is None:
+            return
+        self.last_media_t = media_t
+        chapter = None
+        for ch in film.chapters:
+            if ch.start <= media_t + 1e-6:
+                chapter = ch
+        if chapter is not None and chapter.id != self._chapter_id:
+            self._chapter_id = chapter.id
+            self.emit(
+                "chapter.entered",
+                {
+                    "id": chapter.id,
+                    "title": chapter.title,
+                    "start": chapter.start,
+                    "media_t": round(media_t, 3),
+                },
+            )
+        for i, w in enumerate(film.content_warnings):
+            info = {"index": i, "start": w.start, "end": w.end, "tags": list(w.tags), "note": w.note}
+            if w.start - WARNING_LEAD_S <= media_t < w.start and (i, "upcoming") not in self._warned:
+                self._warned.add((i, "upcoming"))
+                self.emit("content_warning.upcoming", {**info, "in_s": round(w.start - media_t, 3)})
+            if w.start <= media_t < w.end and (i, "entered") not in self._warned:
+                self._warned.add((i, "entered"))
+                self._warned.add((i, "upcoming"))
+                self.emit("content_warning.entered", info)
+        if self._cues is not None:
+            self.overlay.set_subtitle(self._cues.text_at(media_t), now)
+
+    def overlay_state(self, now: float | None = None) -> OverlayState:
+        return self.overlay.state(now)
+
+    # -- status and dispatch ----------------------------------------------------------------------------
+    def status(self) -> dict:
+        engine = self.engine
+        state = str(getattr(engine.state, "value", engine.state)) if engine is not None else "idle"
+        heading, pitch = forward_heading_pitch(self.last_orientation)
+        return {
+            "film": self.film.id if self.film else None,
+            "state": state,
+            "media_t": round(self.media_time(), 3),
+            "duration": self.film.duration if self.film else None,
+            "chapter": self._chapter_id,
+            "welfare": self.welfare,
+            "volume": self.volume,
+            "muted": self.muted,
+            "rate": getattr(engine, "rate", 1.0) if engine is not None else 1.0,
+            "heading": round(heading, 2),
+            "pitch": round(pitch, 2),
+        }
+
+    def dispatch(self, cmd: str, args: dict | None = None) -> dict:
+        """Carry out one protocol command; returns its result or raises CommandError."""
+        args = args if args is not None else {}
+        if not isinstance(args, dict):
+            raise CommandError("bad_args", "args: expected an object")
+        handler = _COMMANDS.get(cmd)
+        if handler is None:
+            raise CommandError(
+                "unknown_command", f"cmd: unknown command {cmd!r} (known: {', '.join(_COMMANDS)})"
+            )
+        try:
+            return handler(self, args)
+        except CommandError:
+            raise
+        except ValueError as exc:
+            raise CommandError("bad_args", str(exc)) from None
+        except Exception as exc:  # never let a command take the player down
+            log.exception("command %s failed", cmd)
+            raise CommandError("internal", f"{cmd} failed: {exc}") from None
+
+
+def _text(args: dict, key: str) -> str:
+    value = args.get(key)
+    if not isinstance(value, str) or not value:
+        raise CommandError("bad_args", f"args.{key}: expected a non-empty string, got {value!r}")
+    return value
+
+
+def _bool(args: dict, key: str) -> bool:
+    value = args.get(key)
+    if not isinstance(value, bool):
+        raise CommandError("bad_args", f"args.{key}: expected true or false, got {value!r}")
+    return value
+
+
+_COMMANDS: dict[str, Callable[[Controller, dict], dict]] = {
+    "load": lambda c, a: c.load(_text(a, "film"), play=bool(a.get("play", False))),
+    "play": lambda c, a: c.play(),
+    "pause": lambda c, a: c.pause(),
+    "seek": lambda c, a: c.seek(_number(a, "t", 0.0, None, "seconds")),
+    "chapter": lambda c, a: c.chapter(_text(a, "id")),
+    "next_safe_point": lambda c, a: c.next_safe_point(),
+    "rate": lambda c, a: c.set_rate(_number(a, "rate", 0.5, 8.0)),
+    "volume": lambda c, a: c.set_volume(_number(a, "volume", 0.0, 1.0)),
+    "mute": lambda c, a: c.set_muted(_bool(a, "muted")),
+    "recentre": lambda c, a: c.recentre(),
+    "welfare": lambda c, a: c.set_welfare(_text(a, "action")),
+    "status": lambda c, a: c.status(),
+}
+COMMANDS = tuple(_COMMANDS)
