@@ -28,7 +28,7 @@ BUTTONS = ("system_click", "system_touch", "a_click", "a_touch", "b_click", "b_t
 
 
 def yaw_pitch_quat(heading_deg: float, pitch_deg: float = 0.0) -> tuple[float, float, float, float]:
-    """Head orientation looking at film heading `heading_deg` (clockwise) and `pitch_deg` (up), OpenXR axes."""
+    """Head orientation looking at heading `heading_deg` (clockwise) and `pitch_deg` (up), OpenXR axes."""
     yaw = -math.radians(heading_deg)  # clockwise heading = negative rotation about +Y
     pitch = math.radians(pitch_deg)
     qy = (0.0, math.sin(yaw / 2), 0.0, math.cos(yaw / 2))

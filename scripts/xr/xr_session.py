@@ -25,6 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 SCENARIOS = ("basic", "input", "discs", "loss")
+LOOKS = ((0.0, 0.0), (90.0, 0.0), (180.0, 0.0), (270.0, 0.0), (0.0, 80.0), (0.0, -80.0))  # (heading, pitch)
 
 
 class Player:
@@ -99,15 +100,9 @@ class Player:
         changed = frame is not None and frame is not self.renderer.frame
         if changed:
             self.renderer.upload(frame)
-        if info.should_render:
-            if b.layer == "equirect":
-                if self.renderer.frame is not None and (changed or b.needs_equirect_picture):
-                    f = self.renderer.frame
-                    for eye, target in enumerate(b.equirect_targets((f.width, f.height))):
-                        self.renderer.draw_equirect(target, eye, self.overlay)
-            else:
-                for eye, (view, target) in enumerate(zip(info.views, info.targets)):
-                    self.renderer.draw_eye(eye, view, target, self.overlay)
+        if info.should_render and not b.draw_film(self.renderer, self.overlay):
+            for eye, (view, target) in enumerate(zip(info.views, info.targets)):
+                self.renderer.draw_eye(eye, view, target, self.overlay)
         b.end_frame(info)
         for ev in b.poll_events():
             self.handle(ev)
@@ -178,11 +173,13 @@ def run(args: argparse.Namespace) -> dict:
                 player.command("play")
                 wait_frames(3)
             elif args.scenario == "discs":
-                for heading in (0.0, 90.0, 180.0, 270.0):
-                    remote.look(heading)
+                for heading, pitch in LOOKS:
+                    remote.look(heading, pitch)
                     wait_frames(args.settle_frames)
-                    script_log.append({"step": "look", "heading": heading,
-                                       "left": screen_colour(screen, 0), "right": screen_colour(screen, 1)})  # fmt: skip
+                    left, right = screen_colour(screen, 0), screen_colour(screen, 1)
+                    script_log.append(
+                        {"step": "look", "heading": heading, "pitch": pitch, "left": left, "right": right}
+                    )
             wait_frames(max(0, args.frames - b.stats.frames))
         except Exception:
             script_log.append({"step": "error", "traceback": traceback.format_exc()})

@@ -108,6 +108,7 @@ class OpenXRBackend:
         self._actions: ViewerActions | None = None
         self._layer: ProjectionLayer | EquirectLayer | None = None
         self._equirect_size: tuple[int, int] | None = None
+        self._equirect_key: tuple | None = None
         self._view_config_views: list = []
         self._clock: XrClock | None = None
         self._blend_mode = None
@@ -206,6 +207,7 @@ class OpenXRBackend:
             self._layer.destroy()
         self._layer = None
         self._equirect_size = None
+        self._equirect_key = None
         if self._spaces is not None:
             self._spaces.destroy()
         self._spaces = None
@@ -424,6 +426,24 @@ class OpenXRBackend:
             self._equirect_size = eye_size
         self.stats.equirect_updates += 1
         return self._layer.targets()
+
+    def draw_film(self, renderer: object, overlay: object = None) -> bool:
+        """Equirect layer: convert the renderer's picture into the layer when the picture or the overlay
+        (welfare softening) changed, and return True (the loop then draws no eyes). Projection: False.
+
+        The playback loop calls this once per display frame, after uploading, before end_frame.
+        """
+        if self.layer != "equirect":
+            return False
+        frame = getattr(renderer, "frame", None)
+        if frame is None or self._session is None:
+            return True
+        key = (id(frame), overlay)
+        if key != self._equirect_key or self.needs_equirect_picture:
+            for eye, target in enumerate(self.equirect_targets((frame.width, frame.height))):
+                renderer.draw_equirect(target, eye, overlay)
+            self._equirect_key = key
+        return True
 
     @property
     def needs_equirect_picture(self) -> bool:
