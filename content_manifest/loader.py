@@ -100,6 +100,7 @@ def _build(doc: Rec, manifest: Path, ctx: Context, check_files: bool) -> Library
     folder = manifest.parent
     films: dict[str, Film] = {}
     first_line: dict[str, int] = {}
+    positions: dict[str, dict[str, tuple[int, int]]] = {}
     for i, f in enumerate(doc.get("films", ())):
         film = _film(f, f"films[{i}]", folder, ctx, check_files)
         if film is None:
@@ -114,13 +115,10 @@ def _build(doc: Rec, manifest: Path, ctx: Context, check_files: bool) -> Library
             continue
         films[film.id] = film
         first_line[film.id] = f.at("id")[0]
-    return Library(
-        manifest,
-        doc.get("manifest_version", MANIFEST_VERSION),
-        films,
-        doc.get("title", ""),
-        [p for p in ctx.problems if p.severity == "warning"],
-    )
+        positions[film.id] = {"": f.mark, **f.marks}
+    warnings = [p for p in ctx.problems if p.severity == "warning"]
+    version = doc.get("manifest_version", MANIFEST_VERSION)
+    return Library(manifest, version, films, doc.get("title", ""), warnings, positions)
 
 
 def _film(f: Rec, path: str, folder: Path, ctx: Context, check_files: bool) -> Film | None:

@@ -116,6 +116,8 @@ class Library:
     films: dict[str, Film]
     title: str = ""
     warnings: list[Problem] = field(default_factory=list)
+    # film id -> field name -> (line, column) where it was written; "" -> the film's own mapping
+    positions: dict[str, dict[str, tuple[int, int]]] = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def folder(self) -> Path:

@@ -27,7 +27,9 @@ from pathlib import Path
 
 import numpy as np
 
-SAMPLE_VERSION = 1
+from .spherical import inject_mp4
+
+SAMPLE_VERSION = 2
 """Bumped whenever the generated pictures or sound change (it invalidates reused files)."""
 
 FILM_FPS = 30
@@ -447,6 +449,12 @@ def _atomic_write(path: Path, write: Callable[[Path], object]) -> None:
             tmp.unlink()
 
 
+def make_film(spec: FilmSpec, path: Path) -> None:
+    """Encode one calibration film and tag it with spherical metadata (sv3d/st3d)."""
+    encode_film(spec, path)
+    inject_mp4(path, "equirect360", spec.stereo)  # spherical metadata, as 360 cameras write it
+
+
 def write_sample_library(directory: str | os.PathLike[str]) -> Path:
     """Write the calibration films, subtitles and ``manifest.yaml`` into ``directory``; return the manifest.
 
@@ -468,7 +476,7 @@ def write_sample_library(directory: str | os.PathLike[str]) -> Path:
         if spec.file in known and path.is_file() and _sha256(path) == known[spec.file]:
             shas[spec.file] = known[spec.file]
             continue
-        _atomic_write(path, lambda tmp, spec=spec: encode_film(spec, tmp))
+        _atomic_write(path, lambda tmp, spec=spec: make_film(spec, tmp))
         shas[spec.file] = _sha256(path)
     _write_text_if_changed(d / SUBTITLES_NAME, SUBTITLES)
     stamp_text = json.dumps({"recipe": recipe, "files": shas}, indent=2, sort_keys=True)

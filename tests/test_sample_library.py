@@ -110,7 +110,7 @@ def test_write_is_deterministic_and_idempotent(sample_manifest, tmp_path):
     after = {spec.file: (sample_manifest.parent / spec.file).stat().st_mtime_ns for spec in sample.FILMS}
     assert after == before
     spec = sample.FILMS[0]
-    sample.encode_film(spec, tmp_path / spec.file)
+    sample.make_film(spec, tmp_path / spec.file)
     assert (tmp_path / spec.file).read_bytes() == (sample_manifest.parent / spec.file).read_bytes()
 
 

@@ -1,0 +1,104 @@
+"""Benchmark: load and validate a 10,000-film manifest (no media) against plain `yaml.load` (CSafeLoader).
+
+Prints both times and their ratio, measured in the same run. Goal: load + validate under 1 s on a CI machine.
+Run: .venv/bin/python bench/manifest_load.py [--films N] [--repeat R]
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+import time
+from pathlib import Path
+
+import yaml
+
+from content_manifest import load_library
+
+FILM = """  - id: film-{i:05d}
+    title: "Perspective film {i}: at the school gate"
+    description: "A parent's view of a tense pick-up, part {i}."
+    file: films/film-{i:05d}.mp4
+    sha256: {sha}
+    projection: equirect360
+    stereo: {stereo}
+    front_heading: {heading}
+    audio: stereo
+    duration: "12:{sec:02d}.500"
+    subtitles:
+      en: subs/film-{i:05d}.en.vtt
+      cy: subs/film-{i:05d}.cy.vtt
+    audience:
+      min_age: 16
+      guidance: "For practitioners and parents in family-support work."
+    chapters:
+      - id: arrival
+        start: "00:00.000"
+        title: Arrival
+        prompts: ["What do you notice first?", "How does the child seem?"]
+      - id: argument
+        start: "03:10.250"
+        title: The argument
+        prompts: ["What might the child be feeling?"]
+      - id: after
+        start: "08:45.000"
+        title: Afterwards
+        prompts: []
+    content_warnings:
+      - start: "03:20.000"
+        end: "04:05.500"
+        tags: [raised-voices, violence]
+        note: "A door is slammed and an adult shouts."
+    safe_points: [0, "03:00.000", "05:00.000"]
+    media: {{codec: h264, width: 3840, height: {height}, fps: 30, pix_fmt: yuv420p, audio_codec: aac,
+             audio_channels: 2, size: 123456789}}
+"""
+
+
+def make_manifest(path: Path, films: int) -> None:
+    parts = ["manifest_version: 1\ntitle: Benchmark library\nfilms:\n"]
+    for i in range(films):
+        stereo = "top-bottom" if i % 3 == 0 else "mono"
+        height = 3840 if stereo == "top-bottom" else 1920
+        sha = f"{i:064x}"
+        parts.append(FILM.format(i=i, sha=sha, stereo=stereo, heading=i % 360, sec=i % 60, height=height))
+    path.write_text("".join(parts), encoding="utf-8")
+
+
+def best_of(repeat: int, fn) -> float:
+    times = []
+    for _ in range(repeat):
+        t = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t)
+    return min(times)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--films", type=int, default=10_000)
+    ap.add_argument("--repeat", type=int, default=3)
+    args = ap.parse_args()
+    with tempfile.TemporaryDirectory() as d:
+        path = Path(d) / "manifest.yaml"
+        make_manifest(path, args.films)
+        size = path.stat().st_size
+        lib = load_library(path, check_files=False)
+        assert len(lib.films) == args.films
+
+        def plain() -> None:
+            with open(path, "rb") as f:
+                yaml.load(f, Loader=yaml.CSafeLoader)
+
+        t_plain = best_of(args.repeat, plain)
+        t_ours = best_of(args.repeat, lambda: load_library(path, check_files=False))
+    print(f"manifest: {args.films} films, {size / 1e6:.1f} MB")
+    print(f"yaml.load (CSafeLoader):          {t_plain * 1000:8.1f} ms")
+    print(f"load_library (parse + validate):  {t_ours * 1000:8.1f} ms")
+    print(f"ratio load_library / yaml.load:   {t_ours / t_plain:8.2f}x")
+    goal = "met" if t_ours < 1.0 else "NOT met"
+    print(f"goal (< 1 s for 10,000 films):    {goal}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,93 @@
+"""Probing a film with PyAV: codec, size, frame rate, duration, audio layout, spherical metadata, sha256."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from .progress import Progress
+from .spherical import SphericalInfo, from_frame_side_data
+
+
+class ProbeError(Exception):
+    """The file is not a video PyAV can open (or it is damaged)."""
+
+
+@dataclass(frozen=True)
+class Probe:
+    path: Path
+    size: int
+    codec: str
+    width: int
+    height: int
+    fps: float | None
+    pix_fmt: str | None
+    duration: float | None
+    audio_codec: str | None
+    audio_channels: int | None
+    audio_layout: str | None  # FFmpeg's layout name, e.g. "stereo", "4.0"
+    spherical: SphericalInfo | None  # None: the file carries no spherical metadata
+
+
+def probe(path: str | os.PathLike[str]) -> Probe:
+    """Open ``path`` with PyAV and describe it; decodes the first picture to read spherical side data."""
+    import av
+
+    p = Path(path)
+    size = p.stat().st_size
+    try:
+        container = av.open(str(p))
+    except av.error.FFmpegError as e:
+        raise ProbeError(f"not a video file PyAV can open ({_reason(e)})") from e
+    with container:
+        if not container.streams.video:
+            raise ProbeError("no video stream")
+        v = container.streams.video[0]
+        rate = v.average_rate or v.guessed_rate
+        duration = None
+        if v.duration is not None and v.time_base is not None:
+            duration = float(v.duration * v.time_base)
+        elif container.duration is not None:
+            duration = container.duration / 1_000_000
+        a = container.streams.audio[0] if container.streams.audio else None
+        spherical = None
+        try:
+            for frame in container.decode(v):
+                spherical = from_frame_side_data(frame)
+                break
+            else:
+                raise ProbeError("the video stream has no pictures")
+        except av.error.FFmpegError as e:
+            raise ProbeError(f"cannot decode the first picture ({_reason(e)})") from e
+        fmt = v.codec_context.format
+        return Probe(
+            path=p,
+            size=size,
+            codec=v.codec_context.name,
+            width=v.codec_context.width,
+            height=v.codec_context.height,
+            fps=float(rate) if rate else None,
+            pix_fmt=fmt.name if fmt is not None else None,
+            duration=duration,
+            audio_codec=a.codec_context.name if a is not None else None,
+            audio_channels=a.codec_context.channels if a is not None else None,
+            audio_layout=a.codec_context.layout.name if a is not None else None,
+            spherical=spherical,
+        )
+
+
+def _reason(e: Exception) -> str:
+    return getattr(e, "strerror", None) or str(e)
+
+
+def sha256_file(path: str | os.PathLike[str], label: str | None = None) -> str:
+    """SHA-256 of a file, with a progress bar on a terminal for big files."""
+    p = Path(path)
+    h = hashlib.sha256()
+    with open(p, "rb") as f, Progress(label or f"sha256 {p.name}", p.stat().st_size) as bar:
+        while block := f.read(4 << 20):
+            h.update(block)
+            bar.update(len(block))
+    return h.hexdigest()

@@ -1,0 +1,183 @@
+"""Spherical video metadata: read what FFmpeg exposes, and write MP4 `st3d`/`sv3d` boxes.
+
+Cameras and Google's spatial-media tool describe 360° films with the MP4 `sv3d` (projection) and `st3d`
+(stereo mode) boxes, or the Matroska `Projection` and `StereoMode` elements. FFmpeg turns them into the
+stream's coded side data (``AV_PKT_DATA_SPHERICAL``, ``AV_PKT_DATA_STEREO3D``) and its decoders attach them
+to every decoded frame. PyAV 18 does not expose stream side data, but it does expose frame side data, so
+`content_manifest.probe` decodes the first picture and passes it to `from_frame_side_data`.
+"""
+
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+# enum AVSphericalProjection
+_EQUIRECT, _CUBEMAP, _EQUIRECT_TILE, _HALF_EQUIRECT = 0, 1, 2, 3
+# enum AVStereo3DType
+_STEREO_TYPES = {0: "mono", 1: "left-right", 2: "top-bottom"}
+_STEREO_INVERT = 1  # AV_STEREO3D_FLAG_INVERT: the right eye comes first
+
+
+@dataclass(frozen=True)
+class SphericalInfo:
+    """What the file's own metadata says; None where it says nothing (or something Viewpoint cannot play)."""
+
+    projection: str | None  # "equirect360" | "equirect180" | None
+    stereo: str | None  # "mono" | "top-bottom" | "left-right" | None
+    detail: str = ""  # e.g. "cubemap", "right eye first": why a value is unusable
+
+
+def from_frame_side_data(frame: Any) -> SphericalInfo | None:
+    """The spherical/stereo side data of a decoded PyAV frame, or None when it carries neither."""
+    import av.sidedata.sidedata as sd
+
+    projection = stereo = None
+    detail = []
+    found = False
+    for item in frame.side_data:
+        if item.type == sd.Type.SPHERICAL:
+            found = True
+            projection, why = _projection(bytes(item))
+            if why:
+                detail.append(why)
+        elif item.type == sd.Type.STEREO3D:
+            found = True
+            stereo, why = _stereo(bytes(item))
+            if why:
+                detail.append(why)
+    if not found:
+        return None
+    return SphericalInfo(projection, stereo, "; ".join(detail))
+
+
+def _projection(raw: bytes) -> tuple[str | None, str]:
+    if len(raw) < 32:
+        return None, "short spherical side data"
+    kind, _yaw, _pitch, _roll, left, _top, right, _bottom = struct.unpack_from("=iiiiIIII", raw)
+    if kind == _HALF_EQUIRECT:
+        return "equirect180", ""
+    if kind not in (_EQUIRECT, _EQUIRECT_TILE):
+        names = {_CUBEMAP: "cubemap"}
+        return None, f"{names.get(kind, f'projection type {kind}')} projection"
+    # FFmpeg calls an equirect picture with bounds "tiled"; bounds are 0.32 fixed-point fractions cut off
+    span = 360.0 * (1.0 - (left + right) / 2**32)
+    if abs(span - 360.0) < 1.0:
+        return "equirect360", ""
+    if abs(span - 180.0) < 1.0:
+        return "equirect180", ""
+    return None, f"equirectangular projection over {span:.0f} degrees"
+
+
+def _stereo(raw: bytes) -> tuple[str | None, str]:
+    if len(raw) < 8:
+        return None, "short stereo side data"
+    kind, flags = struct.unpack_from("=ii", raw)
+    name = _STEREO_TYPES.get(kind)
+    if name is None:
+        return None, f"stereo type {kind}"
+    if name != "mono" and flags & _STEREO_INVERT:
+        return None, f"{name} with the right eye first"
+    return name, ""
+
+
+# --- writing (MP4) ---------------------------------------------------------------------------------------
+
+_CONTAINERS = {b"moov", b"trak", b"mdia", b"minf", b"stbl"}
+_VIDEO_ENTRIES = {b"avc1", b"avc3", b"hvc1", b"hev1", b"av01", b"vp09", b"mp4v"}
+_VISUAL_SAMPLE_ENTRY_HEADER = 78  # bytes between a visual sample entry's box header and its child boxes
+
+
+def _box(kind: bytes, payload: bytes) -> bytes:
+    return struct.pack(">I", 8 + len(payload)) + kind + payload
+
+
+def _full_box(kind: bytes, payload: bytes) -> bytes:
+    return _box(kind, b"\0\0\0\0" + payload)
+
+
+def spherical_boxes(projection: str, stereo: str) -> bytes:
+    """The `st3d` and `sv3d` boxes (Spherical Video V2) for a projection and stereo layout."""
+    mode = {"mono": 0, "top-bottom": 1, "left-right": 2}[stereo]
+    side = 0 if projection == "equirect360" else 0x40000000  # 180 degrees: a quarter cut from each side
+    st3d = _full_box(b"st3d", bytes([mode]))
+    svhd = _full_box(b"svhd", b"Viewpoint\0")
+    prhd = _full_box(b"prhd", struct.pack(">iii", 0, 0, 0))
+    equi = _full_box(b"equi", struct.pack(">IIII", 0, 0, side, side))
+    return st3d + _box(b"sv3d", svhd + _box(b"proj", prhd + equi))
+
+
+def _children(data: bytes, start: int, end: int):
+    pos = start
+    while pos + 8 <= end:
+        size, kind = struct.unpack_from(">I4s", data, pos)
+        header = 8
+        if size == 1:
+            size = struct.unpack_from(">Q", data, pos + 8)[0]
+            header = 16
+        elif size == 0:
+            size = end - pos
+        if size < header or pos + size > end:
+            raise ValueError(f"damaged MP4 box {kind!r} at byte {pos}")
+        yield pos, size, kind, header
+        pos += size
+
+
+def inject_mp4(path: str | Path, projection: str, stereo: str) -> None:
+    """Add spherical metadata to an MP4 with one video track, as Google's spatial-media tool does.
+
+    Rewrites the file in place (it is read whole: meant for test films and small clips).
+    """
+    p = Path(path)
+    data = bytearray(p.read_bytes())
+    chain = _video_entry_chain(data)
+    if chain is None:
+        raise ValueError(f"{p}: no MP4 video sample entry found")
+    extra = spherical_boxes(projection, stereo)
+    entry_pos, entry_size, _, _ = chain[-1]
+    insert_at = entry_pos + entry_size
+    moov_pos = chain[0][0]
+    mdat_pos = next((pos for pos, _, kind, _ in _children(data, 0, len(data)) if kind == b"mdat"), None)
+    if mdat_pos is not None and moov_pos < mdat_pos:
+        _shift_chunk_offsets(data, chain[0], len(extra))
+    for pos, size, _, header in chain:
+        if header != 8:
+            raise ValueError(f"{p}: 64-bit box sizes are not supported here")
+        struct.pack_into(">I", data, pos, size + len(extra))
+    data[insert_at:insert_at] = extra
+    p.write_bytes(bytes(data))
+
+
+def _video_entry_chain(data: bytes) -> list[tuple[int, int, bytes, int]] | None:
+    def walk(start: int, end: int, chain: list) -> list | None:
+        for box in _children(data, start, end):
+            pos, size, kind, header = box
+            if kind in _CONTAINERS:
+                found = walk(pos + header, pos + size, [*chain, box])
+                if found:
+                    return found
+            elif kind == b"stsd":
+                for entry in _children(data, pos + header + 8, pos + size):
+                    if entry[2] in _VIDEO_ENTRIES:
+                        return [*chain, box, entry]
+        return None
+
+    return walk(0, len(data), [])
+
+
+def _shift_chunk_offsets(data: bytearray, moov: tuple[int, int, bytes, int], delta: int) -> None:
+    def walk(start: int, end: int) -> None:
+        for pos, size, kind, header in _children(data, start, end):
+            if kind in _CONTAINERS:
+                walk(pos + header, pos + size)
+            elif kind in (b"stco", b"co64"):
+                count = struct.unpack_from(">I", data, pos + header + 4)[0]
+                fmt, width = (">I", 4) if kind == b"stco" else (">Q", 8)
+                base = pos + header + 8
+                for i in range(count):
+                    (off,) = struct.unpack_from(fmt, data, base + i * width)
+                    struct.pack_into(fmt, data, base + i * width, off + delta)
+
+    walk(moov[0] + moov[3], moov[0] + moov[1])
