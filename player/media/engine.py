@@ -262,7 +262,7 @@ class MediaEngine:
                 active = "cuda" if container.streams.video[0].codec_context.is_hwaccel else "none"
                 return container, active, primed
             except MediaError as exc:
-                if exc.reason in ("not_found", "no_video", "unreadable"):
+                if exc.reason in ("not_found", "no_video", "unreadable", "unsupported_codec"):
                     raise  # not a hardware matter: software would fail the same way
                 why = str(exc)
             except Exception as exc:  # PyAV raises PermissionError/ValueError/... where there is no device
@@ -709,7 +709,9 @@ def _probe_video(path: Path, container: av.container.InputContainer) -> list[av.
     stream = container.streams.video[0]
     ctx = stream.codec_context
     if ctx is None or ctx.codec is None:
-        raise MediaError("unsupported_codec", f"{path.name}: its video codec cannot be decoded here")
+        raise MediaError(
+            "unsupported_codec", f"{path.name}: its video codec is unknown to this player (no decoder for it)"
+        )
     name = ctx.codec.name
     stream.thread_type = "AUTO"
     frames: list[av.VideoFrame] = []

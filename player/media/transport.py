@@ -82,10 +82,10 @@ class Transport:
             old = self._state
             if old == new and new != S.SEEKING:
                 return False
+            if old == S.CLOSED or (old == S.ERROR and new != S.CLOSED):
+                return False  # terminal: later changes (a race with a failing thread) are ignored
             if new not in (S.ERROR, S.CLOSED) and new not in _ALLOWED[old]:
                 raise TransitionError(f"transport: {old.value} -> {new.value} is not allowed")
-            if old == S.CLOSED or (old == S.ERROR and new != S.CLOSED):
-                return False
             self._state = new
             data.setdefault("from", old.value)
             self._emit(f"transport.{new.value}", data)

@@ -1,0 +1,320 @@
+"""The media engine end to end on the calibration films: A/V sync measured from what the engine outputs (the
+null output's samples with their play times, the frames handed to a simulated display), seek accuracy read
+from the picture, transport events, rate, fast mode, volume, ambisonics."""
+
+from __future__ import annotations
+
+import math
+import random
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from content_manifest import Library
+from content_manifest.sample import BEEP_HZ, FILM_FPS, read_flash, read_frame_number
+from player.media.engine import MediaEngine, MediaInfo
+from player.media.frames import VideoFrame
+from player.media.transport import TransportState
+
+pytestmark = [
+    pytest.mark.timeout(60),
+    pytest.mark.filterwarnings("error::pytest.PytestUnhandledThreadExceptionWarning"),
+]
+
+S = TransportState
+RATE = 48_000
+SYNC_TOLERANCE = 0.020
+DISPLAY_STEP = 0.004  # the simulated display asks for a frame every 4 ms
+
+
+class Recorder:
+    """Plays an engine like the playback loop does, recording what would be heard and seen, and when."""
+
+    def __init__(self, path: Path, **kwargs: object) -> None:
+        self.events: list[tuple[str, dict]] = []
+        self._lock = threading.Lock()
+        self.engine = MediaEngine(path, audio="null", hwdec="none", on_event=self._on_event, **kwargs)
+        self.blocks: list[tuple[float, np.ndarray]] = []
+        self.engine.audio_tap = self._on_audio
+        self.shown: list[tuple[float, VideoFrame]] = []
+        self._t = 0.0
+
+    def _on_event(self, kind: str, data: dict) -> None:
+        with self._lock:
+            self.events.append((kind, data))
+
+    def _on_audio(self, play_time: float, block: np.ndarray) -> None:
+        self.blocks.append((play_time, block.copy()))
+
+    def open(self) -> MediaInfo:
+        info = self.engine.open()
+        self._t = time.monotonic()
+        return info
+
+    def run(self, until: Callable[[], bool], timeout: float = 15.0) -> None:
+        """Drive the display on a fixed grid of display times until ``until()`` (or fail after timeout)."""
+        deadline = time.monotonic() + timeout
+        self._t = max(self._t, time.monotonic() - 0.05)
+        while not until():
+            assert time.monotonic() < deadline, f"timed out in state {self.engine.state}"
+            self._t += DISPLAY_STEP
+            frame = self.engine.frame_for(self._t)
+            if frame is not None and (not self.shown or frame is not self.shown[-1][1]):
+                self.shown.append((self._t, frame))
+            lag = self._t - time.monotonic() - 0.002
+            if lag > 0:
+                time.sleep(lag)
+
+    def run_for(self, seconds: float) -> None:
+        end = time.monotonic() + seconds
+        self.run(lambda: time.monotonic() >= end)
+
+    def run_to(self, media_t: float) -> None:
+        self.run(lambda: self.engine.media_time() >= media_t or self.engine.state == S.ENDED)
+
+    def wait_state(self, *states: TransportState) -> None:
+        self.run(lambda: self.engine.state in states)
+
+    def kinds(self) -> list[str]:
+        with self._lock:
+            return [k for k, _ in self.events]
+
+    # --- analysis --------------------------------------------------------------------------------------
+
+    def beep_onsets(self, channel: int = 0, threshold: float = 0.1) -> list[float]:
+        """Monotonic times at which a beep starts in the output (after >= 100 ms of quiet)."""
+        onsets: list[float] = []
+        last_loud = -math.inf
+        for play_time, block in self.blocks:
+            loud = np.flatnonzero(np.abs(block[:, channel]) > threshold)
+            if loud.size == 0:
+                continue
+            first = play_time + loud[0] / RATE
+            if first - last_loud >= 0.1:
+                onsets.append(first)
+            last_loud = play_time + loud[-1] / RATE
+        return onsets
+
+    def flash_onsets(self) -> list[tuple[float, int]]:
+        """(display time, frame number) of each shown frame that lit the flash patch after one that did not."""
+        out: list[tuple[float, int]] = []
+        lit_before = False
+        for t, frame in self.shown:
+            luma = luma_of(frame)
+            number = read_frame_number(luma)
+            assert number == frame.index, f"picture says frame {number}, engine says {frame.index}"
+            lit = read_flash(luma)
+            if lit and not lit_before:
+                out.append((t, number))
+            lit_before = lit
+        return out
+
+    def beep_level(self, start: float, end: float) -> tuple[float, float]:
+        """Mean absolute (left, right) output between two monotonic times."""
+        parts = [b for t, b in self.blocks if start <= t <= end]
+        if not parts:
+            return 0.0, 0.0
+        a = np.abs(np.concatenate(parts))
+        return float(a[:, 0].mean()), float(a[:, 1].mean())
+
+
+def luma_of(frame: VideoFrame) -> np.ndarray:
+    return frame.planes[0][: frame.height, : frame.width]
+
+
+def assert_in_sync(rec: Recorder, expected_flash_frames: list[int]) -> list[float]:
+    flashes = rec.flash_onsets()
+    assert [n for _, n in flashes] == expected_flash_frames
+    beeps = rec.beep_onsets()
+    assert len(beeps) == len(flashes), f"{len(beeps)} beeps for {len(flashes)} flashes"
+    offsets = []
+    for (t_flash, _n), t_beep in zip(flashes, beeps):
+        offsets.append(t_beep - t_flash)
+    assert max(abs(o) for o in offsets) < SYNC_TOLERANCE, f"A/V offsets (s): {offsets}"
+    return offsets
+
+
+@pytest.fixture(scope="module")
+def mono(sample_library: Library) -> Path:
+    return sample_library.films["calibration-mono"].path
+
+
+@pytest.fixture(scope="module")
+def foa(sample_library: Library) -> Path:
+    return sample_library.films["calibration-foa"].path
+
+
+def test_av_sync_over_the_whole_film(mono: Path) -> None:
+    rec = Recorder(mono)
+    info = rec.open()
+    assert (info.width, info.height, info.fps, info.pix_fmt) == (512, 256, 30.0, "yuv420p")
+    assert info.has_audio and info.duration == pytest.approx(6.0, abs=0.05)
+    rec.engine.play()
+    rec.wait_state(S.ENDED)
+    stats = rec.engine.stats()
+    rec.engine.close()
+    assert_in_sync(rec, [0, 30, 60, 90, 120, 150])
+    assert stats["decoded"] == 180 and stats["presented"] == 180
+    assert stats["skipped"] == 0 and stats["decode_errors"] == 0
+    assert stats["av_drift_ms"] and max(abs(d) for d in stats["av_drift_ms"]) < 20
+    kinds = rec.kinds()
+    assert kinds[kinds.index("transport.loaded") :] == [
+        "transport.loaded",
+        "transport.playing",
+        "transport.ended",
+        "transport.closed",
+    ]
+    ended = next(d for k, d in rec.events if k == "transport.ended")
+    assert ended["reason"] == "end" and ended["media_t"] == pytest.approx(6.0, abs=0.05)
+
+
+def test_av_sync_after_pause_seek_and_rate_changes(mono: Path) -> None:
+    rec = Recorder(mono)
+    rec.open()
+    e = rec.engine
+    e.play()
+    rec.run_to(1.5)
+    e.pause()
+    paused_at = e.media_time()
+    rec.run_for(0.3)
+    assert e.media_time() == paused_at  # the clock stood still
+    e.play()
+    assert e.media_time() == pytest.approx(paused_at, abs=1e-9)  # resumes exactly there
+    rec.run_to(2.4)
+    e.seek(3.6)
+    assert e.state == S.SEEKING
+    rec.run_to(4.4)
+    e.set_rate(0.5)
+    rec.run_to(5.3)
+    e.set_rate(2.0)
+    rec.wait_state(S.ENDED)
+    e.close()
+    assert_in_sync(rec, [0, 30, 60, 120, 150])
+    # the beep after the 0.5x change is a fifth lower (resampled: the pitch follows the rate)
+    kinds = rec.kinds()
+    for k in ("transport.paused", "transport.seeking", "transport.rate", "transport.ended"):
+        assert k in kinds
+    seeked = [d for k, d in rec.events if k == "transport.playing" and "seeked_to" in d]
+    assert seeked and seeked[0]["seeked_to"] == pytest.approx(3.6)
+
+
+def test_seek_accuracy_over_many_random_seeks(mono: Path) -> None:
+    rec = Recorder(mono)
+    rec.open()
+    e = rec.engine
+    rng = random.Random(20261121)
+    targets = [rng.uniform(0.0, 5.96) for _ in range(36)] + [0.0, 1.0, 37 / 30, 2.5, 5.0, 179 / 30]
+    for t in targets:
+        e.seek(t)
+        rec.wait_state(S.PAUSED)
+        frame = e.frame_for(time.monotonic())
+        assert frame is not None
+        expected = math.floor(t * FILM_FPS + 1e-9)
+        assert read_frame_number(luma_of(frame)) == expected, f"seek to {t:.4f} s"
+        assert e.media_time() == pytest.approx(t)
+    # and while playing: the first new picture after the seek is the target's
+    e.seek(0.2)
+    rec.wait_state(S.PAUSED)
+    e.play()
+    for t in (4.21, 0.5, 2.987, 1.0):
+        rec.run_for(0.1)
+        before = rec.shown[-1][1] if rec.shown else None
+        n_before = len(rec.shown)
+        e.seek(t)
+        rec.wait_state(S.PLAYING)
+        rec.run(lambda n_before=n_before: len(rec.shown) > n_before and rec.shown[-1][1] is not before)
+        first_new = rec.shown[n_before][1]
+        assert read_frame_number(luma_of(first_new)) == math.floor(t * FILM_FPS + 1e-9)
+    e.close()
+
+
+def test_fast_mode_and_rate_limits(mono: Path) -> None:
+    rec = Recorder(mono)
+    rec.open()
+    e = rec.engine
+    with pytest.raises(ValueError, match="rate"):
+        e.set_rate(3.0)
+    with pytest.raises(ValueError, match="fast"):
+        e.set_fast(9)
+    with pytest.raises(ValueError, match="seek"):
+        e.seek(float("nan"))
+    e.set_fast(8)
+    e.play()
+    start = time.monotonic()
+    rec.wait_state(S.ENDED)
+    wall = time.monotonic() - start
+    e.close()
+    numbers = [f.index for _, f in rec.shown]
+    assert numbers == sorted(numbers) and numbers[-1] == 179
+    assert wall < 6.0 / 2  # the film went by much faster than real time
+    assert not rec.beep_onsets()  # fast mode is silent
+
+
+def test_volume_mute_and_restart_after_end(mono: Path) -> None:
+    rec = Recorder(mono)
+    rec.open()
+    e = rec.engine
+    e.play()
+    rec.run_to(0.5)
+    e.set_muted(True)
+    rec.run_to(1.5)
+    e.set_muted(False)
+    e.set_volume(0.5)
+    rec.run_to(2.2)
+    onsets = rec.beep_onsets(threshold=0.05)
+    assert len(onsets) == 2  # the beep at 1 s was muted
+    left, _ = rec.beep_level(onsets[1], onsets[1] + 0.04)
+    first, _ = rec.beep_level(onsets[0], onsets[0] + 0.04)
+    assert left == pytest.approx(first / 2, rel=0.15)
+    e.seek(5.8)
+    rec.wait_state(S.ENDED)
+    e.play()  # from the end: starts again at 0
+    rec.wait_state(S.PLAYING)
+    assert e.media_time() < 0.5
+    e.close()
+    assert ("transport.volume") in rec.kinds()
+
+
+def test_ambisonic_sound_follows_the_head(foa: Path) -> None:
+    rec = Recorder(foa, audio_layout="ambix-foa")
+    info = rec.open()
+    assert info.audio_channels == 4
+    e = rec.engine
+    e.play()
+    rec.run_to(0.5)
+    half = math.radians(-90) / 2  # turn to face the source (heading 90, on the right)
+    e.set_listener_orientation((0.0, math.sin(half), 0.0, math.cos(half)))
+    rec.run_to(1.5)
+    half = math.radians(-180) / 2  # turn round: the source is now on the left
+    e.set_listener_orientation((0.0, math.sin(half), 0.0, math.cos(half)))
+    rec.run_to(2.2)
+    e.close()
+    onsets = rec.beep_onsets(channel=0, threshold=0.02) or []
+    right_onsets = rec.beep_onsets(channel=1, threshold=0.02)
+    starts = sorted(set(round(t, 1) for t in onsets + right_onsets))
+    assert len(starts) >= 3
+    levels = [
+        rec.beep_level(t - 0.01, t + 0.04)
+        for t in (min(o for o in onsets + right_onsets if abs(o - s) < 0.1) for s in starts[:3])
+    ]
+    (l0, r0), (l1, r1), (l2, r2) = levels
+    assert r0 > 3 * l0  # on the right
+    assert l1 == pytest.approx(r1, rel=0.1)  # in front
+    assert l2 > 3 * r2  # on the left
+    assert BEEP_HZ == 1000.0
+
+
+def test_queue_is_bounded_in_bytes(mono: Path) -> None:
+    frame_bytes = 512 * 256 * 3 // 2
+    rec = Recorder(mono, queue_bytes=4 * frame_bytes + 4096)
+    rec.open()
+    rec.run_for(0.4)  # not playing: the decoder fills the queue and waits
+    stats = rec.engine.stats()
+    assert 0 < stats["queue_peak_bytes"] <= 4 * frame_bytes + 4096 + frame_bytes
+    assert stats["decoded"] < 20
+    rec.engine.close()
+    assert rec.engine.state == S.CLOSED
