@@ -100,7 +100,7 @@ class Recorder:
         return onsets
 
     def flash_onsets(self) -> list[tuple[float, int]]:
-        """(display time, frame number) of each shown frame that lit the flash patch after one that did not."""
+        """(display time, frame number) of each shown frame lighting the flash patch after an unlit one."""
         out: list[tuple[float, int]] = []
         lit_before = False
         for t, frame in self.shown:
@@ -226,7 +226,7 @@ def test_seek_accuracy_over_many_random_seeks(mono: Path) -> None:
         n_before = len(rec.shown)
         e.seek(t)
         rec.wait_state(S.PLAYING)
-        rec.run(lambda n_before=n_before: len(rec.shown) > n_before and rec.shown[-1][1] is not before)
+        rec.run(lambda n=n_before, b=before: len(rec.shown) > n and rec.shown[-1][1] is not b)
         first_new = rec.shown[n_before][1]
         assert read_frame_number(luma_of(first_new)) == math.floor(t * FILM_FPS + 1e-9)
     e.close()

@@ -17,7 +17,7 @@ from player.media.frame_queue import FrameQueue
 from player.media.frames import VideoFrame
 from player.media.mixer import Mixer
 from player.media.spatial import foa_decode_matrix, to_stereo
-from player.media.transport import Transport, TransitionError, TransportState
+from player.media.transport import TransitionError, Transport, TransportState
 
 
 def _yaw(deg: float) -> tuple[float, float, float, float]:
