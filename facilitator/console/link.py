@@ -42,3 +42,80 @@ class PlayerLink(Protocol):
         """A session's events and pose samples (mono, media_t, x, y, z, w) for the report."""
 
     def close(self) -> None: ...
+
+
+class ClientLink:
+    """A `PlayerLink` over `facilitator.client.PlayerClient`.
+
+    Welfare commands go over a second connection of their own, so a stop never queues behind a slow command
+    (a film load, a report query) on the main one.
+    """
+
+    def __init__(self, client: Any, urgent: Any | None = None, *, name: str | None = None, max_poses: int = 200_000):
+        self.client = client
+        self.urgent = urgent
+        self.endpoint = client.endpoint
+        self.name = name or client.player or client.endpoint
+        self._poses: dict[str, list[tuple[float, ...]]] = {}
+        self._max_poses = max_poses
+
+    def start(self, on_event: EventCallback, on_pose: EventCallback) -> None:
+        def pose(msg: dict[str, Any]) -> None:
+            q = (msg.get("data") or {}).get("q")
+            sid = msg.get("session")
+            if isinstance(q, list) and len(q) == 4 and sid:
+                store = self._poses.setdefault(sid, [])
+                if len(store) < self._max_poses:
+                    mt = msg.get("media_t")
+                    store.append((float(msg.get("mono") or 0.0), float("nan") if mt is None else float(mt), *q))
+            on_pose(msg)
+
+        self.client.subscribe(on_event=on_event, on_pose=pose, since="session", wait=5.0)
+        if self.client.player:
+            self.name = self.client.player
+
+    def command(self, cmd: str, args: dict[str, Any]) -> dict[str, Any]:
+        from facilitator.client import CommandFailed, RequestTimeout
+
+        conn = self.urgent if (cmd == "welfare" and self.urgent is not None) else self.client
+        try:
+            result = conn.request(cmd, args)
+        except CommandFailed as exc:
+            raise LinkError(exc.code, exc.message) from None
+        except RequestTimeout as exc:
+            raise LinkError("timeout", str(exc)) from None
+        return result if isinstance(result, dict) else {"value": result}
+
+    def state(self) -> dict[str, Any]:
+        return dict(self.client.state)
+
+    def recent_events(self, limit: int) -> list[dict[str, Any]]:
+        return []  # the subscription replays the current session through on_event
+
+    def health(self) -> dict[str, Any]:
+        h = self.client.health()
+        return {
+            "connected": bool(h.get("alive")),
+            "age_s": h.get("last_heard_s"),
+            "rtt_ms": h.get("rtt_ms"),
+            "player_name": h.get("player") or self.name,
+            "role": h.get("role"),
+        }
+
+    def session_log(self, session: str) -> tuple[list[dict[str, Any]], list[tuple[float, ...]]]:
+        """The session's events from the player's own log (complete even if this console joined late)."""
+        events: list[dict[str, Any]] = []
+        after = 0
+        while True:
+            res = self.command("events", {"session": session, "after": after, "limit": 1000})
+            batch = [e for e in res.get("events", []) if e.get("session") == session]
+            events.extend(batch)
+            if not batch or not res.get("more") or len(batch) < len(res.get("events", [])):
+                break
+            after = batch[-1]["seq"]
+        return events, list(self._poses.get(session, []))
+
+    def close(self) -> None:
+        for conn in (self.urgent, self.client):
+            if conn is not None:
+                conn.close()

@@ -27,7 +27,8 @@ def preflight_checks(
 ) -> list[dict]:
     """Rows of {label, ok, value}: headset link, film loaded, runtime, film hash, audio, display."""
     rows: list[dict[str, Any]] = []
-    info = {**status, **loaded}
+    controller = status.get("controller") if isinstance(status.get("controller"), dict) else {}
+    info = {**status, **controller, **loaded}
     rows.append(
         {
             "label": "Headset connection",

@@ -219,7 +219,7 @@ class ConsoleServer:
         suffix = Path(name).suffix
         if not re.fullmatch(r"[a-z0-9_-]+\.[a-z]+", name) or suffix not in types:
             raise web.HTTPNotFound()
-        res = resources.files("facilitator.console").joinpath("static", name)
+        res = resources.files("facilitator.console").joinpath("static").joinpath(name)
         if not res.is_file():
             raise web.HTTPNotFound()
         return web.Response(body=res.read_bytes(), content_type=types[suffix])
@@ -441,8 +441,9 @@ class ConsoleServer:
             st["welfare"] = data.get("level", st.get("welfare"))
         elif etype == "session.started":
             st["participant"] = data.get("participant")
-            st["session_active"] = True
-            st["last_session"] = ev.get("session")
+            st["session_active"] = bool(data.get("participant"))
+            if data.get("participant"):
+                st["last_session"] = ev.get("session")
         elif etype == "session.ended":
             st["participant"] = None
             st["session_active"] = False
@@ -463,7 +464,8 @@ class ConsoleServer:
         if now - view.last_pose_sent < 1.0 / POSE_HZ:
             return
         view.last_pose_sent = now
-        q = sample.get("q") or sample.get("orientation")
+        data = sample.get("data") if isinstance(sample.get("data"), dict) else sample
+        q = data.get("q") or data.get("orientation")
         if q is None:
             return
         film = self.films.get(view.state.get("film") or "")

@@ -2,13 +2,13 @@
 "use strict";
 
 const $ = (id) => document.getElementById(id);
-const STALE_AFTER_S = 1.5;   // player quiet for longer than this: amber
+const STALE_AFTER_S = 2.0;   // player quiet for longer than this: amber (heartbeats come every second)
 const LOST_AFTER_S = 3.0;    // and this: red, "lost"
 const TRAIL_S = 4.0;         // seconds of gaze trail drawn on the live picture
 const STEPS = ["setup", "warnings", "preflight", "consent", "live", "ended"];
 
 const S = {
-  ws: null, wsOpen: false, lastServerMsg: 0, nextId: 1, pending: new Map(),
+  ws: null, wsOpen: false, lastServerMsg: 0, lastHealthAt: 0, nextId: 1, pending: new Map(),
   config: { quick_tags: [], films: [], players: [], auto_pause: false },
   playerId: null, filmId: null, step: "setup",
   state: { transport: "unknown", media_t: 0, rate: 1, volume: 1, welfare: "none", film: null, session: null,
@@ -90,7 +90,7 @@ function applyState(st) {
   renderStatus();
 }
 
-function applyHealth(h) { S.health = h; renderStatus(); }
+function applyHealth(h) { S.health = h; S.lastHealthAt = performance.now(); renderStatus(); }
 
 /* Media time now, extrapolated from the last state while the player is playing and the link is live. */
 function mediaNow() {
@@ -105,7 +105,7 @@ function mediaNow() {
 }
 
 function linkAge() {
-  const serverAge = (performance.now() - S.lastServerMsg) / 1000;
+  const serverAge = (performance.now() - S.lastHealthAt) / 1000;
   if (!S.wsOpen) return Infinity;
   if (!S.health.connected || S.health.age_s === null || S.health.age_s === undefined) return Infinity;
   return S.health.age_s + serverAge;
@@ -252,18 +252,20 @@ function consentReady() {
 
 async function recordConsent() {
   const f = film();
-  const args = {
-    participant: $("participant").value.trim(),
-    facilitator: $("facilitator").value.trim() || null,
-    consent: {
-      agreed_to_watch: $("c-agree").checked, knows_how_to_stop: $("c-stop").checked,
-      pose_capture: $("c-pose").checked, warnings_acknowledged: true,
-      warnings_shown: (f ? f.content_warnings : []).map((w) => w.tags.join("+")),
-    },
+  const who = $("facilitator").value.trim();
+  const warned = (f ? f.content_warnings : []).map((w) => `${fmt(w.start)} ${w.tags.join("+")}`).join(", ");
+  const consent = {
+    given: $("c-agree").checked, method: "verbal", form_version: "viewpoint-console-1",
+    pose_capture: $("c-pose").checked,
+    note: `Viewer agreed to watch; told how to stop at any time: ${$("c-stop").checked ? "yes" : "no"}. ` +
+      `Content warnings and audience guidance shown and acknowledged: ${warned || "none in the film"}.`,
   };
+  if (who) consent.recorded_by = who;
+  const args = { participant: $("participant").value.trim(), consent };
+  if (who) args.facilitator = who;
   $("record-consent").disabled = true;
   try {
-    await command("session_start", args);
+    await command("session.start", args);
     showStep("live");
     $("t-play").focus();
   } catch (e) {
@@ -397,9 +399,9 @@ function onEvent(ev, replay) {
   const when = ev.utc ? new Date(ev.utc) : new Date();
   const mt = typeof ev.media_t === "number" ? ` @${fmt(ev.media_t)}` : "";
   if (type.startsWith("annotation.")) {
-    const id = String(d.annotation_id ?? d.id ?? ev.seq);
+    const id = String(type === "annotation.added" ? ev.seq : d.ref);
     if (type === "annotation.added") {
-      S.notes.set(id, { id, text: d.text || "", tags: d.tags || [], media_t: d.media_t ?? ev.media_t, deleted: false });
+      S.notes.set(id, { id, text: d.text || "", tags: d.tags || [], media_t: d.at ?? ev.media_t, deleted: false });
       if ((d.tags || []).includes("prompt")) S.promptsUsed.add(d.text);
     } else if (type === "annotation.edited" && S.notes.has(id)) {
       Object.assign(S.notes.get(id), { text: d.text ?? S.notes.get(id).text, tags: d.tags ?? S.notes.get(id).tags });
@@ -411,18 +413,16 @@ function onEvent(ev, replay) {
     return;
   }
   let cls = "", label = LABELS[type] || type;
-  if (type.startsWith("welfare.")) {
+  const viewer = viewerSignal(type, d);
+  if (type.startsWith("welfare.") && !viewer) {
     const lvl = d.level || type.split(".")[1];
     cls = lvl === "stop" ? "welfare" : "soft";
-    label = `WELFARE ${lvl}${d.by ? " by " + d.by : ""}`;
+    label = `WELFARE ${lvl === "none" ? "resumed" : lvl}${d.by ? " by " + d.by : ""}${d.source ? " (" + d.source + ")" : ""}`;
   }
-  if (type.startsWith("viewer.")) {
-    cls = "welfare";
-    const what = type === "viewer.headset_off" ? "Headset taken off" :
-      type === "viewer.headset_on" ? "Headset back on" :
-      type === "viewer.break_request" ? "The viewer asked for a break" : type.split(".")[1].replace(/_/g, " ");
-    label = `VIEWER: ${what}`;
-    if (!replay && type !== "viewer.headset_on") showAlert(`${what}${mt}`, false);
+  if (viewer) {
+    cls = viewer.calm ? "" : "welfare";
+    label = `VIEWER: ${viewer.text}`;
+    if (!replay && !viewer.calm) showAlert(`${viewer.text}${mt}`, false);
   }
   if (type === "transport.error" && !replay) showAlert(`Playback error: ${d.reason || "unknown"}`, true);
   if (type === "chapter.entered") {
@@ -430,8 +430,35 @@ function onEvent(ev, replay) {
     if (!replay) chapterEntered(d.chapter || d.id);
   }
   if (type === "transport.ended" && !replay) promptsDue(lastChapterId());
-  if (type === "session.ended" && !replay && S.step === "live") showStep("ended");
+  if (type === "command") {
+    const a = d.args && Object.keys(d.args).length ? " " + JSON.stringify(d.args).slice(0, 60) : "";
+    label = `› ${d.cmd}${a}${d.by ? " (" + d.by + ")" : ""}`; cls = "cmd";
+  }
+  if (type === "session.started") label = d.participant ? `session started: participant ${d.participant}` : "standby";
+  if (type === "session.ended") {
+    if (d.reason === "facilitated_session_started") return;
+    label = `session ended (${String(d.reason || "").replace(/_/g, " ")})`;
+  }
+  if (type.startsWith("facilitator.")) { label = `console ${type.split(".")[1]}: ${d.name || ""}`; cls = "cmd"; }
+  if (type === "session.ended" && !replay && S.step === "live" && d.reason !== "facilitated_session_started") {
+    showStep("ended");
+  }
   logLine(`${label}${mt}`, cls, when);
+}
+
+/* Viewer-side welfare signals: a request from the controller button, the headset taken off or put back. */
+function viewerSignal(type, d) {
+  const t = type.toLowerCase();
+  const src = String(d.source || d.by || "").toLowerCase();
+  if (t.includes("headset_off") || t.includes("headset.off") || t.includes("headset.removed") ||
+      (t === "focus.lost") || src === "headset_off") return { text: "Headset taken off" };
+  if (t.includes("headset_on") || t.includes("headset.on") || t === "focus.gained") {
+    return { text: "Headset back on", calm: true };
+  }
+  if (t.includes("request") || t.includes("break") || src === "viewer") {
+    return { text: "The viewer asked for a break" + (d.level ? ` (${d.level})` : "") };
+  }
+  return null;
 }
 
 function lastChapterId() { const f = film(); return f && f.chapters.length ? f.chapters[f.chapters.length - 1].id : null; }
@@ -517,7 +544,7 @@ function renderNotes() {
     const ed = document.createElement("button"); ed.textContent = "Edit"; ed.setAttribute("aria-label", `Edit note ${n.text}`);
     ed.addEventListener("click", () => editNote(n));
     const del = document.createElement("button"); del.textContent = "Delete"; del.setAttribute("aria-label", `Delete note ${n.text}`);
-    del.addEventListener("click", () => command("annotation_delete", { annotation_id: n.id }).catch((e) => logLine(e.message, "welfare")));
+    del.addEventListener("click", () => command("annotation.delete", { ref: Number(n.id) }).catch((e) => logLine(e.message, "welfare")));
     li.append(ed, del); ul.appendChild(li);
   }
 }
@@ -526,7 +553,7 @@ function editNote(n) {
   const dlg = $("edit-dialog"); $("edit-text").value = n.text;
   dlg.onclose = () => {
     if (dlg.returnValue === "ok" && $("edit-text").value.trim() && $("edit-text").value.trim() !== n.text) {
-      command("annotation_edit", { annotation_id: n.id, text: $("edit-text").value.trim(), tags: n.tags })
+      command("annotation.edit", { ref: Number(n.id), text: $("edit-text").value.trim() })
         .catch((e) => logLine(e.message, "welfare"));
     }
   };
@@ -536,7 +563,7 @@ function editNote(n) {
 /* ---------- controls ---------- */
 
 function welfare(level) {
-  command("welfare", { level }).catch((e) => logLine(`welfare ${level} FAILED: ${e.message}`, "welfare"));
+  command("welfare", { action: level }).catch((e) => logLine(`welfare ${level} FAILED: ${e.message}`, "welfare"));
 }
 function togglePlay() {
   command(S.state.transport === "playing" ? "pause" : "play").catch((e) => logLine(e.message, "welfare"));
@@ -595,7 +622,7 @@ function bind() {
     if (e.target.value) command("chapter", { id: e.target.value }).catch((er) => logLine(er.message, "welfare"));
     e.target.value = "";
   });
-  $("t-volume").addEventListener("change", (e) => command("volume", { v: Number(e.target.value) / 100 })
+  $("t-volume").addEventListener("change", (e) => command("volume", { volume: Number(e.target.value) / 100 })
     .catch((er) => logLine(er.message, "welfare")));
   $("timeline").addEventListener("click", (e) => {
     const f = film(); if (!f || !f.duration) return;
@@ -611,7 +638,7 @@ function bind() {
   $("auto-pause").addEventListener("change", (e) => send({ kind: "settings", auto_pause: e.target.checked }));
   $("end-session").addEventListener("click", async () => {
     if (!confirm("End the session? The film stops on the headset.")) return;
-    try { await command("session_end"); showStep("ended"); } catch (e) { logLine(`could not end: ${e.message}`, "welfare"); }
+    try { await command("session.end", { reason: "ended_by_facilitator" }); showStep("ended"); } catch (e) { logLine(`could not end: ${e.message}`, "welfare"); }
   });
   $("make-report").addEventListener("click", async () => {
     $("report-msg").className = "msg"; $("report-msg").textContent = "Writing the report…";
@@ -638,6 +665,9 @@ function tick() {
   if (S.step === "live") {
     $("tl-head").style.left = pct(t);
     renderCountdown(t);
+    const f = film();
+    const cur = f ? (f.chapters.filter((c) => c.start <= t).pop() || {}).id : null;
+    if (cur !== S.lastChapter) { S.lastChapter = cur; if (promptChapter === null) renderPrompts(); }
     updateFrame(t);
     drawView();
     if (S.pinnedT === null) $("note-at").textContent = `at ${fmt(t)}`;

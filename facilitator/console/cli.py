@@ -1,0 +1,129 @@
+"""`viewpoint-facilitator console`: start the web console and open it in the browser."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import signal
+import sys
+import tempfile
+import threading
+import webbrowser
+from pathlib import Path
+
+from facilitator.console import security
+from facilitator.console.server import DEFAULT_QUICK_TAGS, ConsoleServer
+
+HELP = "start the facilitator's web console (localhost; LAN only with its token) and open the browser"
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "players", nargs="*", help="paired players by name or endpoint (default: every paired player)"
+    )
+    p.add_argument("--library", type=Path, help="film library manifest (films, warnings, chapters, prompts)")
+    p.add_argument(
+        "--with-player",
+        choices=("headless", "desktop"),
+        help="also start a player on this computer (headless, or in a window) and pair with it",
+    )
+    p.add_argument("--host", default="127.0.0.1", help="address to serve on (default 127.0.0.1; 0.0.0.0 for the LAN)")
+    p.add_argument("--port", type=int, default=8700, help="port to serve on (default 8700; 0 for any)")
+    p.add_argument("--token", help="access token (default: a new random one each run)")
+    p.add_argument("--no-browser", action="store_true", help="print the URL instead of opening the browser")
+    p.add_argument(
+        "--quick-tags",
+        default=",".join(DEFAULT_QUICK_TAGS),
+        help="comma-separated note tags for keys 1-9 (default: %(default)s)",
+    )
+    p.add_argument("--auto-pause", action="store_true", help="pause at the end of each chapter for discussion")
+    p.add_argument("--reports", type=Path, default=Path("reports"), help="folder for session reports")
+    p.add_argument("--home", type=Path, help="the facilitator's folder (keys, paired players)")
+    p.add_argument("--observer", action="store_true", help="read-only console (no commands)")
+
+
+def run(args: argparse.Namespace) -> int:
+    from content_manifest import ManifestError, load_library
+    from facilitator.client import ClientError, FacilitatorHome
+
+    library = None
+    if args.library is not None:
+        try:
+            library = load_library(args.library)
+        except ManifestError as exc:
+            print(f"viewpoint-facilitator console: {args.library}: invalid library:\n{exc}", file=sys.stderr)
+            return 2
+        except OSError as exc:
+            print(f"viewpoint-facilitator console: {args.library}: {exc}", file=sys.stderr)
+            return 2
+    elif args.with_player:
+        print("viewpoint-facilitator console: --with-player needs --library MANIFEST", file=sys.stderr)
+        return 2
+    if not security.is_loopback(args.host):
+        print(f"Serving on {args.host}: the console is reachable from the network, with its token only.")
+    home = FacilitatorHome(args.home) if args.home else FacilitatorHome()
+    tags = [t.strip() for t in args.quick_tags.split(",") if t.strip()][:9]
+    local = None
+    links = {}
+    try:
+        if args.with_player:
+            from facilitator.console.localplayer import LocalPlayerError, start_local_player
+
+            work = Path(tempfile.mkdtemp(prefix="viewpoint-console-"))
+            try:
+                local = start_local_player(args.library, work, backend=args.with_player, home=home)
+            except LocalPlayerError as exc:
+                print(f"viewpoint-facilitator console: {exc}", file=sys.stderr)
+                return 1
+            print(f"player ({args.with_player}) on {local.endpoint}; its log: {local.log_path}")
+            links["local"] = local.link(f"this computer ({args.with_player})")
+        from facilitator.console.link import ClientLink
+
+        targets = args.players or ([] if links else list(home.players()))
+        for target in targets:
+            try:
+                main, urgent = home.client(target), home.client(target)
+            except ClientError as exc:
+                print(f"viewpoint-facilitator console: {exc}", file=sys.stderr)
+                return 2
+            links[target] = ClientLink(main, urgent, name=target)
+        if not links:
+            print(
+                "viewpoint-facilitator console: no player: pair one first ('viewpoint-facilitator pair'), "
+                "name one, or use --with-player headless|desktop",
+                file=sys.stderr,
+            )
+            return 2
+        server = ConsoleServer(
+            links, library=library, host=args.host, port=args.port, token=args.token, quick_tags=tags,
+            report_dir=args.reports, auto_pause=args.auto_pause, read_only=args.observer,
+        )  # fmt: skip
+        try:
+            url = server.start()
+        except OSError as exc:
+            print(f"viewpoint-facilitator console: cannot serve on {args.host}:{args.port}: {exc}", file=sys.stderr)
+            return 1
+        print(f"Viewpoint console: {url}", flush=True)
+        if not args.no_browser:
+            with contextlib.suppress(Exception):
+                webbrowser.open(url)
+        done = threading.Event()
+        with contextlib.suppress(ValueError):  # not on the main thread (tests)
+            signal.signal(signal.SIGTERM, lambda *_: done.set())
+        try:
+            while not done.wait(0.5):
+                pass
+        except KeyboardInterrupt:
+            pass
+        print("stopping the console…")
+        server.stop()
+        return 0
+    finally:
+        if local is not None:
+            local.stop()
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="viewpoint-facilitator console", description=HELP)
+    add_arguments(p)
+    return run(p.parse_args(argv))

@@ -1,0 +1,80 @@
+"""`viewpoint-facilitator report SESSION -o report.html`: write a session's report."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+from facilitator.report.frames import FrameCache
+from facilitator.report.html import write_report
+from facilitator.report.sources import SourceError, from_jsonl, from_player_log
+
+HELP = "write a session's report: one self-contained HTML file that prints to PDF"
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "session",
+        help="session id, 'latest', or an exported .jsonl file (from `viewpoint-facilitator export`)",
+    )
+    p.add_argument("-o", "--output", type=Path, default=None, help="HTML file to write (default: report-SESSION.html)")
+    p.add_argument("--library", type=Path, default=None, help="film library manifest (adds chapters and pictures)")
+    src = p.add_mutually_exclusive_group()
+    src.add_argument("--log", type=Path, default=None, help="read a player's session log (SQLite) directly")
+    src.add_argument("--store", type=Path, default=None, help="the facilitator's event store (default: its usual place)")
+
+
+def load_session(args: argparse.Namespace) -> tuple[list[dict], list[tuple[float, ...]]]:
+    session = None if args.session == "latest" else args.session
+    as_path = Path(args.session)
+    if as_path.suffix.lower() in (".jsonl", ".ndjson") or (as_path.is_file() and not args.log):
+        return from_jsonl(as_path)
+    if args.log is not None:
+        return from_player_log(args.log, session)
+    return _from_store(args.store, session)
+
+
+def _from_store(path: Path | None, session: str | None) -> tuple[list[dict], list[tuple[float, ...]]]:
+    """The facilitator's own copy of the events (facilitator.store)."""
+    try:
+        from facilitator import store as store_mod
+    except ImportError as exc:  # pragma: no cover - the store ships with the facilitator
+        raise SourceError(f"the facilitator's event store is not available ({exc}); use --log or a .jsonl") from None
+    return store_mod.report_source(path, session)
+
+
+def load_film(library_path: Path | None, events: list[dict]) -> Any:
+    if library_path is None:
+        return None
+    from content_manifest import ManifestError, load_library
+
+    try:
+        lib = load_library(library_path)
+    except ManifestError as exc:
+        raise SourceError(f"{library_path}: invalid library manifest:\n{exc}") from None
+    except OSError as exc:
+        raise SourceError(f"{library_path}: cannot read ({exc})") from None
+    film_id = next((e.get("film") for e in events if e.get("film")), None)
+    return lib.films.get(film_id) if film_id else None
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        events, poses = load_session(args)
+        film = load_film(args.library, events)
+    except SourceError as exc:
+        print(f"viewpoint-facilitator report: {exc}", file=sys.stderr)
+        return 2
+    session = next((e.get("session") for e in events if e.get("session")), "session")
+    out = args.output or Path(f"report-{session}.html")
+    path = write_report(events, out, film=film, poses=poses, frames=FrameCache(capacity=32, bucket_s=0.5))
+    print(path)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="viewpoint-facilitator report", description=HELP)
+    add_arguments(p)
+    return run(p.parse_args(argv))
