@@ -14,7 +14,6 @@ from hypothesis import strategies as st
 
 from facilitator.group.clock import ClockEstimator, ClockSample, probe
 from player.sync.clock import sleep_until
-from player.sync.responder import ClockSyncResponder
 from tests.netem import NetemRelay
 
 
@@ -86,10 +85,11 @@ def test_window_drops_old_samples() -> None:
 
 
 class _Player:
-    """A ZeroMQ ROUTER answering clock.sync in the protocol's JSON shape, with a clock offset of its own."""
+    """A ZeroMQ ROUTER answering clock.sync as the session server does (t1 when read, t2 when the reply is
+    built), with a clock offset of its own."""
 
     def __init__(self, offset: float) -> None:
-        self.responder = ClockSyncResponder(clock=lambda: time.monotonic() + offset)
+        self.clock = lambda: time.monotonic() + offset
         self.sock = zmq.Context.instance().socket(zmq.ROUTER)
         self.sock.linger = 0
         self.port = self.sock.bind_to_random_port("tcp://127.0.0.1")
@@ -102,10 +102,10 @@ class _Player:
             if not self.sock.poll(20):
                 continue
             ident, raw = self.sock.recv_multipart()
-            t1 = self.responder.received()
+            t1 = self.clock()
             msg = json.loads(raw)
             reply = {"v": 1, "id": msg["id"], "ok": True}
-            reply["result"] = self.responder.result(msg["args"], t1)
+            reply["result"] = {"t1": t1, "seq": msg["args"]["seq"], "t2": self.clock()}
             self.sock.send_multipart([ident, json.dumps(reply).encode()])
 
     def close(self) -> None:

@@ -52,7 +52,7 @@ class SimTransport:
     def held(self) -> bool:
         return self.hold
 
-    def play(self) -> None:
+    def play(self, at: float | None = None) -> None:
         t = self.clock()
         with self.lock:
             self.t0 = t
@@ -78,8 +78,11 @@ class SimTransport:
             self._rebase(t)
             self.trim = f
 
-    def command(self, cmd: str, args: dict) -> None:
-        self.commands.append((cmd, args))
+    def chapter_start(self, args: dict) -> float:
+        starts = {"intro": 0.0, "middle": 30.0}
+        if args.get("id") not in starts:
+            raise ValueError(f"args.id: no chapter {args.get('id')!r}")
+        return starts[args["id"]]
 
 
 def test_slew_converges_without_seeking_and_seeks_when_far() -> None:
@@ -152,7 +155,6 @@ def test_play_pause_seek_land_at_the_instant() -> None:
         play_t = next(t for name, t in sim.calls if name == "play")
         assert play_t >= at
         assert ("seek", 5.0) in sim.calls
-        assert sim.commands == [("play", {})]
         # pause 0.1 s later: paused exactly at the group's position
         at2 = time.monotonic() + 0.1
         f.apply(Timeline(at2, 5.0 + (at2 - at), False, group="g", epoch=2), "pause", {})
@@ -169,8 +171,27 @@ def test_play_pause_seek_land_at_the_instant() -> None:
         _wait_for(lambda: len(f.executions) >= 4)
         _wait_for(lambda: abs(sim.media_at(time.monotonic()) - (8.0 + time.monotonic() - late_at)) < 0.002, 10)
         # the late one rejoined at a fresh instant: one more execution, one resync
-        assert [k for k, _ in events] == ["sync.executed"] * 4
-        assert f.resyncs == 1 and events[-1][1]["cmd"] == "sync" and events[-1][1]["late_ms"] < 50
+        executed = [d for k, d in events if k == "sync.executed"]
+        assert len(executed) == 4
+        assert f.resyncs == 1 and executed[-1]["cmd"] == "sync" and executed[-1]["late_ms"] < 50
+        assert any(k == "sync.status" for k, _ in events)  # the sync figures, for the session log
+    finally:
+        f.close()
+
+
+def test_chapter_resolves_its_start_and_bad_commands_are_refused() -> None:
+    sim, events = SimTransport(), []
+    f = _follower(sim, events)
+    try:
+        at = time.monotonic() + 0.05
+        res = f.apply(Timeline(at, -1.0, False, group="g", epoch=1), "chapter", {"id": "middle"})
+        assert res["media_t"] == 30.0
+        _wait_for(lambda: len(f.executions) == 1)
+        assert sim.media_at(time.monotonic()) == 30.0 and not sim.playing
+        with pytest.raises(ValueError, match="no chapter"):
+            f.apply(Timeline(at, -1.0, False, group="g", epoch=2), "chapter", {"id": "nope"})
+        with pytest.raises(ValueError, match="args.cmd"):
+            f.apply(Timeline(at, 1.0, False, group="g", epoch=2), "load", {})
     finally:
         f.close()
 

@@ -30,7 +30,7 @@ from player.sync.timeline import Timeline
 
 log = logging.getLogger(__name__)
 
-GROUP_COMMANDS = ("play", "pause", "seek", "chapter", "load", None)
+GROUP_COMMANDS = ("play", "pause", "seek", "chapter", None)
 
 
 class PlayerHooks(Protocol):
@@ -44,7 +44,8 @@ class PlayerHooks(Protocol):
     def held(self) -> bool:
         """True while this viewer's own welfare stop (or break) holds playback."""
 
-    def play(self) -> None: ...
+    def play(self, at: float) -> None:
+        """Start so that the current position is heard at player instant ``at`` (sample-accurate)."""
 
     def pause(self) -> None: ...
 
@@ -53,8 +54,8 @@ class PlayerHooks(Protocol):
     def set_trim(self, factor: float) -> None:
         """Media-clock rate factor around 1.0 for slewing (no event, no audible step)."""
 
-    def command(self, cmd: str, args: dict[str, Any]) -> None:
-        """Log/announce (and for ``chapter``/``load``, execute) a group command through the controller."""
+    def chapter_start(self, args: dict[str, Any]) -> float:
+        """The start (media seconds) of the chapter named by ``args`` (``id`` or ``index``); ValueError if none."""
 
 
 @dataclass
@@ -96,6 +97,8 @@ class GroupFollower:
         self.executions: list[dict[str, Any]] = []  # (bounded) what was done when, for logs and tests
         self._samples: list[tuple[float, float]] = []  # (player instant, media time) while playing, bounded
         self.sample_every = 0.05
+        self.status_every = 5.0  # a sync.status event (the sync figures, for the log) this often while playing
+        self._next_status = 0.0
 
     def start(self) -> GroupFollower:
         self.scheduler.start()
@@ -107,9 +110,16 @@ class GroupFollower:
     # --- entry points -----------------------------------------------------------------------------------------
 
     def apply(self, timeline: Timeline, cmd: str | None = None, args: dict[str, Any] | None = None) -> dict:
-        """Take a ``group.sync``: schedule the pre-roll and the action; returns the reply's result."""
+        """Take a ``group.sync``: schedule the pre-roll and the action; returns the reply's result.
+
+        ``cmd`` names what the timeline stands for (for the record); a ``chapter`` timeline may leave its
+        ``media_t`` negative: the chapter's start is looked up here (every player has the same manifest).
+        """
         if cmd not in GROUP_COMMANDS:
-            raise ValueError(f"args.cmd: expected one of play, pause, seek, chapter, load, got {cmd!r}")
+            raise ValueError(f"args.cmd: expected one of play, pause, seek, chapter, got {cmd!r}")
+        if cmd == "chapter" and timeline.media_t < 0:
+            start = self.hooks.chapter_start(dict(args or {}))
+            timeline = Timeline(timeline.at, start, timeline.playing, timeline.rate, timeline.group, timeline.epoch)
         now = self.clock()
         with self._lock:
             newest = self.pending or self.timeline
@@ -124,7 +134,13 @@ class GroupFollower:
                 self.scheduler.schedule(prep_at, lambda at, actual: self._preroll(item, actual), "preroll"),
                 self.scheduler.schedule(timeline.at, lambda at, actual: self._act(item, at, actual), cmd or "sync"),
             ]
-        return {"accepted": True, "at": timeline.at, "now": now, "lead": round(timeline.at - now, 6)}
+        return {
+            "accepted": True,
+            "at": timeline.at,
+            "now": now,
+            "lead": round(timeline.at - now, 6),
+            "media_t": timeline.media_t,
+        }
 
     def catch_up(self, delay: float = 0.3) -> None:
         """Rejoin the group after a local hold (welfare resumed, a break ended): where the group will be."""
@@ -169,11 +185,6 @@ class GroupFollower:
         tl = item.timeline
         if not tl.playing or self.hooks.held():
             return
-        if item.cmd == "chapter":  # the chapter's start is the controller's to resolve: jump now, hold
-            self.hooks.pause()
-            self.hooks.command("chapter", item.args)
-            self.hooks.seek(tl.media_t)
-            return
         if self.hooks.is_playing():
             # already running: if already in step, nothing to prepare; else hold at the target
             if abs(self.hooks.media_at(actual) - tl.media_at(actual)) <= self.position_tolerance:
@@ -188,10 +199,6 @@ class GroupFollower:
             if self.pending is tl:
                 self.pending = None
             self.timeline = tl
-        if item.cmd is not None and item.cmd != "chapter":
-            self.hooks.command(item.cmd, item.args)
-        elif item.cmd == "chapter" and not tl.playing:
-            self.hooks.command("chapter", item.args)
         held = self.hooks.held()
         late = actual - at
         if tl.playing and not held and late > self.late_tolerance and not self.hooks.is_playing():
@@ -199,7 +206,7 @@ class GroupFollower:
             self._resync()
         elif tl.playing and not held:
             if not self.hooks.is_playing():
-                self.hooks.play()
+                self.hooks.play(at)
         else:
             if self.hooks.is_playing():
                 self.hooks.pause()
@@ -232,6 +239,9 @@ class GroupFollower:
             return
         playing = self.hooks.is_playing()
         self.slew.step(now, tl, playing and not self.hooks.held())
+        if playing and now >= self._next_status:
+            self._next_status = now + self.status_every
+            self.on_event("sync.status", self.status())
         if playing:
             with self._lock:
                 if not self._samples or now - self._samples[-1][0] >= self.sample_every - 1e-3:

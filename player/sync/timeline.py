@@ -37,7 +37,8 @@ class Timeline:
 
     @classmethod
     def from_args(cls, args: dict[str, Any], where: str = "args") -> Timeline:
-        """Validate a ``group.timeline`` command's arguments (ValueError names the bad field)."""
+        """Validate a ``group.sync`` timeline (ValueError names the bad field); ``media_t`` -1 means "the start
+        of the chapter named in the command" (resolved by the player)."""
 
         def num(key: str, lo: float, hi: float, default: float | None = None) -> float:
             v = args.get(key, default)
@@ -56,7 +57,7 @@ class Timeline:
             raise ValueError(f"{where}.epoch: expected a non-negative integer, got {epoch!r}")
         return cls(
             at=num("at", 0.0, 1e12),
-            media_t=num("media_t", 0.0, 1e7),
+            media_t=num("media_t", -1.0, 1e7),
             playing=playing,
             rate=num("rate", 0.5, 2.0, 1.0),
             group=group,

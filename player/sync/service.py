@@ -1,0 +1,161 @@
+"""Group sync inside a player: the follower wired to the Controller, its media engine and the session server.
+
+:class:`GroupSyncService` registers the group commands with the protocol catalogue and the session server
+(``group.sync``, ``group.status``, ``group.leave``; see docs/group.md) and answers them with a
+:class:`GroupFollower` driving the controller's engine. The follower's events (``sync.executed``, a periodic
+``sync.status`` with the sync figures) go to the controller's event sink, so they are logged durably and
+published like every other event.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from player.sync.follower import GroupFollower
+from player.sync.timeline import Timeline
+
+log = logging.getLogger(__name__)
+
+
+class ControllerHooks:
+    """:class:`~player.sync.follower.PlayerHooks` on a Controller: engine clock, transport and welfare."""
+
+    def __init__(self, controller: Any) -> None:
+        self.controller = controller
+
+    def _engine(self) -> Any:
+        return self.controller.engine
+
+    def media_at(self, t: float) -> float:
+        engine = self._engine()
+        return float(engine.media_time(t)) if engine is not None else 0.0
+
+    def _state(self) -> str:
+        engine = self._engine()
+        if engine is None:
+            return "idle"
+        return str(getattr(engine.state, "value", engine.state))
+
+    def is_playing(self) -> bool:
+        return self._state() in ("playing", "buffering")
+
+    def held(self) -> bool:
+        return self.controller.welfare == "stop"
+
+    def play(self, at: float) -> None:
+        engine = self._engine()
+        if engine is None or self.held():
+            return
+        try:
+            engine.play(at=at)
+        except TypeError:  # an engine without scheduled starts: start now, the slew does the rest
+            engine.play()
+
+    def pause(self) -> None:
+        if self._engine() is not None:
+            self.controller.pause()
+
+    def seek(self, t: float) -> None:
+        if self._engine() is None:
+            return
+        film = self.controller.film
+        if film is not None and film.duration:
+            t = min(t, film.duration)
+        self.controller.seek(max(0.0, t), cause="group")
+
+    def set_trim(self, factor: float) -> None:
+        engine = self._engine()
+        set_trim = getattr(engine, "set_trim", None)
+        if set_trim is not None:
+            set_trim(factor)
+
+    def chapter_start(self, args: dict[str, Any]) -> float:
+        film = self.controller.film
+        if film is None:
+            raise ValueError("chapter: no film is loaded")
+        chapters = film.chapters
+        if "index" in args:
+            i = args["index"]
+            if not isinstance(i, int) or not 0 <= i < len(chapters):
+                raise ValueError(f"args.args.index: {i!r} is not a chapter of {film.id} (0..{len(chapters) - 1})")
+            return float(chapters[i].start)
+        for ch in chapters:
+            if ch.id == args.get("id"):
+                return float(ch.start)
+        known = ", ".join(c.id for c in chapters) or "none"
+        raise ValueError(f"args.args.id: no chapter {args.get('id')!r} in {film.id} (known: {known})")
+
+
+class GroupSyncError(Exception):
+    """A refused group command (the session server answers with ``code`` and ``message``)."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+class GroupSyncService:
+    """One player's group membership: the follower plus its protocol commands (see module doc)."""
+
+    def __init__(self, controller: Any, follower: GroupFollower | None = None) -> None:
+        self.controller = controller
+        self.follower = follower or GroupFollower(ControllerHooks(controller))
+        self.follower.on_event = self._emit
+        self.follower.start()
+
+    def _emit(self, kind: str, data: dict) -> None:
+        self.controller.emit(kind, data)
+
+    def attach(self, server: Any) -> GroupSyncService:
+        """Register the group commands with the protocol and ``server`` (a SessionServer, before start())."""
+        from player.session import protocol as P
+
+        P.register_command(
+            "group.sync", None, target="session", logged=True,
+            doc="follow the group's timeline: act at timeline.at (player clock); see docs/group.md",
+        )  # fmt: skip
+        P.register_command(
+            "group.status", None, target="session", logged=False, lead_only=False,
+            doc="sync figures, recent executions and (player instant, media time) samples after args.since",
+        )  # fmt: skip
+        P.register_command("group.leave", None, target="session", doc="stop following the group")
+        server.add_handler("group.sync", lambda args, client: self.sync(args))
+        server.add_handler("group.status", lambda args, client: self.status(args))
+        server.add_handler("group.leave", lambda args, client: self.leave())
+        return self
+
+    def close(self) -> None:
+        self.follower.close()
+
+    def sync(self, args: dict) -> dict:
+        try:
+            raw = args.get("timeline")
+            if not isinstance(raw, dict):
+                raise ValueError("args.timeline: expected an object with at, media_t, playing")
+            tl = Timeline.from_args(raw, "args.timeline")
+            inner = args.get("args", {})
+            if not isinstance(inner, dict):
+                raise ValueError("args.args: expected an object")
+            extra = set(args) - {"timeline", "cmd", "args"}
+            if extra:
+                raise ValueError(f"args.{sorted(extra)[0]}: unknown argument (known: args, cmd, timeline)")
+            return self.follower.apply(tl, args.get("cmd"), inner)
+        except ValueError as exc:
+            raise GroupSyncError("bad_args", str(exc)) from None
+
+    def status(self, args: dict | None = None) -> dict:
+        args = args or {}
+        since = args.get("since", 0.0)
+        if isinstance(since, bool) or not isinstance(since, int | float):
+            raise GroupSyncError("bad_args", f"args.since: expected player seconds, got {since!r}")
+        out = self.follower.status()
+        out["samples"] = self.follower.samples(float(since))[-4000:]
+        out["executions"] = list(self.follower.executions[-32:])
+        out["mono"] = self.follower.clock()
+        return out
+
+    def leave(self) -> dict:
+        self.follower.leave()
+        return self.follower.status()
