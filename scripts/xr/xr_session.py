@@ -29,88 +29,45 @@ LOOKS = ((0.0, 0.0), (90.0, 0.0), (180.0, 0.0), (270.0, 0.0), (0.0, 80.0), (0.0,
 
 
 class Player:
-    """The playback loop of docs/architecture.md around an OpenXRBackend (render thread = this thread)."""
+    """The real player: Controller + PlaybackLoop (player.app) around an OpenXRBackend, as the CLI does."""
 
     def __init__(self, args: argparse.Namespace) -> None:
         from content_manifest import load_library
-        from player.backends.openxr import OpenXRBackend
+        from player.app import PlaybackLoop, PlayOptions
+        from player.backends import create_backend
+        from player.control import Controller
 
-        lib = load_library(args.library)
-        self.film = lib.films[args.film]
-        self.backend = OpenXRBackend(
-            front_heading=self.film.front_heading,
-            projection=self.film.projection,
-            stereo=self.film.stereo,
+        library = load_library(args.library)
+        self.controller = Controller(library, engine_options={"audio": "null", "hwdec": "none"})
+        self.controller.load(args.film)
+        film = self.controller.film
+        self.backend = create_backend(
+            "openxr",
             layer=args.layer,
             graphics=args.graphics,
+            projection=film.projection,
+            stereo=film.stereo,
+            front_heading=film.front_heading,
             render_scale=args.render_scale,
         )
         self.events: list[dict] = []
-        self.paused_by: list[str] = []
         self.lock = threading.Lock()
-        self.commands: list[tuple[str, dict]] = []
+        self.loop = PlaybackLoop(self.backend, self.controller, PlayOptions(exit_on_end=False))
+        self.controller.set_sink(self._sink)
 
-    def open(self) -> None:
-        from player.media.engine import MediaEngine
-        from player.render import OverlayState, Renderer
-
-        self.backend.open()
-        self.engine = MediaEngine(self.film.path, hwdec="none", audio="null", on_event=self._on_media)
-        self.info = self.engine.open()
-        self.renderer = Renderer(self.film.projection, self.film.stereo, self.film.front_heading)
-        self.overlay = OverlayState()
-        self.engine.play()
-
-    def _on_media(self, kind: str, data: dict) -> None:
+    def _sink(self, kind: str, data: dict) -> None:
+        self.loop.record_event(kind, data)
         with self.lock:
-            self.events.append({"source": "media", "kind": kind, "t": time.monotonic()})
+            self.events.append({"kind": kind, "data": data, "t": time.monotonic()})
 
-    def command(self, cmd: str, **args: object) -> None:
-        """The facilitator path: a command queued for the render loop, as the session thread would."""
-        with self.lock:
-            self.commands.append((cmd, dict(args)))
+    def command(self, cmd: str, **args: object) -> dict:
+        """The facilitator path: a protocol command as the session server hands it to the controller."""
+        return self.controller.dispatch(cmd, dict(args))
 
-    def _apply(self, cmd: str, args: dict, source: str) -> None:
-        if cmd == "pause":
-            if self.engine.pause():
-                self.paused_by.append(source)
-        elif cmd == "play":
-            self.engine.play()
-        elif cmd == "recentre":
-            self.backend.recentre()
-        elif cmd == "stop":
-            self.backend.request_exit()
-
-    def handle(self, ev) -> None:
-        with self.lock:
-            self.events.append({"source": "backend", "kind": ev.kind, "data": ev.data, "t": time.monotonic()})
-        if ev.kind in ("break_request", "focus_lost"):
-            self._apply("pause", {}, f"{ev.kind}:{ev.data.get('source') or ev.data.get('reason')}")
-
-    def frame(self) -> bool:
-        b = self.backend
-        info = b.begin_frame()
-        if info is None:
-            return False
-        with self.lock:
-            commands, self.commands = self.commands, []
-        for cmd, args in commands:
-            self._apply(cmd, args, "facilitator")
-        frame = self.engine.frame_for(info.display_time)  # never blocks
-        changed = frame is not None and frame is not self.renderer.frame
-        if changed:
-            self.renderer.upload(frame)
-        if info.should_render and not b.draw_film(self.renderer, self.overlay):
-            for eye, (view, target) in enumerate(zip(info.views, info.targets)):
-                self.renderer.draw_eye(eye, view, target, self.overlay)
-        b.end_frame(info)
-        for ev in b.poll_events():
-            self.handle(ev)
-        return True
-
-    def close(self) -> None:
-        self.engine.close()
-        self.backend.close()
+    @property
+    def state(self) -> str:
+        engine = self.controller.engine
+        return str(getattr(engine.state, "value", engine.state))
 
 
 def screen_colour(screen_path: str, eye: int) -> list[int]:
@@ -132,15 +89,12 @@ def screen_colour(screen_path: str, eye: int) -> list[int]:
 def run(args: argparse.Namespace) -> dict:
     report: dict = {"ok": False, "scenario": args.scenario}
     player = Player(args)
-    player.open()
     b = player.backend
-    report["describe"] = b.describe()
     remote = None
     if args.scenario in ("input", "discs"):
         from monado_remote import MonadoRemote
 
         remote = MonadoRemote()
-    steps: list = []
     script_log: list = []
     screen = os.environ.get("VIEWPOINT_XVFB_SCREEN")
 
@@ -150,50 +104,73 @@ def run(args: argparse.Namespace) -> dict:
         while b.stats.frames < target and time.monotonic() < deadline:
             time.sleep(0.01)
 
+    def stable_colours() -> tuple[list[int], list[int]]:
+        """Both eyes' centre colours, read until two readings a few frames apart agree (no torn reads)."""
+        last = None
+        for _ in range(8):
+            now = (screen_colour(screen, 0), screen_colour(screen, 1))
+            if now == last:
+                break
+            last = now
+            wait_frames(3)
+        return now
+
     def scenario() -> None:
         try:
             deadline = time.monotonic() + 30
             while not b.focused and time.monotonic() < deadline:
                 time.sleep(0.02)
+            report["describe"] = b.describe()
+            player.command("play")
             if args.scenario == "input":
                 remote.look(90.0)
                 wait_frames(5)
                 script_log.append({"step": "look90", "view0": b.stats.last_views[0][0]})
                 remote.press("right", "b_click")  # "I need a break" on an Index controller
                 wait_frames(5)
-                script_log.append({"step": "break", "state": player.engine.state.name})
-                player.engine.play()
+                script_log.append({"step": "break", "state": player.state})
+                player.command("play")
                 wait_frames(3)
                 remote.press("left", "a_click")  # recentre
                 wait_frames(5)
-                script_log.append({"step": "recentre", "view0": b.stats.last_views[0][0]})
+                script_log.append(
+                    {"step": "recentre", "overlay_yaw": player.controller.overlay_state().recentre_yaw}
+                )
                 player.command("pause")  # facilitator path
                 wait_frames(5)
-                script_log.append({"step": "facilitator_pause", "state": player.engine.state.name})
+                script_log.append({"step": "facilitator_pause", "state": player.state})
                 player.command("play")
                 wait_frames(3)
+                script_log.append({"step": "resumed", "state": player.state})
             elif args.scenario == "discs":
                 for heading, pitch in LOOKS:
                     remote.look(heading, pitch)
                     wait_frames(args.settle_frames)
-                    left, right = screen_colour(screen, 0), screen_colour(screen, 1)
+                    left, right = stable_colours()
                     script_log.append(
                         {"step": "look", "heading": heading, "pitch": pitch, "left": left, "right": right}
                     )
+                # the viewer recentres while facing heading 90: the film's front (red) is then there
+                remote.look(90.0)
+                wait_frames(3)
+                remote.press("left", "a_click")
+                wait_frames(args.settle_frames)
+                left, right = stable_colours()
+                script_log.append({"step": "recentred", "heading": 90.0, "left": left, "right": right})
             wait_frames(max(0, args.frames - b.stats.frames))
         except Exception:
             script_log.append({"step": "error", "traceback": traceback.format_exc()})
         finally:
-            player.command("stop")
+            b.request_exit()
 
     thread = threading.Thread(target=scenario, daemon=True)
     thread.start()
     t0 = time.monotonic()
-    while player.frame():
-        if time.monotonic() - t0 > args.timeout:
-            report["timeout"] = True
-            player.backend.request_exit()
-            break
+    timer = threading.Timer(args.timeout, b.request_exit)
+    timer.daemon = True
+    timer.start()
+    result = player.loop.run()  # opens the backend, plays, closes the backend
+    timer.cancel()
     thread.join(5)
     stats = b.stats
     report.update(
@@ -208,13 +185,18 @@ def run(args: argparse.Namespace) -> dict:
         cpu_ms=stats.cpu_ms,
         wall_ms=stats.wall_ms,
         events=player.events,
-        paused_by=player.paused_by,
         script=script_log,
-        engine_stats=player.engine.stats(),
+        engine_stats=player.controller.engine.stats(),
+        loop={
+            "display_frames": result.display_frames,
+            "uploads": result.uploads,
+            "stopped_by": result.stopped_by,
+            "errors": result.errors,
+            "end_state": result.end_state,
+        },
         seconds=time.monotonic() - t0,
-        steps=steps,
     )
-    player.close()
+    player.controller.close()
     report["ok"] = True
     return report
 

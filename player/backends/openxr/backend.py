@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import ctypes
-import math
 import time
 from dataclasses import dataclass, field
 
@@ -116,6 +115,7 @@ class OpenXRBackend:
         self._focused = False
         self._finished = False
         self._exit_requested = False
+        self._exit_sent = False
         self._lost_at: float | None = None
         self._next_retry = 0.0
         self._last_display_time = 0
@@ -275,7 +275,8 @@ class OpenXRBackend:
                 self._lose("instance_loss_pending")
                 return
             elif kind == st.EVENT_DATA_REFERENCE_SPACE_CHANGE_PENDING:
-                self._emit("recentre", source="runtime", applied=True)
+                # the runtime moved LOCAL itself (system recentre): informational, nothing to undo
+                self._emit("space_changed", source="runtime")
             elif kind == st.EVENT_DATA_INTERACTION_PROFILE_CHANGED:
                 if self._actions is not None:
                     self._emit("input_profile", **self._actions.current_profiles())
@@ -324,6 +325,8 @@ class OpenXRBackend:
     def begin_frame(self) -> FrameInfo | None:
         if self._finished:
             return None
+        if self._exit_requested and not self._exit_sent:
+            self._exit_now()
         self._poll_xr()
         if self._finished:
             return None
@@ -387,17 +390,9 @@ class OpenXRBackend:
         if self._actions is None or not self._focused:
             return
         for kind, hand in self._actions.poll():
-            if kind == "recentre":
-                yaw = self.recentre()
-                self._emit(
-                    "recentre",
-                    source="viewer",
-                    hand=hand,
-                    applied=yaw is not None,
-                    yaw_deg=None if yaw is None else math.degrees(yaw),
-                )
-            else:
-                self._emit(kind, source="viewer", hand=hand)
+            # "recentre" is applied by the controller (overlay.recentre_yaw) for every backend alike; the
+            # projection renderer and the equirect layer pose (draw_film) both follow it.
+            self._emit(kind, source="viewer", hand=hand)
 
     def equirect_targets(self, video_size: tuple[int, int]) -> list[RenderTarget]:
         """Equirect layer only: the per-eye images to convert the current video frame into (call only when the
@@ -438,11 +433,14 @@ class OpenXRBackend:
         frame = getattr(renderer, "frame", None)
         if frame is None or self._session is None:
             return True
-        key = (id(frame), overlay)
+        recentre = float(getattr(overlay, "recentre_yaw", 0.0) or 0.0)
+        key = (id(frame), getattr(overlay, "soften", 0.0), getattr(overlay, "calm", 0.0))
         if key != self._equirect_key or self.needs_equirect_picture:
             for eye, target in enumerate(self.equirect_targets((frame.width, frame.height))):
                 renderer.draw_equirect(target, eye, overlay)
             self._equirect_key = key
+        if isinstance(self._layer, EquirectLayer):
+            self._layer.set_heading(self.front_heading - recentre)
         return True
 
     @property
@@ -486,7 +484,8 @@ class OpenXRBackend:
 
     # ---- commands ----------------------------------------------------------------------------------------
     def recentre(self) -> float | None:
-        """Make the viewer's current heading the film's front (the app space turns); yaw in radians."""
+        """Turn the app space so the viewer's current heading is forward; yaw in radians. The player does not
+        use this (its controller recentres through overlay.recentre_yaw); it is for standalone use."""
         if self._spaces is None:
             return None
         t = self._last_display_time or (self._clock.now_xr() if self._clock else 0)
@@ -500,8 +499,12 @@ class OpenXRBackend:
         return self._focused
 
     def request_exit(self) -> None:
-        """Ask the runtime to end the session; begin_frame returns None once it has."""
+        """Ask for the session to end (safe from any thread); begin_frame returns None once it has."""
         self._exit_requested = True
+
+    def _exit_now(self) -> None:
+        """On the render thread: xrRequestExitSession, or finish at once when no session runs."""
+        self._exit_sent = True
         if self._session is not None and self._running:
             try:
                 self._xr.request_exit_session(self._session)
@@ -514,6 +517,7 @@ class OpenXRBackend:
         """End the session cleanly (STOPPING -> IDLE -> EXITING) when it runs, then destroy everything."""
         if self._session is not None and self._running and not self._finished:
             self.request_exit()
+            self._exit_now()
             deadline = time.monotonic() + timeout_s
             while not self._finished and self._session is not None and time.monotonic() < deadline:
                 self._poll_xr()

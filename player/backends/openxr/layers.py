@@ -95,6 +95,16 @@ class EquirectLayer:
             self._layers.append(layer)
         self._refs = [ctypes.byref(layer) for layer in self._layers]
 
+    def set_heading(self, heading_deg: float) -> None:
+        """Put the film's heading `heading_deg` in front of the viewer (front_heading minus recentre yaw)."""
+        if heading_deg == self.front_heading:
+            return
+        self.front_heading = heading_deg
+        q = yaw_quat(math.radians(heading_deg))
+        for layer in self._layers:
+            layer.pose.orientation.x, layer.pose.orientation.y = q[0], q[1]
+            layer.pose.orientation.z, layer.pose.orientation.w = q[2], q[3]
+
     @property
     def ready(self) -> bool:
         """True once every eye's swapchain holds a picture (before that nothing is submitted)."""
