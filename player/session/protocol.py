@@ -178,6 +178,8 @@ def check_args(spec: Mapping[str, Arg], args: Any, where: str = "args") -> dict[
     """Validate ``args`` against ``spec``: unknown keys, missing required keys and bad values are errors."""
     if not isinstance(args, dict):
         raise _bad(where, "an object", args)
+    if isinstance(spec, _AnyArgs):
+        return dict(args)
     for key in args:
         if key not in spec:
             known = ", ".join(sorted(spec)) or "none"
@@ -204,14 +206,6 @@ class CommandSpec:
     logged: bool = True  # executed commands are logged as a ``command`` event
     doc: str = ""
     extra_check: Callable[[dict[str, Any]], None] | None = None
-
-
-def _one_of(*keys: str) -> Callable[[dict[str, Any]], None]:
-    def check(args: dict[str, Any]) -> None:
-        if sum(k in args for k in keys) != 1:
-            raise ProtocolError(E_BAD_ARGS, "args: give exactly one of " + ", ".join(keys))
-
-    return check
 
 
 def _at_least_one(*keys: str) -> Callable[[dict[str, Any]], None]:
@@ -287,26 +281,30 @@ COMMANDS: dict[str, CommandSpec] = {
         doc="the controller's status plus the session and connection state",
     ),
     # playback (executed by player.control.Controller.dispatch)
-    "load": CommandSpec({"film": Arg(text(128), required=True), "at": _AT}, doc="load a film by id"),
+    "load": CommandSpec(
+        {"film": Arg(text(128), required=True), "play": Arg(boolean), "at": _AT},
+        doc="load a film by id (and play it at once with play: true)",
+    ),
     "play": CommandSpec({"at": _AT}, doc="play (resume exactly where paused)"),
     "pause": CommandSpec({"at": _AT}, doc="pause"),
     "seek": CommandSpec(
         {"t": Arg(number(0.0, what="media seconds"), required=True), "at": _AT}, doc="seek to media time t"
     ),
     "chapter": CommandSpec(
-        {"id": Arg(text(128)), "index": Arg(integer(0, 10000)), "at": _AT},
-        doc="jump to a chapter by id or index",
-        extra_check=_one_of("id", "index"),
+        {"id": Arg(text(128), required=True), "at": _AT},
+        doc="jump to a chapter by id",
     ),
     "next_safe_point": CommandSpec({"at": _AT}, doc="skip to the next safe point of the film"),
     "rate": CommandSpec(
-        {"rate": Arg(number(0.5, 2.0, what="a playback rate"), required=True)}, doc="playback rate"
+        {"rate": Arg(number(0.5, 8.0, what="a playback rate"), required=True)},
+        doc="playback rate: 0.5..2 with audio; above 2 the video-only fast mode (QA)",
     ),
     "volume": CommandSpec(
         {"volume": Arg(number(0.0, 1.0, what="a volume")), "muted": Arg(boolean)},
         doc="volume 0..1 and/or mute",
         extra_check=_at_least_one("volume", "muted"),
     ),
+    "mute": CommandSpec({"muted": Arg(boolean, required=True)}, doc="mute or unmute (ramped)"),
     "recentre": CommandSpec({}, doc="make the viewer's current heading the film's front"),
     "welfare": CommandSpec(
         {"action": Arg(choice("soften", "stop", "resume"), required=True)},
@@ -356,8 +354,47 @@ COMMANDS: dict[str, CommandSpec] = {
     ),
 }
 
-SESSION_COMMANDS = frozenset(k for k, v in COMMANDS.items() if v.target == "session")
-PLAYBACK_COMMANDS = frozenset(k for k, v in COMMANDS.items() if v.target == "controller")
+
+def any_args(v: Any, where: str) -> Any:
+    """Accept any JSON value (the command's handler validates it)."""
+    return v
+
+
+def register_command(
+    name: str,
+    args: Mapping[str, Arg] | None = None,
+    *,
+    lead_only: bool = True,
+    target: str = "controller",
+    logged: bool = True,
+    doc: str = "",
+) -> CommandSpec:
+    """Add a command to the catalogue (for other parts of Viewpoint, e.g. group sessions' ``group.sync``).
+
+    ``target="controller"``: the server hands it to ``Controller.dispatch``; ``target="session"``: to a
+    handler registered with ``SessionServer.add_handler``. ``args=None`` accepts any argument object and
+    leaves validation to the handler. Registering an existing name again replaces it.
+    """
+    if not re.match(r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*$", name):
+        raise ValueError(f"command name {name!r}: expected lower-case words joined by dots")
+    if target not in ("controller", "session"):
+        raise ValueError(f"target={target!r}: expected 'controller' or 'session'")
+    spec = CommandSpec(args if args is not None else _ANY, lead_only, target, logged, doc)
+    COMMANDS[name] = spec
+    return spec
+
+
+class _AnyArgs(dict):
+    """An args spec that accepts every key (see register_command(args=None))."""
+
+    def __contains__(self, key: object) -> bool:
+        return True
+
+    def get(self, key: Any, default: Any = None) -> Any:
+        return Arg(any_args)
+
+
+_ANY: Mapping[str, Arg] = _AnyArgs()
 
 
 # ---------------------------------------------------------------------------------------------------- codec
@@ -510,9 +547,9 @@ def apply_event(state: dict[str, Any], event: Mapping[str, Any]) -> dict[str, An
         state["welfare"] = data.get("level", state.get("welfare"))
     elif kind == "chapter.entered" and isinstance(data, dict):
         state["chapter"] = data.get("id")
-    elif kind == "warning.entered" and isinstance(data, dict):
+    elif kind == "content_warning.entered" and isinstance(data, dict):
         state["warning"] = data
-    elif kind == "warning.exited":
+    elif kind == "content_warning.exited":
         state["warning"] = None
     elif kind == "session.started" and isinstance(data, dict):
         state["participant"] = data.get("participant")

@@ -193,6 +193,7 @@ class SessionServer:
         self._reply_cache: OrderedDict[tuple[str, str], bytes] = OrderedDict()
         self._scheduled: list[tuple[float, P.Command, Peer]] = []
         self._peers: dict[tuple[str, str], Peer] = {}
+        self._handlers: dict[str, Callable[[dict[str, Any], dict[str, str]], dict[str, Any]]] = {}
         self._film: str | None = None
         self._media_t: float | None = None
         self._last_pose_sample: tuple | None = None
@@ -208,6 +209,16 @@ class SessionServer:
         }
 
     # ------------------------------------------------------------------ public API (any thread)
+
+    def add_handler(
+        self, name: str, handler: Callable[[dict[str, Any], dict[str, str]], dict[str, Any]]
+    ) -> None:
+        """Execute command ``name`` (registered with ``protocol.register_command(..., target="session")``)
+        with ``handler(args, client)`` on the session thread; ``client`` has ``name``, ``role``, ``key``.
+        Raise an exception with ``code`` and ``message`` attributes to refuse. Call before :meth:`start`."""
+        if name not in P.COMMANDS:
+            raise ValueError(f"{name}: register it with player.session.protocol.register_command first")
+        self._handlers[name] = handler
 
     def start(self, timeout: float = 10.0) -> None:
         """Open the log, bind the sockets and start the session thread; raises SessionServerError."""
@@ -496,8 +507,9 @@ class SessionServer:
         film, media_t = self._film, self._media_t
         c = self.controller
         f = getattr(c, "film_id", None)
-        if isinstance(f, str) or f is None:
-            film = f if f is not None else film
+        if f is None:
+            f = getattr(getattr(c, "film", None), "id", None)
+        film = f if isinstance(f, str) else film
         mt = getattr(c, "media_time", None)
         if callable(mt):
             with contextlib.suppress(Exception):
@@ -864,17 +876,24 @@ class SessionServer:
         self._append(
             "command", {"id": cmd.id, "cmd": cmd.cmd, "args": cmd.args, "by": peer.name, "key": peer.key}
         )
-        result = self.controller.dispatch(cmd.cmd, args)
-        if result is None:
-            result = {}
+        result = self._dispatch(cmd.cmd, args)
         return P.encode_ok(cmd.id, result)
+
+    def _dispatch(self, name: str, args: dict[str, Any]) -> dict[str, Any]:
+        """Hand a playback command to the controller (``volume`` with ``muted`` is two controller calls)."""
+        if name == "volume" and "muted" in args:
+            result = dict(self.controller.dispatch("mute", {"muted": args["muted"]}) or {})
+            if "volume" in args:
+                result.update(self.controller.dispatch("volume", {"volume": args["volume"]}) or {})
+            return result
+        return dict(self.controller.dispatch(name, args) or {})
 
     def _run_scheduled(self, now: float) -> None:
         while self._scheduled and self._scheduled[0][0] <= now:
             at, cmd, _peer = self._scheduled.pop(0)
             late_ms = (time.monotonic() - at) * 1000
             try:
-                self.controller.dispatch(cmd.cmd, cmd.args)
+                self._dispatch(cmd.cmd, cmd.args)
                 self._append(
                     "command.executed", {"id": cmd.id, "cmd": cmd.cmd, "at": at, "late_ms": round(late_ms, 3)}
                 )
@@ -977,6 +996,14 @@ class SessionServer:
             return P.encode_ok(cmd.id, {"ref": ref, "seq": row.seq, "session": row.session})
         if name == "purge":
             return P.encode_ok(cmd.id, self._purge(a["older_than_days"], by=peer.name))
+        handler = self._handlers.get(name)
+        if handler is not None:
+            if P.COMMANDS[name].logged:
+                self._append(
+                    "command", {"id": cmd.id, "cmd": name, "args": a, "by": peer.name, "key": peer.key}
+                )
+            result = handler(dict(a), {"name": peer.name, "role": peer.role, "key": peer.key})
+            return P.encode_ok(cmd.id, dict(result or {}))
         raise P.ProtocolError(P.E_UNKNOWN_COMMAND, f"cmd: {name!r} is not handled by this player")
 
     def _find_event(self, seq: int) -> dict[str, Any] | None:
