@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import sys
 import threading
 import time
@@ -104,6 +105,24 @@ def run(args: argparse.Namespace) -> dict:
         while b.stats.frames < target and time.monotonic() < deadline:
             time.sleep(0.01)
 
+    restarted: list = []
+
+    def wait_until(predicate, timeout_s: float) -> bool:
+        deadline = time.monotonic() + timeout_s
+        while not predicate() and time.monotonic() < deadline:
+            time.sleep(0.02)
+        return bool(predicate())
+
+    def start_monado():
+        import subprocess
+
+        sock = Path(os.environ["XDG_RUNTIME_DIR"]) / "monado_comp_ipc"
+        sock.unlink(missing_ok=True)
+        log = open(Path(os.environ["XDG_RUNTIME_DIR"]) / "monado-service-2.log", "w")  # noqa: SIM115
+        proc = subprocess.Popen(["monado-service"], stdin=subprocess.DEVNULL, stdout=log, stderr=log)
+        wait_until(sock.exists, 15)
+        return proc
+
     def stable_colours() -> tuple[list[int], list[int]]:
         """Both eyes' centre colours, read until two readings a few frames apart agree (no torn reads)."""
         last = None
@@ -157,6 +176,31 @@ def run(args: argparse.Namespace) -> dict:
                 wait_frames(args.settle_frames)
                 left, right = stable_colours()
                 script_log.append({"step": "recentred", "heading": 90.0, "left": left, "right": right})
+            elif args.scenario == "loss":
+                wait_frames(20)
+                lost_at_frame = b.stats.frames
+                os.kill(int(os.environ["VIEWPOINT_MONADO_PID"]), signal.SIGTERM)  # the runtime goes away
+                wait_until(lambda: b.stats.losses >= 1, 15)
+                script_log.append(
+                    {
+                        "step": "lost",
+                        "losses": b.stats.losses,
+                        "frames": b.stats.frames,
+                        "frames_before": lost_at_frame,
+                    }
+                )
+                time.sleep(1.0)
+                restarted.append(start_monado())  # ... and comes back
+                wait_until(lambda: b.stats.restores >= 1, 20)
+                with_layers = b.stats.frames_with_layers
+                wait_until(lambda: b.stats.frames_with_layers >= with_layers + 20, 20)
+                script_log.append(
+                    {
+                        "step": "restored",
+                        "restores": b.stats.restores,
+                        "frames_with_layers_after": b.stats.frames_with_layers - with_layers,
+                    }
+                )
             wait_frames(max(0, args.frames - b.stats.frames))
         except Exception:
             script_log.append({"step": "error", "traceback": traceback.format_exc()})
@@ -172,6 +216,9 @@ def run(args: argparse.Namespace) -> dict:
     result = player.loop.run()  # opens the backend, plays, closes the backend
     timer.cancel()
     thread.join(5)
+    for proc in restarted:
+        proc.terminate()
+        proc.wait(10)
     stats = b.stats
     report.update(
         states=stats.states,
@@ -195,6 +242,8 @@ def run(args: argparse.Namespace) -> dict:
             "end_state": result.end_state,
         },
         seconds=time.monotonic() - t0,
+        losses=stats.losses,
+        restores=stats.restores,
     )
     player.controller.close()
     report["ok"] = True
