@@ -147,7 +147,7 @@ def _decode_all(film: Film, info: Probe, add) -> None:
         reason = getattr(e, "strerror", None) or str(e)
         add(
             "file",
-            f"{film.file!r} is damaged: decoding failed at {format_time(last)} ({reason})",
+            f"{film.file!r} is truncated or damaged: decoding failed at {format_time(last)} ({reason})",
             "a file that decodes from start to end",
         )
         return
