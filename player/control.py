@@ -102,15 +102,16 @@ class Controller:
         except Exception:  # a failing sink must never stop playback
             log.exception("event sink failed on %s", kind)
 
-    def _on_engine_event(self, kind: str, data: dict) -> None:
+    def _on_engine_event(self, kind: str, data: dict, film_id: str, engine_ref: list) -> None:
+        if engine_ref and engine_ref[0] is not self.engine:
+            return  # a replaced engine winding down: its film is no longer the one on screen
         if kind.startswith("transport."):
             state = kind.split(".", 1)[1]
             if state in ("paused", "playing", "loaded", "ended", "seeking"):
                 self.overlay.set_paused(state == "paused")
             self._last_state = state
         data = dict(data)
-        if self.film is not None:
-            data.setdefault("film", self.film.id)
+        data.setdefault("film", film_id)
         self.emit(kind, data)
 
     # -- films ------------------------------------------------------------------------------------------
@@ -125,7 +126,12 @@ class Controller:
         options.setdefault(
             "audio_layout", film.audio if film.audio in ("stereo", "mono", "ambix-foa") else "stereo"
         )
-        engine = self._engine_factory(film.path, on_event=self._on_engine_event, **options)
+        engine_ref: list = []  # empty while opening: events from open() (transport.loaded) pass through
+
+        def on_event(kind: str, data: dict) -> None:
+            self._on_engine_event(kind, data, film.id, engine_ref)
+
+        engine = self._engine_factory(film.path, on_event=on_event, **options)
         try:
             info = engine.open()
         except Exception as exc:
@@ -140,6 +146,7 @@ class Controller:
             if self.engine is not None:
                 self._retired.append(self.engine)
             self.engine, self.film = engine, film
+            engine_ref.append(engine)
             self.film_generation += 1
             self._chapter_id = None
             self._warned.clear()
@@ -186,11 +193,13 @@ class Controller:
     def play(self) -> dict:
         if self.welfare == "stop":
             raise CommandError("welfare_stop", "playback is stopped for welfare: send welfare resume first")
-        self._engine().play()
+        if self._engine().play():
+            self.overlay.set_paused(False)
         return self.status()
 
     def pause(self) -> dict:
-        self._engine().pause()
+        if self._engine().pause():
+            self.overlay.set_paused(True)
         return self.status()
 
     def toggle_pause(self) -> dict:

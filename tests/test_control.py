@@ -1,0 +1,128 @@
+"""The Controller: commands, errors, and the events it emits (with the real media engine, no audio device)."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from player.control import CommandError, Controller
+from player.render.projection import head_orientation
+
+
+@pytest.fixture
+def controller(sample_library):
+    c = Controller(sample_library, engine_options={"audio": "null", "hwdec": "none"})
+    events: list[tuple[str, dict]] = []
+    c.set_sink(lambda kind, data: events.append((kind, data)))
+    c.events = events
+    c.load("calibration-mono")
+    yield c
+    c.close()
+
+
+def wait_state(c: Controller, state: str, timeout: float = 5.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if c.status()["state"] == state:
+            return
+        time.sleep(0.01)
+    raise AssertionError(f"state {c.status()['state']!r}, expected {state!r}")
+
+
+def kinds(c: Controller) -> list[str]:
+    return [k for k, _ in c.events]
+
+
+def test_dispatch_errors_name_the_problem(controller):
+    with pytest.raises(CommandError) as e:
+        controller.dispatch("seek", {"t": "soon"})
+    assert e.value.code == "bad_args" and "args.t" in e.value.message
+    with pytest.raises(CommandError) as e:
+        controller.dispatch("seek", {"t": 60})
+    assert e.value.code == "bad_args" and "outside the film" in e.value.message
+    with pytest.raises(CommandError) as e:
+        controller.dispatch("chapter", {"id": "missing"})
+    assert e.value.code == "unknown_chapter" and "look-around" in e.value.message
+    with pytest.raises(CommandError) as e:
+        controller.dispatch("fly", {})
+    assert e.value.code == "unknown_command"
+    with pytest.raises(CommandError) as e:
+        controller.dispatch("load", {"film": "nope"})
+    assert e.value.code == "unknown_film"
+    with pytest.raises(CommandError) as e:
+        controller.dispatch("welfare", {"action": "panic"})
+    assert e.value.code == "bad_args"
+
+
+def test_play_pause_seek_chapter_and_safe_points(controller):
+    c = controller
+    c.dispatch("play", {})
+    wait_state(c, "playing")
+    c.dispatch("pause", {})
+    wait_state(c, "paused")
+    assert c.overlay_state(time.monotonic() + 1).pause_alpha == pytest.approx(1.0)
+    assert c.dispatch("chapter", {"id": "look-around"})["media_t"] == 2.0
+    wait_state(c, "paused")
+    assert c.dispatch("next_safe_point", {})["media_t"] == 4.5
+    wait_state(c, "paused")
+    with pytest.raises(CommandError) as e:
+        c.dispatch("next_safe_point", {})
+    assert e.value.code == "no_safe_point"
+    assert "transport.seeking" in kinds(c) and "transport.paused" in kinds(c)
+    assert all(d.get("film") == "calibration-mono" for k, d in c.events if k.startswith("transport."))
+
+
+def test_welfare_stop_pauses_at_once_and_resume_continues(controller):
+    c = controller
+    c.dispatch("play", {})
+    wait_state(c, "playing")
+    c.dispatch("welfare", {"action": "stop"})
+    assert c.status()["state"] == "paused"  # instantly, not after the fade
+    assert c.engine._mixer.muted or c.status()["welfare"] == "stop"
+    with pytest.raises(CommandError) as e:
+        c.dispatch("play", {})
+    assert e.value.code == "welfare_stop"
+    later = c.overlay_state(time.monotonic() + 5)
+    assert later.calm == pytest.approx(1.0) and later.message
+    soon = c.overlay_state(time.monotonic() + 0.1)
+    assert 0.0 < soon.calm < 1.0, "the welfare scene fades in, never cuts"
+    c.dispatch("welfare", {"action": "resume"})
+    wait_state(c, "playing")
+    welfare = [d for k, d in c.events if k == "welfare.changed"]
+    assert [(w["previous"], w["level"]) for w in welfare] == [("none", "stop"), ("stop", "none")]
+
+
+def test_chapters_warnings_and_subtitles_follow_media_time(controller):
+    c = controller
+    for t in (0.0, 0.6, 1.2, 2.1, 3.5):
+        c.tick(t)
+    entered = [d["id"] for k, d in c.events if k == "chapter.entered"]
+    assert entered == ["intro", "look-around"]
+    upcoming = [d for k, d in c.events if k == "content_warning.upcoming"]
+    assert len(upcoming) == 1 and upcoming[0]["in_s"] == 1.0 and "flashing-lights" in upcoming[0]["tags"]
+    assert [d["start"] for k, d in c.events if k == "content_warning.entered"] == [1.0]
+    assert "green disc" in c.overlay.subtitle  # cue 00:03.000 --> 00:05.500
+    c.tick(5.8)
+    assert c.overlay.subtitle == ""
+
+
+def test_break_request_and_recentre_from_the_viewer(controller):
+    c = controller
+    c.dispatch("play", {})
+    wait_state(c, "playing")
+    c.report_pose(head_orientation(90.0, 0.0), 0.5)
+    c.viewer_event("break_request", {"source": "controller"})
+    assert c.status()["state"] == "paused"
+    c.viewer_event("recentre")
+    assert c.overlay.recentre_yaw == pytest.approx(90.0)
+    assert "viewer.break_request" in kinds(c) and "viewer.recentre" in kinds(c)
+
+
+def test_a_failing_sink_does_not_stop_commands(controller):
+    def broken(kind, data):
+        raise RuntimeError("disk full")
+
+    controller.set_sink(broken)
+    assert controller.dispatch("status", {})["film"] == "calibration-mono"
+    controller.dispatch("pause", {})

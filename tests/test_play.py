@@ -1,0 +1,101 @@
+"""viewpoint-player play, headless: snapshots follow the head script, the report, exit statuses."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from content_manifest.sample import BLUE, CYAN, GREEN, RED
+from player.cli import main
+
+
+def centre(path) -> np.ndarray:
+    a = np.asarray(Image.open(path).convert("RGB")).astype(np.float64)
+    h, w = a.shape[:2]
+    return a[h // 2 - 2 : h // 2 + 2, w // 2 - 2 : w // 2 + 2].reshape(-1, 3).mean(axis=0)
+
+
+def close_to(pixel: np.ndarray, colour: tuple[int, int, int]) -> bool:
+    return bool(np.abs(pixel - np.array(colour)).max() <= 16)
+
+
+def test_play_headless_snapshots_and_report(sample_manifest, tmp_path):
+    script = tmp_path / "head.yaml"
+    script.write_text(
+        "- {t: 0, heading: 0}\n- {t: 1.5, heading: 90}\n- {t: 3, heading: 180}\n", encoding="utf-8"
+    )
+    out, report = tmp_path / "out", tmp_path / "report.json"
+    code = main(
+        ["play", "--manifest", str(sample_manifest), "--film", "calibration-tb", "--backend", "headless",
+         "--head-script", str(script), "--eye-size", "96x96", "--fov", "60", "--display-rate", "30",
+         "--snapshot-at", "0,1.5,3.2", "--out", str(out), "--report", str(report), "--speed", "2"]
+    )  # fmt: skip
+    data = json.loads(report.read_text())
+    assert code == 0, data["reasons"]
+    assert data["result"] == "pass" and data["stopped_by"] == "end"
+    assert data["frames"]["decoded"] == 180 and data["decode_errors"] == 0
+    for key in ("upload_ms", "render_ms", "av_drift_ms"):
+        assert data[key]["p50"] is not None
+    assert close_to(centre(out / "snap-0.000-left.png"), RED)
+    assert close_to(centre(out / "snap-0.000-right.png"), CYAN)
+    assert close_to(centre(out / "snap-1.500-left.png"), GREEN)
+    assert close_to(centre(out / "snap-3.200-left.png"), BLUE)
+    assert close_to(centre(out / "snap-3.200-right.png"), BLUE)
+
+
+def test_play_duration_stops_early(sample_manifest, tmp_path):
+    report = tmp_path / "r.json"
+    code = main(
+        ["play", "--manifest", str(sample_manifest), "--film", "calibration-mono", "--backend", "headless",
+         "--eye-size", "32x32", "--duration", "1", "--report", str(report)]
+    )  # fmt: skip
+    data = json.loads(report.read_text())
+    assert code == 0 and data["stopped_by"] == "duration"
+    assert 1.0 <= data["media_t_end"] < 2.5
+
+
+def test_unknown_film_and_bad_head_script(sample_manifest, tmp_path, capsys):
+    assert main(["play", "--manifest", str(sample_manifest), "--film", "nope", "--backend", "headless"]) == 2
+    assert "no film 'nope'" in capsys.readouterr().err
+    script = tmp_path / "bad.yaml"
+    script.write_text("- {t: 0, heading: 0}\n- {t: 1, pitch: 120}\n", encoding="utf-8")
+    code = main(
+        ["play", "--manifest", str(sample_manifest), "--film", "calibration-mono", "--backend", "headless",
+         "--head-script", str(script)]
+    )  # fmt: skip
+    assert code == 2
+    assert "keyframes[1].pitch: 120 outside -90..90" in capsys.readouterr().err
+
+
+def test_snapshot_past_the_end_fails(sample_manifest, tmp_path, capsys):
+    report = tmp_path / "r.json"
+    code = main(
+        ["play", "--manifest", str(sample_manifest), "--film", "calibration-mono", "--backend", "headless",
+         "--eye-size", "32x32", "--speed", "4", "--snapshot-at", "99", "--out", str(tmp_path),
+         "--report", str(report)]
+    )  # fmt: skip
+    assert code == 1
+    data = json.loads(report.read_text())
+    assert data["result"] == "fail"
+    assert any("snapshot at 99.000" in r for r in data["reasons"])
+
+
+@pytest.mark.parametrize("bad", [["--eye-size", "12"], ["--snapshot-at", "a,b"], ["--speed", "20"]])
+def test_bad_arguments_exit_2(sample_manifest, bad):
+    args = ["play", "--manifest", str(sample_manifest), "--film", "calibration-mono", "--backend", "headless"]
+    with pytest.raises(SystemExit) as info:
+        code = main(args + bad)
+        raise SystemExit(code)
+    assert info.value.code == 2
+
+
+def test_head_script_interpolation():
+    from player.headscript import HeadScript
+
+    script = HeadScript.from_data([{"t": 1, "heading": 10}, {"t": 3, "heading": 30, "pitch": 20}])
+    assert script.angles_at(0) == (10, 0, 0)
+    assert script.angles_at(2) == pytest.approx((20, 10, 0))
+    assert script.angles_at(9) == (30, 20, 0)
