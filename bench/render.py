@@ -1,0 +1,113 @@
+"""Renderer benchmark: upload time of one 4K (3840x1920) yuv420p frame against a plain memcpy of the same
+bytes (ratio, measured in the same run), and frames/s at the QA eye size for two eyes.
+
+With an NVIDIA GPU (EGL device platform) add ``--eye-size 2064x2208`` to measure headset-size eyes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ctypes
+import statistics
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import av
+import numpy as np
+
+from player.render.glplatform import ensure_platform
+
+ensure_platform()
+
+from OpenGL import GL  # noqa: E402
+
+from player.backends.base import EyeView  # noqa: E402
+from player.media.frames import VideoFrame  # noqa: E402
+from player.render import Renderer  # noqa: E402
+from player.render.egl import EGLContext  # noqa: E402
+from player.render.projection import head_orientation, symmetric_fov  # noqa: E402
+from player.render.targets import OffscreenTarget  # noqa: E402
+
+
+def make_frame(width: int, height: int, pix_fmt: str = "yuv420p") -> tuple[VideoFrame, av.VideoFrame]:
+    rng = np.random.default_rng(1)
+    rgb = rng.integers(0, 255, (height, width, 3), dtype=np.uint8)
+    frame = av.VideoFrame.from_ndarray(rgb, format="rgb24").reformat(format=pix_fmt)
+    return VideoFrame.from_av(frame, pts=0.0, index=0), frame
+
+
+def median_ms(fn, repeat: int) -> float:
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        times.append((time.perf_counter() - start) * 1000.0)
+    return statistics.median(times)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--eye-size", default="916x960", help="eye size WxH for the frames/s figure")
+    parser.add_argument("--repeat", type=int, default=20)
+    parser.add_argument("--seconds", type=float, default=3.0, help="how long to draw for frames/s")
+    args = parser.parse_args()
+    ew, eh = (int(v) for v in args.eye_size.lower().split("x"))
+
+    ctx = EGLContext()
+    gl_name = (GL.glGetString(GL.GL_RENDERER) or b"").decode()
+    print(f"GL renderer: {gl_name} (EGL {ctx.platform})")
+    frame, _keep = make_frame(3840, 1920)
+    nbytes = sum(ls * p.shape[0] for ls, p in zip(frame.line_sizes, frame.planes))
+    dst = np.empty(nbytes, dtype=np.uint8)
+
+    def memcpy() -> None:
+        offset = 0
+        for plane in frame.planes:
+            ctypes.memmove(dst.ctypes.data + offset, plane.ctypes.data, plane.nbytes)
+            offset += plane.nbytes
+
+    memcpy_ms = median_ms(memcpy, args.repeat)
+    print(f"4K yuv420p frame: {nbytes / 2**20:.1f} MiB; memcpy {memcpy_ms:.3f} ms (median of {args.repeat})")
+    for mode in ("direct", "pbo"):
+        renderer = Renderer("equirect360", "mono", 0.0, upload_mode=mode)
+
+        def upload(renderer: Renderer = renderer) -> None:
+            renderer.upload(frame)
+            GL.glFinish()
+
+        upload()  # allocate textures
+        ms = median_ms(upload, args.repeat)
+        print(f"upload ({mode:6}): {ms:.3f} ms per 4K frame = {ms / memcpy_ms:.2f}x memcpy")
+        renderer.close()
+
+    renderer = Renderer("equirect360", "mono", 0.0)
+    renderer.upload(frame)
+    targets = [OffscreenTarget(ew, eh), OffscreenTarget(ew, eh)]
+    fov = symmetric_fov(100.0, ew, eh)
+    for eye, target in enumerate(targets):  # warm up: the driver compiles the shaders on first use
+        renderer.draw_eye(eye, EyeView(head_orientation(0.0, 0.0), fov), target.target)
+    GL.glFinish()
+    frames, start = 0, time.perf_counter()
+    while time.perf_counter() - start < args.seconds:
+        view = EyeView(head_orientation(frames * 3.0, 10.0), fov)
+        for eye, target in enumerate(targets):
+            renderer.draw_eye(eye, view, target.target)
+        GL.glFinish()
+        frames += 1
+    elapsed = time.perf_counter() - start
+    print(
+        f"draw two {ew}x{eh} eyes from a 4K film: {frames / elapsed:.1f} frames/s "
+        f"({elapsed / frames * 1000:.1f} ms per frame)"
+    )
+    for t in targets:
+        t.delete()
+    renderer.close()
+    ctx.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
