@@ -108,3 +108,23 @@ class Advertiser:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def advertise_server(server: object, player_name: str) -> Advertiser | None:
+    """Announce a started SessionServer's command endpoint (tcp only), with its key fingerprint; None if it
+    listens on something that cannot be announced (ipc, or mDNS unavailable: logged)."""
+    endpoint = str(getattr(server, "endpoint", ""))
+    if not endpoint.startswith("tcp://"):
+        return None
+    host, _, port = endpoint[len("tcp://") :].rpartition(":")
+    props = {}
+    public = getattr(server, "public_key", None)
+    if public:
+        from player.session.security import fingerprint
+
+        props["fp"] = fingerprint(public)
+    try:
+        return Advertiser(player_name, int(port), host=host.strip("[]"), properties=props).start()
+    except (OSError, ValueError) as e:
+        log.warning("cannot announce %s on the network: %s", endpoint, e)
+        return None

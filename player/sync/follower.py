@@ -213,6 +213,7 @@ class GroupFollower:
             if not held and abs(self.hooks.media_at(self.clock()) - tl.media_t) > self.position_tolerance:
                 self.hooks.seek(tl.media_t)
         self.slew.reset()
+        now = self.clock()
         record = {
             "cmd": item.cmd or "sync",
             "at": at,
@@ -221,6 +222,8 @@ class GroupFollower:
             "media_t": tl.media_t,
             "playing": tl.playing,
             "held": held,
+            "media_after": self.hooks.media_at(now),  # where this player is, measured right after acting
+            "mono_after": now,
             "epoch": tl.epoch,
             "group": tl.group,
         }

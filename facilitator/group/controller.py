@@ -1,0 +1,462 @@
+"""The facilitator's group: one film on many players, in step.
+
+Each member has its own worker thread that owns the member's command path: it probes the player's clock
+(``clock.sync``, a burst at first, then every ``probe_period``), polls its sync figures (``group.status``) and
+sends the group's commands. A group command is decided once, for one shared instant ``G`` on the facilitator's
+clock (:func:`~facilitator.group.schedule.lead_time` ahead), and each worker converts ``G`` to its player's clock
+with the freshest estimate just before sending, so one slow player never delays the others' commands.
+
+``GroupController.state()`` is the console's view (docs/group.md lists the fields): per player, transport
+state, sync error, clock offset ± uncertainty, round trip, connection health and welfare.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import Future
+from pathlib import Path
+from typing import Any
+
+from facilitator.group.clock import ClockEstimator, probe
+from facilitator.group.schedule import GroupTimeline, lead_time
+
+log = logging.getLogger(__name__)
+
+Recorder = Callable[[str, dict], None]
+
+
+class GroupError(Exception):
+    """A group operation that could not be done (the message says which player and why)."""
+
+
+class JsonlRecorder:
+    """Appends the group's own record (commands, members, clock figures) to a JSON-lines file, one per event."""
+
+    def __init__(self, path: Path | str) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.Lock()
+        self._f = self.path.open("a", encoding="utf-8")
+
+    def __call__(self, kind: str, data: dict) -> None:
+        line = json.dumps({"mono": time.monotonic(), "utc": time.time(), "type": kind, "data": data}, default=str)
+        with self._lock:
+            if not self._f.closed:
+                self._f.write(line + "\n")
+                self._f.flush()
+
+    def close(self) -> None:
+        with self._lock:
+            self._f.close()
+
+
+class GroupMember:
+    """One player in the group: its client, clock estimate, health and sync figures (worker thread)."""
+
+    def __init__(
+        self,
+        name: str,
+        client: Any,
+        group: GroupController,
+        probe_period: float,
+        status_period: float,
+        collect_samples: bool,
+    ) -> None:
+        self.name = name
+        self.client = client
+        self.group = group
+        self.estimator = ClockEstimator()
+        self.probe_period = probe_period
+        self.status_period = status_period
+        self.collect_samples = collect_samples
+        self.samples: list[tuple[float, float]] = []  # (player instant, media time) from group.status
+        self.sync: dict[str, Any] = {}
+        self.probes = 0
+        self.probes_lost = 0
+        self.last_ok: float | None = None
+        self.last_error: str | None = None
+        self.last_command: dict[str, Any] | None = None
+        self._seq = 0
+        self._jobs: queue.Queue = queue.Queue()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name=f"group-{name}", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._jobs.put(None)
+        self._thread.join(3)
+
+    def submit(self, fn: Callable[[], Any]) -> Future:
+        fut: Future = Future()
+        self._jobs.put((fn, fut))
+        return fut
+
+    # -- worker ------------------------------------------------------------------------------------------
+
+    def _request(self, cmd: str, args: dict, timeout: float) -> dict | None:
+        return self.client.try_request(cmd, args, timeout=timeout)
+
+    def probe_once(self) -> bool:
+        self._seq += 1
+        self.probes += 1
+        try:
+            sample = probe(self.estimator, self._request, self._seq, time.monotonic, timeout=1.0)
+        except Exception as e:  # a refused or broken reply: counted as lost, reported as the last error
+            self.last_error = f"clock.sync: {e}"
+            sample = None
+        if sample is None:
+            self.probes_lost += 1
+            return False
+        self.last_ok = time.monotonic()
+        return True
+
+    def poll_status(self) -> None:
+        since = self.samples[-1][0] if self.samples else 0.0
+        try:
+            res = self.client.try_request("group.status", {"since": since}, timeout=1.0)
+        except Exception as e:
+            self.last_error = f"group.status: {e}"
+            return
+        if res is None:
+            return
+        self.last_ok = time.monotonic()
+        samples = res.pop("samples", [])
+        self.sync = res
+        if self.collect_samples:
+            self.samples.extend((float(a), float(b)) for a, b in samples)
+
+    def _run(self) -> None:
+        burst = 8  # a quick first estimate: 8 probes 30 ms apart
+        next_probe = time.monotonic()
+        next_status = time.monotonic() + self.status_period
+        while not self._stop.is_set():
+            now = time.monotonic()
+            wait = max(0.0, min(next_probe, next_status) - now)
+            try:
+                job = self._jobs.get(timeout=wait)
+            except queue.Empty:
+                job = False
+            if job is None:
+                return
+            if job:
+                fn, fut = job
+                if fut.set_running_or_notify_cancel():
+                    try:
+                        fut.set_result(fn())
+                    except BaseException as e:
+                        fut.set_exception(e)
+                continue
+            now = time.monotonic()
+            if now >= next_probe:
+                self.probe_once()
+                if burst > 0:
+                    burst -= 1
+                    next_probe = now + 0.03
+                else:
+                    next_probe = now + self.probe_period
+            if now >= next_status:
+                self.poll_status()
+                next_status = now + self.status_period
+
+    # -- views -------------------------------------------------------------------------------------------
+
+    def offset(self, at: float) -> float:
+        est = self.estimator.estimate(at)
+        if est is None:
+            raise GroupError(f"{self.name}: no clock estimate yet (no clock.sync answer)")
+        return est.offset
+
+    def common_samples(self) -> list[tuple[float, float]]:
+        """The collected (instant, media time) samples with instants on the facilitator's clock."""
+        if not self.samples or self.estimator.estimate() is None:
+            return []
+        return [(self.estimator.to_facilitator(t), m) for t, m in self.samples]
+
+    def view(self) -> dict[str, Any]:
+        est = self.estimator.estimate()
+        health = {}
+        try:
+            health = dict(self.client.health())
+        except Exception:
+            pass
+        state = dict(getattr(self.client, "state", {}) or {})
+        now = time.monotonic()
+        silent = None if self.last_ok is None else round(now - self.last_ok, 3)
+        return {
+            "name": self.name,
+            "endpoint": getattr(self.client, "endpoint", None),
+            "connected": silent is not None and silent <= 3.0,
+            "health": {
+                "last_heard_s": silent,
+                "probes": self.probes,
+                "probes_lost": self.probes_lost,
+                "loss_pct": round(100.0 * self.probes_lost / self.probes, 2) if self.probes else None,
+                "events_gaps": health.get("gaps"),
+                "last_error": self.last_error,
+            },
+            "clock": None
+            if est is None
+            else {
+                "offset_ms": round(est.offset * 1000, 3),
+                "uncertainty_ms": round(est.uncertainty * 1000, 3),
+                "spread_ms": round(est.spread * 1000, 3),
+                "rtt_ms": round(est.rtt * 1000, 3),
+                "rtt_min_ms": round(est.rtt_min * 1000, 3),
+                "rtt_median_ms": round(est.rtt_median * 1000, 3),
+                "drift_ppm": round(est.drift_ppm, 2),
+                "samples": est.samples,
+            },
+            "state": {
+                "transport": state.get("transport"),
+                "film": state.get("film"),
+                "media_t": state.get("media_t"),
+                "chapter": state.get("chapter"),
+                "participant": state.get("participant"),
+                "session": state.get("session"),
+            },
+            "welfare": state.get("welfare", "none"),
+            "sync": {
+                k: self.sync.get(k)
+                for k in ("following", "epoch", "error_ms", "abs_p50_ms", "abs_p99_ms", "trim", "seeks", "resyncs")
+            },
+            "last_command": self.last_command,
+        }
+
+
+class GroupController:
+    """A named group of players playing one film together (see module doc)."""
+
+    def __init__(
+        self,
+        name: str = "group",
+        *,
+        probe_period: float = 0.5,
+        status_period: float = 1.0,
+        record: Recorder | None = None,
+        collect_samples: bool = False,
+        preroll: float = 0.25,
+    ) -> None:
+        self.name = name
+        self.probe_period = probe_period
+        self.status_period = status_period
+        self.record = record or (lambda kind, data: None)
+        self.collect_samples = collect_samples
+        self.preroll = preroll
+        self.members: dict[str, GroupMember] = {}
+        self.timeline = GroupTimeline(anchor=time.monotonic(), media_t=0.0, playing=False)
+        self.film: str | None = None
+        self._lock = threading.RLock()
+
+    # -- membership ------------------------------------------------------------------------------------------
+
+    def add(self, name: str, client: Any, subscribe: bool = True) -> GroupMember:
+        """Add a player (a paired :class:`facilitator.client.PlayerClient`); starts its clock probes.
+
+        ``subscribe``: start the client's event stream (for transport state and welfare) unless it runs already
+        (a console that shows the player's own page has subscribed it)."""
+        if subscribe and getattr(client, "_thread", None) is None:
+            client.subscribe(since="now", wait=0)
+        with self._lock:
+            if name in self.members:
+                raise GroupError(f"{name}: already in group {self.name}")
+            m = GroupMember(name, client, self, self.probe_period, self.status_period, self.collect_samples)
+            self.members[name] = m
+        m.start()
+        self.record("group.member_added", {"group": self.name, "player": name, "endpoint": m.view()["endpoint"]})
+        return m
+
+    def remove(self, name: str, leave: bool = True) -> None:
+        with self._lock:
+            m = self.members.pop(name, None)
+        if m is None:
+            raise GroupError(f"{name}: not in group {self.name}")
+        if leave:
+            try:
+                m.submit(lambda: m.client.try_request("group.leave", {}, timeout=1.0)).result(3)
+            except Exception as e:
+                log.info("%s: group.leave failed: %s", name, e)
+        m.stop()
+        self.record("group.member_removed", {"group": self.name, "player": name})
+
+    def wait_ready(self, timeout: float = 10.0, samples: int = 5) -> bool:
+        """Wait until every member has at least ``samples`` clock samples; False on timeout."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if all(len(m.estimator.samples) >= samples for m in list(self.members.values())):
+                return True
+            time.sleep(0.02)
+        return False
+
+    def close(self) -> None:
+        for name in list(self.members):
+            m = self.members.pop(name)
+            m.stop()
+
+    # -- commands ----------------------------------------------------------------------------------------------
+
+    def _each(self, fn: Callable[[GroupMember], Any], timeout: float) -> dict[str, Any]:
+        """Run ``fn(member)`` on every member's worker at once; {name: result or {"error": ...}}."""
+        with self._lock:
+            members = list(self.members.values())
+        futures = {m.name: m.submit(lambda m=m: fn(m)) for m in members}
+        out: dict[str, Any] = {}
+        for name, fut in futures.items():
+            try:
+                out[name] = fut.result(timeout)
+            except Exception as e:
+                out[name] = {"error": f"{type(e).__name__}: {e}"}
+        return out
+
+    def lead(self) -> float:
+        with self._lock:
+            ests = [m.estimator.estimate() for m in self.members.values()]
+        return lead_time(ests)
+
+    def load(self, film: str, timeout: float = 15.0) -> dict[str, Any]:
+        """Load ``film`` on every player (paused at the start); the group timeline restarts at 0."""
+        acks = self._each(lambda m: m.client.request("load", {"film": film}, timeout=timeout, retries=0), timeout + 1)
+        with self._lock:
+            self.film = film
+            tl = self.timeline
+            self.timeline = GroupTimeline(time.monotonic(), 0.0, False, tl.rate, tl.epoch + 1)
+        self.record("group.load", {"group": self.name, "film": film, "acks": acks})
+        self._raise_if_failed("load", acks)
+        return {"film": film, "acks": acks}
+
+    def play(self) -> dict[str, Any]:
+        return self._schedule("play", {}, lambda tl, g: tl.play(g))
+
+    def pause(self) -> dict[str, Any]:
+        return self._schedule("pause", {}, lambda tl, g: tl.pause(g))
+
+    def seek(self, t: float) -> dict[str, Any]:
+        if not isinstance(t, int | float) or t < 0:
+            raise GroupError(f"seek: t must be media seconds >= 0, got {t!r}")
+        return self._schedule("seek", {"t": float(t)}, lambda tl, g: tl.seek(g, float(t)), extra=0.1)
+
+    def chapter(self, chapter_id: str) -> dict[str, Any]:
+        """Jump to a chapter: each player looks up its start (they share the manifest), the first answer
+        tells the group's timeline."""
+        return self._schedule("chapter", {"id": chapter_id}, lambda tl, g: tl.seek(g, -1.0), extra=0.1)
+
+    def rejoin(self, name: str) -> dict[str, Any]:
+        """Bring one player (late, reconnected, back from a welfare stop) to where the group is."""
+        m = self.members.get(name)
+        if m is None:
+            raise GroupError(f"{name}: not in group {self.name}")
+        lead = lead_time([m.estimator.estimate()]) + self.preroll
+        with self._lock:
+            g = time.monotonic() + lead
+            cur = self.timeline
+            tl = GroupTimeline(g, cur.media_at(g), cur.playing, cur.rate, cur.epoch)
+        result = m.submit(lambda: self._send(m, tl, None, {})).result(lead + 5)
+        self.record("group.rejoin", {"group": self.name, "player": name, "at": g, "result": result})
+        return result
+
+    def welfare(self, name: str, action: str) -> dict[str, Any]:
+        """One viewer's welfare action, at once (never scheduled): only that headset fades or resumes.
+
+        After ``resume`` the player rejoins the group where the group is by then (its follower sees the gap)."""
+        m = self.members.get(name)
+        if m is None:
+            raise GroupError(f"{name}: not in group {self.name}")
+        result = m.client.request("welfare", {"action": action}, timeout=1.0)
+        self.record("group.welfare", {"group": self.name, "player": name, "action": action})
+        if action == "resume" and self.timeline.playing:
+            self.rejoin(name)
+        return result
+
+    def _send(self, m: GroupMember, tl: GroupTimeline, cmd: str | None, args: dict) -> dict[str, Any]:
+        offset = m.offset(tl.anchor)  # the freshest estimate, just before sending
+        payload = {"timeline": tl.for_player(offset, self.name), "args": args}
+        if cmd is not None:
+            payload["cmd"] = cmd
+        sent = time.monotonic()
+        result = m.client.request("group.sync", payload, timeout=2.0, retries=2)
+        m.last_command = {
+            "cmd": cmd or "sync",
+            "epoch": tl.epoch,
+            "at_player": payload["timeline"]["at"],
+            "offset_ms": round(offset * 1000, 3),
+            "ack_ms": round((time.monotonic() - sent) * 1000, 3),
+            "arrived_early_ms": round((tl.anchor - time.monotonic()) * 1000, 3),
+            "accepted": result.get("accepted"),
+        }
+        return result
+
+    def _schedule(
+        self,
+        cmd: str,
+        args: dict,
+        change: Callable[[GroupTimeline, float], GroupTimeline],
+        extra: float = 0.0,
+    ) -> dict[str, Any]:
+        if not self.members:
+            raise GroupError(f"group {self.name} has no players")
+        lead = self.lead() + extra
+        with self._lock:
+            g = time.monotonic() + lead
+            tl = change(self.timeline, g)
+            self.timeline = tl
+        acks = self._each(lambda m: self._send(m, tl, cmd, args), lead + 5.0)
+        if tl.media_t < 0:  # a chapter: the players said where it starts
+            starts = [a.get("media_t") for a in acks.values() if isinstance(a, dict) and "media_t" in a]
+            if starts:
+                with self._lock:
+                    if self.timeline is tl:
+                        self.timeline = GroupTimeline(tl.anchor, float(starts[0]), tl.playing, tl.rate, tl.epoch)
+        record = {"group": self.name, "cmd": cmd, "args": args, "at": g, "lead_s": round(lead, 4),
+                  "epoch": tl.epoch, "media_t": self.timeline.media_t, "playing": tl.playing, "acks": acks}  # fmt: skip
+        self.record("group.command", record)
+        self._raise_if_failed(cmd, acks)
+        return record
+
+    @staticmethod
+    def _raise_if_failed(cmd: str, acks: dict[str, Any]) -> None:
+        failed = {k: v["error"] for k, v in acks.items() if isinstance(v, dict) and "error" in v}
+        if failed:
+            detail = "; ".join(f"{k}: {v}" for k, v in sorted(failed.items()))
+            raise GroupError(f"{cmd}: {len(failed)} of {len(acks)} players failed ({detail})")
+
+    # -- the console's view ----------------------------------------------------------------------------------
+
+    def state(self) -> dict[str, Any]:
+        """Everything the console shows for the group (see docs/group.md for the fields)."""
+        now = time.monotonic()
+        with self._lock:
+            tl = self.timeline
+            members = list(self.members.values())
+        players = [m.view() for m in members]
+        errors = [p["sync"]["error_ms"] for p in players if p["sync"].get("error_ms") is not None]
+        return {
+            "group": self.name,
+            "film": self.film,
+            "timeline": {
+                "playing": tl.playing,
+                "media_t": round(tl.media_at(now), 4),
+                "rate": tl.rate,
+                "epoch": tl.epoch,
+                "next_at_in_s": round(tl.anchor - now, 4) if tl.anchor > now else None,
+            },
+            "lead_s": round(self.lead(), 4) if members else None,
+            "sync": {
+                "spread_ms": round(max(errors) - min(errors), 3) if len(errors) >= 2 else None,
+                "worst_p99_ms": max((p["sync"].get("abs_p99_ms") or 0.0) for p in players) if players else None,
+            },
+            "players": players,
+        }
+
+    def record_clock_figures(self) -> None:
+        """Write each member's clock estimate to the group record (call periodically, e.g. every 10 s)."""
+        for m in list(self.members.values()):
+            est = m.estimator.estimate()
+            if est is not None:
+                self.record("group.clock", {"group": self.name, "player": m.name, **est.as_dict()})

@@ -1,0 +1,206 @@
+"""Eight real headless players (``viewpoint-player play --backend headless --wait``) in one group.
+
+Start, pause, seek and chapter jump must land together: each player logs when it acted and where its media
+clock was (``group.status`` executions), and its media clock while playing (samples), all on the machine's one
+monotonic clock, so they compare directly. Then the same through Wi-Fi-like links (tests/netem.py:
+20 ms ± 5 ms each way, 1 % loss shown as TCP retransmission delay). Tolerances here are generous (a loaded CI
+machine); bench/group_sync.py measures the real figures.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+
+from facilitator.client import PlayerClient
+from facilitator.group.controller import GroupController
+from facilitator.group.figures import spreads, summary
+from facilitator.group.rehearsal import Rehearsal, write_rehearsal_library
+from tests.netem import NetemRelay
+
+N_PLAYERS = 8
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(240)]
+
+
+@pytest.fixture(scope="module")
+def rehearsal(tmp_path_factory: pytest.TempPathFactory):
+    root = tmp_path_factory.mktemp("group")
+    manifest = write_rehearsal_library(root / "library", seconds=30)
+    r = Rehearsal(root / "players", N_PLAYERS, manifest, eye_size="32x32", display_rate=10.0)
+    try:
+        r.start(timeout=90)
+        yield r
+    finally:
+        r.stop()
+
+
+def _executions(g: GroupController, epoch: int, timeout: float = 10.0) -> dict[str, dict]:
+    """Each player's record of the execution for ``epoch`` (waits for all)."""
+    found: dict[str, dict] = {}
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for name, m in g.members.items():
+            if name in found:
+                continue
+            res = m.submit(lambda m=m: m.client.request("group.status", {"since": 1e12}, timeout=2.0)).result(5)
+            done = [e for e in res["executions"] if e["epoch"] == epoch and e["group"] == g.name]
+            if done:
+                found[name] = done[-1]
+        if len(found) == len(g.members):
+            return found
+        time.sleep(0.05)
+    raise AssertionError(f"epoch {epoch}: only {sorted(found)} executed")
+
+
+def _spread_while_playing(g: GroupController, seconds: float) -> dict:
+    """Collect samples for ``seconds`` and return the spread summary over that stretch."""
+    for m in g.members.values():
+        m.samples.clear()
+    start = time.monotonic()
+    time.sleep(seconds)
+    for m in g.members.values():
+        m.submit(m.poll_status).result(5)
+    # one machine: player instants are already on the facilitator's clock
+    series = spreads({name: m.samples for name, m in g.members.items()}, start=start + 0.3)
+    return summary(series)
+
+
+def _check_command_landing(g: GroupController, record: dict, tolerance: float) -> dict[str, dict]:
+    ex = _executions(g, record["epoch"])
+    assert len(ex) == N_PLAYERS
+    for name, e in ex.items():
+        assert not e["held"]
+        # acted at the shared instant: the player's instant is the facilitator's G (same machine clock),
+        # up to the clock estimate's error; never early on its own clock
+        assert e["actual"] >= e["at"]
+        assert abs(e["at"] - record["at"]) <= tolerance, (name, e["at"] - record["at"])
+    return ex
+
+
+def _run_group_script(g: GroupController, tolerance: float, spread_limit_ms: float) -> dict[str, dict]:
+    figures: dict[str, dict] = {}
+    assert g.wait_ready(20, samples=8)
+
+    start = g.play()
+    ex = _check_command_landing(g, start, tolerance)
+    assert all(abs(e["media_after"] - 0.0) < 0.05 for e in ex.values())
+    figures["start"] = _spread_while_playing(g, 2.0)
+    assert figures["start"]["instants"] > 50
+    assert figures["start"]["p99_ms"] < spread_limit_ms, figures
+
+    pause = g.pause()
+    ex = _check_command_landing(g, pause, tolerance)
+    paused_at = [e["media_after"] for e in ex.values()]
+    assert max(paused_at) - min(paused_at) <= 0.0015, paused_at  # paused on the same media time
+    assert abs(paused_at[0] - pause["media_t"]) <= tolerance + 0.0015
+
+    seek = g.seek(10.0)
+    ex = _check_command_landing(g, seek, tolerance)
+    assert all(abs(e["media_after"] - 10.0) <= 0.0015 for e in ex.values()), ex
+
+    chapter = g.chapter("middle")
+    assert chapter["media_t"] == 15.0
+    ex = _check_command_landing(g, chapter, tolerance)
+    assert all(abs(e["media_after"] - 15.0) <= 0.0015 for e in ex.values()), ex
+
+    resume = g.play()
+    _check_command_landing(g, resume, tolerance)
+    figures["resume"] = _spread_while_playing(g, 2.0)
+    assert figures["resume"]["p99_ms"] < spread_limit_ms, figures
+
+    # a seek while playing: every player holds, seeks, and starts again at the shared instant
+    seek_playing = g.seek(5.0)
+    _check_command_landing(g, seek_playing, tolerance)
+    figures["seek_playing"] = _spread_while_playing(g, 1.5)
+    assert figures["seek_playing"]["p99_ms"] < spread_limit_ms, figures
+
+    state = g.state()
+    assert len(state["players"]) == N_PLAYERS
+    for p in state["players"]:
+        assert p["connected"] and p["clock"]["samples"] >= 8
+        assert p["sync"]["following"] is True
+    g.pause()
+    return figures
+
+
+def test_eight_players_land_together_on_loopback(rehearsal: Rehearsal) -> None:
+    records: list[tuple[str, dict]] = []
+    g = GroupController("loopback", collect_samples=True, status_period=0.5,
+                        record=lambda k, d: records.append((k, d)))  # fmt: skip
+    try:
+        for name, client in rehearsal.clients().items():
+            g.add(name, client)
+        figures = _run_group_script(g, tolerance=0.002, spread_limit_ms=5.0)
+        print("loopback spread:", figures)
+        # the facilitator's record has every group command with its instant and each player's answer
+        commands = [d for k, d in records if k == "group.command"]
+        assert [c["cmd"] for c in commands][:5] == ["play", "pause", "seek", "chapter", "play"]
+        assert all(len(c["acks"]) == N_PLAYERS for c in commands)
+    finally:
+        g.close()
+
+
+def test_welfare_stop_fades_one_headset_and_it_rejoins(rehearsal: Rehearsal) -> None:
+    g = GroupController("welfare", collect_samples=True, status_period=0.5)
+    try:
+        for name, client in rehearsal.clients().items():
+            g.add(name, client)
+        assert g.wait_ready(20, samples=8)
+        g.play()
+        time.sleep(0.5)
+        g.welfare("headset-3", "stop")
+        time.sleep(0.8)
+        st = {p["name"]: p for p in g.state()["players"]}
+        assert st["headset-3"]["welfare"] == "stop"
+        assert st["headset-3"]["state"]["transport"] == "paused"
+        assert st["headset-1"]["state"]["transport"] == "playing"  # the others play on
+        g.welfare("headset-3", "resume")  # rejoins where the group is by then
+        figures = _spread_while_playing(g, 1.5)
+        assert figures["p99_ms"] < 5.0, figures
+        g.pause()
+    finally:
+        g.close()
+
+
+def test_eight_players_in_sync_through_wifi_like_links(rehearsal: Rehearsal) -> None:
+    relays: list[NetemRelay] = []
+    g = GroupController("wifi", collect_samples=True, status_period=0.5)
+    try:
+        for i, p in enumerate(rehearsal.players):
+            cmd = NetemRelay(("127.0.0.1", p.port), delay=0.020, jitter=0.005, loss=0.01, seed=100 + i).start()
+            ev = NetemRelay(("127.0.0.1", p.port + 1), delay=0.020, jitter=0.005, loss=0.01, seed=200 + i).start()
+            relays += [cmd, ev]
+            client = PlayerClient(cmd.endpoint, p.public_key, rehearsal.identity, name="wifi",
+                                  events_endpoint=ev.endpoint)  # fmt: skip
+            g.add(p.name, client)
+        figures = _run_group_script(g, tolerance=0.006, spread_limit_ms=8.0)
+        print("wifi spread:", figures)
+        lost = sum(r.stats.lost for r in relays)
+        assert sum(r.stats.segments for r in relays) > 500
+        state = g.state()
+        for p in state["players"]:
+            assert p["clock"]["rtt_min_ms"] >= 30.0  # the emulated link is really in the path
+        print("segments lost (and retransmitted):", lost, "lead:", state["lead_s"])
+    finally:
+        g.close()
+        for r in relays:
+            r.stop()
+
+
+def test_rehearsal_players_write_group_events_to_their_session_logs(rehearsal: Rehearsal) -> None:
+    """Runs last: the players' durable logs hold the group commands and the executions with their figures."""
+    import sqlite3
+
+    p = rehearsal.players[0]
+    con = sqlite3.connect(f"file:{Path(p.log)}?mode=ro", uri=True)
+    try:
+        rows = con.execute("SELECT type, data FROM events").fetchall()
+    except sqlite3.OperationalError as e:  # schema is the session log's (engineer E); report what we saw
+        pytest.fail(f"cannot read {p.log}: {e}")
+    finally:
+        con.close()
+    types = [t for t, _ in rows]
+    assert "sync.executed" in types
+    assert any(t == "command" and "group.sync" in d for t, d in rows)
