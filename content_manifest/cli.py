@@ -96,13 +96,13 @@ def _scan(args: argparse.Namespace) -> int:
         return EXIT_FAILED
     for line in report.messages:
         print(line)
-    if any(p.severity == "error" for p in report.problems):
-        print(f"{output}: written, but invalid: fix the problems above", file=sys.stderr)
-        return EXIT_INVALID
     print(
         f"{output}: {len(report.films)} film(s) ({report.added} new, {report.updated} updated, "
         f"{report.missing} kept though missing)"
     )
+    if any(p.severity == "error" for p in report.problems):
+        print(f"{output}: written, but invalid: fix the problems above", file=sys.stderr)
+        return EXIT_INVALID
     return EXIT_OK
 
 

@@ -280,11 +280,26 @@ FILMS = (
 
 
 def _film_pictures(spec: FilmSpec) -> Callable[[int], np.ndarray]:
-    left = eye_picture(EYE_WIDTH)
-    if spec.stereo == "mono":
-        return lambda i: stamp_frame(left, i)
-    right = eye_picture(EYE_WIDTH, right_eye_cyan=True)
-    return lambda i: np.concatenate([stamp_frame(left, i), stamp_frame(right, i)], axis=0)
+    """Frame index -> yuv420p picture: rgb_to_yuv420p(stamped RGB), without converting every frame."""
+    eyes = [eye_picture(EYE_WIDTH)]
+    if spec.stereo == "top-bottom":
+        eyes.append(eye_picture(EYE_WIDTH, right_eye_cyan=True))
+    base = rgb_to_yuv420p(np.concatenate(eyes, axis=0))
+    h, w = EYE_HEIGHT * len(eyes), EYE_WIDTH
+    # white and black are Y 235 / 16 with neutral chroma; every cell is 2x2-aligned, so chroma stays 128
+    luma_of = {1: 235, 0: 16}
+
+    def picture(index: int) -> np.ndarray:
+        out = base.copy()
+        y_plane = out[:h]
+        cells = list(zip(code_cells(w), code_bits(index)))
+        cells.append((flash_rect(w), 1 if is_flash_frame(index) else 0))
+        for eye in range(len(eyes)):
+            for (x0, y0, x1, y1), bit in cells:
+                y_plane[eye * EYE_HEIGHT + y0 : eye * EYE_HEIGHT + y1, x0:x1] = luma_of[bit]
+        return out
+
+    return picture
 
 
 def encode_film(spec: FilmSpec, path: Path) -> None:
@@ -292,8 +307,7 @@ def encode_film(spec: FilmSpec, path: Path) -> None:
     import av
 
     picture = _film_pictures(spec)
-    first = picture(0)
-    height, width = first.shape[:2]
+    width, height = EYE_WIDTH, EYE_HEIGHT * (2 if spec.stereo == "top-bottom" else 1)
     with av.open(str(path), "w", format="mp4", options={"fflags": "+bitexact"}) as out:
         v = out.add_stream("libx264", rate=FILM_FPS)
         v.width, v.height, v.pix_fmt = width, height, "yuv420p"
@@ -312,7 +326,7 @@ def encode_film(spec: FilmSpec, path: Path) -> None:
         a.codec_context.options = {"b": "128k" if layout == "stereo" else "256k"}
         tb = Fraction(1, FILM_FPS)
         for i in range(FILM_FRAMES):
-            frame = av.VideoFrame.from_ndarray(rgb_to_yuv420p(picture(i) if i else first), format="yuv420p")
+            frame = av.VideoFrame.from_ndarray(picture(i), format="yuv420p")
             frame.pts, frame.time_base = i, tb
             for packet in v.encode(frame):
                 out.mux(packet)

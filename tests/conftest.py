@@ -20,3 +20,19 @@ def sample_manifest(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def sample_library(sample_manifest: Path) -> Library:
     """The loaded sample Library (calibration-mono, calibration-tb, calibration-foa)."""
     return load_library(sample_manifest)
+
+
+@pytest.fixture(scope="session")
+def sample_film_without_metadata(sample_manifest: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """calibration-tb remuxed without its spherical metadata (sv3d/st3d), as many editors export it."""
+    import av
+
+    src_path = sample_manifest.parent / "calibration-tb.mp4"
+    dst_path = tmp_path_factory.mktemp("no-metadata") / "calibration-tb.mp4"
+    with av.open(str(src_path)) as src, av.open(str(dst_path), "w") as dst:
+        streams = {s.index: dst.add_stream_from_template(s) for s in src.streams}
+        for packet in src.demux():
+            if packet.dts is not None:
+                packet.stream = streams[packet.stream.index]
+                dst.mux(packet)
+    return dst_path

@@ -452,12 +452,11 @@ def test_spherical_metadata_contradicts_manifest(media_folder, capsys):
     assert any("films[0].stereo: the file's stereo metadata says mono, not left-right" in x for x in lines)
 
 
-def test_aspect_ratio_fallback_without_metadata(media_folder, capsys):
-    from content_manifest import sample
+def test_aspect_ratio_fallback_without_metadata(media_folder, sample_film_without_metadata, capsys):
     from content_manifest.probe import sha256_file
 
     film = media_folder / "calibration-tb.mp4"
-    sample.encode_film(sample.FILMS[1], film)  # no sv3d/st3d boxes
+    shutil.copy(sample_film_without_metadata, film)
     text = (media_folder / "manifest.yaml").read_text()
     old_sha = load_library(media_folder / "manifest.yaml").films["calibration-tb"].sha256
     text = text.replace(old_sha, sha256_file(film))

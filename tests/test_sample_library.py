@@ -36,11 +36,11 @@ def test_frame_numbers_and_flashes_read_back_from_rgb_and_luma(sample_library, f
     film = sample_library.films[film_id]
     seen, flashes = 0, []
     for idx, f in _decode(film.path):
-        rgb = f.to_ndarray(format="rgb24")
         luma = np.frombuffer(f.planes[0], np.uint8).reshape(f.planes[0].height, -1)[:, : f.width]
-        assert read_frame_number(rgb) == idx
         assert read_frame_number(luma) == idx
-        if sample.read_flash(rgb):
+        if idx % 7 == 0:
+            assert read_frame_number(f.to_ndarray(format="rgb24")) == idx
+        if sample.read_flash(luma):
             flashes.append(idx)
         seen += 1
     assert seen == sample.FILM_FRAMES
