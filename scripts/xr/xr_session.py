@@ -124,15 +124,29 @@ def run(args: argparse.Namespace) -> dict:
         return proc
 
     def stable_colours() -> tuple[list[int], list[int]]:
-        """Both eyes' centre colours, read until two readings a few frames apart agree (no torn reads)."""
-        last = None
-        for _ in range(8):
-            now = (screen_colour(screen, 0), screen_colour(screen, 1))
-            if now == last:
+        """Both eyes' centre colours once three readings 0.1 s apart agree (the compositor and the X server
+        update the screen on their own clocks; a torn or stale read never counts)."""
+        readings: list = []
+        for _ in range(40):
+            readings.append((screen_colour(screen, 0), screen_colour(screen, 1)))
+            if len(readings) >= 3 and readings[-1] == readings[-2] == readings[-3]:
                 break
-            last = now
-            wait_frames(3)
-        return now
+            time.sleep(0.1)
+        return readings[-1]
+
+    def face(heading: float, pitch: float = 0.0) -> None:
+        """Turn the remote head and wait until the player has rendered with that pose, then settle."""
+        from monado_remote import yaw_pitch_quat
+
+        want = yaw_pitch_quat(heading, pitch)
+        remote.look(heading, pitch)
+
+        def seen() -> bool:
+            views = b.stats.last_views
+            return bool(views) and abs(sum(a * c for a, c in zip(views[0][0], want))) > 0.9995
+
+        wait_until(seen, 10)
+        wait_frames(args.settle_frames)
 
     def scenario() -> None:
         try:
@@ -163,17 +177,16 @@ def run(args: argparse.Namespace) -> dict:
                 script_log.append({"step": "resumed", "state": player.state})
             elif args.scenario == "discs":
                 for heading, pitch in LOOKS:
-                    remote.look(heading, pitch)
-                    wait_frames(args.settle_frames)
+                    face(heading, pitch)
                     left, right = stable_colours()
                     script_log.append(
                         {"step": "look", "heading": heading, "pitch": pitch, "left": left, "right": right}
                     )
                 # the viewer recentres while facing heading 90: the film's front (red) is then there
-                remote.look(90.0)
-                wait_frames(3)
+                face(90.0)
                 remote.press("left", "a_click")
                 wait_frames(args.settle_frames)
+                time.sleep(0.2)
                 left, right = stable_colours()
                 script_log.append({"step": "recentred", "heading": 90.0, "left": left, "right": right})
             elif args.scenario == "loss":
