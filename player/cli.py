@@ -83,6 +83,13 @@ def build_parser() -> argparse.ArgumentParser:
     play.add_argument("--log", type=Path, help="session log SQLite file (with --listen)")
     play.add_argument("--name", default=None, help="player name shown to facilitators")
     play.add_argument(
+        "--wait", action="store_true",
+        help="start paused and stay open at the end: a facilitator (or a group) drives playback",
+    )  # fmt: skip
+    play.add_argument(
+        "--advertise", action="store_true", help="announce this player on the network (mDNS, with --listen)"
+    )
+    play.add_argument(
         "--layer", choices=("auto", "projection", "equirect"), default="auto", help="openxr layer"
     )
     play.add_argument(
@@ -177,6 +184,7 @@ def cmd_play(args: argparse.Namespace) -> int:
     controller = Controller(library, engine_options={"audio": audio, "hwdec": args.hwdec})
     server = None
     loop = None
+    group_sync = advertiser = None
     try:
         try:
             controller.load(args.film)
@@ -188,7 +196,12 @@ def cmd_play(args: argparse.Namespace) -> int:
             backend = make_backend(args, controller, backend_name)
         except (HeadScriptError, BackendError, ValueError) as exc:
             return _fail(str(exc))
-        options = PlayOptions(snapshot_at=args.snapshot_at, out_dir=args.out, duration=args.duration)
+        options = PlayOptions(
+            snapshot_at=args.snapshot_at, out_dir=args.out, duration=args.duration,
+            exit_on_end=not args.listen,  # a facilitated player stays up after the film ends
+        )  # fmt: skip
+        if args.wait:
+            options.autoplay = options.exit_on_end = False
         loop = PlaybackLoop(backend, controller, options)
         sinks = [loop.record_event]
         if args.listen:
@@ -200,6 +213,9 @@ def cmd_play(args: argparse.Namespace) -> int:
             )  # fmt: skip
             sinks.append(server.emit)
             loop.server = server
+            from player.sync.service import GroupSyncService
+
+            group_sync = GroupSyncService(controller).attach(server)
 
         def emit(kind: str, data: dict) -> None:
             for sink in sinks:
@@ -208,6 +224,10 @@ def cmd_play(args: argparse.Namespace) -> int:
         controller.set_sink(emit)
         if server is not None:
             server.start()
+            if args.advertise:
+                from player.sync.advertise import advertise_server
+
+                advertiser = advertise_server(server, args.name or "viewpoint-player")
         try:
             result = loop.run()
         except Exception as exc:  # a backend that cannot open: say why, no traceback
@@ -229,6 +249,10 @@ def cmd_play(args: argparse.Namespace) -> int:
             return EXIT_FAIL
         return EXIT_OK
     finally:
+        if advertiser is not None:
+            advertiser.close()
+        if group_sync is not None:
+            group_sync.close()
         if server is not None:
             server.stop()
         controller.close()

@@ -224,17 +224,20 @@ class Controller:
             t = min(t, duration)
         return self.seek(t, cause="step")
 
-    def chapter(self, chapter_id: str) -> dict:
+    def chapter(self, chapter_id: str | None = None, index: int | None = None) -> dict:
         film = self._film()
-        for ch in film.chapters:
-            if ch.id == chapter_id:
+        for i, ch in enumerate(film.chapters):
+            if ch.id == chapter_id or (chapter_id is None and i == index):
                 self._engine().seek(ch.start, cause="chapter", chapter=ch.id)
                 self._chapter_id = None
                 return {"media_t": ch.start, "chapter": ch.id}
         known = ", ".join(c.id for c in film.chapters) or "none"
-        raise CommandError(
-            "unknown_chapter", f"args.id: no chapter {chapter_id!r} in {film.id} (known: {known})"
+        what = (
+            f"args.id: no chapter {chapter_id!r}"
+            if chapter_id is not None
+            else f"args.index: no chapter {index}"
         )
+        raise CommandError("no_chapter", f"{what} in {film.id} (known: {known})")
 
     def next_safe_point(self) -> dict:
         film = self._film()
@@ -308,7 +311,7 @@ class Controller:
             self.recentre(source="viewer")
 
     # -- welfare ----------------------------------------------------------------------------------------
-    def set_welfare(self, action: str, source: str = "command") -> dict:
+    def set_welfare(self, action: str, source: str = "facilitator") -> dict:
         if action not in ("soften", "stop", "resume"):
             raise CommandError("bad_args", f"args.action: {action!r} (expected soften, stop or resume)")
         previous = self.welfare
@@ -344,7 +347,7 @@ class Controller:
                 {
                     "level": self.welfare,
                     "previous": previous,
-                    "source": source,
+                    "by": source,
                     "media_t": round(self.media_time(), 3),
                 },
             )
@@ -361,18 +364,20 @@ class Controller:
         if film is None:
             return
         self.last_media_t = media_t
-        chapter = None
-        for ch in film.chapters:
+        chapter, index = None, -1
+        for i, ch in enumerate(film.chapters):
             if ch.start <= media_t + 1e-6:
-                chapter = ch
+                chapter, index = ch, i
         if chapter is not None and chapter.id != self._chapter_id:
             self._chapter_id = chapter.id
             self.emit(
                 "chapter.entered",
                 {
                     "id": chapter.id,
+                    "index": index,
                     "title": chapter.title,
                     "start": chapter.start,
+                    "prompts": list(chapter.prompts),
                     "media_t": round(media_t, 3),
                 },
             )
@@ -385,6 +390,10 @@ class Controller:
                 self._warned.add((i, "entered"))
                 self._warned.add((i, "upcoming"))
                 self.emit("content_warning.entered", info)
+            inside = w.start <= media_t < w.end
+            if (i, "entered") in self._warned and (i, "exited") not in self._warned and not inside:
+                self._warned.add((i, "exited"))
+                self.emit("content_warning.exited", {**info, "media_t": round(media_t, 3)})
         if self._cues is not None:
             self.overlay.set_subtitle(self._cues.text_at(media_t), now)
 
@@ -445,15 +454,35 @@ def _bool(args: dict, key: str) -> bool:
     return value
 
 
+def _index(args: dict) -> int:
+    value = args.get("index")
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise CommandError(
+            "bad_args", f"args.id or args.index: expected a chapter id or index >= 0, got {value!r}"
+        )
+    return value
+
+
+def _volume(c: Controller, args: dict) -> dict:
+    if "volume" not in args and "muted" not in args:
+        raise CommandError("bad_args", "args: expected volume (0..1) and/or muted (true/false)")
+    result: dict = {}
+    if "muted" in args:
+        result.update(c.set_muted(_bool(args, "muted")))
+    if "volume" in args:
+        result.update(c.set_volume(_number(args, "volume", 0.0, 1.0)))
+    return result
+
+
 _COMMANDS: dict[str, Callable[[Controller, dict], dict]] = {
     "load": lambda c, a: c.load(_text(a, "film"), play=bool(a.get("play", False))),
     "play": lambda c, a: c.play(),
     "pause": lambda c, a: c.pause(),
     "seek": lambda c, a: c.seek(_number(a, "t", 0.0, None, "seconds")),
-    "chapter": lambda c, a: c.chapter(_text(a, "id")),
+    "chapter": lambda c, a: c.chapter(_text(a, "id")) if "id" in a else c.chapter(index=_index(a)),
     "next_safe_point": lambda c, a: c.next_safe_point(),
     "rate": lambda c, a: c.set_rate(_number(a, "rate", 0.5, 8.0)),
-    "volume": lambda c, a: c.set_volume(_number(a, "volume", 0.0, 1.0)),
+    "volume": lambda c, a: _volume(c, a),
     "mute": lambda c, a: c.set_muted(_bool(a, "muted")),
     "recentre": lambda c, a: c.recentre(),
     "welfare": lambda c, a: c.set_welfare(_text(a, "action")),

@@ -43,7 +43,7 @@ def test_dispatch_errors_name_the_problem(controller):
     assert e.value.code == "bad_args" and "outside the film" in e.value.message
     with pytest.raises(CommandError) as e:
         controller.dispatch("chapter", {"id": "missing"})
-    assert e.value.code == "unknown_chapter" and "look-around" in e.value.message
+    assert e.value.code == "no_chapter" and "look-around" in e.value.message
     with pytest.raises(CommandError) as e:
         controller.dispatch("fly", {})
     assert e.value.code == "unknown_command"
@@ -62,6 +62,8 @@ def test_play_pause_seek_chapter_and_safe_points(controller):
     c.dispatch("pause", {})
     wait_state(c, "paused")
     assert c.overlay_state(time.monotonic() + 1).pause_alpha == pytest.approx(1.0)
+    assert c.dispatch("chapter", {"index": 2})["chapter"] == "close"
+    wait_state(c, "paused")
     assert c.dispatch("chapter", {"id": "look-around"})["media_t"] == 2.0
     wait_state(c, "paused")
     assert c.dispatch("next_safe_point", {})["media_t"] == 4.5
@@ -90,15 +92,23 @@ def test_welfare_stop_pauses_at_once_and_resume_continues(controller):
     c.dispatch("welfare", {"action": "resume"})
     wait_state(c, "playing")
     welfare = [d for k, d in c.events if k == "welfare.changed"]
-    assert [(w["previous"], w["level"]) for w in welfare] == [("none", "stop"), ("stop", "none")]
+    assert [(w["previous"], w["level"], w["by"]) for w in welfare] == [
+        ("none", "stop", "facilitator"),
+        ("stop", "none", "facilitator"),
+    ]
 
 
 def test_chapters_warnings_and_subtitles_follow_media_time(controller):
     c = controller
     for t in (0.0, 0.6, 1.2, 2.1, 3.5):
         c.tick(t)
-    entered = [d["id"] for k, d in c.events if k == "chapter.entered"]
-    assert entered == ["intro", "look-around"]
+    entered = [(d["id"], d["index"]) for k, d in c.events if k == "chapter.entered"]
+    assert entered == [("intro", 0), ("look-around", 1)]
+    assert [k for k in kinds(c) if k.startswith("content_warning")] == [
+        "content_warning.upcoming",
+        "content_warning.entered",
+        "content_warning.exited",
+    ]
     upcoming = [d for k, d in c.events if k == "content_warning.upcoming"]
     assert len(upcoming) == 1 and upcoming[0]["in_s"] == 1.0 and "flashing-lights" in upcoming[0]["tags"]
     assert [d["start"] for k, d in c.events if k == "content_warning.entered"] == [1.0]
@@ -117,6 +127,13 @@ def test_break_request_and_recentre_from_the_viewer(controller):
     c.viewer_event("recentre")
     assert c.overlay.recentre_yaw == pytest.approx(90.0)
     assert "viewer.break_request" in kinds(c) and "viewer.recentre" in kinds(c)
+
+
+def test_volume_and_mute(controller):
+    assert controller.dispatch("volume", {"volume": 0.5, "muted": True}) == {"volume": 0.5, "muted": True}
+    assert controller.dispatch("mute", {"muted": False}) == {"muted": False}
+    with pytest.raises(CommandError):
+        controller.dispatch("volume", {})
 
 
 def test_a_failing_sink_does_not_stop_commands(controller):
