@@ -64,12 +64,20 @@ def test_heatmap_is_hottest_at_the_gaze():
 
 
 def ev(seq, type, mono, media_t=0.0, **data):
-    return {"v": 1, "session": "s-1", "seq": seq, "mono": mono, "utc": f"2026-11-21T22:00:{int(mono):02d}.000Z",
+    utc = f"2026-11-21T22:00:{int(mono):02d}.000Z"
+    return {"v": 1, "session": "s-1", "seq": seq, "mono": mono, "utc": utc,
             "film": "calibration-mono", "media_t": media_t, "type": type, "data": data}  # fmt: skip
 
 
 SESSION = [
-    ev(1, "session.started", 0, participant="P-7K3Q", facilitator="JB", consent={"given": True, "method": "verbal"}),
+    ev(
+        1,
+        "session.started",
+        0,
+        participant="P-7K3Q",
+        facilitator="JB",
+        consent={"given": True, "method": "verbal"},
+    ),
     ev(2, "transport.loaded", 1, duration=6.0),
     ev(3, "transport.playing", 2),
     ev(4, "annotation.added", 3, 1.0, text="looked away", tags=["distress"], at=1.0),
@@ -80,7 +88,15 @@ SESSION = [
     ev(9, "welfare.changed", 8, 3.0, level="stop", by="JB"),
     ev(10, "transport.paused", 8.1, 3.0),
     ev(11, "welfare.changed", 10, 3.0, level="none", by="JB"),
-    ev(12, "annotation.added", 11, 3.0, text="Where is the green disc?", tags=["prompt", "look-around"], at=3.0),
+    ev(
+        12,
+        "annotation.added",
+        11,
+        3.0,
+        text="Where is the green disc?",
+        tags=["prompt", "look-around"],
+        at=3.0,
+    ),
     ev(13, "session.ended", 12, 3.0, reason="ended_by_facilitator"),
 ]
 

@@ -27,7 +27,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         choices=("headless", "desktop"),
         help="also start a player on this computer (headless, or in a window) and pair with it",
     )
-    p.add_argument("--host", default="127.0.0.1", help="address to serve on (default 127.0.0.1; 0.0.0.0 for the LAN)")
+    p.add_argument(
+        "--host", default="127.0.0.1", help="address to serve on (default 127.0.0.1; 0.0.0.0 for the LAN)"
+    )
     p.add_argument("--port", type=int, default=8700, help="port to serve on (default 8700; 0 for any)")
     p.add_argument("--token", help="access token (default: a new random one each run)")
     p.add_argument("--no-browser", action="store_true", help="print the URL instead of opening the browser")
@@ -36,7 +38,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         default=",".join(DEFAULT_QUICK_TAGS),
         help="comma-separated note tags for keys 1-9 (default: %(default)s)",
     )
-    p.add_argument("--auto-pause", action="store_true", help="pause at the end of each chapter for discussion")
+    p.add_argument(
+        "--auto-pause", action="store_true", help="pause at the end of each chapter for discussion"
+    )
     p.add_argument("--reports", type=Path, default=Path("reports"), help="folder for session reports")
     p.add_argument("--home", type=Path, help="the facilitator's folder (keys, paired players)")
     p.add_argument("--observer", action="store_true", help="read-only console (no commands)")
@@ -101,7 +105,10 @@ def run(args: argparse.Namespace) -> int:
         try:
             url = server.start()
         except OSError as exc:
-            print(f"viewpoint-facilitator console: cannot serve on {args.host}:{args.port}: {exc}", file=sys.stderr)
+            print(
+                f"viewpoint-facilitator console: cannot serve on {args.host}:{args.port}: {exc}",
+                file=sys.stderr,
+            )
             return 1
         print(f"Viewpoint console: {url}", flush=True)
         if not args.no_browser:

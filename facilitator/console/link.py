@@ -51,7 +51,9 @@ class ClientLink:
     (a film load, a report query) on the main one.
     """
 
-    def __init__(self, client: Any, urgent: Any | None = None, *, name: str | None = None, max_poses: int = 200_000):
+    def __init__(
+        self, client: Any, urgent: Any | None = None, *, name: str | None = None, max_poses: int = 200_000
+    ):
         self.client = client
         self.urgent = urgent
         self.endpoint = client.endpoint
@@ -67,7 +69,9 @@ class ClientLink:
                 store = self._poses.setdefault(sid, [])
                 if len(store) < self._max_poses:
                     mt = msg.get("media_t")
-                    store.append((float(msg.get("mono") or 0.0), float("nan") if mt is None else float(mt), *q))
+                    store.append(
+                        (float(msg.get("mono") or 0.0), float("nan") if mt is None else float(mt), *q)
+                    )
             on_pose(msg)
 
         self.client.subscribe(on_event=on_event, on_pose=pose, since="session", wait=5.0)

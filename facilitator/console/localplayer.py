@@ -102,15 +102,23 @@ class LocalPlayer:
 
 
 def player_command(
-    library: Path, endpoint: str, keys_dir: Path, log_path: Path, backend: str = "headless", extra: list[str] = ()
+    library: Path,
+    film: str,
+    endpoint: str,
+    keys_dir: Path,
+    log_path: Path,
+    backend: str = "headless",
+    extra: list[str] = (),
 ) -> list[str]:
     return [
         sys.executable, "-m", "player.cli", "play",
         "--backend", backend,
-        "--library", str(library),
+        "--manifest", str(library),
+        "--film", film,
         "--listen", endpoint,
         "--keys", str(keys_dir),
         "--log", str(log_path),
+        "--wait",
         *extra,
     ]  # fmt: skip
 
@@ -120,6 +128,7 @@ def start_local_player(
     workdir: Path | str,
     *,
     backend: str = "headless",
+    film: str | None = None,
     home: FacilitatorHome | None = None,
     port: int | None = None,
     extra_args: list[str] = (),
@@ -135,7 +144,11 @@ def start_local_player(
     port = port or free_port_block(3)
     endpoint = f"tcp://127.0.0.1:{port}"
     out_path = workdir / "player-output.txt"
-    cmd = player_command(Path(library), endpoint, keys_dir, log_path, backend, list(extra_args))
+    if film is None:
+        from content_manifest import load_library
+
+        film = next(iter(load_library(library).films))
+    cmd = player_command(Path(library), film, endpoint, keys_dir, log_path, backend, list(extra_args))
     env = dict(os.environ)
     if backend == "headless":
         env.setdefault("PYOPENGL_PLATFORM", "egl")

@@ -25,7 +25,10 @@ def _first(d: dict[str, Any], *keys: str) -> Any:
 def preflight_checks(
     film: Any, loaded: dict[str, Any], status: dict[str, Any], health: dict[str, Any]
 ) -> list[dict]:
-    """Rows of {label, ok, value}: headset link, film loaded, runtime, film hash, audio, display."""
+    """Rows of {label, ok, value}: headset link, film loaded, runtime, film hash, audio, display.
+
+    ``ok`` is True (passed), False (blocks the session) or None (not checked: shown, does not block).
+    """
     rows: list[dict[str, Any]] = []
     controller = status.get("controller") if isinstance(status.get("controller"), dict) else {}
     info = {**status, **controller, **loaded}
@@ -67,19 +70,25 @@ def preflight_checks(
         ok = sha.lower() == str(film.sha256).lower()
         value = f"{sha[:12]}… " + ("matches the manifest" if ok else "DOES NOT match the manifest")
     else:
-        ok, value = False, "the headset did not report the film's hash"
+        ok, value = None, "not reported by this player (run `viewpoint-player doctor` on the headset)"
     rows.append({"label": "Film hash (sha256)", "ok": ok, "value": value})
-    audio = _first(info, "audio", "media.audio", "audio_output")
+    audio = _first(info, "audio_output", "audio")
     has_audio = _first(info, "has_audio", "media.has_audio")
+    volume = info.get("volume")
+    muted = info.get("muted")
+    parts = [f"film: {film.audio}"]
+    ok: bool | None = None
     if isinstance(audio, dict):
-        desc = ", ".join(f"{k}: {v}" for k, v in audio.items() if v not in (None, ""))
+        parts.append(", ".join(f"{k}: {v}" for k, v in audio.items() if v not in (None, "")))
         ok = audio.get("ok", True) is not False
-    else:
-        desc = str(audio) if audio is not None else "unknown"
-        ok = audio is not None
-    if has_audio is False and film.audio != "none":
-        ok, desc = False, "the film's audio track did not open"
-    rows.append({"label": "Audio", "ok": bool(ok), "value": desc or "unknown"})
+    elif isinstance(audio, str) and audio != film.audio:
+        parts.append(f"output: {audio}")
+    if isinstance(volume, (int, float)):
+        parts.append(f"headset volume {round(volume * 100)}%" + (", MUTED" if muted else ""))
+        ok = (ok is not False) and not muted and volume > 0
+    if has_audio is False:
+        ok, parts = False, ["the film's audio track did not open on the headset"]
+    rows.append({"label": "Audio", "ok": ok, "value": "; ".join(p for p in parts if p)})
     backend = _first(info, "backend", "display", "output")
     if backend is not None:
         rows.append({"label": "Display", "ok": True, "value": str(backend)})

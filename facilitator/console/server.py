@@ -45,6 +45,14 @@ PASS_THROUGH = {
 }  # fmt: skip
 
 
+# Events that set the player's transport state ("transport.closed" comes from an engine retired by a load,
+# after the new engine's events; "transport.volume" and the like are not states).
+TRANSPORT_STATES = {
+    f"transport.{s}"
+    for s in ("loaded", "playing", "paused", "seeking", "buffering", "ended", "error", "idle")
+}
+
+
 @dataclass
 class PlayerView:
     """What the console knows about one player, kept on the event loop."""
@@ -435,7 +443,7 @@ class ConsoleServer:
         if isinstance(ev.get("media_t"), (int, float)):
             st["media_t"] = ev["media_t"]
             st["media_mono"] = time.monotonic()
-        if etype.startswith("transport."):
+        if etype in TRANSPORT_STATES:
             st["transport"] = etype.split(".", 1)[1]
         elif etype == "welfare.changed":
             st["welfare"] = data.get("level", st.get("welfare"))
@@ -447,12 +455,12 @@ class ConsoleServer:
         elif etype == "session.ended":
             st["participant"] = None
             st["session_active"] = False
-        if isinstance(data.get("volume"), (int, float)) and "volume" in etype:
+        if isinstance(data.get("volume"), (int, float)) and etype.endswith("volume"):
             st["volume"] = data["volume"]
         if isinstance(data.get("rate"), (int, float)) and "rate" in etype:
             st["rate"] = data["rate"]
-        if isinstance(data.get("yaw"), (int, float)) and "recentre" in etype:
-            view.recentre_yaw = float(data["yaw"])
+        if etype == "viewer.recentre" and isinstance(data.get("heading"), (int, float)):
+            view.recentre_yaw = -float(data["heading"])  # the head heading that becomes the film's front
 
     def _on_pose(self, pid: str, sample: dict[str, Any]) -> None:
         view = self.players[pid]

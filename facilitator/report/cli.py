@@ -19,11 +19,17 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "session",
         help="session id, 'latest', or an exported .jsonl file (from `viewpoint-facilitator export`)",
     )
-    p.add_argument("-o", "--output", type=Path, default=None, help="HTML file to write (default: report-SESSION.html)")
-    p.add_argument("--library", type=Path, default=None, help="film library manifest (adds chapters and pictures)")
+    p.add_argument(
+        "-o", "--output", type=Path, default=None, help="HTML file to write (default: report-SESSION.html)"
+    )
+    p.add_argument(
+        "--library", type=Path, default=None, help="film library manifest (adds chapters and pictures)"
+    )
     src = p.add_mutually_exclusive_group()
     src.add_argument("--log", type=Path, default=None, help="read a player's session log (SQLite) directly")
-    src.add_argument("--store", type=Path, default=None, help="the facilitator's event store (default: its usual place)")
+    src.add_argument(
+        "--store", type=Path, default=None, help="the facilitator's event store (default: its usual place)"
+    )
 
 
 def load_session(args: argparse.Namespace) -> tuple[list[dict], list[tuple[float, ...]]]:
@@ -41,7 +47,9 @@ def _from_store(path: Path | None, session: str | None) -> tuple[list[dict], lis
     try:
         from facilitator import store as store_mod
     except ImportError as exc:  # pragma: no cover - the store ships with the facilitator
-        raise SourceError(f"the facilitator's event store is not available ({exc}); use --log or a .jsonl") from None
+        raise SourceError(
+            f"the facilitator's event store is not available ({exc}); use --log or a .jsonl"
+        ) from None
     return store_mod.report_source(path, session)
 
 

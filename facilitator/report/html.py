@@ -89,7 +89,11 @@ _EVENT_LABELS = {
     "welfare.stop": "Welfare: STOP",
     "welfare.resume": "Welfare: resumed",
     "chapter.entered": "Chapter",
-    "warning.entered": "Content warning begins",
+    "content_warning.entered": "Content warning begins",
+    "viewer.break_request": "Viewer asked for a break",
+    "viewer.focus_lost": "Headset taken off",
+    "viewer.focus_gained": "Headset back on",
+    "viewer.recentre": "Recentred",
 }
 
 
@@ -202,7 +206,8 @@ h1{font-size:24px;margin:0 0 4px}h2{font-size:18px;margin:28px 0 8px;border-bott
  padding-bottom:4px}h3{font-size:15px;margin:14px 0 6px}
 .sub{color:var(--muted);margin:0 0 16px}
 dl.facts{display:grid;grid-template-columns:repeat(3,1fr);gap:8px 18px;margin:0}
-dl.facts div{border-left:3px solid var(--accent);padding:2px 8px}
+dl.facts div{border-left:3px solid var(--accent);padding:2px 8px}dl.facts div.wide{grid-column:1/-1}
+dl.facts div.wide dd{font-weight:normal}
 dt{font-size:12px;color:var(--muted);text-transform:uppercase;letter-spacing:.04em}dd{margin:0;font-weight:600}
 table{border-collapse:collapse;width:100%;font-size:13px}
 th,td{border-bottom:1px solid var(--line);padding:4px 6px;text-align:left;vertical-align:top}
@@ -271,7 +276,10 @@ def build_report(
             for k, v in s.consent.items()
         )
         facts.append(("Consent", consent))
-    facts_html = "".join(f"<div><dt>{_e(k)}</dt><dd>{_e(v)}</dd></div>" for k, v in facts)
+    facts_html = "".join(
+        f"<div{' class=wide' if k == 'Consent' else ''}><dt>{_e(k)}</dt><dd>{_e(v)}</dd></div>"
+        for k, v in facts
+    )
 
     t0 = s.started_utc or s.first_utc
     rows = []

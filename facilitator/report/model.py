@@ -23,7 +23,8 @@ def is_pose(event: dict) -> bool:
     return str(event.get("type", "")).split(".")[0] == "pose"
 
 
-TIMELINE_PREFIXES = ("transport.", "welfare.", "viewer.", "session.", "chapter.", "warning.", "facilitator.")
+STATES = {f"transport.{k}" for k in ("loaded", "playing", "paused", "seeking", "ended", "error")}
+TIMELINE_PREFIXES = ("transport.", "welfare.", "viewer.", "session.", "chapter.", "content_warning.entered")
 
 
 @dataclass
@@ -162,6 +163,7 @@ def summarise(events: list[dict], poses: list[tuple[float, ...]] = (), front_hea
             s.participant = data.get("participant") or data.get("participant_code") or s.participant
             s.facilitator = data.get("facilitator") or s.facilitator
             s.consent = data.get("consent") or s.consent
+            s.player = data.get("player") or s.player
         elif etype == "session.ended":
             s.ended_utc = utc
         elif etype in ("transport.loaded", "preflight", "session.preflight"):
@@ -180,11 +182,13 @@ def summarise(events: list[dict], poses: list[tuple[float, ...]] = (), front_hea
             s.pauses += 1
         elif etype == "transport.seeking":
             s.seeks += 1
-        if etype in ("recentred", "view.recentred") and isinstance(data.get("yaw"), (int, float)):
-            s.recentres.append((float(mono or 0.0), float(data["yaw"])))
+        if etype == "viewer.recentre" and isinstance(data.get("heading"), (int, float)):
+            s.recentres.append((float(mono or 0.0), -float(data["heading"])))
         if etype.startswith(("welfare.", "viewer.")):
             s.welfare.append(ev)
-        if etype.startswith(TIMELINE_PREFIXES) and etype not in ("warning.upcoming",):
+        if etype.startswith(TIMELINE_PREFIXES) and not (
+            etype.startswith("transport.") and etype not in STATES
+        ):
             s.timeline.append(ev)
     if poses:
         s.gaze.extend(gaze_from_poses(list(poses), front_heading, s.recentres))

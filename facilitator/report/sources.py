@@ -1,4 +1,4 @@
-"""Where a report's events come from: an exported JSONL file, a player's session log, or the facilitator's store.
+"""Where a report's events come from: a JSONL export, a player's session log, or the facilitator's store.
 
 Every reader returns (events, poses): event envelopes as dicts, in sequence order, and pose samples as tuples
 (mono, media_t, x, y, z, w).
@@ -43,7 +43,9 @@ def from_jsonl(path: Path | str, session: str | None = None) -> tuple[list[dict[
         q = (ev.get("data") or {}).get("q")
         if ev["type"] == "pose" and isinstance(q, list) and len(q) == 4:
             mt = ev.get("media_t")
-            poses.append((float(ev.get("mono") or 0.0), float(mt) if mt is not None else float("nan"), *map(float, q)))
+            poses.append(
+                (float(ev.get("mono") or 0.0), float(mt) if mt is not None else float("nan"), *map(float, q))
+            )
         else:
             events.append(ev)
     events.sort(key=lambda e: (str(e.get("session")), e.get("seq") or 0))
@@ -84,7 +86,10 @@ def from_player_log(path: Path | str, session: str | None = None) -> tuple[list[
         session = found[0]["id"]
     db = _open_ro(path)
     try:
-        events = [json.loads(r[0]) for r in db.execute("SELECT json FROM events WHERE session=? ORDER BY seq", (session,))]
+        events = [
+            json.loads(r[0])
+            for r in db.execute("SELECT json FROM events WHERE session=? ORDER BY seq", (session,))
+        ]
         poses: list[Pose] = []
         for (blob,) in db.execute("SELECT samples FROM poses WHERE session=? ORDER BY pos", (session,)):
             poses.extend(_POSE.unpack_from(blob, i) for i in range(0, len(blob), _POSE.size))

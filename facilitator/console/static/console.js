@@ -223,9 +223,11 @@ async function runPreflight() {
     tbody.innerHTML = "";
     let allOk = true;
     for (const c of checks) {
-      allOk = allOk && c.ok;
+      allOk = allOk && c.ok !== false;
+      const cls = c.ok === true ? "ok" : c.ok === false ? "bad" : "na";
+      const mark = c.ok === true ? "✔" : c.ok === false ? "✘" : "–";
       const tr = document.createElement("tr");
-      tr.innerHTML = `<td>${esc(c.label)}</td><td class="res ${c.ok ? "ok" : "bad"}">${c.ok ? "✔" : "✘"} ${esc(c.value)}</td>`;
+      tr.innerHTML = `<td>${esc(c.label)}</td><td class="res ${cls}">${mark} ${esc(c.value)}</td>`;
       tbody.appendChild(tr);
     }
     $("preflight-msg").textContent = allOk ? "All checks passed." : "A check failed: fix it before starting.";
@@ -408,11 +410,14 @@ function onEvent(ev, replay) {
     } else if (type === "annotation.deleted" && S.notes.has(id)) {
       S.notes.get(id).deleted = true;
     }
-    renderNotes(); if (S.step === "live") renderTimeline();
+    renderNotes(); renderPrompts(); if (S.step === "live") renderTimeline();
     logLine(`note ${type.split(".")[1]}${mt}: ${d.text || ""}`, "", when);
     return;
   }
   let cls = "", label = LABELS[type] || type;
+  if (type.startsWith("transport.") && !LABELS[type]) {
+    label = `${type.slice(10)} ${JSON.stringify(d).slice(0, 50)}`; cls = "cmd";
+  }
   const viewer = viewerSignal(type, d);
   if (type.startsWith("welfare.") && !viewer) {
     const lvl = d.level || type.split(".")[1];
@@ -430,6 +435,10 @@ function onEvent(ev, replay) {
     if (!replay) chapterEntered(d.chapter || d.id);
   }
   if (type === "transport.ended" && !replay) promptsDue(lastChapterId());
+  if (type === "content_warning.upcoming") {
+    label = `warning in ${Number(d.in_s || 0).toFixed(0)} s: ${(d.tags || []).join(", ")}`; cls = "soft";
+  }
+  if (type === "content_warning.entered") { label = `CONTENT WARNING: ${(d.tags || []).join(", ")}`; cls = "soft"; }
   if (type === "command") {
     const a = d.args && Object.keys(d.args).length ? " " + JSON.stringify(d.args).slice(0, 60) : "";
     label = `› ${d.cmd}${a}${d.by ? " (" + d.by + ")" : ""}`; cls = "cmd";
@@ -448,16 +457,15 @@ function onEvent(ev, replay) {
 
 /* Viewer-side welfare signals: a request from the controller button, the headset taken off or put back. */
 function viewerSignal(type, d) {
-  const t = type.toLowerCase();
-  const src = String(d.source || d.by || "").toLowerCase();
-  if (t.includes("headset_off") || t.includes("headset.off") || t.includes("headset.removed") ||
-      (t === "focus.lost") || src === "headset_off") return { text: "Headset taken off" };
-  if (t.includes("headset_on") || t.includes("headset.on") || t === "focus.gained") {
-    return { text: "Headset back on", calm: true };
+  const src = String(d.source || "").toLowerCase();
+  if (type === "viewer.focus_lost" || type === "viewer.headset_off") return { text: "Headset taken off" };
+  if (type === "viewer.focus_gained" || type === "viewer.headset_on") return { text: "Headset back on", calm: true };
+  if (type === "viewer.break_request") return { text: "The viewer asked for a break" };
+  if (type === "viewer.recentre") return { text: `recentred (${d.source || "viewer"})`, calm: true };
+  if (type === "welfare.changed" && (src === "viewer" || src === "headset")) {
+    return { text: `welfare ${d.level} from the headset` };
   }
-  if (t.includes("request") || t.includes("break") || src === "viewer") {
-    return { text: "The viewer asked for a break" + (d.level ? ` (${d.level})` : "") };
-  }
+  if (type.startsWith("viewer.")) return { text: type.slice(7).replace(/_/g, " "), calm: true };
   return null;
 }
 
@@ -540,7 +548,8 @@ function renderNotes() {
   for (const n of items) {
     const li = document.createElement("li"); li.dataset.id = n.id;
     li.innerHTML = `<span class="t">${fmt(n.media_t)}</span><span class="txt">${esc(n.text)}` +
-      `${n.tags.filter((t) => t !== "prompt").map((t) => ` <span class="tag">${esc(t)}</span>`).join("")}</span>`;
+      `${(n.tags.includes("prompt") ? ["prompt"] : n.tags).map((t) => ` <span class="tag">${esc(t)}</span>`).join("")}` +
+      "</span>";
     const ed = document.createElement("button"); ed.textContent = "Edit"; ed.setAttribute("aria-label", `Edit note ${n.text}`);
     ed.addEventListener("click", () => editNote(n));
     const del = document.createElement("button"); del.textContent = "Delete"; del.setAttribute("aria-label", `Delete note ${n.text}`);
