@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import math
+import os
 import threading
 import time
 from collections import deque
@@ -49,6 +50,8 @@ START_SKIP_MAX = 0.25  # play(at=...): a start this late still lands on the cloc
 BUFFERING_AFTER = 0.25  # seconds the clock must be held by missing data before the state says BUFFERING
 PROBE_PACKETS = 600
 ERROR_EVENTS_IN_FULL = 10  # decode errors emitted one by one; after that at most one event per second
+DECODER_HELD_FRAMES = 10  # pictures a decoder keeps besides one per thread (8K HEVC measured: ~10)
+DECODER_MEMORY_SHARE = 0.4  # at most this share of queue_bytes goes to frame threads' pictures
 
 
 class MediaError(Exception):
@@ -115,7 +118,9 @@ class MediaEngine:
         self._clock = MediaClock()
         self._transport = Transport(on_event, self._clock.now)
         self._lock = self._transport.lock
-        self._queue = FrameQueue(int(queue_bytes))
+        self._budget = int(queue_bytes)
+        self._decoder_reserve = 0
+        self._queue = FrameQueue(self._budget)
         self._video: VideoDecoder | None = None
         self._audio: AudioDecoder | None = None
         self._buffer: AudioBuffer | None = None
@@ -218,6 +223,7 @@ class MediaEngine:
             path, container, stream, origin, self, queue=self._queue, fps=fps, duration=duration
         )
         self._video.primed = primed
+        self._budget_frames(probe.nbytes, stream.codec_context.thread_count)
 
         audio_codec, channels, audio_rate = None, 0, 0
         if self.audio != "none":
@@ -255,7 +261,7 @@ class MediaEngine:
                 accel = HWAccel(device_type="cuda", allow_software_fallback=True)
                 container = _av_open(path, hwaccel=accel)
                 try:
-                    primed = _probe_video(path, container)
+                    primed = _probe_video(path, container, self._budget)
                 except MediaError:
                     container.close()
                     raise
@@ -278,10 +284,17 @@ class MediaEngine:
             )
         container = _av_open(path)
         try:
-            return container, "none", _probe_video(path, container)
+            return container, "none", _probe_video(path, container, self._budget)
         except MediaError:
             container.close()
             raise
+
+    def _budget_frames(self, frame_bytes: int, threads: int) -> None:
+        """Keep the decoder's own pictures (threads in flight, reference frames) inside ``queue_bytes``:
+        the queue gets what is left, but never less than two frames."""
+        reserve = frame_bytes * (max(1, threads) + DECODER_HELD_FRAMES)
+        self._decoder_reserve = reserve
+        self._queue.max_bytes = max(self._budget - reserve, 2 * frame_bytes)
 
     def _open_audio(self, path: Path, origin: float) -> tuple[str, int, int] | None:
         try:
@@ -516,6 +529,8 @@ class MediaEngine:
         out["queue_peak_bytes"] = self._queue.peak_bytes
         out["queue_frames"] = len(self._queue)
         out["queue_limit_bytes"] = self._queue.max_bytes
+        out["frame_budget_bytes"] = self._budget
+        out["decoder_reserve_bytes"] = self._decoder_reserve
         out["state"] = self.state.value
         out["media_t"] = self.media_time()
         if isinstance(self._output, NullOutput):
@@ -702,7 +717,9 @@ def _av_open(path: Path, **kwargs: object) -> av.container.InputContainer:
         raise MediaError("unreadable", f"cannot open {path}: {exc}") from None
 
 
-def _probe_video(path: Path, container: av.container.InputContainer) -> list[av.VideoFrame]:
+def _probe_video(
+    path: Path, container: av.container.InputContainer, budget: int = 512 << 20
+) -> list[av.VideoFrame]:
     """Check the video stream can be decoded into a supported format; return the first decoded frames."""
     if not container.streams.video:
         raise MediaError("no_video", f"{path.name} has no video stream")
@@ -714,6 +731,9 @@ def _probe_video(path: Path, container: av.container.InputContainer) -> list[av.
         )
     name = ctx.codec.name
     stream.thread_type = "AUTO"
+    threads = _thread_cap(ctx.width, ctx.height, budget)
+    if threads:
+        ctx.thread_count = threads
     frames: list[av.VideoFrame] = []
     errors = 0
     try:
@@ -744,6 +764,19 @@ def _probe_video(path: Path, container: av.container.InputContainer) -> list[av.
             f"(supported: {', '.join(PLANE_LAYOUTS)})",
         )
     return frames
+
+
+def _thread_cap(width: int, height: int, budget: int) -> int:
+    """A thread count for huge pictures, or 0 (FFmpeg's own choice).
+
+    Each frame thread holds a picture: 17 threads on a 16-core PC at 8K would hold 0.8 GB. Keep them within
+    DECODER_MEMORY_SHARE of the frame budget (at least 2).
+    """
+    frame_bytes = width * height * 3 // 2
+    auto = min((os.cpu_count() or 1) + 1, 16)
+    if frame_bytes <= 0 or auto * frame_bytes <= DECODER_MEMORY_SHARE * budget:
+        return 0
+    return max(2, int(DECODER_MEMORY_SHARE * budget // frame_bytes))
 
 
 def _stream_fps(stream: av.video.stream.VideoStream) -> float:
