@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from typing import Any, Protocol
 
@@ -77,6 +78,12 @@ class ClientLink:
         self.client.subscribe(on_event=on_event, on_pose=pose, since="session", wait=5.0)
         if self.client.player:
             self.name = self.client.player
+        if self.urgent is not None:
+            # Connect and finish the CURVE handshake now, so the first stop does not pay for it.
+            from facilitator.client import ClientError
+
+            with contextlib.suppress(ClientError):
+                self.urgent.request("ping", {"cid": self.urgent.cid}, timeout=2.0, retries=0)
 
     def command(self, cmd: str, args: dict[str, Any]) -> dict[str, Any]:
         from facilitator.client import CommandFailed, RequestTimeout
