@@ -14,6 +14,9 @@
 #       --no-runtime            do not start monado-service (a runtime installed but not running)
 #       --no-runtime-installed  no active OpenXR runtime at all (the loader finds no runtime manifest)
 #       --share DIR             make host DIR visible at the same path inside the root (repeatable)
+#       --remote                Monado's remote driver instead of the simulated HMD: head pose and Index
+#                               controllers driven over TCP port 4242 (scripts/xr/monado_remote.py); the port
+#                               is machine-wide, so such runs take a lock and run one at a time
 #       --env NAME=VALUE        set a variable for COMMAND (repeatable; VIEWPOINT_* and CI pass through anyway)
 #   scripts/xr-root.sh shell               an interactive shell in the root (same set-up as run)
 #
@@ -136,13 +139,14 @@ is_built() {
 run() {
   reason=$(can_use) || die "cannot enter the root: $reason"
   is_built || die "the root is not built: run scripts/xr-root.sh build"
-  comp=null runtime=1 shares="" envs=""
+  comp=null runtime=1 shares="" envs="" remote=0
   while [ $# -gt 0 ]; do
     case $1 in
       --compositor) comp=$2; shift 2 ;;
       --compositor=*) comp=${1#*=}; shift ;;
       --no-runtime) runtime=0; shift ;;
       --no-runtime-installed) runtime=none; shift ;;
+      --remote) remote=1; shift ;;
       --share) shares="$shares $(cd "$2" && pwd)"; shift 2 ;;
       --env) envs="$envs $2"; shift 2 ;;
       --) shift; break ;;
@@ -156,6 +160,11 @@ run() {
     [ "$v" = VIEWPOINT_XR_ROOT ] && continue
     envs="$envs $v=$(printenv "$v")"
   done
+  if [ "$remote" = 1 ]; then
+    envs="$envs P_OVERRIDE_ACTIVE_CONFIG=remote"
+    exec 8>"$R.remote.lock"
+    flock -w 600 8 || die "another run holds Monado's remote-driver port; gave up waiting"
+  fi
   # shellcheck disable=SC2086
   VIEWPOINT_XR_SHARES="$shares" in_root $IN_ENV PYTHONPATH=$SRC_IN_ROOT PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 \
     VIEWPOINT_COMPOSITOR=$comp VIEWPOINT_RUNTIME=$runtime $envs \
@@ -170,5 +179,5 @@ case $cmd in
   check) if reason=$(can_use); then echo "ok: $R"; else echo "$reason"; exit 1; fi ;;
   run) run "$@" ;;
   shell) run "$@" /bin/bash ;;
-  *) sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
+  *) sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
 esac

@@ -82,7 +82,7 @@ def run_in_root(
     for share in shares:
         cmd += ["--share", str(share)]
     if remote:
-        cmd += ["--env", "P_OVERRIDE_ACTIVE_CONFIG=remote"]
+        cmd.append("--remote")
     return subprocess.run([*cmd, "--", *args], capture_output=True, text=True, timeout=timeout)
 
 

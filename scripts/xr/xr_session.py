@@ -243,6 +243,7 @@ def run(args: argparse.Namespace) -> dict:
         first_views=stats.first_views,
         last_views=stats.last_views,
         cpu_ms=stats.cpu_ms,
+        backend_cpu_ms=stats.backend_cpu_ms,
         wall_ms=stats.wall_ms,
         events=player.events,
         script=script_log,

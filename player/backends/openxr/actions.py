@@ -71,7 +71,8 @@ class ViewerActions:
                 self.problems.append(f"{profile}: {type(exc).__name__}")
         self._active = xr.ActiveActionSet(self.action_set, xr.NULL_PATH)
         self._sync_info = xr.ActionsSyncInfo(active_action_sets=[self._active])
-        self._get_infos = {
+        self._any_hand = {name: xr.ActionStateGetInfo(action=action) for name, action in self.actions.items()}
+        self._per_hand = {
             name: [xr.ActionStateGetInfo(action=action, subaction_path=hand) for hand in self.hands]
             for name, action in self.actions.items()
         }
@@ -92,11 +93,15 @@ class ViewerActions:
         except xr.SessionNotFocused:
             return []
         pressed = []
-        for name, infos in self._get_infos.items():
-            for hand, info in zip(("left", "right"), infos):
-                state = xr.get_action_state_boolean(self.session, info)
-                if state.is_active and state.changed_since_last_sync and state.current_state:
-                    pressed.append((EVENT_FOR_ACTION[name], hand))
+        for name, info in self._any_hand.items():  # one query per action; the hand only on a press
+            state = xr.get_action_state_boolean(self.session, info)
+            if state.is_active and state.changed_since_last_sync and state.current_state:
+                hand = ""
+                for label, hand_info in zip(("left", "right"), self._per_hand[name]):
+                    if xr.get_action_state_boolean(self.session, hand_info).current_state:
+                        hand = label
+                        break
+                pressed.append((EVENT_FOR_ACTION[name], hand))
         return pressed
 
     def current_profiles(self) -> dict[str, str]:

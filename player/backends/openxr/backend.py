@@ -54,6 +54,7 @@ class XrStats:
     last_views: list | None = None
     distinct_orientations: int = 0
     cpu_ms: list[float] = field(default_factory=list)  # per display frame: this thread's CPU time
+    backend_cpu_ms: list[float] = field(default_factory=list)  # of which in begin_frame + end_frame
     wall_ms: list[float] = field(
         default_factory=list
     )  # per display frame: wait_frame return -> end_frame return
@@ -119,6 +120,7 @@ class OpenXRBackend:
         self._lost_at: float | None = None
         self._next_retry = 0.0
         self._last_display_time = 0
+        self._begin_cpu = 0.0
         self._last_orientation: tuple | None = None
 
     # ---- lifecycle ---------------------------------------------------------------------------------------
@@ -368,6 +370,7 @@ class OpenXRBackend:
         self._clock.observe(pdt, fs.predicted_display_period)
         eye_views = [eye_view(v) for v in views]
         self._note_views(eye_views)
+        self._begin_cpu = time.thread_time() - cpu0
         return FrameInfo(
             display_time=self._clock.to_monotonic(pdt),
             views=eye_views,
@@ -453,6 +456,7 @@ class OpenXRBackend:
         if not isinstance(data, XrFrame) or self._session is None:
             return
         xr = self._xr
+        end0 = time.thread_time()
         layers: list = []
         try:
             if self._layer is not None:
@@ -479,7 +483,9 @@ class OpenXRBackend:
             s.frames_with_layers += 1
             s.layer_submissions += len(layers)
         if len(s.cpu_ms) < s.keep_timings:
-            s.cpu_ms.append((time.thread_time() - data.cpu0) * 1e3)
+            now = time.thread_time()
+            s.cpu_ms.append((now - data.cpu0) * 1e3)
+            s.backend_cpu_ms.append((self._begin_cpu + now - end0) * 1e3)
             s.wall_ms.append((time.perf_counter() - data.wall0) * 1e3)
 
     # ---- commands ----------------------------------------------------------------------------------------

@@ -1,0 +1,100 @@
+"""CPU time the player spends per OpenXR display frame, under Monado (simulated headset) in the xr root.
+
+From xrWaitFrame returning to xrEndFrame returning, this thread's CPU time only (GPU and compositor waits
+excluded), p50 and p99, for the projection layer (our renderer draws both eyes every display frame) and the
+equirect layer (the compositor samples the film; we convert once per video frame). The reference, measured in
+the same run, is the least a Python client can do per frame (scripts/xr/bare_loop.py: clear both eyes,
+submit one projection layer). Goal: p50 < 1 ms and p99 < 2 ms (a 120 Hz headset's budget in Python).
+
+usage: python bench/xr_frame.py [--frames N] [--compositor null|xcb]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+XR_ROOT = REPO / "scripts" / "xr-root.sh"
+
+
+def pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+def in_root(args: list[str], share: Path, compositor: str) -> subprocess.CompletedProcess:
+    cmd = ["sh", str(XR_ROOT), "run", "--compositor", compositor, "--share", str(share), "--", *args]
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--frames", type=int, default=300)
+    ap.add_argument("--compositor", choices=("null", "xcb"), default="null")
+    args = ap.parse_args()
+    check = subprocess.run(["sh", str(XR_ROOT), "check"], capture_output=True, text=True)
+    if check.returncode != 0:
+        print(f"xr_frame: skipped: {check.stdout.strip()}")
+        return 0
+    subprocess.run(["sh", str(XR_ROOT), "build"], check=True, capture_output=True)
+    from content_manifest.sample import write_sample_library
+
+    with tempfile.TemporaryDirectory(prefix="vp-xrbench-") as tmp:
+        work = Path(tmp)
+        manifest = write_sample_library(work / "lib")
+        bare = in_root(["python", "scripts/xr/bare_loop.py", str(args.frames)], work, args.compositor)
+        if bare.returncode != 0:
+            print(bare.stdout[-2000:], bare.stderr[-2000:], file=sys.stderr)
+            return 1
+        ref = json.loads(bare.stdout.strip().splitlines()[-1])["cpu_ms"][5:]
+        rows = [("reference (bare pyopenxr loop)", ref)]
+        for layer in ("projection", "equirect"):
+            report = work / f"{layer}.json"
+            proc = in_root(
+                [
+                    "python",
+                    "scripts/xr/xr_session.py",
+                    "--library",
+                    str(manifest),
+                    "--report",
+                    str(report),
+                    "--layer",
+                    layer,
+                    "--graphics",
+                    "egl",
+                    "--frames",
+                    str(args.frames),
+                ],
+                work,
+                args.compositor,
+            )
+            data = json.loads(report.read_text()) if report.exists() else {}
+            if not data.get("ok"):
+                print(proc.stderr[-2000:], data.get("traceback", ""), file=sys.stderr)
+                return 1
+            rows.append((f"player, {layer} layer", data["cpu_ms"][5:]))
+            rows.append((f"  of which OpenXR backend ({layer})", data["backend_cpu_ms"][5:]))
+        ref50, ref99 = pct(ref, 0.5), pct(ref, 0.99)
+        print(
+            f"CPU ms per display frame (thread time, wait_frame return -> end_frame return), "
+            f"Monado {args.compositor} compositor, {args.frames} frames"
+        )
+        print(f"{'':34s} {'p50':>7s} {'p99':>7s} {'mean':>7s} {'p50/ref':>8s} {'p99/ref':>8s} goal")
+        for name, values in rows:
+            p50, p99 = pct(values, 0.5), pct(values, 0.99)
+            goal = "ok" if p50 < 1.0 and p99 < 2.0 else "over (p50<1, p99<2)"
+            print(
+                f"{name:34s} {p50:7.3f} {p99:7.3f} {statistics.fmean(values):7.3f} "
+                f"{p50 / ref50:8.2f} {p99 / ref99:8.2f} {goal}"
+            )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
