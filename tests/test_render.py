@@ -283,3 +283,28 @@ def test_bad_film_layout_is_refused():
         Renderer("equirect360", "over-under", 0.0)
     with pytest.raises(ValueError, match="projection 'cubemap'"):
         Renderer("cubemap", "mono", 0.0)
+
+
+def test_side_by_side_360_wraps_inside_each_eye(gl, eyes):
+    """Left-right stereo 360: the wrap of each eye blends that eye's own edge columns, not the other eye's."""
+    import av
+
+    from content_manifest.sample import eye_picture
+    from player.media.frames import VideoFrame
+
+    left, right = eye_picture(256), eye_picture(256, right_eye_cyan=True)
+    right[(right == BLUE).all(axis=2)] = GREEN  # the eyes differ at the wrap: any bleed shows as a line
+    picture = np.concatenate([left, right], axis=1)
+    yuv = av.VideoFrame.from_ndarray(np.ascontiguousarray(picture), format="rgb24").reformat(format="yuv420p")
+    renderer = Renderer("equirect360", "left-right", 0.0)
+    renderer.upload(VideoFrame.from_av(yuv, pts=0.0, index=0))
+    for eye, target in enumerate(eyes):
+        renderer.draw_eye(eye, view(0), target.target)
+    assert_colour(centre(eyes[0].read_rgb()), RED, "SBS 360 left eye front")
+    assert_colour(centre(eyes[1].read_rgb()), CYAN, "SBS 360 right eye front")
+    for eye, (target, colour) in enumerate(zip(eyes, (BLUE, GREEN))):
+        renderer.draw_eye(eye, view(180), target.target)
+        image = target.read_rgb().astype(np.int32)
+        band = image[EYE // 2 - 8 : EYE // 2 + 8, EYE // 2 - 8 : EYE // 2 + 8]
+        assert np.abs(band - np.array(colour)).max() <= 12, f"eye {eye}: the seam at heading 180 shows"
+    renderer.close()

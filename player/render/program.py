@@ -38,7 +38,10 @@ def _text(log: bytes | str) -> str:
 class Program:
     """A linked program with cached uniform locations."""
 
-    def __init__(self, vertex: str, fragment: str, header: str = HEADER_CORE) -> None:
+    def __init__(
+        self, vertex: str, fragment: str, header: str = HEADER_CORE, defines: tuple[str, ...] = ()
+    ) -> None:
+        header = header + "".join(f"#define {name}\n" for name in defines)
         vs = _compile(GL.GL_VERTEX_SHADER, vertex, header)
         fs = _compile(GL.GL_FRAGMENT_SHADER, fragment, header)
         self.id = GL.glCreateProgram()

@@ -76,7 +76,7 @@ class Renderer:
     def _ensure_gl(self) -> None:
         if self._ready:
             return
-        self.film_program = Program("fullscreen.vert", "film.frag")
+        self._film_programs: dict[tuple[str, ...], Program] = {}
         self.overlay_program = Program("overlay.vert", "overlay.frag")
         self.vao = int(GL.glGenVertexArrays(1))
         self.planes = PlaneTextures(self._upload_mode)
@@ -95,7 +95,9 @@ class Renderer:
             GL.glDeleteTextures([tex])
         self._overlay_cache.clear()
         GL.glDeleteVertexArrays(1, [self.vao])
-        self.film_program.delete()
+        for program in self._film_programs.values():
+            program.delete()
+        self._film_programs.clear()
         self.overlay_program.delete()
         self._ready = False
 
@@ -169,35 +171,51 @@ class Renderer:
         overlay: OverlayState,
         srgb: bool,
     ) -> None:
-        p = self.film_program
-        p.use()
         frame, conv = self.frame, self._conversion
         has_frame = frame is not None and conv is not None
-        GL.glUniform1i(p.loc("u_has_frame"), 1 if has_frame else 0)
+        interleaved = has_frame and len(self.planes.specs) == 2
+        region = eye_region(self.stereo, eye_index)
+        flags = [
+            name
+            for name, on in (
+                ("INTERLEAVED", interleaved),
+                ("PROJECTION_180", self.projection == "equirect180"),
+                ("MODE_EQUIRECT", mode == 1),
+                ("WRAP_REGION", self.projection == "equirect360" and region[2] < 1.0),
+                ("HAS_FRAME", has_frame),
+                ("EFFECTS", overlay.soften > 0.0 or overlay.calm > 0.0),
+                ("LINEAR_OUT", srgb),
+            )
+            if on
+        ]
+        p = self._film_program(tuple(flags))
+        p.use()
         if has_frame:
             specs = self.planes.specs
             for unit, tex in enumerate(self.planes.textures):
                 GL.glActiveTexture(GL.GL_TEXTURE0 + unit)
                 GL.glBindTexture(GL.GL_TEXTURE_2D, tex)
-            interleaved = len(specs) == 2
             GL.glUniform1i(p.loc("u_plane0"), 0)
             GL.glUniform1i(p.loc("u_plane1"), 1)
             GL.glUniform1i(p.loc("u_plane2"), 1 if interleaved else 2)
-            GL.glUniform1i(p.loc("u_interleaved"), 1 if interleaved else 0)
             GL.glUniform2f(p.loc("u_luma_size"), specs[0].width, specs[0].height)
             GL.glUniform2f(p.loc("u_chroma_size"), specs[1].width, specs[1].height)
             GL.glUniform1f(p.loc("u_scale"), conv.scale)
             GL.glUniformMatrix3fv(p.loc("u_yuv_matrix"), 1, GL.GL_TRUE, conv.matrix)
             GL.glUniform3f(p.loc("u_yuv_offset"), *(float(v) for v in conv.offset))
-        GL.glUniform1i(p.loc("u_mode"), mode)
-        GL.glUniform1i(p.loc("u_projection"), PROJECTIONS.index(self.projection))
-        GL.glUniform4f(p.loc("u_region"), *eye_region(self.stereo, eye_index))
+        GL.glUniform4f(p.loc("u_region"), *region)
         GL.glUniformMatrix3fv(p.loc("u_eye_to_film"), 1, GL.GL_TRUE, np.ascontiguousarray(matrix, np.float32))
         GL.glUniform4f(p.loc("u_tan"), *tan_ldru)
         GL.glUniform1f(p.loc("u_soften"), float(overlay.soften))
         GL.glUniform1f(p.loc("u_calm"), float(overlay.calm))
-        GL.glUniform1i(p.loc("u_linear_out"), 1 if srgb else 0)
         GL.glDrawArrays(GL.GL_TRIANGLES, 0, 3)
+
+    def _film_program(self, flags: tuple[str, ...]) -> Program:
+        """The film shader specialised for these flags (compiled once each; see shaders/film.frag)."""
+        program = self._film_programs.get(flags)
+        if program is None:
+            program = self._film_programs[flags] = Program("fullscreen.vert", "film.frag", defines=flags)
+        return program
 
     # -- overlays ---------------------------------------------------------------------------------------
     def _draw_overlays(self, tan: list[float], overlay: OverlayState, srgb: bool) -> None:
