@@ -16,9 +16,9 @@ import av
 import numpy as np
 import pytest
 
-from content_manifest import Library
 from player.media.engine import MediaEngine, MediaError
 from player.media.transport import TransportState
+from tests.test_media_engine import film_path
 
 pytestmark = [
     pytest.mark.timeout(60),
@@ -65,9 +65,9 @@ def play_through(path: Path, **kwargs: object) -> tuple[MediaEngine, Events]:
 
 
 @pytest.fixture(scope="module")
-def films(sample_library: Library, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+def films(sample_manifest: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """Damaged and unsupported variants of calibration-mono."""
-    src = sample_library.films["calibration-mono"].path
+    src = film_path(sample_manifest, "calibration-mono")
     d = tmp_path_factory.mktemp("media-errors")
     out: dict[str, Path] = {}
 
@@ -191,10 +191,10 @@ def test_missing_file_and_bad_arguments(tmp_path: Path) -> None:
 @pytest.mark.skipif(sys.platform == "win32", reason="an open file cannot be deleted on Windows")
 @pytest.mark.parametrize(("how", "reason"), [("delete", "file_vanished"), ("shrink", "file_changed")])
 def test_file_vanishing_mid_play_is_an_error_event(
-    sample_library: Library, tmp_path: Path, how: str, reason: str
+    sample_manifest: Path, tmp_path: Path, how: str, reason: str
 ) -> None:
     path = tmp_path / "film.mp4"
-    shutil.copy(sample_library.films["calibration-mono"].path, path)
+    shutil.copy(film_path(sample_manifest, "calibration-mono"), path)
     events = Events()
     engine = MediaEngine(path, audio="null", hwdec="none", on_event=events)
     engine.open()
@@ -214,9 +214,9 @@ def test_file_vanishing_mid_play_is_an_error_event(
     assert engine.state == S.CLOSED
 
 
-def test_no_audio_device_falls_back_to_the_null_output_once(sample_library: Library) -> None:
+def test_no_audio_device_falls_back_to_the_null_output_once(sample_manifest: Path) -> None:
     events = Events()
-    engine = MediaEngine(sample_library.films["calibration-mono"].path, audio="auto", on_event=events)
+    engine = MediaEngine(film_path(sample_manifest, "calibration-mono"), audio="auto", on_event=events)
     info = engine.open()
     engine.close()
     if info.audio_output == "null":  # no sound card here: said once, with the reason

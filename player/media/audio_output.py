@@ -21,6 +21,8 @@ Tap = Callable[[float, np.ndarray], None]
 
 OUTPUT_RATE = 48_000
 OUTPUT_CHANNELS = 2
+RESYNC_SECONDS = 0.2  # device callbacks later than this behind the steady estimate: start a new estimate
+DRIFT_PER_CALLBACK = 0.0002  # how fast the estimate may follow a device clock slower than monotonic
 
 
 class AudioOutputError(RuntimeError):
@@ -80,15 +82,22 @@ class NullOutput:
 class DeviceOutput:
     """The system's default playback device through miniaudio (never miniaudio's own null backend)."""
 
-    def __init__(self, render: RenderCallback, rate: int = OUTPUT_RATE, period_ms: int = 10) -> None:
+    def __init__(
+        self,
+        render: RenderCallback,
+        rate: int = OUTPUT_RATE,
+        period_ms: int = 10,
+        backends: list | None = None,
+    ) -> None:
+        """``backends``: miniaudio backends to try (default: every real one; tests pass [Backend.NULL])."""
         import miniaudio
 
         self.rate = rate
         self._render = render
         self.tap: Tap | None = None
-        backends = [
-            b for b in miniaudio.Backend if b not in (miniaudio.Backend.NULL, miniaudio.Backend.CUSTOM)
-        ]
+        if backends is None:
+            skip = (miniaudio.Backend.NULL, miniaudio.Backend.CUSTOM)
+            backends = [b for b in miniaudio.Backend if b not in skip]
         try:
             self._device = miniaudio.PlaybackDevice(
                 output_format=miniaudio.SampleFormat.FLOAT32,
@@ -123,8 +132,20 @@ class DeviceOutput:
 
     def _generator(self):
         frames = yield b""
+        done = 0
+        base: float | None = None
         while True:
-            play_time = time.monotonic() + self.latency
+            # The callback runs when the device wants data, often a little late (scheduling). Take the device
+            # clock as steady: base = the earliest (now - frames so far / rate) seen, creeping up slowly so
+            # that a device clock running slower than time.monotonic is followed; a jump (an underrun, a
+            # device change) resets it.
+            estimate = time.monotonic() - done / self.rate
+            if base is None or estimate < base or estimate - base > RESYNC_SECONDS:
+                base = estimate
+            else:
+                base = min(estimate, base + DRIFT_PER_CALLBACK)
+            play_time = base + done / self.rate + self.latency
+            done += frames
             block = self._render(frames, play_time)
             if self.tap is not None:
                 self.tap(play_time, block)
