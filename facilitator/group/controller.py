@@ -188,6 +188,7 @@ class GroupMember:
         except Exception:
             pass
         state = dict(getattr(self.client, "state", {}) or {})
+        polled = self.sync.get("player") or {}
         now = time.monotonic()
         silent = None if self.last_ok is None else round(now - self.last_ok, 3)
         return {
@@ -214,15 +215,15 @@ class GroupMember:
                 "drift_ppm": round(est.drift_ppm, 2),
                 "samples": est.samples,
             },
-            "state": {
-                "transport": state.get("transport"),
-                "film": state.get("film"),
-                "media_t": state.get("media_t"),
-                "chapter": state.get("chapter"),
+            "state": {  # polled from the player every status_period; the event stream fills the rest
+                "transport": polled.get("state", state.get("transport")),
+                "film": polled.get("film", state.get("film")),
+                "media_t": polled.get("media_t", state.get("media_t")),
+                "chapter": polled.get("chapter", state.get("chapter")),
                 "participant": state.get("participant"),
                 "session": state.get("session"),
             },
-            "welfare": state.get("welfare", "none"),
+            "welfare": polled.get("welfare", state.get("welfare", "none")),
             "sync": {
                 k: self.sync.get(k)
                 for k in ("following", "epoch", "error_ms", "abs_p50_ms", "abs_p99_ms", "trim", "seeks", "resyncs")

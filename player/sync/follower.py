@@ -149,7 +149,7 @@ class GroupFollower:
         if tl is None:
             return
         at = self.clock() + delay
-        rejoin = Timeline(at, tl.media_at(at), tl.playing, tl.rate, tl.group, tl.epoch)
+        rejoin = Timeline(at, tl.extrapolate(at), tl.playing, tl.rate, tl.group, tl.epoch)
         with self._lock:
             self.pending = None
         self.apply(rejoin, None)
@@ -234,6 +234,9 @@ class GroupFollower:
 
     def _resync(self) -> None:
         self.resyncs += 1
+        last = self.slew.last
+        self.on_event("sync.resync", {"error_ms": None if last is None else round(last.error * 1000, 3),
+                                      "group": self.timeline.group if self.timeline else None})  # fmt: skip
         self.catch_up(self.preroll)
 
     def _tick(self, now: float) -> None:

@@ -151,6 +151,11 @@ class GroupSyncService:
         if isinstance(since, bool) or not isinstance(since, int | float):
             raise GroupSyncError("bad_args", f"args.since: expected player seconds, got {since!r}")
         out = self.follower.status()
+        try:
+            st = self.controller.status()
+            out["player"] = {k: st.get(k) for k in ("film", "state", "media_t", "chapter", "welfare")}
+        except Exception as e:  # status must answer even if the controller cannot
+            out["player"] = {"error": f"{type(e).__name__}: {e}"}
         out["samples"] = self.follower.samples(float(since))[-4000:]
         out["executions"] = list(self.follower.executions[-32:])
         out["mono"] = self.follower.clock()

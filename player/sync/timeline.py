@@ -25,6 +25,10 @@ class Timeline:
             return self.media_t
         return self.media_t + (t - self.at) * self.rate
 
+    def extrapolate(self, t: float) -> float:
+        """The timeline's line at ``t``, before ``at`` too (where the group *would* be on this timeline)."""
+        return self.media_t + (t - self.at) * self.rate if self.playing else self.media_t
+
     def as_dict(self) -> dict[str, Any]:
         return {
             "at": self.at,
