@@ -20,6 +20,10 @@
 #       --env NAME=VALUE        set a variable for COMMAND (repeatable; VIEWPOINT_* and CI pass through anyway)
 #   scripts/xr-root.sh shell               an interactive shell in the root (same set-up as run)
 #
+# Native Monado (a distribution that packages it: Debian 13+, Ubuntu 24.04+, Arch, Fedora): with
+# VIEWPOINT_XR_NATIVE=1 there is no root: `build` does nothing, `run` uses the host's monado-service and the
+# project's .venv (or python3 on PATH). See docs/openxr.md.
+#
 # Where: $VIEWPOINT_XR_ROOT, else /var/cache/viewpoint/xr-root (root) or ${XDG_CACHE_HOME:-~/.cache}/viewpoint/xr-root.
 # Needs: root (chroot, mount namespaces via unshare), debootstrap, network access to a Debian mirror and PyPI.
 set -eu
@@ -46,6 +50,11 @@ die() { echo "xr-root: $*" >&2; exit 2; }
 
 can_use() {
   # Prints the reason and returns 1 when this machine cannot build or enter the root.
+  if [ -n "${VIEWPOINT_XR_NATIVE:-}" ]; then
+    command -v monado-service >/dev/null 2>&1 || { echo "VIEWPOINT_XR_NATIVE=1 but monado-service is not installed"; return 1; }
+    command -v Xvfb >/dev/null 2>&1 || { echo "VIEWPOINT_XR_NATIVE=1 but Xvfb is not installed"; return 1; }
+    return 0
+  fi
   if [ "$(uname -s)" != Linux ]; then echo "not Linux: the Monado root needs Linux (see docs/openxr.md for QA on other systems)"; return 1; fi
   if [ "$(id -u)" != 0 ]; then echo "not root: building and entering the Monado root needs root (chroot, mount namespaces)"; return 1; fi
   command -v chroot >/dev/null 2>&1 || { echo "chroot not found"; return 1; }
@@ -84,6 +93,7 @@ PIP_CERT=/etc/host-ca.crt PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_ROOT_USER_ACTION=i
 
 build() {
   reason=$(can_use) || die "cannot build the root: $reason"
+  if [ -n "${VIEWPOINT_XR_NATIVE:-}" ]; then echo "native"; return 0; fi
   mkdir -p "$(dirname "$R")"
   exec 9>"$R.lock"
   flock 9
@@ -138,7 +148,7 @@ is_built() {
 
 run() {
   reason=$(can_use) || die "cannot enter the root: $reason"
-  is_built || die "the root is not built: run scripts/xr-root.sh build"
+  [ -n "${VIEWPOINT_XR_NATIVE:-}" ] || is_built || die "the root is not built: run scripts/xr-root.sh build"
   comp=null runtime=1 shares="" envs="" remote=0
   while [ $# -gt 0 ]; do
     case $1 in
@@ -157,13 +167,24 @@ run() {
   [ $# -gt 0 ] || die "run: no command given"
   case $comp in null|xcb) ;; *) die "--compositor must be null or xcb, not $comp" ;; esac
   for v in $(env | sed -n 's/^\(VIEWPOINT_[A-Z0-9_]*\|CI\)=.*/\1/p'); do
-    [ "$v" = VIEWPOINT_XR_ROOT ] && continue
+    case $v in  # the runner's own settings are not passed through
+      VIEWPOINT_XR_*|VIEWPOINT_RUNTIME|VIEWPOINT_COMPOSITOR|VIEWPOINT_SRC|VIEWPOINT_XVFB*|VIEWPOINT_MONADO_PID) continue ;;
+    esac
     envs="$envs $v=$(printenv "$v")"
   done
   if [ "$remote" = 1 ]; then
     envs="$envs P_OVERRIDE_ACTIVE_CONFIG=remote"
-    exec 8>"$R.remote.lock"
+    exec 8>"${TMPDIR:-/tmp}/viewpoint-xr-remote.lock"
     flock -w 600 8 || die "another run holds Monado's remote-driver port; gave up waiting"
+  fi
+  if [ -n "${VIEWPOINT_XR_NATIVE:-}" ]; then
+    venv=${VIRTUAL_ENV:+$VIRTUAL_ENV/bin}; venv=${venv:-$REPO/.venv/bin}
+    "$venv/python" -c pass 2>/dev/null || venv=$(dirname "$(command -v python3)")
+    # shellcheck disable=SC2086
+    env -i PATH="${venv:+$venv:}/usr/local/bin:/usr/bin:/bin" HOME="$HOME" LANG=C.UTF-8 PYTHONPATH="$REPO" \
+      PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 VIEWPOINT_XR_NATIVE=1 VIEWPOINT_SRC="$REPO" \
+      VIEWPOINT_COMPOSITOR=$comp VIEWPOINT_RUNTIME=$runtime $envs /bin/sh "$HERE/xr/in-root.sh" "$@"
+    return
   fi
   # shellcheck disable=SC2086
   VIEWPOINT_XR_SHARES="$shares" in_root $IN_ENV PYTHONPATH=$SRC_IN_ROOT PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 \
@@ -175,9 +196,9 @@ cmd=${1:-}
 [ $# -gt 0 ] && shift
 case $cmd in
   build) build ;;
-  path) is_built || { say "not built: $R"; exit 1; }; echo "$R" ;;
+  path) [ -n "${VIEWPOINT_XR_NATIVE:-}" ] && { echo native; exit 0; }; is_built || { say "not built: $R"; exit 1; }; echo "$R" ;;
   check) if reason=$(can_use); then echo "ok: $R"; else echo "$reason"; exit 1; fi ;;
   run) run "$@" ;;
   shell) run "$@" /bin/bash ;;
-  *) sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
+  *) sed -n '2,28p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
 esac

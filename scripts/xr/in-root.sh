@@ -1,13 +1,17 @@
 #!/bin/sh
-# Runs INSIDE the xr root (started by scripts/xr-root.sh run): start Xvfb and monado-service as asked, run the
-# command, stop everything it started. Environment in: VIEWPOINT_COMPOSITOR (null|xcb), VIEWPOINT_RUNTIME (1|0).
+# Runs INSIDE the xr root (started by scripts/xr-root.sh run), or on the host with VIEWPOINT_XR_NATIVE=1: start
+# Xvfb and monado-service as asked, run the command, stop everything it started. Environment in: VIEWPOINT_COMPOSITOR (null|xcb), VIEWPOINT_RUNTIME (1|0).
 set -u
 ID=$$
 export XDG_RUNTIME_DIR=/tmp/vx$ID          # short: the IPC socket path has a length limit
 export XRT_NO_STDIN=1                      # monado-service exits when stdin is not a terminal without this
-export XR_RUNTIME_JSON=/usr/share/openxr/1/openxr_monado.json
-export VK_DRIVER_FILES=/usr/share/vulkan/icd.d/lvp_icd.json
-export VK_ICD_FILENAMES=$VK_DRIVER_FILES
+for m in /usr/share/openxr/1/openxr_monado.json /usr/local/share/openxr/1/openxr_monado.json; do
+  [ -f "$m" ] && export XR_RUNTIME_JSON=$m && break
+done
+if [ -f /usr/share/vulkan/icd.d/lvp_icd.json ] && [ -z "${VIEWPOINT_XR_NATIVE:-}" ]; then
+  export VK_DRIVER_FILES=/usr/share/vulkan/icd.d/lvp_icd.json   # lavapipe: the root has no GPU driver
+  export VK_ICD_FILENAMES=$VK_DRIVER_FILES
+fi
 mkdir -p "$XDG_RUNTIME_DIR" && chmod 700 "$XDG_RUNTIME_DIR"
 LOGS=$XDG_RUNTIME_DIR
 export VIEWPOINT_XR_LOGS=$LOGS
@@ -55,6 +59,6 @@ elif [ "${VIEWPOINT_RUNTIME}" = none ]; then
   # no active runtime at all: hide the system-wide active_runtime.json from the loader
   export XDG_CONFIG_DIRS=/nonexistent XDG_CONFIG_HOME=/nonexistent
 fi
-cd /opt/viewpoint/src
+cd "${VIEWPOINT_SRC:-/opt/viewpoint/src}"
 "$@"
 exit $?
