@@ -218,10 +218,18 @@ def pair(
     try:
         s.connect(pairing_endpoint_for(endpoint))
         rid = "pair-" + secrets.token_hex(4)
-        s.send(
-            P.dumps({"v": P.PROTOCOL_VERSION, "id": rid, "cmd": "pair", "args": {"name": name, "role": role}})
+        s.immediate = True
+        msg = P.dumps(
+            {"v": P.PROTOCOL_VERSION, "id": rid, "cmd": "pair", "args": {"name": name, "role": role}}
         )
-        if not s.poll(int(timeout * 1000)):
+        deadline = time.monotonic() + timeout
+        sent = False
+        if s.poll(int(timeout * 1000), zmq.POLLOUT):
+            with contextlib.suppress(zmq.Again):
+                s.send(msg, zmq.NOBLOCK)
+                sent = True
+        left = max(0.0, deadline - time.monotonic())
+        if not sent or not s.poll(int(left * 1000) + 1):
             raise PairingError(
                 f"no answer from {pairing_endpoint_for(endpoint)} in {timeout:g} s: check the code on the "
                 "player (codes change after each pairing) and the address"
@@ -312,6 +320,7 @@ class PlayerClient:
         s.curve_publickey = self.identity.public
         s.curve_secretkey = self.identity.secret
         s.rcvhwm = 10000
+        s.immediate = True  # queue only to an authenticated connection: no stale backlog after a reconnect
         s.connect(self.endpoint)
         return s
 
@@ -343,8 +352,14 @@ class PlayerClient:
             if self._sock is None:
                 self._sock = self._socket()
             for _ in range(retries + 1):
-                self._sock.send(payload)
                 deadline = time.monotonic() + timeout
+                # no completed (authenticated) connection yet: wait for one, within this try's time
+                if not self._sock.poll(int(timeout * 1000) + 1, zmq.POLLOUT):
+                    continue
+                try:
+                    self._sock.send(payload, zmq.NOBLOCK)
+                except zmq.Again:
+                    continue
                 while True:
                     left = deadline - time.monotonic()
                     if left <= 0 or not self._sock.poll(int(left * 1000) + 1):
@@ -529,20 +544,27 @@ class PlayerClient:
             sub.close(0)
             ctl.close(0)
 
-    def _ctl_send(self, cmd: str, args: dict[str, Any]) -> str:
+    def _ctl_send(self, cmd: str, args: dict[str, Any], wait: float = 0.0) -> str:
         self._ctl_n += 1
         rid = f"{self.cid}-io{self._ctl_n}"
-        self._ctl.send(P.encode_command(rid, cmd, args))
+        end = time.monotonic() + wait
+        while not self._stop.is_set() and time.monotonic() < end:
+            if self._ctl.poll(100, zmq.POLLOUT):
+                break
+        with contextlib.suppress(zmq.Again):  # not connected: the caller's wait times out
+            self._ctl.send(P.encode_command(rid, cmd, args), zmq.NOBLOCK)
         return rid
 
     def _ctl_call(self, cmd: str, args: dict[str, Any], timeout: float = 2.0) -> dict[str, Any] | None:
         """A synchronous call on the I/O thread's own socket (replies to others are consumed on the way)."""
-        rid = self._ctl_send(cmd, args)
         deadline = time.monotonic() + timeout
+        rid = self._ctl_send(cmd, args, wait=timeout)
         while True:
             left = deadline - time.monotonic()
-            if left <= 0 or not self._ctl.poll(int(left * 1000) + 1):
+            if left <= 0 or self._stop.is_set():
                 return None
+            if not self._ctl.poll(int(min(left, 0.1) * 1000) + 1):
+                continue
             rep = self._ctl_reply()
             if rep is not None and rep.get("id") == rid:
                 if not rep["ok"]:

@@ -145,6 +145,7 @@ class SessionServer:
         synchronous: str = "FULL",
         pause_on_lost: bool = False,
         context: zmq.Context | None = None,
+        announce: bool = True,
     ):
         if not 1.0 <= pose_hz <= 60.0:
             raise ValueError(f"pose_hz={pose_hz}: expected 1..60 samples per second")
@@ -161,6 +162,7 @@ class SessionServer:
         self.synchronous = synchronous
         self.default_pause_on_lost = pause_on_lost
         self._ctx = context or zmq.Context.instance()
+        self.announce = announce  # print the endpoint and the pairing code on stdout
 
         self.endpoints: Endpoints | None = None
         self.pairing_code: str | None = None
@@ -325,6 +327,12 @@ class SessionServer:
         self._poller.register(self.zap.socket, zmq.POLLIN)
         self._poller.register(self.router, zmq.POLLIN)
         self._poller.register(self._wake_r.fileno(), zmq.POLLIN)
+        if self.announce:
+            print(
+                f"viewpoint-player: listening on {self.endpoints.command} (events {self.endpoints.events}); "
+                f"player key {fingerprint(self.public_key)}",
+                flush=True,
+            )
         if self.pairing_enabled:
             self._open_pairing()
         self._recover_and_begin()
@@ -420,6 +428,12 @@ class SessionServer:
                 self.on_pairing_code(code)
             except Exception:
                 log.exception("on_pairing_code callback failed")
+        elif self.announce:
+            print(
+                f"viewpoint-player: pairing code {code} (on the laptop: viewpoint-facilitator pair "
+                f"{self.endpoints.command} {code})",
+                flush=True,
+            )
 
     def _close_pairing(self) -> None:
         if self.pairing is not None:
