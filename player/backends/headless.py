@@ -57,10 +57,9 @@ class HeadlessBackend:
         self._closed = False
 
     def open(self) -> None:
-        from player.render.egl import EGLContext
         from player.render.targets import OffscreenTarget
 
-        self._context = EGLContext()
+        self._context = _offscreen_context()
         self._targets = [OffscreenTarget(*self.eye_size, srgb=self.srgb) for _ in range(self.eyes)]
 
     @property
@@ -121,3 +120,49 @@ class HeadlessBackend:
         if self._context is not None:
             self._context.close()
             self._context = None
+
+
+class _HiddenWindowContext:
+    """An invisible glfw window's context: the fallback where EGL is missing (Windows, macOS)."""
+
+    def __init__(self) -> None:
+        import glfw
+
+        if not glfw.init():
+            raise RuntimeError("glfw could not initialise")
+        glfw.window_hint(glfw.VISIBLE, False)
+        glfw.window_hint(glfw.CONTEXT_VERSION_MAJOR, 3)
+        glfw.window_hint(glfw.CONTEXT_VERSION_MINOR, 3)
+        glfw.window_hint(glfw.OPENGL_PROFILE, glfw.OPENGL_CORE_PROFILE)
+        glfw.window_hint(glfw.OPENGL_FORWARD_COMPAT, True)
+        self._glfw = glfw
+        self.window = glfw.create_window(16, 16, "viewpoint-headless", None, None)
+        if not self.window:
+            glfw.terminate()
+            raise RuntimeError("could not create a hidden OpenGL 3.3 window")
+        glfw.make_context_current(self.window)
+        self.platform = "hidden-window"
+
+    def close(self) -> None:
+        if self.window is not None:
+            self._glfw.destroy_window(self.window)
+            self._glfw.terminate()
+            self.window = None
+
+
+def _offscreen_context():
+    """EGL (surfaceless or device) where the platform has it, else a hidden window."""
+    from player.render.glplatform import uses_egl
+
+    egl_problem = "PyOpenGL is not using EGL on this platform"
+    if uses_egl():
+        from player.render.egl import EGLContext, EGLError
+
+        try:
+            return EGLContext()
+        except EGLError as exc:
+            egl_problem = str(exc)
+    try:
+        return _HiddenWindowContext()
+    except Exception as exc:
+        raise RuntimeError(f"no offscreen OpenGL context: EGL: {egl_problem}; hidden window: {exc}") from None
