@@ -6,7 +6,6 @@ import argparse
 import contextlib
 import signal
 import sys
-import tempfile
 import threading
 import webbrowser
 from pathlib import Path
@@ -21,7 +20,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "players", nargs="*", help="paired players by name or endpoint (default: every paired player)"
     )
-    p.add_argument("--library", type=Path, help="film library manifest (films, warnings, chapters, prompts)")
+    p.add_argument(
+        "--library", type=Path, help="film library manifest (default with --with-player: the sample films)"
+    )
     p.add_argument(
         "--with-player",
         choices=("headless", "desktop"),
@@ -42,7 +43,6 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "--auto-pause", action="store_true", help="pause at the end of each chapter for discussion"
     )
     p.add_argument("--reports", type=Path, default=Path("reports"), help="folder for session reports")
-    p.add_argument("--home", type=Path, help="the facilitator's folder (keys, paired players)")
     p.add_argument("--observer", action="store_true", help="read-only console (no commands)")
 
 
@@ -60,12 +60,15 @@ def run(args: argparse.Namespace) -> int:
         except OSError as exc:
             print(f"viewpoint-facilitator console: {args.library}: {exc}", file=sys.stderr)
             return 2
-    elif args.with_player:
-        print("viewpoint-facilitator console: --with-player needs --library MANIFEST", file=sys.stderr)
-        return 2
     if not security.is_loopback(args.host):
         print(f"Serving on {args.host}: the console is reachable from the network, with its token only.")
-    home = FacilitatorHome(args.home) if args.home else FacilitatorHome()
+    home = FacilitatorHome(getattr(args, "home", None), name=getattr(args, "name", None))
+    if args.with_player and library is None:
+        from content_manifest.sample import write_sample_library
+
+        args.library = write_sample_library(home.path / "sample-library")
+        library = load_library(args.library)
+        print(f"no --library: using the sample films in {args.library.parent}")
     tags = [t.strip() for t in args.quick_tags.split(",") if t.strip()][:9]
     local = None
     links = {}
@@ -73,9 +76,19 @@ def run(args: argparse.Namespace) -> int:
         if args.with_player:
             from facilitator.console.localplayer import LocalPlayerError, start_local_player
 
-            work = Path(tempfile.mkdtemp(prefix="viewpoint-console-"))
+            work = home.path / "local-player"
+            extra = ["--name", f"local-{args.with_player}"]
+            if args.with_player == "headless":
+                from facilitator.console.demo import HEAD_SCRIPT
+
+                script = work / "look-around.yaml"
+                script.parent.mkdir(parents=True, exist_ok=True)
+                script.write_text(HEAD_SCRIPT, encoding="utf-8")  # a scripted viewer who looks around
+                extra += ["--head-script", str(script), "--eye-size", "128x128", "--display-rate", "30"]
             try:
-                local = start_local_player(args.library, work, backend=args.with_player, home=home)
+                local = start_local_player(
+                    args.library, work, backend=args.with_player, home=home, extra_args=extra
+                )
             except LocalPlayerError as exc:
                 print(f"viewpoint-facilitator console: {exc}", file=sys.stderr)
                 return 1

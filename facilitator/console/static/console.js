@@ -15,7 +15,7 @@ const S = {
            at: performance.now() },
   health: { connected: false, age_s: null },
   notes: new Map(), pinnedT: null, promptsUsed: new Set(), trail: [], frameKey: null, lastChapter: null,
-  alertOpen: false, readOnly: false,
+  alertOpen: false, readOnly: false, participant: null, welfareCount: 0,
 };
 
 function film() { return S.config.films.find((f) => f.id === (S.filmId || S.state.film)) || null; }
@@ -154,7 +154,17 @@ function showStep(step) {
     if (i === idx) li.setAttribute("aria-current", "step"); else li.removeAttribute("aria-current");
   });
   if (step === "live") { renderTimeline(); renderPrompts(); }
+  if (step === "ended") renderEnded();
   sessionStorage.setItem("vp-flow", JSON.stringify({ step, film: S.filmId, player: S.playerId }));
+}
+
+function renderEnded() {
+  const f = film();
+  const notes = [...S.notes.values()].filter((n) => !n.deleted && !n.tags.includes("prompt")).length;
+  const who = S.participant ? `Participant ${S.participant}` : "The participant";
+  $("ended-summary").textContent = `${who} · ${f ? f.title : "film"} · ${notes} note${notes === 1 ? "" : "s"} · ` +
+    `${S.welfareCount} welfare event${S.welfareCount === 1 ? "" : "s"}. The session is in the headset's log; ` +
+    "the report is written from it.";
 }
 
 function resumeFlow() {
@@ -443,7 +453,11 @@ function onEvent(ev, replay) {
     const a = d.args && Object.keys(d.args).length ? " " + JSON.stringify(d.args).slice(0, 60) : "";
     label = `› ${d.cmd}${a}${d.by ? " (" + d.by + ")" : ""}`; cls = "cmd";
   }
-  if (type === "session.started") label = d.participant ? `session started: participant ${d.participant}` : "standby";
+  if (type === "session.started") {
+    label = d.participant ? `session started: participant ${d.participant}` : "standby";
+    if (d.participant) { S.participant = d.participant; S.welfareCount = 0; }
+  }
+  if (["welfare.changed", "viewer.break_request", "viewer.focus_lost"].includes(type)) S.welfareCount += 1;
   if (type === "session.ended") {
     if (d.reason === "facilitated_session_started") return;
     label = `session ended (${String(d.reason || "").replace(/_/g, " ")})`;
