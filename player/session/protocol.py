@@ -30,8 +30,8 @@ MAX_MESSAGE_BYTES = 64 * 1024
 MAX_ID_CHARS = 64
 HEARTBEAT_S = 1.0
 """Both ends send something at least this often."""
-DEAD_AFTER_S = 3.0
-"""A peer silent for this long is dead."""
+DEAD_AFTER_S = 2.5
+"""A peer silent for this long is dead (checked every 0.25 s: noticed within 3 s)."""
 
 # Topics on the event (PUB) socket: the first frame of each two-frame message.
 TOPIC_EVENT = b"ev"
