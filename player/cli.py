@@ -185,7 +185,32 @@ def cmd_play(args: argparse.Namespace) -> int:
     server = None
     loop = None
     group_sync = advertiser = None
+    sinks: list = []
+
+    def emit(kind: str, data: dict) -> None:
+        for sink in sinks:
+            sink(kind, data)
+
+    controller.set_sink(emit)
     try:
+        if args.listen:  # before the film loads, so that the session log holds transport.loaded too
+            from player.session.server import SessionServer
+            from player.sync.service import GroupSyncService
+
+            server = SessionServer(
+                controller, endpoint=args.listen, keys_dir=args.keys, log_path=args.log,
+                player_name=args.name or "viewpoint-player",
+            )  # fmt: skip
+            group_sync = GroupSyncService(controller).attach(server)
+            sinks.append(server.emit)
+            try:
+                server.start()
+            except Exception as exc:  # SessionServerError: port in use, unreadable keys, log not writable
+                return _fail(f"--listen {args.listen}: {exc}", EXIT_FAIL)
+            if args.advertise:
+                from player.sync.advertise import advertise_server
+
+                advertiser = advertise_server(server, args.name or "viewpoint-player")
         try:
             controller.load(args.film)
         except CommandError as exc:
@@ -202,32 +227,8 @@ def cmd_play(args: argparse.Namespace) -> int:
         )  # fmt: skip
         if args.wait:
             options.autoplay = options.exit_on_end = False
-        loop = PlaybackLoop(backend, controller, options)
-        sinks = [loop.record_event]
-        if args.listen:
-            from player.session.server import SessionServer
-
-            server = SessionServer(
-                controller, endpoint=args.listen, keys_dir=args.keys, log_path=args.log,
-                player_name=args.name or "viewpoint-player",
-            )  # fmt: skip
-            sinks.append(server.emit)
-            loop.server = server
-            from player.sync.service import GroupSyncService
-
-            group_sync = GroupSyncService(controller).attach(server)
-
-        def emit(kind: str, data: dict) -> None:
-            for sink in sinks:
-                sink(kind, data)
-
-        controller.set_sink(emit)
-        if server is not None:
-            server.start()
-            if args.advertise:
-                from player.sync.advertise import advertise_server
-
-                advertiser = advertise_server(server, args.name or "viewpoint-player")
+        loop = PlaybackLoop(backend, controller, options, server=server)
+        sinks.insert(0, loop.record_event)
         try:
             result = loop.run()
         except Exception as exc:  # a backend that cannot open: say why, no traceback

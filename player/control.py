@@ -152,8 +152,11 @@ class Controller:
             self._warned.clear()
             self._cues = self._load_cues(film)
             self.overlay.set_subtitle("")
-        engine.set_volume(SOFTEN_VOLUME * self.volume if self.welfare == "soften" else self.volume)
-        engine.set_muted(self.muted or self.welfare == "stop")
+        volume = SOFTEN_VOLUME * self.volume if self.welfare == "soften" else self.volume
+        if volume != 1.0:  # carry the session's volume and mute over to the new film
+            engine.set_volume(volume)
+        if self.muted or self.welfare == "stop":
+            engine.set_muted(True)
         if play and self.welfare != "stop":
             engine.play()
         return {"film": film.id, "duration": info.duration, "width": info.width, "height": info.height}

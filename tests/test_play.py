@@ -99,3 +99,24 @@ def test_head_script_interpolation():
     assert script.angles_at(0) == (10, 0, 0)
     assert script.angles_at(2) == pytest.approx((20, 10, 0))
     assert script.angles_at(9) == (30, 20, 0)
+
+
+def test_play_with_listen_logs_the_session(sample_manifest, tmp_path):
+    import socket
+    import sqlite3
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    log = tmp_path / "session.sqlite"
+    code = main(
+        ["play", "--manifest", str(sample_manifest), "--film", "calibration-mono", "--backend", "headless",
+         "--eye-size", "32x32", "--duration", "2.2", "--listen", f"tcp://127.0.0.1:{port}",
+         "--keys", str(tmp_path / "keys"), "--log", str(log)]
+    )  # fmt: skip
+    assert code == 0
+    with sqlite3.connect(log) as db:
+        kinds = [row[0] for row in db.execute("SELECT type FROM events ORDER BY pos")]
+    for kind in ("session.started", "transport.loaded", "transport.playing", "chapter.entered",
+                 "content_warning.entered", "session.ended"):  # fmt: skip
+        assert kind in kinds, f"{kind} missing from the session log: {kinds}"
