@@ -236,7 +236,21 @@ def test_a_whole_session_from_the_browser(rig):
     page.wait_for_selector("#welfare-state.hidden", state="attached")
     page.wait_for_selector("#pstate:text('playing')")  # it was playing when stopped, so it plays on
 
-    # 9. end the session, write the report and look at it
+    # 9. transport: next safe point (key G), volume, chapter jump
+    page.keyboard.press("g")
+    log.wait_for(
+        "next safe point", lambda e: e["type"] == "command" and e["data"]["cmd"] == "next_safe_point"
+    )
+    page.wait_for_function(CLOCK_AT_LEAST, arg=4.5)
+    page.locator("#t-volume").evaluate("el => { el.value = 40; el.dispatchEvent(new Event('change')); }")
+    vol = log.wait_for("volume", lambda e: e["type"] == "command" and e["data"]["cmd"] == "volume")
+    assert vol["data"]["args"] == {"volume": 0.4}
+    page.select_option("#t-chapter", "look-around")
+    log.wait_for(
+        "chapter jump", lambda e: e["type"] == "command" and e["data"]["args"].get("id") == "look-around"
+    )
+
+    # 10. end the session, write the report and look at it
     page.click("#end-session")
     ended = log.wait_for("session.ended", lambda e: e["type"] == "session.ended", session=sid)
     assert ended["data"]["reason"] == "ended_by_facilitator"

@@ -72,6 +72,13 @@ def run(args: argparse.Namespace) -> int:
     tags = [t.strip() for t in args.quick_tags.split(",") if t.strip()][:9]
     local = None
     links = {}
+    store = None
+    try:
+        from facilitator.store import FacilitatorStore, StoreError
+
+        store = FacilitatorStore(home.store_path)
+    except (ImportError, StoreError, OSError) as exc:
+        print(f"warning: no facilitator store ({exc}); reports use the player's log only", file=sys.stderr)
     try:
         if args.with_player:
             from facilitator.console.localplayer import LocalPlayerError, start_local_player
@@ -93,7 +100,7 @@ def run(args: argparse.Namespace) -> int:
                 print(f"viewpoint-facilitator console: {exc}", file=sys.stderr)
                 return 1
             print(f"player ({args.with_player}) on {local.endpoint}; its log: {local.log_path}")
-            links["local"] = local.link(f"this computer ({args.with_player})")
+            links["local"] = local.link(f"this computer ({args.with_player})", store=store)
         from facilitator.console.link import ClientLink
 
         targets = args.players or ([] if links else list(home.players()))
@@ -103,7 +110,7 @@ def run(args: argparse.Namespace) -> int:
             except ClientError as exc:
                 print(f"viewpoint-facilitator console: {exc}", file=sys.stderr)
                 return 2
-            links[target] = ClientLink(main, urgent, name=target)
+            links[target] = ClientLink(main, urgent, name=target, store=store)
         if not links:
             print(
                 "viewpoint-facilitator console: no player: pair one first ('viewpoint-facilitator pair'), "
@@ -141,6 +148,8 @@ def run(args: argparse.Namespace) -> int:
     finally:
         if local is not None:
             local.stop()
+        if store is not None:
+            store.close()
 
 
 def main(argv: list[str] | None = None) -> int:

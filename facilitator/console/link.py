@@ -53,10 +53,17 @@ class ClientLink:
     """
 
     def __init__(
-        self, client: Any, urgent: Any | None = None, *, name: str | None = None, max_poses: int = 200_000
+        self,
+        client: Any,
+        urgent: Any | None = None,
+        *,
+        name: str | None = None,
+        store: Any | None = None,
+        max_poses: int = 200_000,
     ):
         self.client = client
         self.urgent = urgent
+        self.store = store  # facilitator.store.FacilitatorStore: the facilitator's own copy of the events
         self.endpoint = client.endpoint
         self.name = name or client.player or client.endpoint
         self._poses: dict[str, list[tuple[float, ...]]] = {}
@@ -75,7 +82,10 @@ class ClientLink:
                     )
             on_pose(msg)
 
-        self.client.subscribe(on_event=on_event, on_pose=pose, since="session", wait=5.0)
+        if self.store is not None:
+            self.store.follow(self.client, on_event=on_event, on_pose=pose, wait=5.0)
+        else:
+            self.client.subscribe(on_event=on_event, on_pose=pose, since="session", wait=5.0)
         if self.client.player:
             self.name = self.client.player
         if self.urgent is not None:
@@ -124,7 +134,13 @@ class ClientLink:
             if not batch or not res.get("more") or len(batch) < len(res.get("events", [])):
                 break
             after = batch[-1]["seq"]
-        return events, list(self._poses.get(session, []))
+        poses = list(self._poses.get(session, []))
+        if self.store is not None:
+            with contextlib.suppress(Exception):
+                stored = self.store.poses(session)
+                if len(stored) > len(poses):
+                    poses = stored
+        return events, poses
 
     def close(self) -> None:
         for conn in (self.urgent, self.client):

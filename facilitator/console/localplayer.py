@@ -59,14 +59,14 @@ class LocalPlayer:
     home: FacilitatorHome
     clients: list[PlayerClient] = field(default_factory=list)
 
-    def link(self, name: str = "this computer") -> ClientLink:
+    def link(self, name: str = "this computer", store: Any | None = None) -> ClientLink:
         """A console link to this player (a main connection and an urgent one for welfare)."""
         server_key = load_public_key(self.keys_dir / "player.key")
         ident = self.home.identity()
         main = PlayerClient(self.endpoint, server_key, ident, name=self.home.name)
         urgent = PlayerClient(self.endpoint, server_key, ident, name=self.home.name)
         self.clients += [main, urgent]
-        return ClientLink(main, urgent, name=name)
+        return ClientLink(main, urgent, name=name, store=store)
 
     def client(self, **kwargs: Any) -> PlayerClient:
         server_key = load_public_key(self.keys_dir / "player.key")

@@ -62,6 +62,7 @@ function onMessage(msg) {
   switch (msg.kind) {
     case "hello":
       S.config = msg.config; S.readOnly = !!msg.config.read_only;
+      applyReadOnly();
       if (msg.player) S.playerId = msg.player;
       renderSetup(); renderQuickTags();
       $("auto-pause").checked = !!msg.config.auto_pause;
@@ -82,6 +83,15 @@ function onMessage(msg) {
     case "notice": logLine(msg.text, msg.level || ""); break;
     default: break;
   }
+}
+
+/* An observer's console: everything that would command the player is disabled (the server refuses anyway). */
+function applyReadOnly() {
+  document.body.classList.toggle("readonly", S.readOnly);
+  const sel = "#welfare button, .transport button, .transport select, .transport input, #end-session, " +
+    "#quicktags button, #note-form button, #note-text, #to-preflight, #record-consent, #preflight-retry";
+  document.querySelectorAll(sel).forEach((el) => { if (S.readOnly) el.disabled = true; });
+  if (S.readOnly) $("pstate").title = "Observer console: read-only";
 }
 
 function applyState(st) {
@@ -342,7 +352,12 @@ function updateFrame(t) {
   const key = `${f.id}@${Math.round(t)}`;
   if (key === S.frameKey) return;
   S.frameKey = key;
+  $("picture").classList.remove("no-frame");
   $("frame").src = `api/frame/${encodeURIComponent(f.id)}?t=${Math.round(t)}${location.search.replace("?", "&")}`;
+}
+
+function frameMissing() {
+  $("picture").classList.add("no-frame");
 }
 
 function drawView() {
@@ -426,7 +441,10 @@ function onEvent(ev, replay) {
   }
   let cls = "", label = LABELS[type] || type;
   if (type.startsWith("transport.") && !LABELS[type]) {
-    label = `${type.slice(10)} ${JSON.stringify(d).slice(0, 50)}`; cls = "cmd";
+    label = type === "transport.volume" && typeof d.volume === "number"
+      ? `volume ${Math.round(d.volume * 100)}%${d.muted ? ", muted" : ""}`
+      : `${type.slice(10)} ${JSON.stringify(d).slice(0, 50)}`;
+    cls = "cmd";
   }
   const viewer = viewerSignal(type, d);
   if (type.startsWith("welfare.") && !viewer) {
@@ -603,6 +621,7 @@ document.addEventListener("keydown", (e) => {
   if (e.ctrlKey || e.metaKey || e.altKey) return;
   if ($("edit-dialog").open) return;
   // Stop now works from anywhere, even while typing a note.
+  if (S.readOnly) return;
   if (e.key === "Escape") { e.preventDefault(); welfare("stop"); if (typing(e)) e.target.blur(); return; }
   if (typing(e)) return;
   const k = e.key.toLowerCase();
@@ -619,6 +638,7 @@ document.addEventListener("keydown", (e) => {
 });
 
 function bind() {
+  $("frame").addEventListener("error", frameMissing);
   document.querySelectorAll("[data-welfare]").forEach((b) => b.addEventListener("click", () => welfare(b.dataset.welfare)));
   $("alert-ack").addEventListener("click", () => { $("alert").classList.add("hidden"); S.alertOpen = false; });
   $("to-warnings").addEventListener("click", () => { renderWarnings(); showStep("warnings"); $("ack-warnings").focus(); });
