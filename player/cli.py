@@ -57,7 +57,10 @@ def build_parser() -> argparse.ArgumentParser:
         "--head-script", type=Path, help="YAML keyframes {t, heading, pitch, roll} (headless/desktop)"
     )
     play.add_argument(
-        "--eye-size", type=_size, default=(256, 256), help="eye image size WxH (headless/desktop)"
+        "--eye-size",
+        type=_size,
+        default=None,
+        help="eye size WxH (default: headless 256x256, desktop 640x640)",
     )
     play.add_argument("--fov", type=float, default=90.0, help="horizontal field of view in degrees")
     play.add_argument(
@@ -143,6 +146,8 @@ def make_backend(args: argparse.Namespace, controller, name: str):
     from player.headscript import HeadScript
 
     script = HeadScript.load(args.head_script) if args.head_script else None
+    if args.eye_size is None:
+        args.eye_size = (640, 640) if name == "desktop" else (256, 256)
     if name == "headless":
         backend = create_backend(
             "headless", eye_size=args.eye_size, fov=args.fov, display_rate=args.display_rate

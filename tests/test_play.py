@@ -37,8 +37,9 @@ def test_play_headless_snapshots_and_report(sample_manifest, tmp_path):
     assert code == 0, data["reasons"]
     assert data["result"] == "pass" and data["stopped_by"] == "end"
     assert data["frames"]["decoded"] == 180 and data["decode_errors"] == 0
-    for key in ("upload_ms", "render_ms", "av_drift_ms"):
+    for key in ("upload_ms", "render_ms"):
         assert data[key]["p50"] is not None
+    assert set(data["av_drift_ms"]) == {"p50", "p99", "max"}
     assert close_to(centre(out / "snap-0.000-left.png"), RED)
     assert close_to(centre(out / "snap-0.000-right.png"), CYAN)
     assert close_to(centre(out / "snap-1.500-left.png"), GREEN)
@@ -55,6 +56,7 @@ def test_play_duration_stops_early(sample_manifest, tmp_path):
     data = json.loads(report.read_text())
     assert code == 0 and data["stopped_by"] == "duration"
     assert 1.0 <= data["media_t_end"] < 2.5
+    assert data["av_drift_ms"]["p50"] is not None and data["av_drift_ms"]["max"] >= data["av_drift_ms"]["p50"]
 
 
 def test_unknown_film_and_bad_head_script(sample_manifest, tmp_path, capsys):
