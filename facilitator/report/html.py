@@ -212,7 +212,7 @@ dt{font-size:12px;color:var(--muted);text-transform:uppercase;letter-spacing:.04
 table{border-collapse:collapse;width:100%;font-size:13px}
 th,td{border-bottom:1px solid var(--line);padding:4px 6px;text-align:left;vertical-align:top}
 th{background:#f0f4f8}td.t{white-space:nowrap;font-variant-numeric:tabular-nums}
-tr.welfare td{background:#fdecea}tr.soft td{background:#fff4e5}
+tr.welfare td{background:#fdecea}tr.soft td{background:#fff4e5}tr.resume td{background:#edf7ed}
 .tag{display:inline-block;border:1px solid var(--accent);color:var(--accent);border-radius:10px;padding:0 7px;
  font-size:12px;margin-right:3px}
 svg.timeline{width:100%;height:auto;border:1px solid var(--line);background:#fff}
@@ -223,7 +223,7 @@ figcaption{font-size:13px;color:var(--muted)}
 .empty{color:var(--muted);font-style:italic}
 .foot{margin-top:30px;font-size:12px;color:var(--muted)}
 @page{size:A4;margin:14mm}
-@media print{body{padding:0;max-width:none;font-size:12px}h2{break-after:avoid}
+@media print{body{padding:0;max-width:none;font-size:12px}h2,h3{break-after:avoid}ul{break-inside:avoid}
  tr{break-inside:avoid}*{-webkit-print-color-adjust:exact;print-color-adjust:exact}}
 """
 
@@ -297,6 +297,8 @@ def build_report(
         cls = ""
         if etype.startswith("viewer.") or (etype.startswith("welfare.") and level == "stop"):
             cls = ' class="welfare"'
+        elif etype.startswith("welfare.") and level in ("none", "resume"):
+            cls = ' class="resume"'
         elif etype.startswith("welfare."):
             cls = ' class="soft"'
         rows.append(

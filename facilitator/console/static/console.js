@@ -604,7 +604,10 @@ function editNote(n) {
 /* ---------- controls ---------- */
 
 function welfare(level) {
-  command("welfare", { action: level }).catch((e) => logLine(`welfare ${level} FAILED: ${e.message}`, "welfare"));
+  command("welfare", { action: level }).catch((e) => {
+    logLine(`welfare ${level} FAILED: ${e.message}`, "welfare");
+    showAlert(`${level.toUpperCase()} did not reach the headset (${e.message}): ask the viewer to take it off`, false);
+  });
 }
 function togglePlay() {
   command(S.state.transport === "playing" ? "pause" : "play").catch((e) => logLine(e.message, "welfare"));
