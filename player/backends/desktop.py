@@ -3,7 +3,8 @@
 Mouse drag looks around; space pauses, left/right seek 5 s (up/down 30 s), ``f`` toggles fullscreen, ``r``
 recentres, ``b`` asks for a break, Escape or closing the window ends. Eyes are drawn into offscreen targets
 and blitted into the window, so the renderer never needs to know about windows. On Linux the window's
-context is created through EGL (the same PyOpenGL platform as the headless backend).
+context is created through EGL (the same PyOpenGL platform as the headless backend). Window focus is not
+reported as the viewer's focus: a facilitator switching windows must not pause the film.
 """
 
 from __future__ import annotations
@@ -82,7 +83,6 @@ class DesktopBackend:
         glfw.set_key_callback(self.window, self._on_key)
         glfw.set_mouse_button_callback(self.window, self._on_button)
         glfw.set_cursor_pos_callback(self.window, self._on_cursor)
-        glfw.set_window_focus_callback(self.window, self._on_focus)
         self._targets = [OffscreenTarget(*self.eye_size) for _ in range(self.eyes)]
 
     def close(self) -> None:
@@ -185,9 +185,6 @@ class DesktopBackend:
         self.heading = (self.heading - dx * DRAG_DEG_PER_PX) % 360.0
         self.pitch = max(-89.0, min(89.0, self.pitch + dy * DRAG_DEG_PER_PX))
         self._events.append(BackendEvent("look", {"heading": self.heading, "pitch": self.pitch}))
-
-    def _on_focus(self, window, focused: int) -> None:
-        self._events.append(BackendEvent("focus_gained" if focused else "focus_lost", {"source": "window"}))
 
     def toggle_fullscreen(self) -> None:
         monitor = glfw.get_window_monitor(self.window)
