@@ -250,6 +250,21 @@ def test_compositor_shows_each_disc(xr_root, xr_library, tmp_path, layer, film):
     assert_clean_lifecycle(r["states"])
 
 
+def test_focus_loss_pauses_and_waits_for_someone_to_resume(xr_root, xr_library, tmp_path):
+    """Another OpenXR app takes the headset (what the system menu does): the session leaves FOCUSED, playback
+    pauses with a viewer.focus_lost event, and it stays paused after focus returns until the facilitator
+    resumes."""
+    r = run_session(xr_library, tmp_path, "focus", "--scenario", "focus", "--frames", "40", remote=False)
+    steps = {s["step"]: s for s in r["script"]}
+    assert steps["other_app"]["focus_lost"] and steps["other_app"]["state"] == "paused"
+    lost = [e for e in r["events"] if e["kind"] == "viewer.focus_lost"]
+    assert lost and lost[0]["data"]["reason"] == "session_state"
+    assert steps["other_app_gone"]["focused"] and steps["other_app_gone"]["state"] == "paused"
+    assert "viewer.focus_gained" in kinds(r)
+    assert steps["resumed"]["state"] == "playing"
+    assert_clean_lifecycle(r["states"])
+
+
 def test_runtime_loss_is_reported_and_the_session_comes_back(xr_root, xr_library, tmp_path):
     """monado-service dies mid-film: focus_lost pauses playback, the player keeps running, and when the
     runtime is back the session is recreated and layers are submitted again."""

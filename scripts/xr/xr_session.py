@@ -25,7 +25,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-SCENARIOS = ("basic", "input", "discs", "loss")
+SCENARIOS = ("basic", "input", "discs", "focus", "loss")
 LOOKS = ((0.0, 0.0), (90.0, 0.0), (180.0, 0.0), (270.0, 0.0), (0.0, 80.0), (0.0, -80.0))  # (heading, pitch)
 
 
@@ -189,6 +189,27 @@ def run(args: argparse.Namespace) -> dict:
                 time.sleep(0.2)
                 left, right = stable_colours()
                 script_log.append({"step": "recentred", "heading": 90.0, "left": left, "right": right})
+            elif args.scenario == "focus":
+                # another OpenXR app takes the headset (as the system menu or a second app does): our session
+                # leaves FOCUSED; the player must pause and raise the event, and stay paused afterwards
+                import subprocess
+
+                wait_frames(10)
+                other = subprocess.Popen(
+                    [sys.executable, str(Path(__file__).with_name("bare_loop.py")), "40"],
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,
+                )
+                lost = wait_until(lambda: not b.focused, 20)
+                wait_frames(3)
+                script_log.append({"step": "other_app", "focus_lost": lost, "state": player.state})
+                other.wait(60)
+                regained = wait_until(lambda: b.focused, 20)
+                wait_frames(10)
+                script_log.append({"step": "other_app_gone", "focused": regained, "state": player.state})
+                player.command("play")  # the facilitator resumes
+                wait_frames(5)
+                script_log.append({"step": "resumed", "state": player.state})
             elif args.scenario == "loss":
                 wait_frames(20)
                 lost_at_frame = b.stats.frames
