@@ -141,8 +141,10 @@ def test_session_lifecycle_and_annotations(rig):
     got: list[dict] = []
     c.subscribe(got.append, since="session")
     before = c.snapshot["session"]["id"]
-    res = c.request("session.start", {"participant": "P-017", "consent": {"given": True, "method": "verbal"},
-                                      "pause_on_lost": False})
+    res = c.request(
+        "session.start",
+        {"participant": "P-017", "consent": {"given": True, "method": "verbal"}, "pause_on_lost": False},
+    )
     sid = res["session"]
     assert sid != before
     ref = c.request("annotate", {"text": "first", "tags": ["a"]})["ref"]
@@ -153,14 +155,18 @@ def test_session_lifecycle_and_annotations(rig):
     with pytest.raises(CommandFailed) as e:
         c.request("session.end")
     assert e.value.code == "no_session"
-    assert wait_for(lambda: any(e["type"] == "session.started" and e["session"] == end["standby"] for e in got))
+    assert wait_for(
+        lambda: any(e["type"] == "session.started" and e["session"] == end["standby"] for e in got)
+    )
     mine = [e for e in got if e["session"] == sid]
     assert [e["seq"] for e in mine] == list(range(1, len(mine) + 1))
     assert mine[0]["type"] == "session.started" and mine[0]["data"]["participant"] == "P-017"
     assert mine[0]["data"]["previous"]["session"] == before
     assert mine[-1]["type"] == "session.ended"
     kinds = _types(mine)
-    assert kinds.index("annotation.added") < kinds.index("annotation.edited") < kinds.index("annotation.deleted")
+    assert (
+        kinds.index("annotation.added") < kinds.index("annotation.edited") < kinds.index("annotation.deleted")
+    )
     edited = next(e for e in mine if e["type"] == "annotation.edited")
     assert edited["data"]["ref"] == ref and edited["data"]["text"] == "first, edited"
     sessions = c.request("sessions")["sessions"]
@@ -179,7 +185,9 @@ def test_late_joiner_and_two_consoles_see_the_same_sequence(rig):
     b.subscribe(got_b.append, since="session")  # late: snapshot + catch-up from the log
     for i in range(20):
         a.request("annotate", {"text": f"m{i}"})
-    assert wait_for(lambda: len(got_b) and got_b[-1]["seq"] == got_a[-1]["seq"] and len(got_b) >= len(got_a), 5)
+    assert wait_for(
+        lambda: len(got_b) and got_b[-1]["seq"] == got_a[-1]["seq"] and len(got_b) >= len(got_a), 5
+    )
     key = [(e["session"], e["seq"], e["type"]) for e in got_a]
     assert [(e["session"], e["seq"], e["type"]) for e in got_b][: len(key)] == key
     a.close()
@@ -200,14 +208,20 @@ def test_one_console_on_two_players(rig, sample_manifest):
             def f(e):
                 with lock:
                     got[name].append(e)
+
             return f
 
         c1.subscribe(sink("p1"), since="now")
         c2.subscribe(sink("p2"), since="session")
         c1.request("annotate", {"text": "to p1"})
         c2.request("annotate", {"text": "to p2"})
-        assert wait_for(lambda: any(e["type"] == "annotation.added" for e in got["p1"])
-                        and any(e["type"] == "annotation.added" for e in got["p2"]), 5)
+        assert wait_for(
+            lambda: (
+                any(e["type"] == "annotation.added" for e in got["p1"])
+                and any(e["type"] == "annotation.added" for e in got["p2"])
+            ),
+            5,
+        )
         assert {e["session"] for e in got["p1"]}.isdisjoint({e["session"] for e in got["p2"]})
         assert c1.player == "p1" and c2.player == "p2"
         c1.close()

@@ -56,9 +56,13 @@ def test_sigkill_under_load_loses_nothing_a_subscriber_saw(sample_manifest, tmp_
         assert sub.subscribe(keep, since="session") is not None
         stop = threading.Event()
         loaders = [p.client(home), p.client(home)]
-        sub.request("session.start", {"participant": f"P-{rng.randint(100, 999)}", "consent": {"given": True}})
-        threads = [threading.Thread(target=_load, args=(c, stop, k), daemon=True)
-                   for c, k in zip(loaders, ("annotate", "transport"))]
+        sub.request(
+            "session.start", {"participant": f"P-{rng.randint(100, 999)}", "consent": {"given": True}}
+        )
+        threads = [
+            threading.Thread(target=_load, args=(c, stop, k), daemon=True)
+            for c, k in zip(loaders, ("annotate", "transport"))
+        ]
         for t in threads:
             t.start()
         assert wait_for(lambda got=got: len(got) > 30, 10)
@@ -75,7 +79,9 @@ def test_sigkill_under_load_loses_nothing_a_subscriber_saw(sample_manifest, tmp_
         db = sqlite3.connect(p.log)
         assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
         logged = {(s, q): json.loads(j) for s, q, j in db.execute("SELECT session, seq, json FROM events")}
-        missing = [(e["session"], e["seq"], e["type"]) for e in received if (e["session"], e["seq"]) not in logged]
+        missing = [
+            (e["session"], e["seq"], e["type"]) for e in received if (e["session"], e["seq"]) not in logged
+        ]
         assert not missing, f"received but not in the log: {missing[:5]}"
         for e in received:
             assert logged[(e["session"], e["seq"])] == e
@@ -99,8 +105,10 @@ def test_sigkill_under_load_loses_nothing_a_subscriber_saw(sample_manifest, tmp_
     try:
         assert log.unfinished_sessions() == []
         ended = {s["id"]: s["end_reason"] for s in log.sessions(100)}
-        assert all(ended[s] in ("interrupted", "facilitated_session_started", "replaced", "player_stopped")
-                   for s in sessions_seen)
+        assert all(
+            ended[s] in ("interrupted", "facilitated_session_started", "replaced", "player_stopped")
+            for s in sessions_seen
+        )
         assert sum(1 for s in sessions_seen if ended[s] == "interrupted") >= ROUNDS
     finally:
         log.close()

@@ -23,7 +23,10 @@ def _log_events(path, first_session: str) -> list[dict]:
     db = sqlite3.connect(path)
     try:
         start = db.execute("SELECT min(pos) FROM events WHERE session=?", (first_session,)).fetchone()[0]
-        return [json.loads(j) for (j,) in db.execute("SELECT json FROM events WHERE pos>=? ORDER BY pos", (start,))]
+        return [
+            json.loads(j)
+            for (j,) in db.execute("SELECT json FROM events WHERE pos>=? ORDER BY pos", (start,))
+        ]
     finally:
         db.close()
 
@@ -55,8 +58,12 @@ def test_console_away_for_10s_ends_with_the_players_sequence(sample_manifest, tm
 
     loader = threading.Thread(target=annotate, daemon=True)
     try:
-        snap = store.follow(away, player="p1", since="session",
-                            on_health=lambda alive: health.append((time.monotonic(), alive)))
+        snap = store.follow(
+            away,
+            player="p1",
+            since="session",
+            on_health=lambda alive: health.append((time.monotonic(), alive)),
+        )
         assert snap is not None
         first_session = snap["session"]["id"]
         loader.start()
@@ -66,7 +73,9 @@ def test_console_away_for_10s_ends_with_the_players_sequence(sample_manifest, tm
         cut_at = time.monotonic()
         for r in relays:
             r.cut()
-        assert wait_for(lambda: not away.health()["alive"], 6), "the console did not notice the player was gone"
+        assert wait_for(lambda: not away.health()["alive"], 6), (
+            "the console did not notice the player was gone"
+        )
         noticed = time.monotonic() - cut_at
         status = lead.request("status")
         assert status["controller"]["state"] in ("playing", "seeking", "ended", "paused")
@@ -94,7 +103,9 @@ def test_console_away_for_10s_ends_with_the_players_sequence(sample_manifest, tm
         assert lost[0]["data"]["silent_s"] < 8.0
         assert any(e["type"] == "annotation.added" and e["utc"] for e in log)
         assert away.health()["gaps"] >= 1
-        print(f"console noticed the outage after {noticed:.2f} s; player after {lost[0]['data']['silent_s']} s")
+        print(
+            f"console noticed the outage after {noticed:.2f} s; player after {lost[0]['data']['silent_s']} s"
+        )
     finally:
         stop.set()
         keeper.stop()

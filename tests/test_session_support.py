@@ -46,8 +46,15 @@ def free_port_triple() -> int:
 class Player:
     """A real ``viewpoint-player play --backend headless --listen ...`` process."""
 
-    def __init__(self, manifest: Path, workdir: Path, name: str = "p1", port: int | None = None,
-                 film: str = "calibration-mono", extra: list[str] | None = None):
+    def __init__(
+        self,
+        manifest: Path,
+        workdir: Path,
+        name: str = "p1",
+        port: int | None = None,
+        film: str = "calibration-mono",
+        extra: list[str] | None = None,
+    ):
         self.manifest = manifest
         self.dir = workdir
         self.dir.mkdir(parents=True, exist_ok=True)
@@ -64,11 +71,33 @@ class Player:
 
     def start(self, timeout: float = 30.0) -> Player:
         env = dict(os.environ, PYOPENGL_PLATFORM="egl", EGL_PLATFORM="surfaceless", PYTHONUNBUFFERED="1")
-        cmd = [str(BIN / "viewpoint-player"), "play", "--manifest", str(self.manifest), "--film", self.film,
-               "--backend", "headless", "--listen", self.endpoint, "--keys", str(self.keys), "--log",
-               str(self.log), "--name", self.name, "--eye-size", "32x32", "--display-rate", "30", *self.extra]
+        cmd = [
+            str(BIN / "viewpoint-player"),
+            "play",
+            "--manifest",
+            str(self.manifest),
+            "--film",
+            self.film,
+            "--backend",
+            "headless",
+            "--listen",
+            self.endpoint,
+            "--keys",
+            str(self.keys),
+            "--log",
+            str(self.log),
+            "--name",
+            self.name,
+            "--eye-size",
+            "32x32",
+            "--display-rate",
+            "30",
+            *self.extra,
+        ]
         self.lines = []
-        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
+        self.proc = subprocess.Popen(
+            cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env
+        )
         ready = threading.Event()
 
         def read() -> None:
@@ -95,16 +124,19 @@ class Player:
         return load_public_key(self.keys / "player.key")
 
     def authorize(self, home: FacilitatorHome, role: str = "lead") -> None:
-        """Non-interactive pairing: the facilitator's certificate into KEYS/authorized, the player's remembered."""
+        """Non-interactive pairing: our certificate into KEYS/authorized; remember the player."""
         ident = home.identity()
-        write_public_cert(self.keys / "authorized" / f"{home.name}.key", ident.public,
-                          {"role": role, "name": home.name})
+        write_public_cert(
+            self.keys / "authorized" / f"{home.name}.key", ident.public, {"role": role, "name": home.name}
+        )
         if not (self.keys / "player.key").exists():
             load_or_create_identity(self.keys, "player", {"name": self.name})
         home.remember(self.name, self.endpoint, self.public_key(), role)
 
     def client(self, home: FacilitatorHome, **kw) -> PlayerClient:
-        return home.client(self.name, **kw) if self.name in home.players() else home.client(self.endpoint, **kw)
+        return (
+            home.client(self.name, **kw) if self.name in home.players() else home.client(self.endpoint, **kw)
+        )
 
     def kill(self, sig: int = signal.SIGKILL) -> None:
         if self.proc is not None and self.proc.poll() is None:
