@@ -163,6 +163,7 @@ class PlaybackLoop:
                     break
                 elif state not in ("playing", "seeking", "buffering"):
                     last_progress = (now, media_t)
+            self.upload_mode = renderer.upload_mode  # "auto" settles on a path during the first uploads
             res.end_state = str(getattr(c.engine.state, "value", c.engine.state))
             res.missing_snapshots = list(self._pending)
         finally:

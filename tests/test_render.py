@@ -308,3 +308,23 @@ def test_side_by_side_360_wraps_inside_each_eye(gl, eyes):
         band = image[EYE // 2 - 8 : EYE // 2 + 8, EYE // 2 - 8 : EYE // 2 + 8]
         assert np.abs(band - np.array(colour)).max() <= 12, f"eye {eye}: the seam at heading 180 shows"
     renderer.close()
+
+
+def test_auto_upload_settles_on_the_faster_path(gl):
+    """On a GPU driver "auto" times both paths on the first uploads; every upload is right meanwhile."""
+    from player.render.targets import OffscreenTarget
+
+    frame, av_frame = synthetic_frame("yuv420p", "bt709", "limited", width=128, height=64)
+    renderer = Renderer("equirect360", "mono", 0.0, upload_mode="direct")
+    target = OffscreenTarget(frame.width, frame.height)
+    renderer.upload(frame)
+    renderer.planes.mode = "auto"  # as chosen on a hardware driver
+    reference = pyav_reference_rgb(av_frame).astype(np.int32)
+    for _ in range(2 * renderer.planes.TRIALS):
+        renderer.upload(frame)
+        renderer.draw_equirect(target.target, 0)
+        inner = np.abs(target.read_rgb().astype(np.int32) - reference)[:, 2:-2]
+        assert np.percentile(inner, 95) <= 3
+    assert renderer.upload_mode in ("direct", "pbo")
+    target.delete()
+    renderer.close()

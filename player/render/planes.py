@@ -2,13 +2,17 @@
 
 Two upload paths: ``direct`` (glTexSubImage2D from the frame's memory) and ``pbo`` (a ring of pixel buffer
 objects: copy into a mapped buffer, then let the driver DMA from it asynchronously). ``auto`` picks ``direct``
-on software rasterisers (Mesa llvmpipe, where a PBO only adds a copy) and ``pbo`` on GPU drivers.
+on software rasterisers (Mesa llvmpipe, where a PBO only adds a copy); on GPU drivers it times both paths on
+the first frames (the render thread's CPU time per upload, which is what the frame budget pays) and keeps the
+faster one.
 """
 
 from __future__ import annotations
 
 import ctypes
 import os
+import statistics
+import time
 from dataclasses import dataclass
 
 from OpenGL import GL
@@ -56,14 +60,15 @@ def choose_upload_mode(requested: str = "auto") -> str:
         return requested
     renderer = GL.glGetString(GL.GL_RENDERER) or b""
     text = renderer.decode(errors="replace").lower()
-    return "direct" if any(name in text for name in SOFTWARE_RENDERERS) else "pbo"
+    return "direct" if any(name in text for name in SOFTWARE_RENDERERS) else "auto"
 
 
 class PlaneTextures:
     """Texture objects for the current pixel format and size, re-created when either changes."""
 
     def __init__(self, upload_mode: str = "auto", ring: int = 3) -> None:
-        self.mode = choose_upload_mode(upload_mode)
+        self.mode = choose_upload_mode(upload_mode)  # "direct", "pbo", or "auto" while trying both
+        self._trials: dict[str, list[float]] = {"direct": [], "pbo": []}
         self.textures: list[int] = []
         self.specs: tuple[PlaneSpec, ...] = ()
         self.key: tuple[str, int, int] | None = None
@@ -124,15 +129,29 @@ class PlaneTextures:
                 raise ValueError(f"frame {frame.index} plane {i}: not contiguous in memory")
         GL.glPixelStorei(GL.GL_UNPACK_ALIGNMENT, 1)
         try:
-            if self.mode == "pbo":
+            mode = self.mode
+            if mode == "auto":
+                mode = "pbo" if len(self._trials["direct"]) > len(self._trials["pbo"]) else "direct"
+            start = time.perf_counter()
+            if mode == "pbo":
                 self._upload_pbo(frame)
             else:
                 for i, spec in enumerate(self.specs):
                     source = ctypes.c_void_p(frame.planes[i].ctypes.data)
                     self._sub_image(i, spec, frame.line_sizes[i], source)
+            if self.mode == "auto":
+                self._trial(mode, time.perf_counter() - start)
         finally:
             GL.glPixelStorei(GL.GL_UNPACK_ROW_LENGTH, 0)
             GL.glBindBuffer(GL.GL_PIXEL_UNPACK_BUFFER, 0)
+
+    TRIALS = 6  # uploads timed per path before "auto" settles (the first of each is dropped: allocation)
+
+    def _trial(self, mode: str, seconds: float) -> None:
+        self._trials[mode].append(seconds)
+        if all(len(t) >= self.TRIALS for t in self._trials.values()):
+            median = {m: statistics.median(t[1:]) for m, t in self._trials.items()}
+            self.mode = min(median, key=median.__getitem__)
 
     def _sub_image(self, i: int, spec: PlaneSpec, line_size: int, source: ctypes.c_void_p) -> None:
         GL.glPixelStorei(GL.GL_UNPACK_ROW_LENGTH, line_size // spec.pixel_bytes)
