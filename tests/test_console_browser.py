@@ -295,3 +295,57 @@ def test_the_console_needs_its_token(rig):
     with pytest.raises(urllib.error.HTTPError) as err:
         urllib.request.urlopen(req, timeout=5)
     assert err.value.code == 403
+
+
+def test_viewer_requests_and_headset_off_flash_until_acknowledged(rig, sample_library, tmp_path):
+    """The viewer's side: a break request and the headset coming off reach the page as a flashing banner.
+
+    The player here is the real controller and session server in this process, without a render loop, so the
+    test can give the controller the viewer's input exactly as a headset backend would.
+    """
+    from facilitator.client import PlayerClient
+    from facilitator.console.link import ClientLink
+    from facilitator.console.localplayer import free_port_block
+    from player.control import Controller
+    from player.session.security import Authorizations, load_public_key
+    from player.session.server import SessionServer
+
+    home = rig["player"].home
+    keys = tmp_path / "keys"
+    Authorizations(keys).authorize(home.identity().public, home.name, "lead")
+    controller = Controller(sample_library, engine_options={"audio": "null", "hwdec": "none"})
+    endpoint = f"tcp://127.0.0.1:{free_port_block(3)}"
+    server = SessionServer(
+        controller, endpoint, keys, tmp_path / "log.sqlite", "inproc-headset", pairing=False
+    )
+    controller.set_sink(server.emit)
+    server.start()
+    controller.load("calibration-mono")
+    key = load_public_key(keys / "player.key")
+    clients = [PlayerClient(endpoint, key, home.identity(), name=home.name) for _ in range(2)]
+    console = ConsoleServer(
+        {"p": ClientLink(*clients, name="inproc-headset")}, library=sample_library, port=0
+    )
+    page = rig["browser"].new_page(viewport={"width": 1366, "height": 768})
+    log = PlayerLog(tmp_path / "log.sqlite")
+    try:
+        page.goto(console.start())
+        page.wait_for_selector("#conn.ok", timeout=10_000)
+        assert page.is_hidden("#alert")
+        controller.viewer_event("break_request", {"source": "controller"})
+        log.wait_for("viewer.break_request", lambda e: e["type"] == "viewer.break_request")
+        page.wait_for_selector("#alert:not(.hidden)")
+        assert "asked for a break" in text(page, "#alert-text")
+        assert page.eval_on_selector("#alert", "el => getComputedStyle(el).animationName") == "flash"
+        page.click("#alert-ack")
+        page.wait_for_selector("#alert.hidden", state="attached")
+        controller.viewer_event("focus_lost", {})
+        log.wait_for("viewer.focus_lost", lambda e: e["type"] == "viewer.focus_lost")
+        page.wait_for_selector("#alert:not(.hidden)")
+        assert "Headset taken off" in text(page, "#alert-text")
+        assert "VIEWER: Headset taken off" in text(page, "#log")
+    finally:
+        page.close()
+        console.stop()
+        server.stop()
+        controller.close()
