@@ -50,8 +50,15 @@ FILM = """  - id: film-{i:05d}
         tags: [raised-voices, violence]
         note: "A door is slammed and an adult shouts."
     safe_points: [0, "03:00.000", "05:00.000"]
-    media: {{codec: h264, width: 3840, height: {height}, fps: 30, pix_fmt: yuv420p, audio_codec: aac,
-             audio_channels: 2, size: 123456789}}
+    media:
+      codec: h264
+      width: 3840
+      height: {height}
+      fps: 30
+      pix_fmt: yuv420p
+      audio_codec: aac
+      audio_channels: 2
+      size: 123456789
 """
 
 

@@ -2,20 +2,17 @@
 
 from __future__ import annotations
 
+import gc
+import ntpath
 import os
 from pathlib import Path
-from typing import Any
 
 import yaml
 
 from .model import Audience, Chapter, ContentWarning, Film, Library, ManifestError, MediaInfo, Problem
+from .nodes import Node, Unsupported, compose, fast_compose
 from .schema import INVALID, LIBRARY, MANIFEST_VERSION, Context, Rec
 from .timecode import format_time
-
-try:
-    _Loader: Any = yaml.CSafeLoader
-except AttributeError:  # PyYAML without libyaml: slower, same results
-    _Loader = yaml.SafeLoader
 
 EPS = 1e-3
 # picture width / height of each (projection, stereo) layout
@@ -30,18 +27,22 @@ ASPECTS = {
 ASPECT_TOLERANCE = 0.02
 
 
-def compose(text: str | bytes, ctx: Context) -> yaml.Node | None:
-    """The YAML node tree (with line/column marks), or None with a problem on a syntax error."""
+def _compose(text: str, ctx: Context) -> Node | None:
+    """Node tuples by PyYAML (any YAML), or None with a problem on a syntax error or an empty document."""
     try:
-        return yaml.compose(text, Loader=_Loader)
+        root = compose(text)
     except yaml.MarkedYAMLError as e:
         mark = e.problem_mark or e.context_mark
         pos = (mark.line + 1, mark.column + 1) if mark else (1, 1)
         what = " ".join(x for x in (e.context, e.problem) if x)
         ctx.add(pos, "(document)", f"YAML syntax error: {what}", "valid YAML")
+        return None
     except yaml.YAMLError as e:
         ctx.add((1, 1), "(document)", f"YAML error: {e}", "valid YAML")
-    return None
+        return None
+    if root is None:
+        ctx.add((1, 1), "(document)", "the manifest is empty", "a mapping with manifest_version and films")
+    return root
 
 
 def check_manifest(
@@ -53,28 +54,42 @@ def check_manifest(
     """
     manifest = Path(path)
     data = manifest.read_bytes()
-    ctx = Context(str(path))
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as e:
+        ctx = Context(str(path))
         line = data[: e.start].count(b"\n") + 1
         ctx.add((line, 1), "(document)", "the file is not UTF-8 text", "a UTF-8 YAML file")
         return None, ctx.problems
-    root = compose(text, ctx)
-    if root is None:
-        if not ctx.problems:
-            ctx.add(
-                (1, 1), "(document)", "the manifest is empty", "a mapping with manifest_version and films"
-            )
-        return None, ctx.problems
+    resolved = manifest.resolve()
+    gc_was_enabled = gc.isenabled()
+    gc.disable()  # a big manifest makes ~10^6 small objects, none cyclic: the collector would only slow it
+    try:
+        try:
+            root = fast_compose(text)
+        except Unsupported:
+            root = None
+        if root is not None:
+            ctx = Context(str(path))
+            library = _check_root(root, resolved, ctx, check_files)
+            if library is not None:
+                return library, sorted(ctx.problems, key=lambda p: (p.line, p.col))
+        # anything unusual, and every invalid manifest, is (re)read by PyYAML: its positions are the reference
+        ctx = Context(str(path))
+        root = _compose(text, ctx)
+        library = None if root is None else _check_root(root, resolved, ctx, check_files)
+        return library, sorted(ctx.problems, key=lambda p: (p.line, p.col))
+    finally:
+        if gc_was_enabled:
+            gc.enable()
+
+
+def _check_root(root: Node, manifest: Path, ctx: Context, check_files: bool) -> Library | None:
     value = LIBRARY.check(root, "", ctx)
-    library = None
-    if value is not INVALID:
-        library = _build(value, manifest.resolve(), ctx, check_files)
-    problems = sorted(ctx.problems, key=lambda p: (p.line, p.col))
-    if any(p.severity == "error" for p in problems):
-        return None, problems
-    return library, problems
+    if value is INVALID:
+        return None
+    library = _build(value, manifest, ctx, check_files)
+    return None if any(p.severity == "error" for p in ctx.problems) else library
 
 
 def load_library(path: str | os.PathLike[str], *, check_files: bool = True) -> Library:
@@ -97,7 +112,7 @@ def _build(doc: Rec, manifest: Path, ctx: Context, check_files: bool) -> Library
             f"unsupported version {version}",
             f"{MANIFEST_VERSION}; this Viewpoint reads version {MANIFEST_VERSION}",
         )
-    folder = manifest.parent
+    folder = str(manifest.parent)
     films: dict[str, Film] = {}
     first_line: dict[str, int] = {}
     positions: dict[str, dict[str, tuple[int, int]]] = {}
@@ -121,7 +136,7 @@ def _build(doc: Rec, manifest: Path, ctx: Context, check_files: bool) -> Library
     return Library(manifest, version, films, doc.get("title", ""), warnings, positions)
 
 
-def _film(f: Rec, path: str, folder: Path, ctx: Context, check_files: bool) -> Film | None:
+def _film(f: Rec, path: str, folder: str, ctx: Context, check_files: bool) -> Film | None:
     if not all(k in f for k in ("id", "title", "file", "sha256", "projection")):
         return None  # already reported as missing or invalid
     duration = f.get("duration")
@@ -186,7 +201,7 @@ def _film(f: Rec, path: str, folder: Path, ctx: Context, check_files: bool) -> F
     return Film(
         id=f["id"],
         title=f["title"],
-        path=film_path if film_path is not None else folder / file,
+        path=film_path if film_path is not None else Path(folder, file),
         file=file,
         sha256=f["sha256"],
         projection=f["projection"],
@@ -266,11 +281,12 @@ def _chapters(items: list, duration: float | None, path: str, ctx: Context) -> l
     return out
 
 
-def _relative_file(file: str, folder: Path, mark: tuple[int, int], where: str, ctx: Context) -> Path | None:
-    if os.path.isabs(file) or Path(file).is_absolute() or Path(file).drive:
+def _relative_file(file: str, folder: str, mark: tuple[int, int], where: str, ctx: Context) -> Path | None:
+    """Absolute path of a file named relative to the manifest's folder (None, with a problem, if absolute)."""
+    if os.path.isabs(file) or ntpath.isabs(file) or ntpath.splitdrive(file)[0]:
         ctx.add(mark, where, f"{file!r} is an absolute path", "a path relative to the manifest's folder")
         return None
-    return Path(os.path.normpath(folder / file))
+    return Path(os.path.normpath(os.path.join(folder, file)))
 
 
 def _check_vtt(p: Path, sub: str, mark: tuple[int, int], where: str, ctx: Context) -> None:

@@ -13,9 +13,9 @@ from typing import Any
 
 import yaml
 from yaml.constructor import SafeConstructor
-from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from .model import AUDIO_LAYOUTS, PROJECTIONS, STEREO_LAYOUTS, Problem
+from .nodes import MAPPING, SCALAR, SEQUENCE, Node
 from .timecode import TIME_EXPECTED, TIME_PATTERN, parse_time
 
 MANIFEST_VERSION = 1
@@ -46,20 +46,36 @@ class Context:
 
 def mark_of(node: Node) -> tuple[int, int]:
     """1-based (line, column) where a node starts."""
-    m = node.start_mark
-    return (m.line + 1, m.column + 1)
+    return (node[3] + 1, node[4] + 1)
+
+
+_PLAIN_INT = re.compile(r"-?(?:0|[1-9][0-9]*)").fullmatch
+_PLAIN_FLOAT = re.compile(r"-?[0-9]+\.[0-9]*").fullmatch
+
+
+def _number(node: Node) -> Any:
+    """A scalar's int or float value, by PyYAML's own rules (0x1F, 1_000, 1:30, .inf...)."""
+    raw = node[2]
+    if node[1] == _INT and _PLAIN_INT(raw):
+        return int(raw)
+    if node[1] == _FLOAT and _PLAIN_FLOAT(raw):
+        return float(raw)
+    scalar = yaml.ScalarNode(node[1], node[2])
+    if node[1] == _INT:
+        return _constructor.construct_yaml_int(scalar)
+    return _constructor.construct_yaml_float(scalar)
 
 
 def describe(node: Node) -> str:
     """How a wrong value reads in a message: 'a list', 'a mapping', 'nothing', or the value itself."""
-    if isinstance(node, SequenceNode):
+    if node[0] == SEQUENCE:
         return "a list"
-    if isinstance(node, MappingNode):
+    if node[0] == MAPPING:
         return "a mapping"
-    if node.tag == _NULL:
+    if node[1] == _NULL:
         return "nothing"
-    text = node.value if len(node.value) <= 40 else node.value[:37] + "..."
-    return repr(text) if node.tag == _STR else text
+    text = node[2] if len(node[2]) <= 40 else node[2][:37] + "..."
+    return repr(text) if node[1] == _STR else text
 
 
 def suggest(word: str, choices: list[str] | tuple[str, ...]) -> str:
@@ -109,19 +125,25 @@ class Text(Kind):
     enum: tuple[str, ...] | None = None
     lower: bool = False
 
+    def __post_init__(self):
+        object.__setattr__(self, "_match", re.compile(self.pattern).fullmatch if self.pattern else None)
+        object.__setattr__(self, "_enum", frozenset(self.enum) if self.enum is not None else None)
+
     def check(self, node: Node, path: str, ctx: Context) -> Any:
-        if not isinstance(node, ScalarNode) or node.tag == _NULL:
+        if node[0] != SCALAR or node[1] == _NULL:
             ctx.at(node, path, f"expected {self.expected}, got {describe(node)}", self.expected)
             return INVALID
-        value = node.value.lower() if self.lower else node.value
-        if self.enum is not None:
-            if value not in self.enum:
-                ctx.at(node, path, f"unknown value {value!r}", suggest(value, self.enum))
+        value = node[2].lower() if self.lower else node[2]
+        enum = self._enum  # type: ignore[attr-defined]
+        if enum is not None:
+            if value not in enum:
+                ctx.at(node, path, f"unknown value {value!r}", suggest(value, self.enum or ()))
                 return INVALID
-        elif self.pattern is not None and not re.fullmatch(self.pattern, value):
-            ctx.at(node, path, f"{value!r} is not {self.expected}", self.expected)
-            return INVALID
-        elif not value.strip():
+        elif self._match is not None:  # type: ignore[attr-defined]
+            if self._match(value) is None:  # type: ignore[attr-defined]
+                ctx.at(node, path, f"{value!r} is not {self.expected}", self.expected)
+                return INVALID
+        elif not value or value.isspace():
             ctx.at(node, path, "empty text", self.expected)
             return INVALID
         return value
@@ -145,25 +167,21 @@ class Number(Kind):
     integer: bool = False
 
     def check(self, node: Node, path: str, ctx: Context) -> Any:
-        tag = node.tag if isinstance(node, ScalarNode) else None
+        tag = node[1] if node[0] == SCALAR else None
         if tag not in (_INT, _FLOAT) or (self.integer and tag != _INT):
             ctx.at(node, path, f"expected {self.expected}, got {describe(node)}", self.expected)
             return INVALID
         try:
-            value = (
-                _constructor.construct_yaml_int(node)
-                if tag == _INT
-                else _constructor.construct_yaml_float(node)
-            )
+            value = _number(node)
         except (ValueError, yaml.YAMLError):
-            ctx.at(node, path, f"cannot read {node.value!r} as a number", self.expected)
+            ctx.at(node, path, f"cannot read {node[2]!r} as a number", self.expected)
             return INVALID
         if (
             value != value
             or (self.minimum is not None and value < self.minimum)
             or (self.maximum is not None and value > self.maximum)
         ):
-            ctx.at(node, path, f"{node.value} is out of range", self.expected)
+            ctx.at(node, path, f"{node[2]} is out of range", self.expected)
             return INVALID
         return value if self.integer else float(value)
 
@@ -181,18 +199,16 @@ class Time(Kind):
     expected: str = TIME_EXPECTED
 
     def check(self, node: Node, path: str, ctx: Context) -> Any:
-        if not isinstance(node, ScalarNode) or node.tag in (_NULL, _BOOL):
+        if node[0] != SCALAR or node[1] in (_NULL, _BOOL):
             ctx.at(node, path, f"expected a time, got {describe(node)}", TIME_EXPECTED)
             return INVALID
-        raw = node.value
+        raw = node[2]
         try:
-            if node.tag == _STR or ":" in raw:
+            if node[1] == _STR or ":" in raw:
                 return parse_time(raw)
-            if node.tag == _INT:
-                return parse_time(_constructor.construct_yaml_int(node))
-            if node.tag == _FLOAT:
-                return parse_time(_constructor.construct_yaml_float(node))
-        except ValueError:
+            if node[1] in (_INT, _FLOAT):
+                return parse_time(_number(node))
+        except (ValueError, yaml.YAMLError):
             pass
         ctx.at(node, path, f"bad time {raw!r}", TIME_EXPECTED)
         return INVALID
@@ -207,18 +223,19 @@ class ListOf(Kind):
     expected: str = "a list"
 
     def check(self, node: Node, path: str, ctx: Context) -> Any:
-        if not isinstance(node, SequenceNode):
-            if isinstance(node, ScalarNode) and node.tag == _NULL:
+        if node[0] != SEQUENCE:
+            if node[0] == SCALAR and node[1] == _NULL:
                 return Seq(mark_of(node))  # `key:` with nothing after it reads as an empty list
             ctx.at(node, path, f"expected a list, got {describe(node)}", self.expected)
             return INVALID
-        out = Seq(mark_of(node))
+        out = Seq((node[3] + 1, node[4] + 1))
         check = self.item.check
-        for i, child in enumerate(node.value):
+        append, mark = out.append, out.marks.append
+        for i, child in enumerate(node[2]):
             value = check(child, f"{path}[{i}]", ctx)
             if value is not INVALID:
-                out.append(value)
-                out.marks.append(mark_of(child))
+                append(value)
+                mark((child[3] + 1, child[4] + 1))
         return out
 
     def schema(self) -> dict[str, Any]:
@@ -240,43 +257,49 @@ class Record(Kind):
     expected: str = "a mapping"
 
     def __post_init__(self):
-        object.__setattr__(self, "_by_name", {f.name: f for f in self.fields})
         object.__setattr__(self, "_names", tuple(f.name for f in self.fields))
+        object.__setattr__(self, "_checks", {f.name: f.kind.check for f in self.fields})
+        object.__setattr__(self, "_required", tuple(f for f in self.fields if f.required))
+        defaults = tuple(
+            (f.name, f.default, callable(f.default)) for f in self.fields if f.default is not None
+        )
+        object.__setattr__(self, "_defaults", defaults)
 
     def check(self, node: Node, path: str, ctx: Context) -> Any:
-        if not isinstance(node, MappingNode):
+        if node[0] != MAPPING:
             keys = ", ".join(f.name for f in self.fields if f.required)
             ctx.at(node, path, f"expected {self.expected}, got {describe(node)}", f"a mapping with {keys}")
             return INVALID
-        out = Rec(mark_of(node))
-        by_name: dict[str, Field] = self._by_name  # type: ignore[attr-defined]
+        out = Rec((node[3] + 1, node[4] + 1))
+        marks = out.marks
+        checks = self._checks  # type: ignore[attr-defined]
         prefix = f"{path}." if path else ""
-        seen: dict[str, ScalarNode] = {}
-        for key_node, value_node in node.value:
-            if not isinstance(key_node, ScalarNode):
+        seen: dict[str, int] = {}
+        for key_node, value_node in node[2]:
+            if key_node[0] != SCALAR:
                 ctx.at(key_node, path, f"a key must be text, got {describe(key_node)}", "a field name")
                 continue
-            key = key_node.value
-            where = prefix + key
+            key = key_node[2]
             if key in seen:
-                first = seen[key].start_mark.line + 1
-                ctx.at(key_node, where, f"duplicate key {key!r}", f"each key once; first at line {first}")
+                first = f"each key once; first at line {seen[key]}"
+                ctx.at(key_node, prefix + key, f"duplicate key {key!r}", first)
                 continue
-            seen[key] = key_node
-            f = by_name.get(key)
-            if f is None:
-                ctx.at(key_node, where, f"unknown key {key!r}", suggest(key, self._names))  # type: ignore[attr-defined]
+            seen[key] = key_node[3] + 1
+            check = checks.get(key)
+            if check is None:
+                names = self._names  # type: ignore[attr-defined]
+                ctx.at(key_node, prefix + key, f"unknown key {key!r}", suggest(key, names))
                 continue
-            value = f.kind.check(value_node, where, ctx)
+            value = check(value_node, prefix + key, ctx)
             if value is not INVALID:
                 out[key] = value
-                out.marks[key] = mark_of(value_node)
-        for f in self.fields:
+                marks[key] = (value_node[3] + 1, value_node[4] + 1)
+        for f in self._required:  # type: ignore[attr-defined]
             if f.name not in seen:
-                if f.required:
-                    ctx.add(out.mark, prefix + f.name, f"missing required key {f.name!r}", f.doc)
-                elif f.default is not None:
-                    out[f.name] = f.default() if callable(f.default) else f.default
+                ctx.add(out.mark, prefix + f.name, f"missing required key {f.name!r}", f.doc)
+        for name, default, make in self._defaults:  # type: ignore[attr-defined]
+            if name not in seen:
+                out[name] = default() if make else default
         return out
 
     def schema(self) -> dict[str, Any]:
@@ -302,15 +325,15 @@ class MapOf(Kind):
     expected: str = "a mapping"
 
     def check(self, node: Node, path: str, ctx: Context) -> Any:
-        if not isinstance(node, MappingNode):
-            if isinstance(node, ScalarNode) and node.tag == _NULL:
+        if node[0] != MAPPING:
+            if node[0] == SCALAR and node[1] == _NULL:
                 return Rec(mark_of(node))
             ctx.at(node, path, f"expected {self.expected}, got {describe(node)}", self.expected)
             return INVALID
         out = Rec(mark_of(node))
         seen: dict[str, int] = {}
-        for key_node, value_node in node.value:
-            key = key_node.value if isinstance(key_node, ScalarNode) else None
+        for key_node, value_node in node[2]:
+            key = key_node[2] if key_node[0] == SCALAR else None
             where = f"{path}.{key}"
             if key is None or not re.fullmatch(self.key_pattern, key):
                 ctx.at(key_node, where, f"bad key {describe(key_node)}", self.key_expected)
@@ -318,7 +341,7 @@ class MapOf(Kind):
             if key in seen:
                 ctx.at(key_node, where, f"duplicate key {key!r}", f"each key once; first at line {seen[key]}")
                 continue
-            seen[key] = key_node.start_mark.line + 1
+            seen[key] = key_node[3] + 1
             value = self.value.check(value_node, where, ctx)
             if value is not INVALID:
                 out[key] = value
