@@ -34,6 +34,7 @@ log = logging.getLogger("viewpoint.console")
 
 DEFAULT_QUICK_TAGS = ["distress", "engaged", "looked away", "question", "discuss later"]
 POSE_HZ = 15.0
+STATUS_EVERY_TICKS = 10  # ticks of 0.5 s
 STATE_HZ = 4.0
 RECENT_EVENTS = 400
 # Page commands answered by the console itself (everything else goes to the player as is).
@@ -414,6 +415,8 @@ class ConsoleServer:
         etype = ev.get("type", "")
         self._spawn(self._broadcast({"kind": "event", "event": ev}))
         self._spawn(self._broadcast({"kind": "state", "state": self._page_state(view)}))
+        if etype == "session.started":
+            self._spawn(self._refresh_status(pid))
         if etype == "chapter.entered" and self.auto_pause and not self.read_only:
             self._spawn(self._auto_pause(ev))
 
@@ -486,11 +489,43 @@ class ConsoleServer:
             self._spawn(self._broadcast({"kind": "state", "state": self._page_state(view)}))
 
     async def _tick(self) -> None:
-        """Health to every page twice a second, so a page can tell live from stale."""
+        """Health to every page twice a second, so a page can tell live from stale; the controller's own
+        status every few seconds (welfare, volume and film outlive sessions, so events alone may not say)."""
+        for pid in self.players:
+            self._spawn(self._refresh_status(pid))
+        n = 0
         while True:
             await asyncio.sleep(0.5)
+            n += 1
             if self._sockets:
                 await self._broadcast({"kind": "health", "health": self._health(self.selected)})
+            if n % STATUS_EVERY_TICKS == 0 and self.players[self.selected].link.health().get("connected"):
+                self._spawn(self._refresh_status(self.selected))
+
+    async def _refresh_status(self, pid: str) -> None:
+        """Fold the controller's status (state, welfare, volume, film, media time) into what pages see."""
+        try:
+            res = await self.command("status", {}, player=pid)
+        except LinkError:
+            return
+        ctl = res.get("controller") if isinstance(res.get("controller"), dict) else res
+        st = self.players[pid].state
+        if f"transport.{ctl.get('state')}" in TRANSPORT_STATES:
+            st["transport"] = ctl["state"]
+        for key in ("welfare", "volume", "film", "rate"):
+            if ctl.get(key) is not None:
+                st[key] = ctl[key]
+        if isinstance(ctl.get("media_t"), (int, float)):
+            st["media_t"] = ctl["media_t"]
+        session = res.get("session") if isinstance(res.get("session"), dict) else {}
+        if session.get("id"):
+            st["session"] = session["id"]
+            st["session_active"] = session.get("kind") == "facilitated"
+            st["participant"] = session.get("participant")
+            if st["session_active"]:
+                st["last_session"] = session["id"]
+        if pid == self.selected:
+            await self._broadcast({"kind": "state", "state": self._page_state(self.players[pid])})
 
     def _health(self, pid: str) -> dict[str, Any]:
         view = self.players[pid]
