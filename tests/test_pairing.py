@@ -1,0 +1,109 @@
+"""Keys and pairing: certificates in zmq.auth format with private secrets, the code shown by the player,
+one code per facilitator, roles, revocation, and wrong codes getting nowhere."""
+
+from __future__ import annotations
+
+import os
+import stat
+import sys
+
+import pytest
+import zmq.auth
+
+from facilitator.client import CommandFailed, PairingError, RequestTimeout, pair
+from player.session.security import (
+    Authorizations,
+    load_or_create_identity,
+    new_pairing_code,
+    normalize_pairing_code,
+    pairing_keypair,
+    read_cert_metadata,
+)
+from tests.test_session_support import Player, make_home, wait_for
+
+pytestmark = pytest.mark.timeout(120)
+
+
+def test_identity_files_are_zmq_certificates_with_a_private_secret(tmp_path):
+    ident = load_or_create_identity(tmp_path / "keys", "player", {"name": "p1"})
+    pub, sec = zmq.auth.load_certificate(tmp_path / "keys" / "player.key_secret")
+    assert (pub, sec) == (ident.public, ident.secret)
+    assert zmq.auth.load_certificate(tmp_path / "keys" / "player.key") == (ident.public, None)
+    assert read_cert_metadata(tmp_path / "keys" / "player.key") == {"name": "p1"}
+    if sys.platform != "win32":
+        assert stat.S_IMODE(os.stat(tmp_path / "keys" / "player.key_secret").st_mode) == 0o600
+        assert stat.S_IMODE(os.stat(tmp_path / "keys").st_mode) == 0o700
+    again = load_or_create_identity(tmp_path / "keys", "player")
+    assert again.public == ident.public  # loaded, not replaced
+
+
+def test_pairing_codes():
+    code = new_pairing_code()
+    assert len(code) == 9 and code[4] == "-"
+    assert normalize_pairing_code(code.lower().replace("-", " ")) == code
+    assert normalize_pairing_code("o1il-0000") == "0111-0000"
+    with pytest.raises(ValueError, match="expected 8 characters"):
+        normalize_pairing_code("ABC")
+    assert pairing_keypair("7KQ4-MZ2X") == pairing_keypair("7kq4mz2x")
+    assert pairing_keypair("7KQ4-MZ2X")[0] != pairing_keypair("7KQ4-MZ2Y")[0]
+
+
+def test_authorizations_follow_the_folder(tmp_path):
+    auth = Authorizations(tmp_path)
+    a = load_or_create_identity(tmp_path / "a", "facilitator")
+    assert auth.lookup(a.public) is None
+    path = auth.authorize(a.public, "Alice Room 2", "observer")
+    assert auth.lookup(a.public) == ("observer", path.stem)
+    path.unlink()
+    auth.refresh()
+    assert auth.lookup(a.public) is None
+
+
+def test_pairing_with_the_code_the_player_shows(sample_manifest, tmp_path):
+    p = Player(sample_manifest, tmp_path / "player", "room-2").start()
+    try:
+        code = p.pairing_code
+        assert code, p.lines
+        alice = make_home(tmp_path / "alice", "alice")
+        # a wrong code gets no answer at all
+        with pytest.raises(PairingError, match="no answer"):
+            pair(p.endpoint, "0000-0000" if code != "0000-0000" else "1111-1111", alice, timeout=1.0)
+        res = pair(p.endpoint, code.lower(), alice)
+        assert res.player == "room-2" and res.role == "lead"
+        assert res.public_key == p.public_key()
+        c = alice.client("room-2")
+        assert c.hello()["role"] == "lead"
+        c.request("pause")
+        c.close()
+        # one code, one facilitator: the player shows a new one; the old one is dead
+        assert wait_for(lambda: p.pairing_code not in (None, code), 5)
+        bob = make_home(tmp_path / "bob", "bob")
+        with pytest.raises(PairingError):
+            pair(p.endpoint, code, bob, timeout=1.0)
+        obs = pair(p.endpoint, p.pairing_code, bob, role="observer")
+        assert obs.role == "observer"
+        b = bob.client("room-2")
+        with pytest.raises(CommandFailed) as e:
+            b.request("play")
+        assert e.value.code == "forbidden"
+        st = b.request("status")
+        assert st["player"] == "room-2"
+        b.close()
+        roles = {read_cert_metadata(f).get("role") for f in (p.keys / "authorized").glob("*.key")}
+        assert roles == {"lead", "observer"}
+        # revoking: remove the certificate; the next connection is refused
+        for f in (p.keys / "authorized").glob("bob-*.key"):
+            f.unlink()
+        b2 = bob.client("room-2", timeout=0.5, retries=1)
+        with pytest.raises((RequestTimeout, CommandFailed)):
+            b2.request("status")
+        b2.close(bye=False)
+        # the log records the pairings, never the codes
+        c = alice.client("room-2")
+        events = c.request("events", {"limit": 1000})["events"]
+        paired = [e for e in events if e["type"] == "pairing.completed"]
+        assert [e["data"]["name"] for e in paired] == ["alice", "bob"]
+        assert code not in str(events)
+        c.close()
+    finally:
+        p.stop()
