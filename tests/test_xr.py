@@ -166,6 +166,10 @@ def test_session_input_actions_and_facilitator_pause(xr_root, xr_library, tmp_pa
     assert "/interaction_profiles/valve/index_controller" in d["profiles"]
     assert_clean_lifecycle(r["states"])
     assert r["frames_with_layers"] >= 100 and r["layer_submissions"] == r["frames_with_layers"]
+    # display_time is the predicted display time in time.monotonic() seconds (XR_KHR_convert_timespec_time):
+    # a little ahead of "now" when begin_frame returns (the null compositor runs at 20 Hz)
+    leads = sorted(r["display_lead_ms"])
+    assert r["clock_exact"] and 0.0 < leads[len(leads) // 2] < 150.0, leads[:5] + leads[-5:]
     steps = {s["step"]: s for s in r["script"]}
     # the head pose we gave the runtime comes back as the view pose the player rendered with
     assert abs(quat_heading(steps["look90"]["view0"]) - 90.0) < 1.0

@@ -58,6 +58,7 @@ class XrStats:
     wall_ms: list[float] = field(
         default_factory=list
     )  # per display frame: wait_frame return -> end_frame return
+    display_lead_ms: list[float] = field(default_factory=list)  # predicted display time - now, at begin_frame
     losses: int = 0
     restores: int = 0
     keep_timings: int = 100_000
@@ -371,8 +372,11 @@ class OpenXRBackend:
         eye_views = [eye_view(v) for v in views]
         self._note_views(eye_views)
         self._begin_cpu = time.thread_time() - cpu0
+        display_time = self._clock.to_monotonic(pdt)
+        if len(self.stats.display_lead_ms) < 1000:
+            self.stats.display_lead_ms.append((display_time - time.monotonic()) * 1e3)
         return FrameInfo(
-            display_time=self._clock.to_monotonic(pdt),
+            display_time=display_time,
             views=eye_views,
             targets=targets,
             should_render=should_render,

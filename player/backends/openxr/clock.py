@@ -17,6 +17,11 @@ from .runtime import TIMESPEC, WIN32_TIME
 REFRESH_S = 5.0
 
 
+def _int(value: object) -> int:
+    """XrTime as an int (pyopenxr returns a ctypes integer)."""
+    return int(getattr(value, "value", value))
+
+
 class XrClock:
     def __init__(self, instance: object, extensions: list[str]) -> None:
         self._instance = instance
@@ -33,7 +38,7 @@ class XrClock:
             def now_linux() -> tuple[int, int]:
                 mono = time.monotonic_ns()
                 ts = xr.timespec(mono // 1_000_000_000, mono % 1_000_000_000)
-                return int(xr.convert_timespec_time_to_time_khr(self._instance, ts)), mono
+                return _int(xr.convert_timespec_time_to_time_khr(self._instance, ts)), mono
 
             return now_linux
         if WIN32_TIME in extensions and sys.platform == "win32":
@@ -46,7 +51,7 @@ class XrClock:
                 value = xr.convert_win32_performance_counter_to_time_khr(  # type: ignore[attr-defined]
                     self._instance, ctypes.pointer(ctypes.c_longlong(counter.value))
                 )
-                return int(value), mono
+                return _int(value), mono
 
             return now_windows
         return None
