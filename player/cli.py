@@ -141,6 +141,17 @@ def _fail(message: str, code: int = EXIT_USAGE) -> int:
     return code
 
 
+def scripted_orientation(script, controller):
+    """The head pose a script asks for now. Script headings are film headings (clockwise from the picture's
+    centre column, as in the sample films), so the head turns by ``heading - front_heading + recentre``."""
+    from player.render.projection import head_orientation, quat_multiply
+
+    film = controller.film
+    offset = (film.front_heading if film else 0.0) - controller.overlay.recentre_yaw
+    q = script.orientation_at(controller.media_time())
+    return quat_multiply(head_orientation(-offset, 0.0, 0.0), q) if offset else q
+
+
 def make_backend(args: argparse.Namespace, controller, name: str):
     from player.backends import create_backend
     from player.headscript import HeadScript
@@ -161,7 +172,7 @@ def make_backend(args: argparse.Namespace, controller, name: str):
             stereo=film.stereo, front_heading=film.front_heading,
         )  # fmt: skip
     if script is not None and hasattr(backend, "set_orientation_source"):
-        backend.set_orientation_source(lambda: script.orientation_at(controller.media_time()))
+        backend.set_orientation_source(lambda: scripted_orientation(script, controller))
     return backend
 
 

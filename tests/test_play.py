@@ -122,3 +122,27 @@ def test_play_with_listen_logs_the_session(sample_manifest, tmp_path):
     for kind in ("session.started", "transport.loaded", "transport.playing", "chapter.entered",
                  "content_warning.entered", "session.ended"):  # fmt: skip
         assert kind in kinds, f"{kind} missing from the session log: {kinds}"
+
+
+def test_head_script_headings_are_film_headings(sample_library):
+    """With front_heading 90, a script heading of 180 still looks at film heading 180 (the blue disc)."""
+    import dataclasses
+
+    from player.cli import scripted_orientation
+    from player.control import Controller
+    from player.headscript import HeadScript
+    from player.render.projection import eye_to_film, forward_heading_pitch
+
+    controller = Controller(sample_library, engine_options={"audio": "none", "hwdec": "none"})
+    try:
+        controller.load("calibration-mono")
+        controller.film = dataclasses.replace(
+            controller.film, front_heading=90.0
+        )  # a copy: the library is shared
+        q = scripted_orientation(HeadScript.fixed(heading=180.0, pitch=10.0), controller)
+        direction = eye_to_film(q, controller.film.front_heading) @ np.array([0.0, 0.0, -1.0])
+        heading = np.degrees(np.arctan2(direction[0], -direction[2]))
+        assert heading == pytest.approx(180.0, abs=1e-6) or heading == pytest.approx(-180.0, abs=1e-6)
+        assert forward_heading_pitch(q)[1] == pytest.approx(10.0)
+    finally:
+        controller.close()
