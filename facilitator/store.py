@@ -16,8 +16,8 @@ import io
 import json
 import sqlite3
 import threading
+import time
 from collections.abc import Iterable
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import IO, Any
 
@@ -314,7 +314,7 @@ class FacilitatorStore:
 
     def purge(self, older_than_days: float, keep: Iterable[str] = ()) -> list[str]:
         """Delete sessions that ended more than ``older_than_days`` ago; the purge itself is recorded."""
-        cutoff = (datetime.now(UTC) - timedelta(days=older_than_days)).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+        cutoff = utc_now(time.time() - older_than_days * 86400.0)
         keep = set(keep)
         with self._lock:
             ids = [

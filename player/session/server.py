@@ -25,7 +25,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -1028,7 +1028,7 @@ class SessionServer:
 
     def _purge(self, older_than_days: float, by: str) -> dict[str, Any]:
         self._commit_and_publish()  # purge sees every ended session
-        cutoff = (datetime.now(UTC) - timedelta(days=older_than_days)).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+        cutoff = P.utc_now(time.time() - older_than_days * 86400.0)
         ids = self.log.purge_before(cutoff, keep=[self.session_id])
         self._append(
             "log.purged",

@@ -1,0 +1,100 @@
+"""`viewpoint-facilitator` against a real headless player: pair, status, send, annotate, tail, sessions,
+export, purge; bad input gets one precise line and exit status 2."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+
+import pytest
+
+from facilitator.cli import build_parser, main, parse_send_args
+from tests.test_session_support import Player
+
+pytestmark = pytest.mark.timeout(120)
+
+
+def run(capsys, *argv) -> tuple[int, str, str]:
+    status = main(list(argv))
+    out, err = capsys.readouterr()
+    return status, out, err
+
+
+def test_parse_send_args():
+    assert parse_send_args(["t=12.5", "film=calibration-mono", "play=true", 'tags=["a"]']) == {
+        "t": 12.5,
+        "film": "calibration-mono",
+        "play": True,
+        "tags": ["a"],
+    }
+
+
+def test_extensions_can_add_subcommands():
+    sub = next(a for a in build_parser()._actions if getattr(a, "choices", None) and "pair" in a.choices)
+    assert {"pair", "status", "send", "annotate", "tail", "sessions", "export", "purge"} <= set(sub.choices)
+
+
+def test_the_cli_end_to_end(sample_manifest, tmp_path, capsys):
+    home = str(tmp_path / "fac")
+    p = Player(sample_manifest, tmp_path / "player", "room-1").start()
+    try:
+        status, out, err = run(capsys, "--home", home, "status")
+        assert status == 2 and "none paired yet" in err
+        status, out, err = run(capsys, "--home", home, "--name", "alice", "pair", p.endpoint, p.pairing_code)
+        assert status == 0 and "paired with room-1" in out, err
+        status, out, _ = run(capsys, "--home", home, "status")
+        assert status == 0 and "room-1" in out and "calibration-mono" in out
+        status, out, _ = run(capsys, "status", "--home", home, "--json")  # options after the subcommand too
+        assert json.loads(out)["player"] == "room-1"
+        status, out, err = run(
+            capsys,
+            "--home",
+            home,
+            "send",
+            "session.start",
+            "participant=P-5",
+            '--args={"consent": {"given": true}}',
+        )
+        assert status == 0, err
+        session = json.loads(out)["session"]
+        status, out, _ = run(capsys, "--home", home, "send", "seek", "t=1.25")
+        assert status == 0
+        status, out, err = run(capsys, "--home", home, "send", "seek", "t=soon")
+        assert status == 2 and "bad_args" in err and "args.t" in err
+        status, out, err = run(capsys, "--home", home, "send", "seek", "t")
+        assert status == 2 and "KEY=VALUE" in err
+        status, out, _ = run(capsys, "--home", home, "annotate", "said stop", "--tags", "welfare,verbal")
+        assert status == 0 and json.loads(out)["ref"] > 0
+        status, out, _ = run(capsys, "--home", home, "tail", "--count", "5", "--since", "session")
+        lines = [json.loads(x) for x in out.splitlines()]
+        assert status == 0 and len(lines) == 5 and lines[0]["type"] == "session.started"
+        status, out, _ = run(capsys, "--home", home, "send", "session.end")
+        assert status == 0
+        status, out, _ = run(capsys, "--home", home, "export", session, "--format", "csv", "--fetch")
+        rows = list(csv.DictReader(io.StringIO(out)))
+        assert status == 0 and rows[0]["type"] == "session.started" and rows[-1]["type"] == "session.ended"
+        assert [int(r["seq"]) for r in rows] == list(range(1, len(rows) + 1))
+        assert any(r["type"] == "annotation.added" and "said stop" in r["data"] for r in rows)
+        out_file = tmp_path / "s.jsonl"
+        status, _, err = run(
+            capsys, "--home", home, "export", "latest", "--format", "jsonl", "-o", str(out_file)
+        )
+        assert status == 0 and json.loads(out_file.read_text().splitlines()[0])["session"] == session
+        status, out, _ = run(capsys, "--home", home, "sessions")
+        assert status == 0 and session in out and "P-5" in out
+        status, out, _ = run(capsys, "--home", home, "sessions", "--remote", "--json")
+        assert any(s["id"] == session for s in json.loads(out)["sessions"])
+        status, out, err = run(capsys, "--home", home, "export", "nope", "--format", "csv")
+        assert status == 2 and "nope: no such session" in err
+        status, out, _ = run(capsys, "--home", home, "purge", "--older-than", "0", "--on-player")
+        assert status == 0 and "purged" in out
+        status, out, _ = run(capsys, "--home", home, "send", "events", "limit=1000")
+        events = json.loads(out)["events"]
+        assert not any(e["session"] == session for e in events)
+        purged = [e for e in events if e["type"] == "log.purged"]
+        assert purged and session in purged[-1]["data"]["sessions"]
+    finally:
+        p.stop()
+    status, out, err = run(capsys, "--home", home, "--timeout", "0.3", "status")
+    assert status == 1 and "no answer" in err
