@@ -17,6 +17,7 @@ import numpy as np
 
 DURATION_TOLERANCE_S = 0.1
 COLOUR_TOLERANCE = 24
+FRAME_CHECK_EVERY = 15  # frames between frame-number checks on the calibration films
 
 
 @dataclass
@@ -73,6 +74,24 @@ def check_projection(renderer, film, size: int = 64) -> list[str]:
     return problems
 
 
+def check_frame_number(renderer, frame) -> str | None:
+    """Convert the displayed picture (left eye) back to RGB and read its frame number; a problem or None."""
+    from content_manifest.sample import read_frame_number
+    from player.render.renderer import eye_region
+    from player.render.targets import OffscreenTarget
+
+    _, _, w, h = eye_region(renderer.stereo, 0)
+    target = OffscreenTarget(round(frame.width * w), round(frame.height * h))
+    try:
+        renderer.draw_equirect(target.target, 0)
+        shown = read_frame_number(target.read_rgb())
+    finally:
+        target.delete()
+    if shown != frame.index:
+        return f"frame numbers: the picture of frame {frame.index} (pts {frame.pts:.3f} s) reads {shown}"
+    return None
+
+
 def qa_film(library, film, eye_size: tuple[int, int], speed: float) -> FilmVerdict:
     from player.app import PlaybackLoop, PlayOptions, build_report
     from player.backends import create_backend
@@ -95,13 +114,25 @@ def qa_film(library, film, eye_size: tuple[int, int], speed: float) -> FilmVerdi
         options = PlayOptions()
         golden_done: list[bool] = []
 
+        numbered = bool(golden_views(film))  # the calibration films carry their frame number in the picture
+        last_checked: list[int] = [-FRAME_CHECK_EVERY]
+
         def hook(loop: PlaybackLoop, info) -> None:
-            if not golden_done and loop.renderer is not None and loop.renderer.frame is not None:
+            frame = loop.renderer.frame if loop.renderer is not None else None
+            if frame is None:
+                return
+            if not golden_done:
                 golden_done.append(True)
                 problems = check_projection(loop.renderer, film)
-                if golden_views(film):
+                if numbered:
                     verdict.checks.append("projection")
+                    verdict.checks.append("frame numbers")
                 verdict.failures.extend(problems)
+            if numbered and frame.index - last_checked[0] >= FRAME_CHECK_EVERY:
+                last_checked[0] = frame.index
+                problem = check_frame_number(loop.renderer, frame)
+                if problem:
+                    verdict.failures.append(problem)
 
         options.frame_hook = hook
         loop = PlaybackLoop(backend, controller, options)

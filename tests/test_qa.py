@@ -32,3 +32,25 @@ def test_qa_truncated_film_fails(sample_manifest, tmp_path):
     assert code == 1
     failure = ET.parse(junit).getroot().find("./testsuite/testcase/failure")
     assert failure is not None and "calibration-mono" in failure.text
+
+
+def test_frame_number_check_reads_the_rendered_picture(sample_library):
+    import dataclasses
+
+    from player.qa import check_frame_number
+    from player.render import Renderer
+    from player.render.egl import EGLContext
+    from tests.render_helpers import decode_frames
+
+    ctx = EGLContext()
+    try:
+        for film_id, stereo in (("calibration-mono", "mono"), ("calibration-tb", "top-bottom")):
+            frame, _keep = decode_frames(sample_library.films[film_id].path, {37})[37]
+            renderer = Renderer("equirect360", stereo, 0.0)
+            renderer.upload(frame)
+            assert check_frame_number(renderer, frame) is None
+            wrong = dataclasses.replace(frame, index=38)
+            assert "reads 37" in check_frame_number(renderer, wrong)
+            renderer.close()
+    finally:
+        ctx.close()
