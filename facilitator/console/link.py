@@ -111,7 +111,13 @@ class ClientLink:
         return dict(self.client.state)
 
     def recent_events(self, limit: int) -> list[dict[str, Any]]:
-        return []  # the subscription replays the current session through on_event
+        """What the facilitator's store already holds for this player (the subscription resumes after it)."""
+        if self.store is None:
+            return []  # the subscription replays the current session through on_event
+        try:
+            return self.store.player_events(self.client.endpoint)[-limit:]
+        except Exception:
+            return []
 
     def health(self) -> dict[str, Any]:
         h = self.client.health()

@@ -163,7 +163,15 @@ class ConsoleServer:
             )
             view.state = dict(view.link.state())
             with contextlib.suppress(Exception):
-                view.recent.extend(view.link.recent_events(RECENT_EVENTS))
+                have = {(e.get("session"), e.get("seq")) for e in view.recent}
+                older = [
+                    e
+                    for e in view.link.recent_events(RECENT_EVENTS)
+                    if (e.get("session"), e.get("seq")) not in have
+                ]
+                view.recent.extendleft(reversed(older))
+                for ev in older:
+                    self._fold(view, ev)
         ticker = asyncio.create_task(self._tick())
         self._ready.set()
         await self._stop.wait()
@@ -317,7 +325,10 @@ class ConsoleServer:
             },
             "state": self._page_state(view),
             "health": self._health(self.selected),
-            "events": [ev for ev in view.recent if ev.get("session") == view.state.get("session")],
+            "events": sorted(
+                (ev for ev in view.recent if ev.get("session") == view.state.get("session")),
+                key=lambda ev: ev.get("seq") or 0,
+            ),
         }
 
     async def _send(self, ws: web.WebSocketResponse, msg: dict[str, Any]) -> None:

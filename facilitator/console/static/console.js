@@ -97,6 +97,8 @@ function applyReadOnly() {
 function applyState(st) {
   Object.assign(S.state, st, { at: performance.now() });
   if (st.film && !S.filmId) S.filmId = st.film;
+  // A session running on the player (started by another console, or before this page loaded): follow it.
+  if (st.session && st.session.active && S.step === "setup") { S.filmId = st.film || S.filmId; showStep("live"); }
   renderStatus();
 }
 
