@@ -7,7 +7,7 @@ which the player takes after its controller has paused the clock, muted and star
 same CLOCK_MONOTONIC). The reference, measured in the same run, is the same stop sent straight through the
 client (no browser, no console): the ratio shows what the browser and the console add.
 
-    .venv/bin/python bench/welfare.py [--rounds 40]
+    .venv/bin/python bench/welfare.py [--rounds 100]
 
 Goal: p99 under 100 ms on loopback.
 """
@@ -49,7 +49,7 @@ def wait_event(client, pred, timeout: float = 5.0) -> dict:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--rounds", type=int, default=40)
+    ap.add_argument("--rounds", type=int, default=100)
     args = ap.parse_args(argv)
     from playwright.sync_api import sync_playwright
 
