@@ -152,16 +152,12 @@ class _HiddenWindowContext:
 
 def _offscreen_context():
     """EGL (surfaceless or device) where the platform has it, else a hidden window."""
-    from player.render.glplatform import uses_egl
+    try:
+        from player.render.egl import EGLContext
 
-    egl_problem = "PyOpenGL is not using EGL on this platform"
-    if uses_egl():
-        from player.render.egl import EGLContext, EGLError
-
-        try:
-            return EGLContext()
-        except EGLError as exc:
-            egl_problem = str(exc)
+        return EGLContext()
+    except Exception as exc:  # EGLError, or PyOpenGL bound to another platform (GLX, WGL) without EGL
+        egl_problem = str(exc) or type(exc).__name__
     try:
         return _HiddenWindowContext()
     except Exception as exc:

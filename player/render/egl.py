@@ -8,6 +8,7 @@ is made current with no surface (EGL_KHR_surfaceless_context); render into frame
 from __future__ import annotations
 
 import ctypes
+import os
 
 from player.render.glplatform import ensure_platform
 
@@ -62,6 +63,18 @@ def _device_display() -> object | None:
     return None
 
 
+def _default_display() -> object | None:
+    # Without a window system Mesa must be told to go surfaceless, or eglInitialize tries X11 and fails.
+    if not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
+        os.environ.setdefault("EGL_PLATFORM", "surfaceless")
+    return EGL.eglGetDisplay(EGL.EGL_DEFAULT_DISPLAY)
+
+
+def _reason(exc: Exception) -> str:
+    err = getattr(exc, "err", None)
+    return str(getattr(err, "name", err)) if err is not None else (str(exc).splitlines() or ["error"])[0]
+
+
 class EGLContext:
     """Create with ``EGLContext()``; ``make_current()`` on the render thread; ``close()`` when done."""
 
@@ -72,7 +85,7 @@ class EGLContext:
             candidates.append(("device", _device_display))
         if prefer in ("auto", "surfaceless") and "EGL_MESA_platform_surfaceless" in extensions:
             candidates.append(("surfaceless", lambda: _platform_display(EGL_PLATFORM_SURFACELESS_MESA, None)))
-        candidates.append(("default", lambda: EGL.eglGetDisplay(EGL.EGL_DEFAULT_DISPLAY)))
+        candidates.append(("default", _default_display))
         errors = []
         for name, make in candidates:
             dpy = make()
@@ -97,7 +110,7 @@ class EGLContext:
         try:
             ok = EGL.eglInitialize(dpy, ctypes.pointer(major), ctypes.pointer(minor))
         except Exception as exc:  # PyOpenGL raises EGLError on failure
-            raise EGLError(f"eglInitialize failed ({exc})") from None
+            raise EGLError(f"eglInitialize failed ({_reason(exc)})") from None
         if not ok:
             raise EGLError("eglInitialize failed")
         if not EGL.eglBindAPI(EGL.EGL_OPENGL_API):
@@ -113,7 +126,7 @@ class EGLContext:
             ctx = EGL.eglCreateContext(dpy, None, EGL.EGL_NO_CONTEXT, attrs)
         except Exception as exc:
             ctx = None
-            reason = str(exc)
+            reason = _reason(exc)
         else:
             reason = "no context"
         if not ctx or ctx == EGL.EGL_NO_CONTEXT:
