@@ -42,7 +42,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--auto-pause", action="store_true", help="pause at the end of each chapter for discussion"
     )
-    p.add_argument("--reports", type=Path, default=Path("reports"), help="folder for session reports")
+    p.add_argument(
+        "--reports", type=Path, default=None, help="folder for session reports (default: HOME/reports)"
+    )
     p.add_argument("--observer", action="store_true", help="read-only console (no commands)")
 
 
@@ -120,7 +122,8 @@ def run(args: argparse.Namespace) -> int:
             return 2
         server = ConsoleServer(
             links, library=library, host=args.host, port=args.port, token=args.token, quick_tags=tags,
-            report_dir=args.reports, auto_pause=args.auto_pause, read_only=args.observer,
+            report_dir=args.reports or home.path / "reports", auto_pause=args.auto_pause,
+            read_only=args.observer,
         )  # fmt: skip
         try:
             url = server.start()

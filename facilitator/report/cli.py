@@ -39,7 +39,12 @@ def load_session(args: argparse.Namespace) -> tuple[list[dict], list[tuple[float
         return from_jsonl(as_path)
     if args.log is not None:
         return from_player_log(args.log, session)
-    return _from_store(args.store, session)
+    store = args.store
+    if store is None and getattr(args, "home", None) is not None:
+        from facilitator.client import FacilitatorHome
+
+        store = FacilitatorHome(args.home).store_path
+    return _from_store(store, session)
 
 
 def _from_store(path: Path | None, session: str | None) -> tuple[list[dict], list[tuple[float, ...]]]:
