@@ -78,7 +78,7 @@ class ConsoleServer:
         port: int = 0,
         token: str | None = None,
         quick_tags: list[str] | None = None,
-        report_dir: Path | str = Path("reports"),
+        report_dir: Path | str | None = None,
         auto_pause: bool = False,
         read_only: bool = False,
     ) -> None:
@@ -92,10 +92,14 @@ class ConsoleServer:
         self.port = port
         self.token = token or security.new_token()
         self.quick_tags = list(quick_tags or DEFAULT_QUICK_TAGS)
+        if report_dir is None:
+            from facilitator.client import FacilitatorHome
+
+            report_dir = FacilitatorHome().path / "reports"
         self.report_dir = Path(report_dir)
         self.auto_pause = auto_pause
         self.read_only = read_only
-        self.frames = FrameCache(capacity=128, bucket_s=1.0)
+        self.frames = FrameCache(capacity=48, bucket_s=1.0)  # 640x320 RGB: ~30 MB
         self._sockets: set[web.WebSocketResponse] = set()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._runner: web.AppRunner | None = None
