@@ -90,6 +90,8 @@ _EVENT_LABELS = {
     "welfare.resume": "Welfare: resumed",
     "chapter.entered": "Chapter",
     "content_warning.entered": "Content warning begins",
+    "warning.entered": "Content warning begins",
+    "welfare.request": "Viewer asked for a break",
     "viewer.break_request": "Viewer asked for a break",
     "viewer.focus_lost": "Headset taken off",
     "viewer.focus_gained": "Headset back on",

@@ -24,7 +24,10 @@ def is_pose(event: dict) -> bool:
 
 
 STATES = {f"transport.{k}" for k in ("loaded", "playing", "paused", "seeking", "ended", "error")}
-TIMELINE_PREFIXES = ("transport.", "welfare.", "viewer.", "session.", "chapter.", "content_warning.entered")
+TIMELINE_PREFIXES = (
+    "transport.", "welfare.", "viewer.", "session.", "chapter.", "content_warning.entered", "warning.entered",
+)  # fmt: skip
+VIEWER_WELFARE = ("viewer.break_request", "viewer.focus_lost", "viewer.headset_off")
 
 
 @dataclass
@@ -184,7 +187,7 @@ def summarise(events: list[dict], poses: list[tuple[float, ...]] = (), front_hea
             s.seeks += 1
         if etype == "viewer.recentre" and isinstance(data.get("heading"), (int, float)):
             s.recentres.append((float(mono or 0.0), -float(data["heading"])))
-        if etype.startswith(("welfare.", "viewer.")):
+        if etype.startswith("welfare.") or etype in VIEWER_WELFARE:
             s.welfare.append(ev)
         if etype.startswith(TIMELINE_PREFIXES) and not (
             etype.startswith("transport.") and etype not in STATES

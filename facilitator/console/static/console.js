@@ -465,10 +465,10 @@ function onEvent(ev, replay) {
     if (!replay) chapterEntered(d.chapter || d.id);
   }
   if (type === "transport.ended" && !replay) promptsDue(lastChapterId());
-  if (type === "content_warning.upcoming") {
+  if (type === "warning.upcoming" || type === "content_warning.upcoming") {
     label = `warning in ${Number(d.in_s || 0).toFixed(0)} s: ${(d.tags || []).join(", ")}`; cls = "soft";
   }
-  if (type === "content_warning.entered") { label = `CONTENT WARNING: ${(d.tags || []).join(", ")}`; cls = "soft"; }
+  if (type === "warning.entered" || type === "content_warning.entered") { label = `CONTENT WARNING: ${(d.tags || []).join(", ")}`; cls = "soft"; }
   if (type === "command") {
     const a = d.args && Object.keys(d.args).length ? " " + JSON.stringify(d.args).slice(0, 60) : "";
     label = `› ${d.cmd}${a}${d.by ? " (" + d.by + ")" : ""}`; cls = "cmd";
@@ -491,7 +491,8 @@ function onEvent(ev, replay) {
 
 /* Viewer-side welfare signals: a request from the controller button, the headset taken off or put back. */
 function viewerSignal(type, d) {
-  const src = String(d.source || "").toLowerCase();
+  const src = String(d.by || d.source || "").toLowerCase();
+  if (type === "welfare.request") return { text: "The viewer asked for a break" };
   if (type === "viewer.focus_lost" || type === "viewer.headset_off") return { text: "Headset taken off" };
   if (type === "viewer.focus_gained" || type === "viewer.headset_on") return { text: "Headset back on", calm: true };
   if (type === "viewer.break_request") return { text: "The viewer asked for a break" };
