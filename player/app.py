@@ -32,6 +32,7 @@ class PlayOptions:
 class PlayResult:
     display_frames: int = 0
     uploads: int = 0
+    upload_errors: int = 0
     upload_ms: list[float] = field(default_factory=list)
     render_ms: list[float] = field(default_factory=list)
     snapshots: list[str] = field(default_factory=list)
@@ -104,7 +105,8 @@ class PlaybackLoop:
             while True:
                 info = backend.begin_frame()
                 if info is None:
-                    res.stopped_by = res.stopped_by or "backend"
+                    # a window closed by the viewer says so (finish_reason); anything else is unexpected
+                    res.stopped_by = res.stopped_by or getattr(backend, "finish_reason", "") or "backend"
                     break
                 if not all(self.handle(e) for e in backend.poll_events()):
                     break
@@ -117,9 +119,16 @@ class PlaybackLoop:
                 engine = c.engine
                 frame = engine.frame_for(info.display_time)
                 if frame is not None and frame is not last_frame:
-                    renderer.upload(frame)
-                    res.upload_ms.append(renderer.last_upload_ms)
-                    res.uploads += 1
+                    try:
+                        renderer.upload(frame)
+                    except ValueError as exc:  # a malformed picture: counted and skipped, playback goes on
+                        res.upload_errors += 1
+                        if res.upload_errors == 1:
+                            res.errors.append(f"upload: {exc}")
+                        log.warning("frame not shown: %s", exc)
+                    else:
+                        res.upload_ms.append(renderer.last_upload_ms)
+                        res.uploads += 1
                     last_frame = frame
                 media_t = engine.media_time(info.display_time)
                 c.tick(media_t)
@@ -251,6 +260,7 @@ def build_report(
             "displayed": result.display_frames,
         },
         "decode_errors": decode_errors,
+        "upload_errors": result.upload_errors,
         "av_drift_ms": drift_stats,
         "upload_ms": percentiles(result.upload_ms, 50, 99),
         "render_ms": percentiles(result.render_ms, 50, 99),

@@ -249,6 +249,11 @@ def cmd_play(args: argparse.Namespace) -> int:
             result = loop.run()
         except Exception as exc:  # a backend that cannot open: say why, no traceback
             logging.getLogger(__name__).debug("playback failed", exc_info=True)
+            if args.report:
+                failed = {"film": args.film, "backend": backend_name, "result": "fail",
+                          "reasons": [f"playback failed: {exc}"]}  # fmt: skip
+                args.report.parent.mkdir(parents=True, exist_ok=True)
+                args.report.write_text(json.dumps(failed, indent=2) + "\n", encoding="utf-8")
             return _fail(f"playback failed: {exc}", EXIT_FAIL)
         stats = controller.engine.stats()
         report = build_report(

@@ -146,3 +146,17 @@ def test_head_script_headings_are_film_headings(sample_library):
         assert forward_heading_pitch(q)[1] == pytest.approx(10.0)
     finally:
         controller.close()
+
+
+def test_desktop_without_a_display_fails_with_a_report(sample_manifest, tmp_path, monkeypatch, capsys):
+    monkeypatch.delenv("DISPLAY", raising=False)
+    monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
+    report = tmp_path / "r.json"
+    code = main(
+        ["play", "--manifest", str(sample_manifest), "--film", "calibration-mono", "--backend", "desktop",
+         "--audio", "null", "--report", str(report)]
+    )  # fmt: skip
+    assert code == 1
+    data = json.loads(report.read_text())
+    assert data["result"] == "fail" and "display" in data["reasons"][0].lower()
+    assert "Traceback" not in capsys.readouterr().err

@@ -23,6 +23,8 @@ PLATFORM = ensure_platform()
 import glfw  # noqa: E402
 from OpenGL import GL  # noqa: E402
 
+glfw.ERROR_REPORTING = "log"  # glfw's errors go to logging; open() turns a failure into a plain message
+
 DRAG_DEG_PER_PX = 0.25
 MAX_WINDOW_WIDTH = 1600
 
@@ -55,6 +57,7 @@ class DesktopBackend:
         self._drag: tuple[float, float] | None = None
         self._windowed_geometry: tuple[int, int, int, int] | None = None
         self._last_swap = 0.0
+        self.finish_reason = ""
 
     # -- lifecycle --------------------------------------------------------------------------------------
     def open(self) -> None:
@@ -101,6 +104,7 @@ class DesktopBackend:
     def begin_frame(self) -> FrameInfo | None:
         glfw.poll_events()
         if self.window is None or glfw.window_should_close(self.window):
+            self.finish_reason = "viewer"  # the window was closed
             return None
         if self.orientation_source is not None:
             orientation = self.orientation_source()

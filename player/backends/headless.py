@@ -128,6 +128,7 @@ class _HiddenWindowContext:
     def __init__(self) -> None:
         import glfw
 
+        glfw.ERROR_REPORTING = "log"
         if not glfw.init():
             raise RuntimeError("glfw could not initialise")
         glfw.window_hint(glfw.VISIBLE, False)
