@@ -64,10 +64,16 @@ def _device_display() -> object | None:
 
 
 def _default_display() -> object | None:
-    # Without a window system Mesa must be told to go surfaceless, or eglInitialize tries X11 and fails.
-    if not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
-        os.environ.setdefault("EGL_PLATFORM", "surfaceless")
-    return EGL.eglGetDisplay(EGL.EGL_DEFAULT_DISPLAY)
+    # Without a window system Mesa must be told to go surfaceless, or eglInitialize tries X11 and fails. Set
+    # only around this call: child processes (a desktop window) must not inherit it.
+    headless = not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+    if not headless or "EGL_PLATFORM" in os.environ:
+        return EGL.eglGetDisplay(EGL.EGL_DEFAULT_DISPLAY)
+    os.environ["EGL_PLATFORM"] = "surfaceless"
+    try:
+        return EGL.eglGetDisplay(EGL.EGL_DEFAULT_DISPLAY)
+    finally:
+        del os.environ["EGL_PLATFORM"]
 
 
 def _reason(exc: Exception) -> str:
