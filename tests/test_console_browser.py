@@ -91,7 +91,8 @@ def rig(tmp_path_factory, sample_manifest):
     url = server.start()
     with playwright_api.sync_playwright() as pw:
         browser = launch(pw)
-        page = browser.new_page(viewport={"width": 1366, "height": 768})
+        # bypass_csp: Playwright's polling predicates are evaluated strings, which the console's CSP forbids
+        page = browser.new_page(viewport={"width": 1366, "height": 768}, bypass_csp=True)
         errors: list[str] = []
         page.on("pageerror", lambda e: errors.append(str(e)))
         page.on("dialog", lambda d: d.accept())
@@ -235,6 +236,11 @@ def test_a_whole_session_from_the_browser(rig):
     log.wait_for("welfare resume", lambda e: e["type"] == "welfare.changed" and e["data"]["level"] == "none")
     page.wait_for_selector("#welfare-state.hidden", state="attached")
     page.wait_for_selector("#pstate:text('playing')")  # it was playing when stopped, so it plays on
+    page.keyboard.press("s")
+    log.wait_for("soften", lambda e: e["type"] == "welfare.changed" and e["data"]["level"] == "soften")
+    page.wait_for_selector("#welfare-state:text('Softened')")
+    page.click("#w-resume")
+    page.wait_for_selector("#welfare-state.hidden", state="attached")
 
     # 9. transport: next safe point (key G), volume, chapter jump
     page.keyboard.press("g")
@@ -326,7 +332,7 @@ def test_viewer_requests_and_headset_off_flash_until_acknowledged(rig, sample_li
     console = ConsoleServer(
         {"p": ClientLink(*clients, name="inproc-headset")}, library=sample_library, port=0
     )
-    page = rig["browser"].new_page(viewport={"width": 1366, "height": 768})
+    page = rig["browser"].new_page(viewport={"width": 1366, "height": 768}, bypass_csp=True)
     log = PlayerLog(tmp_path / "log.sqlite")
     try:
         page.goto(console.start())
@@ -344,6 +350,26 @@ def test_viewer_requests_and_headset_off_flash_until_acknowledged(rig, sample_li
         page.wait_for_selector("#alert:not(.hidden)")
         assert "Headset taken off" in text(page, "#alert-text")
         assert "VIEWER: Headset taken off" in text(page, "#log")
+
+        # an observer's console: sees the same, can command nothing (the page and the server both refuse)
+        clients += [PlayerClient(endpoint, key, home.identity(), name=home.name) for _ in range(2)]
+        observer = ConsoleServer(
+            {"p": ClientLink(*clients[2:], name="inproc-headset")},
+            library=sample_library,
+            port=0,
+            read_only=True,
+        )
+        page.goto(observer.start())
+        page.wait_for_selector("#conn.ok", timeout=10_000)
+        assert page.is_disabled("#w-stop") and "readonly" in (page.get_attribute("body", "class") or "")
+        reply = page.evaluate("""() => new Promise((resolve) => {
+            const ws = new WebSocket(`ws://${location.host}/ws`);
+            ws.onmessage = (m) => { const r = JSON.parse(m.data); if (r.kind === "reply") resolve(r); };
+            const cmd = {kind: "cmd", id: "x1", cmd: "welfare", args: {action: "stop"}};
+            ws.onopen = () => ws.send(JSON.stringify(cmd));
+        })""")
+        assert reply["ok"] is False and reply["error"]["code"] == "forbidden"
+        observer.stop()
     finally:
         page.close()
         console.stop()
