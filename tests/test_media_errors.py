@@ -221,6 +221,21 @@ def test_no_audio_device_falls_back_to_the_null_output_once(sample_manifest: Pat
     engine.close()
     if info.audio_output == "null":  # no sound card here: said once, with the reason
         warnings = [w for w in events.of("transport.warning") if w["reason"] == "no_audio_device"]
-        assert len(warnings) == 1
-    hw = [w for w in events.of("transport.warning") if w["reason"] == "hwdec_unavailable"]
-    assert len(hw) <= 1 and (info.hwdec == "cuda" or len(hw) == 1)
+        assert len(warnings) == 1 and "null output" in warnings[0]["message"]
+
+
+def test_hwdec_falls_back_to_software_once(sample_manifest: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import player.media.engine as engine_module
+
+    monkeypatch.setattr(engine_module, "_cuda_unavailable", None)
+    warned = []
+    for _ in range(2):
+        events = Events()
+        engine = MediaEngine(film_path(sample_manifest, "calibration-mono"), audio="none", on_event=events)
+        info = engine.open()
+        engine.close()
+        warned.append([w for w in events.of("transport.warning") if w["reason"] == "hwdec_unavailable"])
+        assert events.wait_for("transport.loaded")["hwdec"] == info.hwdec
+    if info.hwdec == "none":  # no cuda device here: said by the first film only; both play in software
+        assert len(warned[0]) == 1 and warned[1] == []
+        assert "software" in warned[0][0]["message"]

@@ -54,6 +54,10 @@ DECODER_HELD_FRAMES = 10  # pictures a decoder keeps besides one per thread (8K 
 DECODER_MEMORY_SHARE = 0.4  # at most this share of queue_bytes goes to frame threads' pictures
 
 
+_cuda_unavailable: str | None = None
+"""Why the cuda device could not be created, once it failed in this process (then it is not tried again)."""
+
+
 class MediaError(Exception):
     """A film that cannot be played (or a bad request), with a machine-readable ``reason``."""
 
@@ -254,7 +258,8 @@ class MediaEngine:
 
     def _open_video(self, path: Path) -> tuple[av.container.InputContainer, str, list[av.VideoFrame]]:
         """Open the container and decode the first picture (hardware first when asked; software fallback)."""
-        if self.hwdec in ("auto", "cuda"):
+        global _cuda_unavailable
+        if self.hwdec in ("auto", "cuda") and _cuda_unavailable is None:
             try:
                 from av.codec.hwaccel import HWAccel
 
@@ -265,7 +270,20 @@ class MediaEngine:
                 except MediaError:
                     container.close()
                     raise
-                active = "cuda" if container.streams.video[0].codec_context.is_hwaccel else "none"
+                # PyAV falls back to software silently where NVDEC lacks the codec or profile; frames copied
+                # back from the GPU come as NV12/P010, software ones as planar YUV
+                hw_frames = primed[0].format.name in ("nv12", "p010le")
+                ctx = container.streams.video[0].codec_context
+                active = "cuda" if ctx.is_hwaccel and hw_frames else "none"
+                if active == "none":
+                    why = "the cuda decoder did not take this stream"
+                    self._transport.notify(
+                        "warning",
+                        reason="hwdec_unavailable",
+                        requested=self.hwdec,
+                        active="none",
+                        message=f"cuda decoding unavailable ({why}); using software",
+                    )
                 return container, active, primed
             except MediaError as exc:
                 if exc.reason in ("not_found", "no_video", "unreadable", "unsupported_codec"):
@@ -273,6 +291,7 @@ class MediaEngine:
                 why = str(exc)
             except Exception as exc:  # PyAV raises PermissionError/ValueError/... where there is no device
                 why = f"{type(exc).__name__}: {exc}"
+                _cuda_unavailable = why  # no device: later films go straight to software, without a word
             level = logging.WARNING if self.hwdec == "cuda" else logging.INFO
             log.log(level, "hardware decoding (cuda) unavailable, decoding in software: %s", why)
             self._transport.notify(
