@@ -24,9 +24,10 @@ def rig(sample_manifest, tmp_path_factory):
     p.authorize(olivia, "observer")
     p.start()
     lead = p.client(alice)
-    keeper = KeepPlaying(lead)
-    yield {"player": p, "alice": alice, "olivia": olivia, "lead": lead, "base": base}
-    keeper.stop()
+    rig = {"player": p, "alice": alice, "olivia": olivia, "lead": lead, "base": base}
+    rig["keeper"] = KeepPlaying(lead)
+    yield rig
+    rig["keeper"].stop()
     lead.close()
     p.stop()
 
@@ -228,3 +229,41 @@ def test_one_console_on_two_players(rig, sample_manifest):
         c2.close()
     finally:
         p2.stop()
+
+
+def test_pose_stream_is_sampled_logged_and_fetchable(rig):
+    c = rig["player"].client(rig["olivia"])
+    poses: list[dict] = []
+    c.subscribe(lambda e: None, on_pose=poses.append, since="now")
+    assert wait_for(lambda: len(poses) >= 5, 5)
+    pseqs = [p["pseq"] for p in poses]
+    assert pseqs == sorted(pseqs) and all(p["type"] == "pose" and len(p["data"]["q"]) == 4 for p in poses)
+    sid = poses[-1]["session"]
+    res = c.request("poses", {"session": sid, "after": pseqs[0] - 1, "limit": 3})
+    assert res["first_pseq"] == pseqs[0] and len(res["samples"]) == 3 and res["more"]
+    assert abs(res["samples"][0][0] - poses[0]["mono"]) < 1e-5
+    c.close()
+
+
+def test_pause_when_the_lead_console_is_lost(rig):
+    rig["keeper"].stop()  # nothing else may press play during this test
+    try:
+        a = rig["player"].client(rig["alice"])
+        got: list[dict] = []
+        a.subscribe(got.append, since="now")
+        a.request(
+            "session.start", {"participant": "P-300", "consent": {"given": True}, "pause_on_lost": True}
+        )
+        a.request("seek", {"t": 0.0})
+        a.request("play")
+        watcher = rig["player"].client(rig["olivia"])
+        seen: list[dict] = []
+        watcher.subscribe(seen.append, since="now")
+        a.close(bye=False)  # vanishes without a word: heartbeats stop
+        assert wait_for(lambda: any(e["type"] == "session.paused_on_lost" for e in seen), 8)
+        lost = next(e for e in seen if e["type"] == "facilitator.lost")
+        assert lost["data"]["name"] == "alice" and lost["data"]["role"] == "lead"
+        assert wait_for(lambda: any(e["type"] == "transport.paused" for e in seen), 3)
+        watcher.close()
+    finally:
+        rig["keeper"] = KeepPlaying(rig["lead"])

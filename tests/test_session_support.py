@@ -11,6 +11,7 @@ import re
 import shutil
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -113,7 +114,36 @@ class Player:
         if not ready.wait(timeout) or self.proc.poll() is not None:
             self.kill()
             raise RuntimeError("player did not start:\n" + "\n".join(self.lines[-30:]))
+        # the server comes up before the film loads: wait until the log says the film is there
+        since = self._last_pos()
+        if not wait_for(lambda: self._loaded_since(since), timeout):
+            self.kill()
+            raise RuntimeError("player did not load its film:\n" + "\n".join(self.lines[-30:]))
         return self
+
+    def _last_pos(self) -> int:
+        if not self.log.exists():
+            return 0
+        db = sqlite3.connect(self.log, timeout=5)
+        try:
+            return db.execute("SELECT coalesce(max(pos), 0) FROM events").fetchone()[0]
+        except sqlite3.Error:
+            return 0
+        finally:
+            db.close()
+
+    def _loaded_since(self, pos: int) -> bool:
+        db = sqlite3.connect(self.log, timeout=5)
+        try:
+            row = db.execute(
+                "SELECT 1 FROM events WHERE pos > ? AND type IN ('transport.loaded', 'transport.playing')",
+                (pos,),
+            ).fetchone()
+            return row is not None
+        except sqlite3.Error:
+            return False
+        finally:
+            db.close()
 
     @property
     def pairing_code(self) -> str | None:

@@ -292,6 +292,27 @@ class SessionLog:
             out.extend(unpack_poses(blob))
         return out
 
+    def poses_after(self, session: str, after: int, limit: int) -> tuple[list[tuple[float, ...]], int, bool]:
+        """Pose samples with pseq > ``after`` (up to ``limit``): (samples, pseq of the first, more)."""
+        out: list[tuple[float, ...]] = []
+        first = None
+        rows = self.db.execute(
+            "SELECT first_pseq, count, samples FROM poses WHERE session=? AND first_pseq + count > ?"
+            " ORDER BY first_pseq",
+            (session, after),
+        )
+        for first_pseq, _count, blob in rows:
+            for i, sample in enumerate(unpack_poses(blob)):
+                pseq = first_pseq + i
+                if pseq <= after:
+                    continue
+                if len(out) >= limit:
+                    return out, first or 0, True
+                if first is None:
+                    first = pseq
+                out.append(sample)
+        return out, first or 0, False
+
     def cached_reply(self, client: str, request_id: str) -> str | None:
         row = self.db.execute(
             "SELECT reply FROM requests WHERE client=? AND id=?", (client, request_id)

@@ -266,6 +266,17 @@ COMMANDS: dict[str, CommandSpec] = {
         logged=False,
         doc="events from the player's log after (session, after), in log order, across sessions",
     ),
+    "poses": CommandSpec(
+        {
+            "session": Arg(text(64), required=True),
+            "after": Arg(integer(0)),
+            "limit": Arg(integer(1, 20000)),
+        },
+        lead_only=False,
+        target="session",
+        logged=False,
+        doc="a session's pose samples from the player's log: [mono, media_t, x, y, z, w] after pseq 'after'",
+    ),
     "sessions": CommandSpec(
         {"limit": Arg(integer(1, 1000))},
         lead_only=False,

@@ -960,6 +960,18 @@ class SessionServer:
             return lambda: P.encode_ok(cmd.id, self._status())
         if name == "events":
             return lambda: self._events_reply(cmd)
+        if name == "poses":
+
+            def poses_reply() -> bytes:
+                samples, first, more = self.log.poses_after(
+                    a["session"], a.get("after", 0), a.get("limit", 5000)
+                )
+                rounded = [[round(v, 6) if v == v else None for v in smp] for smp in samples]
+                return P.encode_ok(
+                    cmd.id, {"session": a["session"], "first_pseq": first, "samples": rounded, "more": more}
+                )
+
+            return poses_reply
         if name == "sessions":
             return lambda: P.encode_ok(
                 cmd.id, {"sessions": self.log.sessions(a.get("limit", 100)), "current": self.session_id}
