@@ -190,10 +190,14 @@ class NetemRelay:
         self.stats.connections += 1
         down = self._spawn(self._pipe(c_reader, t_writer, self.downstream))
         up = self._spawn(self._pipe(t_reader, c_writer, self.upstream))
-        await asyncio.gather(down, up, return_exceptions=True)
-        for w in (c_writer, t_writer):
-            self._writers.discard(w)
-            w.close()
+        try:
+            await asyncio.gather(down, up, return_exceptions=True)
+        except asyncio.CancelledError:  # the relay is stopping
+            pass
+        finally:
+            for w in (c_writer, t_writer):
+                self._writers.discard(w)
+                w.close()
 
     async def _pipe(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, link: LinkProfile) -> None:
         """Read segments, give each a due time, deliver in stream order no earlier than due."""

@@ -44,7 +44,9 @@ class JsonlRecorder:
         self._f = self.path.open("a", encoding="utf-8")
 
     def __call__(self, kind: str, data: dict) -> None:
-        line = json.dumps({"mono": time.monotonic(), "utc": time.time(), "type": kind, "data": data}, default=str)
+        line = json.dumps(
+            {"mono": time.monotonic(), "utc": time.time(), "type": kind, "data": data}, default=str
+        )
         with self._lock:
             if not self._f.closed:
                 self._f.write(line + "\n")
@@ -133,13 +135,26 @@ class GroupMember:
         if self.collect_samples:
             self.samples.extend((float(a), float(b)) for a, b in samples)
 
+    def refresh(self) -> None:
+        """Re-send the group's timeline in force, expressed with the freshest clock estimate (drift, better
+        samples): the player slews onto it. Only while playing, and only once the command has taken effect."""
+        tl = self.group.timeline
+        if not tl.playing or tl.anchor > time.monotonic() or self.sync.get("epoch") != tl.epoch:
+            return
+        try:
+            payload = {"timeline": tl.for_player(self.offset(tl.anchor), self.group.name), "refresh": True}
+            self.client.request("group.sync", payload, timeout=2.0, retries=0)
+        except Exception as e:
+            self.last_error = f"group.sync refresh: {e}"
+
     def _run(self) -> None:
         burst = 8  # a quick first estimate: 8 probes 30 ms apart
         next_probe = time.monotonic()
         next_status = time.monotonic() + self.status_period
+        next_refresh = time.monotonic() + self.group.refresh_period
         while not self._stop.is_set():
             now = time.monotonic()
-            wait = max(0.0, min(next_probe, next_status) - now)
+            wait = max(0.0, min(next_probe, next_status, next_refresh) - now)
             try:
                 job = self._jobs.get(timeout=wait)
             except queue.Empty:
@@ -165,6 +180,9 @@ class GroupMember:
             if now >= next_status:
                 self.poll_status()
                 next_status = now + self.status_period
+            if now >= next_refresh:
+                self.refresh()
+                next_refresh = now + self.group.refresh_period
 
     # -- views -------------------------------------------------------------------------------------------
 
@@ -226,7 +244,16 @@ class GroupMember:
             "welfare": polled.get("welfare", state.get("welfare", "none")),
             "sync": {
                 k: self.sync.get(k)
-                for k in ("following", "epoch", "error_ms", "abs_p50_ms", "abs_p99_ms", "trim", "seeks", "resyncs")
+                for k in (
+                    "following",
+                    "epoch",
+                    "error_ms",
+                    "abs_p50_ms",
+                    "abs_p99_ms",
+                    "trim",
+                    "seeks",
+                    "resyncs",
+                )
             },
             "last_command": self.last_command,
         }
@@ -244,8 +271,10 @@ class GroupController:
         record: Recorder | None = None,
         collect_samples: bool = False,
         preroll: float = 0.25,
+        refresh_period: float = 2.0,
     ) -> None:
         self.name = name
+        self.refresh_period = refresh_period
         self.probe_period = probe_period
         self.status_period = status_period
         self.record = record or (lambda kind, data: None)
@@ -271,7 +300,9 @@ class GroupController:
             m = GroupMember(name, client, self, self.probe_period, self.status_period, self.collect_samples)
             self.members[name] = m
         m.start()
-        self.record("group.member_added", {"group": self.name, "player": name, "endpoint": m.view()["endpoint"]})
+        self.record(
+            "group.member_added", {"group": self.name, "player": name, "endpoint": m.view()["endpoint"]}
+        )
         return m
 
     def remove(self, name: str, leave: bool = True) -> None:
@@ -323,7 +354,9 @@ class GroupController:
 
     def load(self, film: str, timeout: float = 15.0) -> dict[str, Any]:
         """Load ``film`` on every player (paused at the start); the group timeline restarts at 0."""
-        acks = self._each(lambda m: m.client.request("load", {"film": film}, timeout=timeout, retries=0), timeout + 1)
+        acks = self._each(
+            lambda m: m.client.request("load", {"film": film}, timeout=timeout, retries=0), timeout + 1
+        )
         with self._lock:
             self.film = film
             tl = self.timeline
@@ -413,7 +446,9 @@ class GroupController:
             if starts:
                 with self._lock:
                     if self.timeline is tl:
-                        self.timeline = GroupTimeline(tl.anchor, float(starts[0]), tl.playing, tl.rate, tl.epoch)
+                        self.timeline = GroupTimeline(
+                            tl.anchor, float(starts[0]), tl.playing, tl.rate, tl.epoch
+                        )
         record = {"group": self.name, "cmd": cmd, "args": args, "at": g, "lead_s": round(lead, 4),
                   "epoch": tl.epoch, "media_t": self.timeline.media_t, "playing": tl.playing, "acks": acks}  # fmt: skip
         self.record("group.command", record)
@@ -450,7 +485,9 @@ class GroupController:
             "lead_s": round(self.lead(), 4) if members else None,
             "sync": {
                 "spread_ms": round(max(errors) - min(errors), 3) if len(errors) >= 2 else None,
-                "worst_p99_ms": max((p["sync"].get("abs_p99_ms") or 0.0) for p in players) if players else None,
+                "worst_p99_ms": max((p["sync"].get("abs_p99_ms") or 0.0) for p in players)
+                if players
+                else None,
             },
             "players": players,
         }

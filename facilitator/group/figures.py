@@ -15,7 +15,9 @@ from collections.abc import Callable, Mapping, Sequence
 Samples = Sequence[tuple[float, float]]  # (instant on a common clock, media time), ascending
 
 
-def _interpolator(samples: Samples, max_gap: float, rate: float, rate_tol: float) -> Callable[[float], float | None]:
+def _interpolator(
+    samples: Samples, max_gap: float, rate: float, rate_tol: float
+) -> Callable[[float], float | None]:
     ts = [s[0] for s in samples]
 
     def at(t: float) -> float | None:
@@ -73,7 +75,7 @@ def percentile(values: Sequence[float], q: float) -> float | None:
 def summary(spread_series: Sequence[tuple[float, float]]) -> dict[str, float | int | None]:
     """p50/p99/max of the spread in milliseconds, and how many instants were compared."""
     values = [s for _, s in spread_series]
-    ms = (lambda v: None if v is None else round(v * 1000, 3))
+    ms = lambda v: None if v is None else round(v * 1000, 3)
     return {
         "instants": len(values),
         "p50_ms": ms(percentile(values, 50)),

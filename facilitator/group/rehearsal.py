@@ -25,7 +25,9 @@ import numpy as np
 REHEARSAL_FILM = "rehearsal"
 
 
-def write_rehearsal_library(directory: Path | str, seconds: int = 30, size: tuple[int, int] = (64, 32)) -> Path:
+def write_rehearsal_library(
+    directory: Path | str, seconds: int = 30, size: tuple[int, int] = (64, 32)
+) -> Path:
     """A tiny film (a moving ramp, a beep each second, 30 fps) and its manifest; returns the manifest path."""
     import av
 
@@ -161,7 +163,9 @@ class Rehearsal:
             flags = subprocess.CREATE_NEW_PROCESS_GROUP if sys.platform == "win32" else 0
             env = {**os.environ, "PYOPENGL_PLATFORM": os.environ.get("PYOPENGL_PLATFORM", "egl")}
             with err.open("wb") as ef:
-                proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=ef, creationflags=flags, env=env)
+                proc = subprocess.Popen(
+                    cmd, stdout=subprocess.DEVNULL, stderr=ef, creationflags=flags, env=env
+                )
             self.players.append(LocalPlayer(name, port, keys, d / "log.sqlite", proc, err, player_id.public))
         deadline = time.monotonic() + timeout
         for p in self.players:

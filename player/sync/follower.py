@@ -142,6 +142,16 @@ class GroupFollower:
             "media_t": timeline.media_t,
         }
 
+    def refresh(self, timeline: Timeline) -> dict:
+        """The same group timeline re-expressed with a fresher clock estimate: the slew follows it (no pre-roll,
+        no seek). Ignored unless it is the group and epoch in force."""
+        with self._lock:
+            cur = self.timeline
+            if self.pending is not None or cur is None or (cur.group, cur.epoch) != (timeline.group, timeline.epoch):
+                return {"accepted": False, "reason": "not the timeline in force", "now": self.clock()}
+            self.timeline = timeline
+        return {"accepted": True, "shift_ms": round((timeline.extrapolate(cur.at) - cur.media_t) * 1000, 3)}
+
     def catch_up(self, delay: float = 0.3) -> None:
         """Rejoin the group after a local hold (welfare resumed, a break ended): where the group will be."""
         with self._lock:
@@ -175,7 +185,7 @@ class GroupFollower:
         }
 
     def samples(self, since: float = 0.0) -> list[tuple[float, float]]:
-        """(player instant, media time) pairs taken while playing in the group, newer than ``since``."""
+        """(player instant, media time) pairs taken while playing (in a group or not), newer than ``since``."""
         with self._lock:
             return [s for s in self._samples if s[0] > since]
 
@@ -241,11 +251,10 @@ class GroupFollower:
 
     def _tick(self, now: float) -> None:
         tl = self.timeline
-        if tl is None:
-            return
         playing = self.hooks.is_playing()
-        self.slew.step(now, tl, playing and not self.hooks.held())
-        if playing and now >= self._next_status:
+        if tl is not None:
+            self.slew.step(now, tl, playing and not self.hooks.held())
+        if tl is not None and playing and now >= self._next_status:
             self._next_status = now + self.status_every
             self.on_event("sync.status", self.status())
         if playing:

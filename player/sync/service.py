@@ -138,9 +138,11 @@ class GroupSyncService:
             inner = args.get("args", {})
             if not isinstance(inner, dict):
                 raise ValueError("args.args: expected an object")
-            extra = set(args) - {"timeline", "cmd", "args"}
+            extra = set(args) - {"timeline", "cmd", "args", "refresh"}
             if extra:
-                raise ValueError(f"args.{sorted(extra)[0]}: unknown argument (known: args, cmd, timeline)")
+                raise ValueError(f"args.{sorted(extra)[0]}: unknown argument (known: args, cmd, refresh, timeline)")
+            if args.get("refresh") is True:
+                return self.follower.refresh(tl)
             return self.follower.apply(tl, args.get("cmd"), inner)
         except ValueError as exc:
             raise GroupSyncError("bad_args", str(exc)) from None
