@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import gc
-import ntpath
 import os
 from pathlib import Path
 
@@ -283,7 +282,7 @@ def _chapters(items: list, duration: float | None, path: str, ctx: Context) -> l
 
 def _relative_file(file: str, folder: str, mark: tuple[int, int], where: str, ctx: Context) -> Path | None:
     """Absolute path of a file named relative to the manifest's folder (None, with a problem, if absolute)."""
-    if os.path.isabs(file) or ntpath.isabs(file) or ntpath.splitdrive(file)[0]:
+    if file[:1] in ("/", "\\") or file[1:2] == ":" or os.path.isabs(file):  # POSIX, UNC, drive letters
         ctx.add(mark, where, f"{file!r} is an absolute path", "a path relative to the manifest's folder")
         return None
     return Path(os.path.normpath(os.path.join(folder, file)))

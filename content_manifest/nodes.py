@@ -77,6 +77,7 @@ _PLAIN_BAD_START = frozenset("&*!|>%@`,[]{}#'\"")
 
 
 _resolved: dict[str, str] = {}
+_line_cache: dict[str, tuple] = {}
 
 
 def resolve(value: str) -> str:
@@ -161,24 +162,41 @@ def _seq(lines: list, i: int, indent: int) -> tuple[Node, int]:
     return (SEQUENCE, None, items, start, indent), i
 
 
+def _parse_key_line(s: str) -> tuple[str, str | None, int, str | None] | None:
+    """(key, rest or None, offset of rest, tag if rest is a plain one-line value) for a key: value line."""
+    m = _KEY.match(s)
+    if m is None:
+        return None
+    rest = m.group(2)
+    if not rest or rest[0] == "#":
+        return (m.group(1), None, 0, None)
+    c = rest[0]
+    if c in _PLAIN_BAD_START or c in "-?:" or " #" in rest or ": " in rest or rest[-1] in ": ":
+        return (m.group(1), rest, m.start(2), None)
+    return (m.group(1), rest, m.start(2), resolve(rest))  # the common case: a plain one-line value
+
+
 def _map(lines: list, i: int, indent: int) -> tuple[Node, int]:
     pairs: list = []
     start = lines[i][2]
     n = len(lines)
-    match = _KEY.match
+    cache = _line_cache
     while i < n:
         ind, s, no = lines[i]
         if ind != indent:
             if ind > indent:
                 raise Unsupported(f"unexpected indentation at line {no + 1}")
             break
-        m = match(s)
-        if m is None:
-            raise Unsupported(f"not a 'key: value' line at line {no + 1}")
-        key = (SCALAR, STR, m.group(1), no, ind)
-        rest = m.group(2)
+        parsed = cache.get(s)
+        if parsed is None:
+            parsed = _parse_key_line(s)
+            if parsed is None:
+                raise Unsupported(f"not a 'key: value' line at line {no + 1}")
+            if len(cache) < 65536:
+                cache[s] = parsed  # manifests repeat many lines ("audio: stereo"): parse each once
+        key_text, rest, offset, tag = parsed
         i += 1
-        if not rest or rest[0] == "#":
+        if rest is None:
             if i < n and lines[i][0] > indent:
                 value, i = _block(lines, i, lines[i][0])
             elif i < n and lines[i][0] == indent and _is_dash(lines[i][1]):
@@ -186,14 +204,13 @@ def _map(lines: list, i: int, indent: int) -> tuple[Node, int]:
             else:
                 raise Unsupported("empty value")  # PyYAML places its null at the next token: leave it to it
         else:
-            c = rest[0]
-            if c in _PLAIN_BAD_START or c in "-?:" or " #" in rest or ": " in rest or rest[-1] in ": ":
-                value = _inline(rest, no, ind + m.start(2))
-            else:  # the common case: a plain one-line value
-                value = (SCALAR, resolve(rest), rest, no, ind + m.start(2))
+            if tag is not None:
+                value = (SCALAR, tag, rest, no, ind + offset)
+            else:
+                value = _inline(rest, no, ind + offset)
             if i < n and lines[i][0] > indent:
                 raise Unsupported(f"multi-line value at line {no + 1}")
-        pairs.append((key, value))
+        pairs.append(((SCALAR, STR, key_text, no, ind), value))
     return (MAPPING, None, pairs, start, indent), i
 
 
