@@ -285,7 +285,8 @@ def _relative_file(file: str, folder: str, mark: tuple[int, int], where: str, ct
     if file[:1] in ("/", "\\") or file[1:2] == ":" or os.path.isabs(file):  # POSIX, UNC, drive letters
         ctx.add(mark, where, f"{file!r} is an absolute path", "a path relative to the manifest's folder")
         return None
-    return Path(os.path.normpath(os.path.join(folder, file)))
+    # '/' and '\\' both separate folders, so a manifest written on Windows works everywhere
+    return Path(os.path.normpath(os.path.join(folder, file.replace("\\", "/"))))
 
 
 def _check_vtt(p: Path, sub: str, mark: tuple[int, int], where: str, ctx: Context) -> None:

@@ -162,18 +162,23 @@ def _seq(lines: list, i: int, indent: int) -> tuple[Node, int]:
     return (SEQUENCE, None, items, start, indent), i
 
 
-def _parse_key_line(s: str) -> tuple[str, str | None, int, str | None] | None:
-    """(key, rest or None, offset of rest, tag if rest is a plain one-line value) for a key: value line."""
+def _parse_key_line(s: str) -> tuple[str, str, str | None, int, str | None] | None:
+    """(key node, rest or None, offset of rest, tag if rest is a plain one-line value) for a key: value line.
+
+    The key node's line is filled in by the caller.
+    """
     m = _KEY.match(s)
     if m is None:
         return None
+    key = m.group(1)
+    key_tag = resolve(key)  # "no: 1" has a bool key, as in PyYAML
     rest = m.group(2)
     if not rest or rest[0] == "#":
-        return (m.group(1), None, 0, None)
+        return (key, key_tag, None, 0, None)
     c = rest[0]
     if c in _PLAIN_BAD_START or c in "-?:" or " #" in rest or ": " in rest or rest[-1] in ": ":
-        return (m.group(1), rest, m.start(2), None)
-    return (m.group(1), rest, m.start(2), resolve(rest))  # the common case: a plain one-line value
+        return (key, key_tag, rest, m.start(2), None)
+    return (key, key_tag, rest, m.start(2), resolve(rest))  # the common case: a plain one-line value
 
 
 def _map(lines: list, i: int, indent: int) -> tuple[Node, int]:
@@ -194,7 +199,7 @@ def _map(lines: list, i: int, indent: int) -> tuple[Node, int]:
                 raise Unsupported(f"not a 'key: value' line at line {no + 1}")
             if len(cache) < 65536:
                 cache[s] = parsed  # manifests repeat many lines ("audio: stereo"): parse each once
-        key_text, rest, offset, tag = parsed
+        key_text, key_tag, rest, offset, tag = parsed
         i += 1
         if rest is None:
             if i < n and lines[i][0] > indent:
@@ -210,7 +215,7 @@ def _map(lines: list, i: int, indent: int) -> tuple[Node, int]:
                 value = _inline(rest, no, ind + offset)
             if i < n and lines[i][0] > indent:
                 raise Unsupported(f"multi-line value at line {no + 1}")
-        pairs.append(((SCALAR, STR, key_text, no, ind), value))
+        pairs.append(((SCALAR, key_tag, key_text, no, ind), value))
     return (MAPPING, None, pairs, start, indent), i
 
 

@@ -302,6 +302,15 @@ def test_absolute_path_is_refused(folder, capsys):
     )
 
 
+def test_windows_separators_work_everywhere(folder):
+    (folder / "subs").mkdir()
+    (folder / "film.en.vtt").rename(folder / "subs" / "film.en.vtt")
+    text = VALID.format(sha=SHA).replace("en: film.en.vtt", "en: subs\\film.en.vtt")
+    (folder / "manifest.yaml").write_text(text)
+    film = load_library(folder / "manifest.yaml").films["school-gate"]
+    assert film.subtitles["en"] == (folder / "subs" / "film.en.vtt").resolve()
+
+
 def test_aspect_ratio_in_media_block_contradicts_stereo(folder, capsys):
     text = VALID.format(sha=SHA) + "    media: {width: 3840, height: 1920}\n"
     text = text.replace("stereo: mono", "stereo: top-bottom")

@@ -54,6 +54,7 @@ AGREE = [
     "a:\n  - b\n  -   c\n  - d: 1\n    e: 2\n  -\n    f: 3\nz: -5\ny: -x\nw: a#b\n",
     "k: [a, b] # c\nl: x  \nm: 'q'  # r\n",
     "a: b\r\nc: d\r\n",
+    "no: 1\n1: a\ntrue: x\nnull: y\n",
 ]
 
 BAIL = [

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import re
 import shutil
@@ -15,6 +16,7 @@ from content_manifest.cli import main
 from content_manifest.loader import ASPECTS
 from content_manifest.model import AUDIO_LAYOUTS, PROJECTIONS, STEREO_LAYOUTS
 from content_manifest.probe import probe
+from content_manifest.progress import Progress
 from content_manifest.schema import FILM, json_schema
 from content_manifest.spherical import inject_mp4
 
@@ -142,3 +144,20 @@ def test_schema_is_made_from_the_validator_definitions(tmp_path, capsys):
         assert re.search(time, ok), ok
     for bad in ("1:75", "abc", "1:5", "-3"):
         assert not re.search(time, bad), bad
+
+
+class _Tty(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_progress_bar_draws_on_a_terminal_only():
+    tty = _Tty()
+    with Progress("hash big.mp4", 100, stream=tty, delay=0.0) as bar:
+        for _ in range(4):
+            bar.update(25)
+    assert "hash big.mp4 [" in tty.getvalue() and "100.0%" in tty.getvalue()
+    plain = io.StringIO()
+    with Progress("hash big.mp4", 100, stream=plain, delay=0.0) as bar:
+        bar.update(100)
+    assert plain.getvalue() == ""
