@@ -219,11 +219,21 @@ def cmd_tail(args: argparse.Namespace) -> int:
             done = True
 
     since: Any = args.since
-    try:
+    name = client.hello().get("player") or client.endpoint
+
+    def keep(ev: dict[str, Any]) -> None:
         if store is not None:
-            store.follow(client, on_event=out, on_pose=out if args.poses else None, since=since)
-        else:
-            client.subscribe(on_event=out, on_pose=out if args.poses else None, since=since)
+            store.add(name, ev)
+        out(ev)
+
+    def keep_pose(sample: dict[str, Any]) -> None:
+        if store is not None:
+            store.add_pose(name, sample)
+        if args.poses:
+            out(sample)
+
+    try:
+        client.subscribe(on_event=keep, on_pose=keep_pose, since=since)
         if client.snapshot is None:
             raise Failure(f"no answer from {client.endpoint}: is the player running, and paired with you?")
         end = time.monotonic() + args.duration if args.duration else None
@@ -392,9 +402,9 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("tail", help="print events as JSON lines (and keep them in the store)")
     s.add_argument(
         "--since",
-        default="session",
+        default="now",
         choices=("now", "session", "log"),
-        help="where to start when the store holds nothing from this player yet",
+        help="now: new events only (default); session: from the current session's start; log: everything",
     )
     s.add_argument("--poses", action="store_true", help="include pose samples")
     s.add_argument("--count", type=int, default=0, help="stop after N lines")

@@ -166,6 +166,8 @@ class FacilitatorStore:
         Resumes after the last event held for that player (or from the current session on first contact).
         Extra callbacks: ``on_event`` and ``on_pose`` in ``subscribe_kw`` are called after storing.
         """
+        if player is None and client.player is None:
+            client.hello()  # learn the player's name: the store keys its copy by it
         name = player or client.player or client.endpoint
         on_event = subscribe_kw.pop("on_event", None)
         on_pose = subscribe_kw.pop("on_pose", None)
