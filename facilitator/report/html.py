@@ -361,7 +361,8 @@ def build_report(
         img, secs = heatmap_image(gaze, picture((st + end) / 2), size=(480, 240), projection=projection)
         per.append(
             f'<figure><img src="{_data_uri(img)}" alt="Attention heatmap, {_e(ctitle)}"><figcaption>'
-            f"{_e(ctitle)} ({fmt_t(st)}–{fmt_t(end)}): {fmt_dur(secs)} tracked.</figcaption></figure>"
+            f"{_e(ctitle)} ({fmt_t(st)}–{fmt_t(end)}): "
+            f"{f'{fmt_dur(secs)} tracked' if secs > 0 else 'not watched with head tracking'}.</figcaption></figure>"
         )
     if per:
         figs.append(f'<h3>Per chapter</h3><div class="grid2">{"".join(per)}</div>')

@@ -468,6 +468,7 @@ function onEvent(ev, replay) {
   if (type === "warning.upcoming" || type === "content_warning.upcoming") {
     label = `warning in ${Number(d.in_s || 0).toFixed(0)} s: ${(d.tags || []).join(", ")}`; cls = "soft";
   }
+  if (type === "warning.exited" || type === "content_warning.exited") { label = "content warning over"; cls = "cmd"; }
   if (type === "warning.entered" || type === "content_warning.entered") { label = `CONTENT WARNING: ${(d.tags || []).join(", ")}`; cls = "soft"; }
   if (type === "command") {
     const a = d.args && Object.keys(d.args).length ? " " + JSON.stringify(d.args).slice(0, 60) : "";
