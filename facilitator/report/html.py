@@ -359,10 +359,11 @@ def build_report(
         end = en if en is not None else duration
         gaze = [g for g in s.gaze if st <= g[0] < end]
         img, secs = heatmap_image(gaze, picture((st + end) / 2), size=(480, 240), projection=projection)
+        tracked = f"{fmt_dur(secs)} tracked" if secs > 0 else "not watched with head tracking"
         per.append(
             f'<figure><img src="{_data_uri(img)}" alt="Attention heatmap, {_e(ctitle)}"><figcaption>'
             f"{_e(ctitle)} ({fmt_t(st)}–{fmt_t(end)}): "
-            f"{f'{fmt_dur(secs)} tracked' if secs > 0 else 'not watched with head tracking'}.</figcaption></figure>"
+            f"{tracked}.</figcaption></figure>"
         )
     if per:
         figs.append(f'<h3>Per chapter</h3><div class="grid2">{"".join(per)}</div>')
