@@ -86,6 +86,10 @@ def build_parser() -> argparse.ArgumentParser:
     play.add_argument("--log", type=Path, help="session log SQLite file (with --listen)")
     play.add_argument("--name", default=None, help="player name shown to facilitators")
     play.add_argument(
+        "--retention-days", type=float, default=None,
+        help="at start, purge sessions that ended more than this many days ago (the purge is logged)",
+    )  # fmt: skip
+    play.add_argument(
         "--wait", action="store_true",
         help="start paused and stay open at the end: a facilitator (or a group) drives playback",
     )  # fmt: skip
@@ -215,7 +219,7 @@ def cmd_play(args: argparse.Namespace) -> int:
 
             server = SessionServer(
                 controller, endpoint=args.listen, keys_dir=args.keys, log_path=args.log,
-                player_name=args.name or "viewpoint-player",
+                player_name=args.name or "viewpoint-player", retention_days=args.retention_days,
             )  # fmt: skip
             group_sync = GroupSyncService(controller).attach(server)
             sinks.append(server.emit)
