@@ -39,6 +39,14 @@ def verify_film(film: Film, marks: dict[str, tuple[int, int]], manifest: str, in
     if not film.path.is_file():
         add("file", f"the film file {film.file!r} does not exist", f"a video file at {film.path}")
         return problems
+    try:
+        _verify_file(film, add)
+    except OSError as e:
+        add("file", f"cannot read {film.file!r}: {e.strerror or e}", "a readable video file")
+    return problems
+
+
+def _verify_file(film: Film, add) -> None:
     digest = sha256_file(film.path, f"sha256 {film.file}")
     if digest != film.sha256:
         add(
@@ -54,10 +62,9 @@ def verify_film(film: Film, marks: dict[str, tuple[int, int]], manifest: str, in
             f"{film.file!r} is {e}",
             "a video file that PyAV can open (e.g. MP4 or MKV, H.264 or HEVC)",
         )
-        return problems
+        return
     _compare(film, info, add)
     _decode_all(film, info, add)
-    return problems
 
 
 def _compare(film: Film, info: Probe, add) -> None:
