@@ -147,8 +147,8 @@ class SessionServer:
         context: zmq.Context | None = None,
         announce: bool = True,
     ):
-        if not 1.0 <= pose_hz <= 60.0:
-            raise ValueError(f"pose_hz={pose_hz}: expected 1..60 samples per second")
+        if not 10.0 <= pose_hz <= 30.0:
+            raise ValueError(f"pose_hz={pose_hz}: expected 10..30 samples per second")
         self.controller = controller
         self.requested_endpoint = endpoint
         self.keys_dir = Path(keys_dir)
@@ -196,6 +196,8 @@ class SessionServer:
         self._scheduled: list[tuple[float, P.Command, Peer]] = []
         self._peers: dict[tuple[str, str], Peer] = {}
         self._handlers: dict[str, Callable[[dict[str, Any], dict[str, str]], dict[str, Any]]] = {}
+        self._next_pairing: tuple[str, bytes, bytes] | None = None
+        self._pairing_bind_failures = 0
         self._film: str | None = None
         self._media_t: float | None = None
         self._last_pose_sample: tuple | None = None
@@ -365,6 +367,7 @@ class SessionServer:
             return
         attempts = 20 if port == 0 else 1
         last_exc: Exception | None = None
+        base = port
         for _ in range(attempts):
             try:
                 if port == 0:
@@ -390,7 +393,7 @@ class SessionServer:
                 with contextlib.suppress(zmq.ZMQError):
                     self.pub.unbind(f"tcp://{host}:{base + 1}")
         raise SessionServerError(
-            f"cannot listen on {self.requested_endpoint}: ports {port + 1}/{port + 2} (events, pairing) "
+            f"cannot listen on {self.requested_endpoint}: ports {base + 1}/{base + 2} (events, pairing) "
             f"are needed too ({last_exc})"
         )
 
@@ -403,23 +406,34 @@ class SessionServer:
         finally:
             s.close(0)
 
-    def _open_pairing(self) -> None:
+    def _prepare_pairing(self) -> None:
+        """Derive the next code's keypair (scrypt, tens of ms) off the session thread, then wake it."""
+
+        def work() -> None:
+            code = new_pairing_code()
+            self._next_pairing = (code, *pairing_keypair(code))
+            self._wake()
+
+        threading.Thread(target=work, name="viewpoint-pairing-key", daemon=True).start()
+
+    def _open_pairing(self, prepared: tuple[str, bytes, bytes] | None = None) -> None:
         assert self.endpoints is not None
-        code = new_pairing_code()
-        public, secret = pairing_keypair(code)
+        if prepared is None:
+            code = new_pairing_code()
+            public, secret = pairing_keypair(code)
+        else:
+            code, public, secret = prepared
         sock = self._curve_socket(zmq.ROUTER, secret, public, DOMAIN_PAIRING)
-        for attempt in range(50):
-            try:
-                sock.bind(self.endpoints.pairing)
-                break
-            except zmq.ZMQError:
-                if attempt == 49:
-                    sock.close(0)
-                    log.error("pairing unavailable: cannot bind %s", self.endpoints.pairing)
-                    self.pairing = None
-                    self.pairing_code = None
-                    return
-                time.sleep(0.02)
+        try:
+            sock.bind(self.endpoints.pairing)
+        except zmq.ZMQError as exc:
+            sock.close(0)
+            self._pairing_bind_failures += 1
+            if self._pairing_bind_failures in (1, 50):
+                log.warning("pairing: cannot bind %s yet (%s); retrying", self.endpoints.pairing, exc)
+            self._next_pairing = (code, public, secret)  # try again on the next turn
+            return
+        self._pairing_bind_failures = 0
         self.pairing = sock
         self._poller.register(sock, zmq.POLLIN)
         self.pairing_code = code
@@ -685,6 +699,9 @@ class SessionServer:
                     self._read_commands()
                 if self.pairing is not None and self.pairing in ready:
                     self._read_pairing()
+                if self._next_pairing is not None and self.pairing is None:
+                    prepared, self._next_pairing = self._next_pairing, None
+                    self._open_pairing(prepared)
                 now = time.monotonic()
                 self._run_scheduled(now)
                 if now >= next_pose:
@@ -1157,7 +1174,7 @@ class SessionServer:
             sock.send_multipart((ident, body))
             # one code, one facilitator: show a fresh code for the next pairing
             self._close_pairing()
-            self._open_pairing()
+            self._prepare_pairing()
             return
 
     def _pair(self, key: str, raw: bytes) -> bytes:
