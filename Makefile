@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 OUT    ?= build/demo
 
-.PHONY: setup system-deps demo test test-xr lint bench clean
+.PHONY: setup system-deps demo console test test-xr lint bench clean
 
 system-deps:
 	sh scripts/system-deps.sh
@@ -21,6 +21,9 @@ setup: system-deps $(VENV)/.installed
 
 demo: setup
 	$(BIN)/python -m scripts.demo --out $(OUT)
+
+console: setup
+	$(BIN)/viewpoint-facilitator console --with-player headless
 
 lint: setup
 	$(BIN)/ruff check .
