@@ -1,0 +1,116 @@
+"""The session server in-process with the real Controller and media engine: concurrent emitters, pose
+coalescing, scheduled commands, clear start-up errors."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+
+import pytest
+
+from facilitator.client import FacilitatorHome, PlayerClient
+from player.control import Controller
+from player.session.security import load_or_create_identity, write_public_cert
+from player.session.server import SessionServer, SessionServerError
+from tests.test_session_support import wait_for
+
+pytestmark = pytest.mark.timeout(60)
+
+
+@pytest.fixture
+def served(sample_library, tmp_path):
+    controller = Controller(sample_library, engine_options={"audio": "null"})
+    home = FacilitatorHome(tmp_path / "fac", name="t")
+    ident = home.identity()
+    write_public_cert(tmp_path / "keys" / "authorized" / "t.key", ident.public, {"role": "lead"})
+    server = SessionServer(
+        controller,
+        "tcp://127.0.0.1:0",
+        tmp_path / "keys",
+        tmp_path / "log.sqlite",
+        "p",
+        announce=False,
+        pose_hz=20,
+    )
+    controller.set_sink(server.emit)
+    server.start()
+    controller.load("calibration-mono")
+    client = PlayerClient(server.endpoint, load_or_create_identity(tmp_path / "keys", "player").public, ident)
+    yield server, controller, client
+    client.close()
+    server.stop()
+    controller.close()
+
+
+def test_concurrent_emitters_get_gapless_ordered_sequence_numbers(served):
+    server, controller, client = served
+    got: list[dict] = []
+    client.subscribe(got.append, since="now")
+
+    def burst(k: int) -> None:
+        for i in range(300):
+            controller.emit("test.burst", {"k": k, "i": i})
+
+    threads = [threading.Thread(target=burst, args=(k,)) for k in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert wait_for(lambda: sum(e["type"] == "test.burst" for e in got) == 1200, 10)
+    seqs = [e["seq"] for e in got]
+    assert seqs == list(range(seqs[0], seqs[0] + len(seqs)))
+    for k in range(4):  # each emitter's own order is kept
+        mine = [e["data"]["i"] for e in got if e["type"] == "test.burst" and e["data"]["k"] == k]
+        assert mine == list(range(300))
+    assert server.stats["commits"] < 1200  # group commit
+    assert all(e["film"] == "calibration-mono" for e in got if e["type"] == "test.burst")
+
+
+def test_pose_samples_are_coalesced(served):
+    server, _controller, client = served
+    poses: list[dict] = []
+    client.subscribe(lambda e: None, on_pose=poses.append, since="now")
+    t0 = time.monotonic()
+    n = 0
+    while time.monotonic() - t0 < 1.0:  # a 1 kHz render loop
+        server.pose((0.0, 0.1 * (n % 10), 0.0, 1.0), 0.5)
+        n += 1
+        time.sleep(0.001)
+    time.sleep(0.3)
+    assert n > 200
+    assert 5 <= len(poses) <= 30, len(poses)  # ~20 Hz, never per render frame
+
+
+def test_scheduled_command_runs_at_its_instant(served):
+    _server, _controller, client = served
+    got: list[dict] = []
+    client.subscribe(got.append, since="now")
+    at = time.monotonic() + 0.3
+    res = client.request("pause", {"at": at})
+    assert res["scheduled_at"] == at and res["mono"] < at
+    assert wait_for(lambda: any(e["type"] == "command.executed" for e in got), 5)
+    done = next(e for e in got if e["type"] == "command.executed")
+    assert done["data"]["cmd"] == "pause" and done["mono"] >= at and done["data"]["late_ms"] >= 0
+    with pytest.raises(Exception, match="at most"):
+        client.request("play", {"at": time.monotonic() + 3600})
+
+
+def test_a_busy_port_is_a_clear_error(sample_library, tmp_path):
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        s.listen()
+        port = s.getsockname()[1] - 1  # the events port (P+1) is taken
+        server = SessionServer(
+            Controller(sample_library),
+            f"tcp://127.0.0.1:{port}",
+            tmp_path / "k",
+            tmp_path / "l.sqlite",
+            announce=False,
+        )
+        with pytest.raises(SessionServerError, match="cannot listen"):
+            server.start()
+    with pytest.raises(SessionServerError, match="expected tcp://HOST:PORT"):
+        SessionServer(
+            Controller(sample_library), "udp://x", tmp_path / "k", tmp_path / "l2.sqlite", announce=False
+        ).start()
