@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,7 +38,7 @@ class PlayResult:
     render_ms: list[float] = field(default_factory=list)
     snapshots: list[str] = field(default_factory=list)
     missing_snapshots: list[float] = field(default_factory=list)
-    events: list[tuple[str, dict]] = field(default_factory=list)
+    events: deque[tuple[str, dict]] = field(default_factory=lambda: deque(maxlen=1000))
     end_state: str = ""
     last_media_t: float = 0.0
     last_frame_pts: float | None = None
@@ -56,8 +57,11 @@ class PlaybackLoop:
         self.result = PlayResult()
         self.renderer = None
         self._pending = sorted(self.options.snapshot_at)
+        self.upload_mode = ""
+        self.gl_renderer = ""
 
     def record_event(self, kind: str, data: dict) -> None:
+        """An event sink for the loop's own verdict (transport errors); keeps the most recent events."""
         self.result.events.append((kind, data))
         if kind == "transport.error":
             self.result.errors.append(f"{kind}: {data.get('reason', '')} {data.get('message', '')}".strip())
@@ -94,10 +98,10 @@ class PlaybackLoop:
             film = c.film
             self.renderer = renderer = Renderer(film.projection, film.stereo, film.front_heading)
             generation = c.film_generation
-            self.upload_mode = renderer.upload_mode
             from OpenGL import GL
 
             self.gl_renderer = (GL.glGetString(GL.GL_RENDERER) or b"").decode(errors="replace")
+            draw_film = getattr(backend, "draw_film", None)  # OpenXR equirect layer: once per video frame
             last_frame = None
             last_progress = (time.monotonic(), -1.0)
             if opts.autoplay and c.welfare != "stop":
@@ -134,7 +138,6 @@ class PlaybackLoop:
                 c.tick(media_t)
                 overlay = c.overlay_state()
                 start = time.perf_counter()
-                draw_film = getattr(backend, "draw_film", None)  # OpenXR equirect layer: once per video frame
                 if info.should_render and not (draw_film and draw_film(renderer, overlay)):
                     for eye, (view, target) in enumerate(zip(info.views, info.targets)):
                         renderer.draw_eye(eye, view, target, overlay)
@@ -191,15 +194,11 @@ class PlaybackLoop:
 
             out = Path(self.options.out_dir)
             out.mkdir(parents=True, exist_ok=True)
-            names = ("left", "right")
-            for eye in range(min(2, len(self._eye_indices()))):
+            for eye, name in enumerate(("left", "right")[: getattr(self.backend, "eyes", 2)]):
                 image: np.ndarray = read_eye(eye)
-                path = out / f"snap-{t:.3f}-{names[eye]}.png"
+                path = out / f"snap-{t:.3f}-{name}.png"
                 Image.fromarray(image).save(path)
                 self.result.snapshots.append(str(path))
-
-    def _eye_indices(self) -> list[int]:
-        return list(range(getattr(self.backend, "eyes", 2)))
 
 
 def percentiles(values: list[float], *ps: float) -> dict[str, float | None]:

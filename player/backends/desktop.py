@@ -102,6 +102,12 @@ class DesktopBackend:
 
     # -- frames -----------------------------------------------------------------------------------------
     def begin_frame(self) -> FrameInfo | None:
+        # Pace to the monitor where swapping does not block (some X servers, Xvfb): wait here, at the start of
+        # the display frame, so that the loop's render time measures drawing, not waiting.
+        period = 1.0 / self._refresh_rate()
+        wait = self._last_swap + period - time.monotonic()
+        if wait > 0:
+            time.sleep(wait)
         glfw.poll_events()
         if self.window is None or glfw.window_should_close(self.window):
             self.finish_reason = "viewer"  # the window was closed
@@ -111,9 +117,8 @@ class DesktopBackend:
         else:
             orientation = head_orientation(self.heading, self.pitch)
         views = [EyeView(orientation, self.fov) for _ in self._targets]
-        refresh = self._refresh_rate()
         return FrameInfo(
-            display_time=time.monotonic() + 1.0 / refresh,
+            display_time=time.monotonic() + period,
             views=views,
             targets=[t.target for t in self._targets],
         )
@@ -137,11 +142,6 @@ class DesktopBackend:
             )  # fmt: skip
         GL.glBindFramebuffer(GL.GL_READ_FRAMEBUFFER, 0)
         glfw.swap_buffers(self.window)
-        # Pace to the monitor where swap does not block (some X servers, Xvfb).
-        period = 1.0 / self._refresh_rate()
-        now = time.monotonic()
-        if now - self._last_swap < period:
-            time.sleep(period - (now - self._last_swap))
         self._last_swap = time.monotonic()
 
     def _refresh_rate(self) -> float:
