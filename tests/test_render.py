@@ -328,3 +328,21 @@ def test_auto_upload_settles_on_the_faster_path(gl):
     assert renderer.upload_mode in ("direct", "pbo")
     target.delete()
     renderer.close()
+
+
+def test_asymmetric_field_of_view(gl, eyes, mono_frame):
+    """OpenXR eyes have asymmetric fields of view: forward lands where tan(angle) = 0, not mid-image."""
+    import math
+
+    left, right, up, down = math.radians(-60), math.radians(20), math.radians(30), math.radians(-30)
+    renderer = Renderer("equirect360", "mono", 0.0)
+    renderer.upload(mono_frame[0])
+    renderer.draw_eye(0, EyeView(head_orientation(0, 0), (left, right, up, down)), eyes[0].target)
+    image = eyes[0].read_rgb().astype(float)
+    tl, tr = math.tan(left), math.tan(right)
+    x = int((0 - tl) / (tr - tl) * EYE)  # the column looking straight ahead
+    assert_colour(image[EYE // 2, x], RED, "straight ahead in an asymmetric eye")
+    # the disc (20 degrees radius) ends about 20 degrees left of forward: the centre column is grey there
+    x_edge = int((math.tan(math.radians(-25)) - tl) / (tr - tl) * EYE)
+    assert np.abs(image[EYE // 2, x_edge] - np.array(RED)).max() > 60
+    renderer.close()
