@@ -22,11 +22,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from facilitator.client import PlayerClient  # noqa: E402
-from facilitator.group.controller import GroupController  # noqa: E402
-from facilitator.group.figures import spreads, summary  # noqa: E402
-from facilitator.group.rehearsal import Rehearsal, write_rehearsal_library  # noqa: E402
-from tests.netem import NetemRelay  # noqa: E402
+from facilitator.client import PlayerClient
+from facilitator.group.controller import GroupController
+from facilitator.group.figures import spreads, summary
+from facilitator.group.rehearsal import Rehearsal, write_rehearsal_library
+from tests.netem import NetemRelay
 
 GOALS_MS = {"loopback": 2.0, "wifi": 5.0}
 
@@ -70,14 +70,14 @@ def run_one(rehearsal: Rehearsal, n: int, link: str, seconds: float, start_at: f
         synced = _measure(g, seconds)
         g.pause()
         # the naive reference: play sent to each player in turn, no shared instant (and no slew: leave first)
-        for name, m in g.members.items():
+        for m in g.members.values():
             m.submit(lambda m=m: m.client.request("group.leave", {}, timeout=2.0)).result(10)
             m.submit(lambda m=m: m.client.request("seek", {"t": start_at}, timeout=2.0)).result(10)
         time.sleep(0.5)
-        for name, m in g.members.items():
+        for m in g.members.values():
             m.submit(lambda m=m: m.client.request("play", {}, timeout=2.0)).result(10)
         naive = _measure(g, min(seconds, 4.0), settle=0.5)
-        for name, m in g.members.items():
+        for m in g.members.values():
             m.submit(lambda m=m: m.client.request("pause", {}, timeout=2.0)).result(10)
         lost = sum(r.stats.lost for r in relays)
         return {"synced": synced, "naive": naive, "lost": lost, "lead_s": g.lead()}

@@ -1,12 +1,14 @@
 """A loopback link emulator for tests: a TCP relay that delays, jitters, reorders and loses like Linux netem.
 
 Why a TCP-level relay: ZeroMQ's ``tcp://`` transport is what the facilitator and the players speak, and the
-kernel here has no ``netem`` queueing discipline. A UDP/packet-level emulator would need a TUN device and routing
+kernel here has no ``netem`` queueing discipline. A UDP/packet-level emulator would need a TUN device and
+routing
 (root, Linux only); a relay needs neither and runs on Windows too. It listens on a loopback port and forwards
 every accepted connection to a target address, and each direction of each connection is a link with the
 configured behaviour, seen as the application sees it through TCP:
 
-- **delay and jitter** per segment (the stream is cut into MSS-sized segments): ``delay ± jitter``, uniform, as
+- **delay and jitter** per segment (the stream is cut into MSS-sized segments): ``delay ± jitter``, uniform,
+as
   netem's default ``delay 20ms 5ms``;
 - **reordering**: segments are scheduled independently, so with jitter a later segment can be due before an
   earlier one; TCP's receiver reassembles in order, so the application sees the later segment held until the
@@ -137,7 +139,8 @@ class NetemRelay:
     def __exit__(self, *exc: object) -> None:
         self.stop()
 
-    # --- the loop thread ---------------------------------------------------------------------------------------
+    # --- the loop thread
+    # ---------------------------------------------------------------------------------------
 
     def _run(self) -> None:
         loop = asyncio.new_event_loop()
@@ -199,7 +202,9 @@ class NetemRelay:
                 self._writers.discard(w)
                 w.close()
 
-    async def _pipe(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, link: LinkProfile) -> None:
+    async def _pipe(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, link: LinkProfile
+    ) -> None:
         """Read segments, give each a due time, deliver in stream order no earlier than due."""
         queue: asyncio.Queue[tuple[float, bytes] | None] = asyncio.Queue()
         deliver = self._spawn(self._deliver(queue, writer))

@@ -1,4 +1,4 @@
-"""Clock estimation: the math on synthetic exchanges, then real ZeroMQ sockets, direct and through the netem relay."""
+"""Clock estimation: the math on synthetic exchanges, then real ZeroMQ sockets, direct and via netem."""
 
 from __future__ import annotations
 

@@ -10,7 +10,12 @@ from facilitator.cli import main
 
 
 def test_group_discover_lists_manual_addresses(capsys: pytest.CaptureFixture[str], tmp_path) -> None:
-    assert main(["group", "discover", "--wait", "0", "--manual", "front=127.0.0.1:5999", "--home", str(tmp_path)]) == 0
+    assert (
+        main(
+            ["group", "discover", "--wait", "0", "--manual", "front=127.0.0.1:5999", "--home", str(tmp_path)]
+        )
+        == 0
+    )
     out = capsys.readouterr().out
     assert "front" in out and "tcp://127.0.0.1:5999" in out and "not paired" in out
 

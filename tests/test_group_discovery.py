@@ -24,7 +24,9 @@ def test_parse_address(text: str, host: str, port: int, name: str) -> None:
     assert a.endpoint == f"tcp://{host}:{port}"
 
 
-@pytest.mark.parametrize(("text", "why"), [("", "empty"), ("h:99999", "port"), ("h:x", "port"), ("[::1", "unclosed")])
+@pytest.mark.parametrize(
+    ("text", "why"), [("", "empty"), ("h:99999", "port"), ("h:x", "port"), ("[::1", "unclosed")]
+)
 def test_bad_addresses_name_the_problem(text: str, why: str) -> None:
     with pytest.raises(ValueError, match=why):
         parse_address(text)

@@ -45,7 +45,9 @@ def _executions(g: GroupController, epoch: int, cmd: str, timeout: float = 10.0)
         for name, m in g.members.items():
             if name in found:
                 continue
-            res = m.submit(lambda m=m: m.client.request("group.status", {"since": 1e12}, timeout=2.0)).result(5)
+            res = m.submit(lambda m=m: m.client.request("group.status", {"since": 1e12}, timeout=2.0)).result(
+                5
+            )
             mine = [e for e in res["executions"] if e["epoch"] == epoch and e["group"] == g.name]
             done = [e for e in mine if e["cmd"] == cmd]
             if done:
@@ -165,7 +167,10 @@ def test_welfare_stop_fades_one_headset_and_it_rejoins(rehearsal: Rehearsal) -> 
         g.welfare("headset-3", "resume")  # rejoins where the group is by then
         figures = _spread_while_playing(g, 1.5)
         tl = g.timeline
-        off = {n: round((m.samples[-1][1] - tl.media_at(m.samples[-1][0])) * 1000, 3) for n, m in g.members.items()}
+        off = {
+            n: round((m.samples[-1][1] - tl.media_at(m.samples[-1][0])) * 1000, 3)
+            for n, m in g.members.items()
+        }
         m = g.members["headset-3"]
         ex = m.submit(lambda: m.client.request("group.status", {"since": 1e12})).result(5)["executions"]
         assert figures["p99_ms"] < 5.0, (figures, off, ex[-3:])
@@ -179,8 +184,12 @@ def test_eight_players_in_sync_through_wifi_like_links(rehearsal: Rehearsal) -> 
     g = GroupController("wifi", collect_samples=True, status_period=0.5)
     try:
         for i, p in enumerate(rehearsal.players):
-            cmd = NetemRelay(("127.0.0.1", p.port), delay=0.020, jitter=0.005, loss=0.01, seed=100 + i).start()
-            ev = NetemRelay(("127.0.0.1", p.port + 1), delay=0.020, jitter=0.005, loss=0.01, seed=200 + i).start()
+            cmd = NetemRelay(
+                ("127.0.0.1", p.port), delay=0.020, jitter=0.005, loss=0.01, seed=100 + i
+            ).start()
+            ev = NetemRelay(
+                ("127.0.0.1", p.port + 1), delay=0.020, jitter=0.005, loss=0.01, seed=200 + i
+            ).start()
             relays += [cmd, ev]
             client = PlayerClient(cmd.endpoint, p.public_key, rehearsal.identity, name="wifi",
                                   events_endpoint=ev.endpoint)  # fmt: skip
@@ -211,7 +220,9 @@ def test_rehearsal_players_write_group_events_to_their_session_logs(rehearsal: R
     types = [e["type"] for e in events]
     assert "sync.executed" in types
     assert "sync.status" in types  # the periodic sync figures
-    commands = [e for e in events if e["type"] == "command" and (e.get("data") or {}).get("cmd") == "group.sync"]
+    commands = [
+        e for e in events if e["type"] == "command" and (e.get("data") or {}).get("cmd") == "group.sync"
+    ]
     assert commands, "group.sync commands are logged"
     executed = [e["data"] for e in events if e["type"] == "sync.executed"]
     assert {d["group"] for d in executed} >= {"loopback", "welfare", "wifi"}

@@ -1,4 +1,4 @@
-"""The netem relay: bytes arrive intact and in order, never earlier than the link allows, loss shows as delay."""
+"""The netem relay: bytes arrive intact, in order, never earlier than the link allows; loss shows as delay."""
 
 from __future__ import annotations
 
@@ -46,7 +46,7 @@ def _recv_exactly(sock: socket.socket, n: int) -> bytes:
 def test_relay_delivers_intact_in_order_and_not_early() -> None:
     srv, _ = _echo_server()
     try:
-        with NetemRelay(srv.getsockname(), delay=0.020, jitter=0.005, seed=1) as relay:
+        with NetemRelay(srv.getsockname(), delay=0.020, jitter=0.005, seed=1) as relay:  # noqa: SIM117
             with socket.create_connection(("127.0.0.1", relay.port)) as c:
                 c.settimeout(10)
                 rtts = []
@@ -74,7 +74,8 @@ def test_relay_delivers_intact_in_order_and_not_early() -> None:
 def test_loss_shows_as_retransmission_delay_without_corruption() -> None:
     srv, _ = _echo_server()
     try:
-        with NetemRelay(srv.getsockname(), delay=0.002, jitter=0.001, loss=0.3, loss_delay=0.05, seed=7) as relay:
+        link = {"delay": 0.002, "jitter": 0.001, "loss": 0.3, "loss_delay": 0.05, "seed": 7}
+        with NetemRelay(srv.getsockname(), **link) as relay:  # noqa: SIM117
             with socket.create_connection(("127.0.0.1", relay.port)) as c:
                 c.settimeout(10)
                 for i in range(20):
@@ -138,7 +139,7 @@ def test_unreachable_target_closes_client_connection() -> None:
     probe = socket.create_server(("127.0.0.1", 0))
     dead_port = probe.getsockname()[1]
     probe.close()
-    with NetemRelay(("127.0.0.1", dead_port), delay=0.001, jitter=0.0) as relay:
+    with NetemRelay(("127.0.0.1", dead_port), delay=0.001, jitter=0.0) as relay:  # noqa: SIM117
         with socket.create_connection(("127.0.0.1", relay.port)) as c:
             c.settimeout(5)
             assert c.recv(10) == b""

@@ -7,7 +7,8 @@
 
 Commands (one per line or separated by ';'): ``play``, ``pause``, ``seek T``, ``chapter ID``, ``load FILM``,
 ``welfare PLAYER stop|soften|resume``, ``rejoin PLAYER``, ``status`` (the group view as JSON), ``wait S``,
-``quit``. The group's own record (commands, instants, answers, clock figures) goes to ``--record`` as JSON lines.
+``quit``. The group's own record (commands, instants, answers, clock figures) goes to ``--record`` as JSON
+lines.
 """
 
 from __future__ import annotations
@@ -35,7 +36,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     ):
         s = sub.add_parser(name, help=help_text)
         if name == "run":
-            s.add_argument("--players", required=True, help="comma-separated paired player names or endpoints")
+            s.add_argument(
+                "--players", required=True, help="comma-separated paired player names or endpoints"
+            )
         else:
             s.add_argument("count", type=int, help="how many local players (1..16)")
         s.add_argument("--group-name", default="group", help="the group's name (logged by every player)")
@@ -176,5 +179,7 @@ def _command(g: Any, line: str) -> bool:
         need(1, "rejoin PLAYER")
         print(json.dumps(g.rejoin(rest[0])))
     else:
-        raise ValueError(f"unknown command {cmd!r} (play, pause, seek, chapter, load, welfare, rejoin, status, wait)")
+        raise ValueError(
+            f"unknown command {cmd!r} (play, pause, seek, chapter, load, welfare, rejoin, status, wait)"
+        )
     return True

@@ -1,13 +1,16 @@
 """Continuous clock estimation against one player: offset and round trip, with their uncertainty.
 
-NTP's four timestamps, as LabStreamingLayer uses them: the facilitator sends at ``t0`` (its monotonic clock), the
-player receives at ``t1`` and replies at ``t2`` (the player's monotonic clock), the facilitator receives at ``t3``.
+NTP's four timestamps, as LabStreamingLayer uses them: the facilitator sends at ``t0`` (its monotonic clock),
+the
+player receives at ``t1`` and replies at ``t2`` (the player's monotonic clock), the facilitator receives at
+``t3``.
 
     offset = ((t1 - t0) + (t2 - t3)) / 2     # player clock minus facilitator clock
     rtt    = (t3 - t0) - (t2 - t1)           # time on the wire, the player's own processing excluded
 
 Queuing only ever adds delay, and asymmetric delay is what biases an offset, so the samples with the smallest
-round trips are the trustworthy ones (NTP's clock filter, LSL's time_correction). The estimator keeps a window of
+round trips are the trustworthy ones (NTP's clock filter, LSL's time_correction). The estimator keeps a
+window of
 samples, takes the lowest-RTT quarter, fits the drift between the two crystals (ppm) when the window is long
 enough, and reports:
 
@@ -117,7 +120,7 @@ class ClockEstimator:
             return list(self._samples)
 
     def estimate(self, at: float | None = None) -> ClockEstimate | None:
-        """The offset at facilitator instant ``at`` (default: the latest sample's midpoint); None without data."""
+        """The offset at facilitator instant ``at`` (default: the latest midpoint); None if no data."""
         with self._lock:
             samples = list(self._samples)
             cached = self._cached
@@ -144,7 +147,7 @@ class ClockEstimator:
         )
 
     def max_drift_unknown(self, est: ClockEstimate) -> float:
-        """Drift the estimate cannot rule out (per second): none fitted means up to 50 ppm (a typical crystal)."""
+        """Drift the estimate cannot rule out (per second): unfitted, up to 50 ppm (a typical crystal)."""
         return 5e-6 if est.drift_fitted else 50e-6
 
     def to_player(self, facilitator_t: float) -> float:

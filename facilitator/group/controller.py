@@ -3,7 +3,8 @@
 Each member has its own worker thread that owns the member's command path: it probes the player's clock
 (``clock.sync``, a burst at first, then every ``probe_period``), polls its sync figures (``group.status``) and
 sends the group's commands. A group command is decided once, for one shared instant ``G`` on the facilitator's
-clock (:func:`~facilitator.group.schedule.lead_time` ahead), and each worker converts ``G`` to its player's clock
+clock (:func:`~facilitator.group.schedule.lead_time` ahead), and each worker converts ``G`` to its player's
+clock
 with the freshest estimate just before sending, so one slow player never delays the others' commands.
 
 ``GroupController.state()`` is the console's view (docs/group.md lists the fields): per player, transport
@@ -35,7 +36,7 @@ class GroupError(Exception):
 
 
 class JsonlRecorder:
-    """Appends the group's own record (commands, members, clock figures) to a JSON-lines file, one per event."""
+    """Appends the group's own record (commands, members, clock figures) to a JSON-lines file."""
 
     def __init__(self, path: Path | str) -> None:
         self.path = Path(path)
@@ -290,7 +291,8 @@ class GroupController:
     def add(self, name: str, client: Any, subscribe: bool = True) -> GroupMember:
         """Add a player (a paired :class:`facilitator.client.PlayerClient`); starts its clock probes.
 
-        ``subscribe``: start the client's event stream (for transport state and welfare) unless it runs already
+        ``subscribe``: start the client's event stream (for transport state and welfare) unless it runs
+        already
         (a console that shows the player's own page has subscribed it)."""
         if subscribe and getattr(client, "_thread", None) is None:
             client.subscribe(since="now", wait=0)
@@ -332,7 +334,8 @@ class GroupController:
             m = self.members.pop(name)
             m.stop()
 
-    # -- commands ----------------------------------------------------------------------------------------------
+    # -- commands
+    # ----------------------------------------------------------------------------------------------
 
     def _each(self, fn: Callable[[GroupMember], Any], timeout: float) -> dict[str, Any]:
         """Run ``fn(member)`` on every member's worker at once; {name: result or {"error": ...}}."""
@@ -398,7 +401,8 @@ class GroupController:
     def welfare(self, name: str, action: str) -> dict[str, Any]:
         """One viewer's welfare action, at once (never scheduled): only that headset fades or resumes.
 
-        After ``resume`` the player rejoins the group where the group is by then (its follower sees the gap)."""
+        After ``resume`` the player rejoins the group where the group is by then (its follower sees the
+        gap)."""
         m = self.members.get(name)
         if m is None:
             raise GroupError(f"{name}: not in group {self.name}")
@@ -449,8 +453,10 @@ class GroupController:
                         self.timeline = GroupTimeline(
                             tl.anchor, float(starts[0]), tl.playing, tl.rate, tl.epoch
                         )
-        record = {"group": self.name, "cmd": cmd, "args": args, "at": g, "lead_s": round(lead, 4),
-                  "epoch": tl.epoch, "media_t": self.timeline.media_t, "playing": tl.playing, "acks": acks}  # fmt: skip
+        record = {
+            "group": self.name, "cmd": cmd, "args": args, "at": g, "lead_s": round(lead, 4),
+            "epoch": tl.epoch, "media_t": self.timeline.media_t, "playing": tl.playing, "acks": acks,
+        }  # fmt: skip
         self.record("group.command", record)
         self._raise_if_failed(cmd, acks)
         return record

@@ -1,6 +1,7 @@
 """Finding players: DNS-SD browsing for ``_viewpoint._tcp.local.`` plus addresses typed in by hand.
 
-Discovery only says where a player might be. Whether the console may drive it is decided by pairing (CURVE keys,
+Discovery only says where a player might be. Whether the console may drive it is decided by pairing (CURVE
+keys,
 see docs/protocol.md): a discovered player that is not paired is listed, never commanded.
 """
 
@@ -33,7 +34,7 @@ class PlayerAddress:
 
 
 def parse_address(text: str, default_port: int = 5555) -> PlayerAddress:
-    """``host``, ``host:port``, ``tcp://host:port`` or ``name=host:port`` (IPv6 in brackets) -> PlayerAddress."""
+    """``host``, ``host:port``, ``tcp://host:port`` or ``name=host:port`` (IPv6 in brackets)."""
     raw = text.strip()
     name = None
     if "=" in raw:

@@ -1,8 +1,10 @@
-"""Sync figures from players' (instant, media time) samples: how far apart the players are at the same instant.
+"""Sync figures from players' (instant, media time) samples: how far apart the players are at the same
+instant.
 
 Each player samples its media clock while playing (``group.status`` returns them). Between two samples the
 media time runs linearly, so each player's media time at any instant is interpolated from its two neighbouring
-samples; stretches where a player was not playing smoothly (a seek, a pause, a gap in the samples) are left out.
+samples; stretches where a player was not playing smoothly (a seek, a pause, a gap in the samples) are left
+out.
 At each common instant the *spread* is the largest difference between any two players; the figures are its
 percentiles over time.
 """
@@ -10,6 +12,7 @@ percentiles over time.
 from __future__ import annotations
 
 import bisect
+import math
 from collections.abc import Callable, Mapping, Sequence
 
 Samples = Sequence[tuple[float, float]]  # (instant on a common clock, media time), ascending
@@ -68,14 +71,17 @@ def percentile(values: Sequence[float], q: float) -> float | None:
     if not values:
         return None
     ordered = sorted(values)
-    k = max(0, min(len(ordered) - 1, int(round(q / 100.0 * len(ordered) + 0.5)) - 1))
+    k = max(0, min(len(ordered) - 1, math.ceil(q / 100.0 * len(ordered)) - 1))
     return ordered[k]
 
 
 def summary(spread_series: Sequence[tuple[float, float]]) -> dict[str, float | int | None]:
     """p50/p99/max of the spread in milliseconds, and how many instants were compared."""
     values = [s for _, s in spread_series]
-    ms = lambda v: None if v is None else round(v * 1000, 3)
+
+    def ms(v: float | None) -> float | None:
+        return None if v is None else round(v * 1000, 3)
+
     return {
         "instants": len(values),
         "p50_ms": ms(percentile(values, 50)),

@@ -2,7 +2,8 @@
 
 For trying a group session without headsets (``viewpoint-facilitator group --rehearse N``), and for the group
 tests and ``bench/group_sync.py``. Each player is a real ``viewpoint-player play --backend headless --wait``
-process with its own keys, session log and ports; pairing is done by provisioning (the facilitator's public key
+process with its own keys, session log and ports; pairing is done by provisioning (the facilitator's public
+key
 is placed in each player's ``authorized`` folder, as pairing would), so no codes are needed.
 """
 
@@ -155,10 +156,10 @@ class Rehearsal:
             port = free_port_block()
             err = d / "stderr.txt"
             cmd = [
-                sys.executable, "-m", "player.cli", "play", "--manifest", str(self.manifest), "--film", self.film,
-                "--backend", "headless", "--eye-size", self.eye_size, "--display-rate", f"{self.display_rate:g}",
-                "--wait", "--listen", f"tcp://127.0.0.1:{port}", "--keys", str(keys), "--log", str(d / "log.sqlite"),
-                "--name", name,
+                sys.executable, "-m", "player.cli", "play", "--manifest", str(self.manifest),
+                "--film", self.film, "--backend", "headless", "--eye-size", self.eye_size,
+                "--display-rate", f"{self.display_rate:g}", "--wait", "--listen", f"tcp://127.0.0.1:{port}",
+                "--keys", str(keys), "--log", str(d / "log.sqlite"), "--name", name,
             ]  # fmt: skip
             flags = subprocess.CREATE_NEW_PROCESS_GROUP if sys.platform == "win32" else 0
             env = {**os.environ, "PYOPENGL_PLATFORM": os.environ.get("PYOPENGL_PLATFORM", "egl")}

@@ -1,9 +1,13 @@
-"""Scheduling math for group commands: the group timeline on the facilitator's clock, and how far ahead to act.
+"""Scheduling math for group commands: the group timeline on the facilitator's clock, and how far ahead to
+act.
 
-A group command takes effect at one shared instant ``G`` on the facilitator's clock, a little in the future, so
+A group command takes effect at one shared instant ``G`` on the facilitator's clock, a little in the future,
+so
 that every player has the command in hand before it. Each player gets ``G`` on its own clock
-(``G + offset_i``) and acts then. ``G`` is ``now + lead`` where the lead covers the slowest player's command path
-(a few round trips, the clock uncertainty, and some scheduling slack); a player whose command still arrives late
+(``G + offset_i``) and acts then. ``G`` is ``now + lead`` where the lead covers the slowest player's command
+path
+(a few round trips, the clock uncertainty, and some scheduling slack); a player whose command still arrives
+late
 (a retransmission) acts at once and starts that much further into the film, so it lands in step anyway.
 """
 
@@ -47,7 +51,7 @@ class GroupTimeline:
         return replace(self, anchor=at, media_t=self.media_at(at), rate=rate, epoch=self.epoch + 1)
 
     def for_player(self, offset: float, group: str) -> dict:
-        """The ``group.sync`` arguments for a player whose clock reads ``offset`` ahead of the facilitator's."""
+        """The ``group.sync`` timeline for a player whose clock reads ``offset`` ahead of ours."""
         return {
             "at": self.anchor + offset,
             "media_t": self.media_t,

@@ -1,7 +1,8 @@
 """Announce a player on the local network with mDNS/DNS-SD (``_viewpoint._tcp.local.``), via ``zeroconf``.
 
 What is announced is only what a console needs to find and pair with the player: its name, the command port,
-the protocol version and the public-key fingerprint it will present (so the facilitator can check it against the
+the protocol version and the public-key fingerprint it will present (so the facilitator can check it against
+the
 pairing). Nothing about sessions, films or participants goes on the air.
 """
 
@@ -25,7 +26,7 @@ def service_name(player_name: str) -> str:
 
 
 def _addresses(host: str | None) -> list[bytes]:
-    """Packed IPv4 addresses to announce: the bound host if concrete, else this machine's non-loopback ones."""
+    """Packed IPv4 addresses to announce: the bound host if concrete, else the non-loopback ones."""
     if host and host not in ("0.0.0.0", "*", ""):
         try:
             return [socket.inet_aton(socket.gethostbyname(host))]

@@ -1,8 +1,10 @@
 """The player's clock for group sync: the same monotonic clock the media engine and the render loop use.
 
 ``time.monotonic`` is CLOCK_MONOTONIC on Linux (microseconds, shared by every process on the machine) and
-mach_absolute_time on macOS. On Windows before Python 3.13 it is GetTickCount64 (about 15.6 ms steps), too coarse
-for sub-frame sync; there ``perf_counter`` (QueryPerformanceCounter) is what 3.13 uses for ``monotonic``, and the
+mach_absolute_time on macOS. On Windows before Python 3.13 it is GetTickCount64 (about 15.6 ms steps), too
+coarse
+for sub-frame sync; there ``perf_counter`` (QueryPerformanceCounter) is what 3.13 uses for ``monotonic``, and
+the
 media engine must use the same clock (``player.media`` reads ``time.monotonic``), so Windows group sync needs
 Python 3.13 or later for millisecond precision.
 """
@@ -15,7 +17,8 @@ now = time.monotonic
 
 
 def sleep_until(deadline: float, spin: float = 0.001) -> float:
-    """Sleep until ``deadline`` (this clock); the last ``spin`` seconds yield-spin for sub-millisecond wake-up.
+    """Sleep until ``deadline`` (this clock); the last ``spin`` seconds yield-spin for sub-millisecond
+    wake-up.
 
     Returns the instant it woke (>= deadline).
     """

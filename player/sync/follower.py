@@ -1,13 +1,18 @@
-"""The player's side of a group: follow the group's timeline, acting at the shared instant on this player's clock.
+"""The player's side of a group: follow the group's timeline, acting at the shared instant on this player's
+clock.
 
 The facilitator sends ``group.sync`` (see docs/group.md): a :class:`~player.sync.timeline.Timeline` (from
-player instant ``at``: media time ``media_t``, playing or paused, rate) and optionally the command it stands for
-(``play``, ``pause``, ``seek``, ``chapter``), so that the controller logs and announces it as usual. The follower:
+player instant ``at``: media time ``media_t``, playing or paused, rate) and optionally the command it stands
+for
+(``play``, ``pause``, ``seek``, ``chapter``), so that the controller logs and announces it as usual. The
+follower:
 
-1. *pre-rolls* ``preroll`` seconds before the instant (or at once if the instant is nearer): if the group will be
+1. *pre-rolls* ``preroll`` seconds before the instant (or at once if the instant is nearer): if the group
+will be
    playing from a position this player is not at, it pauses and seeks there now, so that at the instant only
    "play" is left to do (a seek's decoding time then costs nothing in sync);
-2. *acts* at the instant (scheduled on :class:`~player.sync.scheduler.Scheduler`): play or pause, and makes the
+2. *acts* at the instant (scheduled on :class:`~player.sync.scheduler.Scheduler`): play or pause, and makes
+the
    paused position exact; a command that arrived late acts at once and the slew absorbs the lateness;
 3. *slews* during playback (:class:`~player.sync.slew.SlewController`), every ``tick`` seconds.
 
@@ -55,7 +60,7 @@ class PlayerHooks(Protocol):
         """Media-clock rate factor around 1.0 for slewing (no event, no audible step)."""
 
     def chapter_start(self, args: dict[str, Any]) -> float:
-        """The start (media seconds) of the chapter named by ``args`` (``id`` or ``index``); ValueError if none."""
+        """Start of the chapter named by ``args`` (``id`` or ``index``); ValueError if none."""
 
 
 @dataclass
@@ -97,7 +102,9 @@ class GroupFollower:
         self.executions: list[dict[str, Any]] = []  # (bounded) what was done when, for logs and tests
         self._samples: list[tuple[float, float]] = []  # (player instant, media time) while playing, bounded
         self.sample_every = 0.05
-        self.status_every = 5.0  # a sync.status event (the sync figures, for the log) this often while playing
+        self.status_every = (
+            5.0  # a sync.status event (the sync figures, for the log) this often while playing
+        )
         self._next_status = 0.0
 
     def start(self) -> GroupFollower:
@@ -107,7 +114,8 @@ class GroupFollower:
     def close(self) -> None:
         self.scheduler.stop()
 
-    # --- entry points -----------------------------------------------------------------------------------------
+    # --- entry points
+    # -----------------------------------------------------------------------------------------
 
     def apply(self, timeline: Timeline, cmd: str | None = None, args: dict[str, Any] | None = None) -> dict:
         """Take a ``group.sync``: schedule the pre-roll and the action; returns the reply's result.
@@ -119,7 +127,9 @@ class GroupFollower:
             raise ValueError(f"args.cmd: expected one of play, pause, seek, chapter, got {cmd!r}")
         if cmd == "chapter" and timeline.media_t < 0:
             start = self.hooks.chapter_start(dict(args or {}))
-            timeline = Timeline(timeline.at, start, timeline.playing, timeline.rate, timeline.group, timeline.epoch)
+            timeline = Timeline(
+                timeline.at, start, timeline.playing, timeline.rate, timeline.group, timeline.epoch
+            )
         now = self.clock()
         with self._lock:
             newest = self.pending or self.timeline
@@ -132,7 +142,9 @@ class GroupFollower:
             prep_at = max(now, timeline.at - self.preroll)
             self._entries = [
                 self.scheduler.schedule(prep_at, lambda at, actual: self._preroll(item, actual), "preroll"),
-                self.scheduler.schedule(timeline.at, lambda at, actual: self._act(item, at, actual), cmd or "sync"),
+                self.scheduler.schedule(
+                    timeline.at, lambda at, actual: self._act(item, at, actual), cmd or "sync"
+                ),
             ]
         return {
             "accepted": True,
@@ -143,11 +155,16 @@ class GroupFollower:
         }
 
     def refresh(self, timeline: Timeline) -> dict:
-        """The same group timeline re-expressed with a fresher clock estimate: the slew follows it (no pre-roll,
+        """The same group timeline re-expressed with a fresher clock estimate: the slew follows it (no
+        pre-roll,
         no seek). Ignored unless it is the group and epoch in force."""
         with self._lock:
             cur = self.timeline
-            if self.pending is not None or cur is None or (cur.group, cur.epoch) != (timeline.group, timeline.epoch):
+            if (
+                self.pending is not None
+                or cur is None
+                or (cur.group, cur.epoch) != (timeline.group, timeline.epoch)
+            ):
                 return {"accepted": False, "reason": "not the timeline in force", "now": self.clock()}
             self.timeline = timeline
         return {"accepted": True, "shift_ms": round((timeline.extrapolate(cur.at) - cur.media_t) * 1000, 3)}
@@ -185,11 +202,12 @@ class GroupFollower:
         }
 
     def samples(self, since: float = 0.0) -> list[tuple[float, float]]:
-        """(player instant, media time) pairs taken while playing (in a group or not), newer than ``since``."""
+        """(player instant, media time) pairs taken while playing, newer than ``since``."""
         with self._lock:
             return [s for s in self._samples if s[0] > since]
 
-    # --- scheduler thread -------------------------------------------------------------------------------------
+    # --- scheduler thread
+    # -------------------------------------------------------------------------------------
 
     def _preroll(self, item: _Pending, actual: float) -> None:
         tl = item.timeline

@@ -78,7 +78,9 @@ class ControllerHooks:
         if "index" in args:
             i = args["index"]
             if not isinstance(i, int) or not 0 <= i < len(chapters):
-                raise ValueError(f"args.args.index: {i!r} is not a chapter of {film.id} (0..{len(chapters) - 1})")
+                raise ValueError(
+                    f"args.args.index: {i!r} is not a chapter of {film.id} (0..{len(chapters) - 1})"
+                )
             return float(chapters[i].start)
         for ch in chapters:
             if ch.id == args.get("id"):
@@ -140,7 +142,9 @@ class GroupSyncService:
                 raise ValueError("args.args: expected an object")
             extra = set(args) - {"timeline", "cmd", "args", "refresh"}
             if extra:
-                raise ValueError(f"args.{sorted(extra)[0]}: unknown argument (known: args, cmd, refresh, timeline)")
+                raise ValueError(
+                    f"args.{sorted(extra)[0]}: unknown argument (known: args, cmd, refresh, timeline)"
+                )
             if args.get("refresh") is True:
                 return self.follower.refresh(tl)
             return self.follower.apply(tl, args.get("cmd"), inner)

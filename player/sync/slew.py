@@ -44,7 +44,7 @@ class SlewStep:
 
 
 class SlewController:
-    """Drives ``set_trim`` (a rate factor around 1.0) and ``seek`` from the error against a :class:`Timeline`."""
+    """Drives ``set_trim`` (a rate factor around 1.0) and ``seek`` from the error against a Timeline."""
 
     def __init__(
         self,
@@ -111,7 +111,13 @@ class SlewController:
     def figures(self, window: float = 10.0) -> dict[str, float | int | None]:
         """Sync figures over the last ``window`` seconds: error now, median and p99 of |error| (ms), trim."""
         if not self.errors:
-            return {"error_ms": None, "abs_p50_ms": None, "abs_p99_ms": None, "trim": self.trim, "seeks": self.seeks}
+            return {
+                "error_ms": None,
+                "abs_p50_ms": None,
+                "abs_p99_ms": None,
+                "trim": self.trim,
+                "seeks": self.seeks,
+            }
         end = self.errors[-1][0]
         recent = sorted(abs(e) for t, e in self.errors if t >= end - window)
         return {

@@ -1,4 +1,4 @@
-"""The group's timeline as one player sees it: where the media should be at any instant of this player's clock."""
+"""The group's timeline as one player sees it: where the media should be at any instant of its clock."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ from typing import Any
 
 @dataclass(frozen=True, slots=True)
 class Timeline:
-    """From player-monotonic instant ``at`` on, the group's media time is ``media_t + (now - at) * rate`` while
+    """From player-monotonic instant ``at`` on, the group's media time is ``media_t + (now - at) * rate``
+    while
     ``playing``, and ``media_t`` while paused. ``group`` names the group; ``epoch`` orders timelines (a newer
     command's timeline replaces an older one even if messages arrive out of order)."""
 
@@ -41,12 +42,18 @@ class Timeline:
 
     @classmethod
     def from_args(cls, args: dict[str, Any], where: str = "args") -> Timeline:
-        """Validate a ``group.sync`` timeline (ValueError names the bad field); ``media_t`` -1 means "the start
+        """Validate a ``group.sync`` timeline (ValueError names the bad field); ``media_t`` -1 means "the
+        start
         of the chapter named in the command" (resolved by the player)."""
 
         def num(key: str, lo: float, hi: float, default: float | None = None) -> float:
             v = args.get(key, default)
-            if isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v) or not lo <= v <= hi:
+            if (
+                isinstance(v, bool)
+                or not isinstance(v, int | float)
+                or not math.isfinite(v)
+                or not lo <= v <= hi
+            ):
                 raise ValueError(f"{where}.{key}: expected a number in [{lo}, {hi}], got {v!r}")
             return float(v)
 
