@@ -156,6 +156,8 @@ def test_welfare_stop_fades_one_headset_and_it_rejoins(rehearsal: Rehearsal) -> 
         for name, client in rehearsal.clients().items():
             g.add(name, client)
         assert g.wait_ready(20, samples=8)
+        codes = {f"headset-{i + 1}": f"P-{i + 1:03d}" for i in range(N_PLAYERS)}
+        g.start_sessions(codes, {"given": True, "method": "verbal"}, facilitator="test")
         g.play()
         time.sleep(0.5)
         g.welfare("headset-3", "stop")
@@ -175,6 +177,9 @@ def test_welfare_stop_fades_one_headset_and_it_rejoins(rehearsal: Rehearsal) -> 
         ex = m.submit(lambda: m.client.request("group.status", {"since": 1e12})).result(5)["executions"]
         assert figures["p99_ms"] < 5.0, (figures, off, ex[-3:])
         g.pause()
+        assert all(p["state"]["participant"] for p in g.state()["players"])  # from the event stream
+        acks = g.end_sessions()
+        assert all("session" in a for a in acks.values()), acks
     finally:
         g.close()
 

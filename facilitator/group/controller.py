@@ -368,6 +368,34 @@ class GroupController:
         self._raise_if_failed("load", acks)
         return {"film": film, "acks": acks}
 
+    def start_sessions(
+        self, participants: dict[str, str], consent: dict[str, Any], facilitator: str | None = None
+    ) -> dict[str, Any]:
+        """Start a facilitated session on each player for its participant (pseudonymous code), all tagged
+        with this group's name, so each player's log and the report know the group and the participant."""
+        unknown = sorted(set(participants) - set(self.members))
+        if unknown:
+            raise GroupError(f"start_sessions: not in group {self.name}: {', '.join(unknown)}")
+
+        def start(m: GroupMember) -> Any:
+            if m.name not in participants:
+                return {"skipped": True}
+            args = {"participant": participants[m.name], "consent": consent, "group": self.name}
+            if facilitator:
+                args["facilitator"] = facilitator
+            return m.client.request("session.start", args, timeout=2.0)
+
+        acks = self._each(start, 10.0)
+        record = {"group": self.name, "participants": participants, "acks": acks}
+        self.record("group.sessions_started", record)
+        self._raise_if_failed("session.start", acks)
+        return acks
+
+    def end_sessions(self, reason: str = "group ended") -> dict[str, Any]:
+        acks = self._each(lambda m: m.client.request("session.end", {"reason": reason}, timeout=2.0), 10.0)
+        self.record("group.sessions_ended", {"group": self.name, "reason": reason, "acks": acks})
+        return acks
+
     def play(self) -> dict[str, Any]:
         return self._schedule("play", {}, lambda tl, g: tl.play(g))
 
