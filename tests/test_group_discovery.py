@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from facilitator.group.discovery import Discovery, PlayerAddress, parse_address
-from player.sync.advertise import SERVICE_TYPE, Advertiser, service_name
+from player.session.security import fingerprint
+from player.sync.advertise import SERVICE_TYPE, Advertiser, advertise_server, service_name
 
 
 @pytest.mark.parametrize(
@@ -32,6 +33,11 @@ def test_bad_addresses_name_the_problem(text: str, why: str) -> None:
         parse_address(text)
 
 
+def test_unannounceable_endpoints() -> None:
+    ipc = type("Server", (), {"endpoint": "ipc:///tmp/player", "public_key": None})()
+    assert advertise_server(ipc, "p") is None
+
+
 def test_service_names_are_sanitised() -> None:
     assert service_name("Headset 3/back row") == f"Headset 3-back row.{SERVICE_TYPE}"
     assert len(service_name("x" * 200)) == 63 + 1 + len(SERVICE_TYPE)
@@ -55,14 +61,16 @@ def test_mdns_announce_browse_and_withdraw_on_loopback() -> None:
     with Discovery(["manual=127.0.0.1:5999"]) as d:
         if d.mdns_error:
             pytest.skip(d.mdns_error)
-        adv = Advertiser("group-test-headset", 5998, host="127.0.0.1", properties={"fp": "ab12"}).start()
+        server = type("Server", (), {"endpoint": "tcp://127.0.0.1:5998", "public_key": b"k" * 40})()
+        adv = advertise_server(server, "group-test-headset")
+        assert adv is not None
         try:
             players = d.wait_for(2, 15)
             found = [p for p in players if p.source == "mdns" and p.port == 5998]
             assert found, f"not discovered over mDNS: {players}"
             assert found[0].name == "group-test-headset"
             assert found[0].host == "127.0.0.1"
-            assert found[0].properties["fp"] == "ab12"
+            assert found[0].properties["fp"] == fingerprint(b"k" * 40)  # to check against the pairing
             assert players[0].name == "manual"
         finally:
             adv.close()

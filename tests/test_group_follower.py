@@ -245,3 +245,29 @@ def test_group_timeline_math_and_lead_time() -> None:
     assert lead_time([lan]) == pytest.approx(0.15)
     assert lead_time([lan, wifi]) == pytest.approx(2 * 0.05 + 0.2 + 0.02 + 0.05)
     assert lead_time([lan, None]) == 0.5
+
+
+def test_refresh_moves_the_target_and_the_slew_follows_without_seeking() -> None:
+    """A fresher clock estimate (or drift) shifts the timeline by a few ms: slewed away, no pause, no seek."""
+    sim, events = SimTransport(), []
+    f = _follower(sim, events)
+    try:
+        at = time.monotonic() + 0.05
+        f.apply(Timeline(at, 0.0, True, group="g", epoch=1), "play", {})
+        _wait_for(lambda: sim.playing)
+        calls_before = list(sim.calls)
+        shifted = Timeline(
+            at + 0.003, 0.0, True, group="g", epoch=1
+        )  # the group is 3 ms "later" than thought
+        res = f.refresh(shifted)
+        assert res["accepted"] and res["shift_ms"] == pytest.approx(-3.0, abs=1e-6)
+        _wait_for(
+            lambda: abs(sim.media_at(time.monotonic()) - shifted.media_at(time.monotonic())) < 0.0006, 10
+        )
+        assert sim.calls == calls_before  # no pause, no seek: only the rate trim moved
+        assert f.slew.seeks == 0 and f.resyncs == 0
+        # a refresh for another epoch or group is not the timeline in force
+        assert f.refresh(Timeline(at, 0.0, True, group="g", epoch=2))["accepted"] is False
+        assert f.refresh(Timeline(at, 0.0, True, group="other", epoch=1))["accepted"] is False
+    finally:
+        f.close()
