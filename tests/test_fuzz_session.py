@@ -74,7 +74,7 @@ messages = st.one_of(
 )
 
 
-@settings(max_examples=700, deadline=None)
+@settings(max_examples=500, deadline=None)
 @given(messages)
 def test_decoder_is_total(raw):
     try:

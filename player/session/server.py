@@ -161,7 +161,10 @@ class SessionServer:
         self.on_pairing_code = on_pairing_code
         self.synchronous = synchronous
         self.default_pause_on_lost = pause_on_lost
-        self._ctx = context or zmq.Context.instance()
+        # One ZAP handler per context: each server gets its own context unless given one (several servers in
+        # one process, as in group tests, then never compete for inproc://zeromq.zap.01).
+        self._own_ctx = context is None
+        self._ctx = context if context is not None else zmq.Context()
         self.announce = announce  # print the endpoint and the pairing code on stdout
 
         self.endpoints: Endpoints | None = None
@@ -473,6 +476,9 @@ class SessionServer:
         for s in (self._wake_r, self._wake_w):
             with contextlib.suppress(OSError):
                 s.close()
+        if self._own_ctx:
+            with contextlib.suppress(zmq.ZMQError):
+                self._ctx.destroy(linger=200)
 
     # -- sessions
 
