@@ -98,3 +98,32 @@ def test_the_cli_end_to_end(sample_manifest, tmp_path, capsys):
         p.stop()
     status, out, err = run(capsys, "--home", home, "--timeout", "0.3", "status")
     assert status == 1 and "no answer" in err
+
+
+def test_non_interactive_pairing_with_certificate_files(tmp_path, capsys):
+    from player.session.security import load_or_create_identity, read_cert_metadata
+
+    home = str(tmp_path / "fac")
+    status, out, _ = run(capsys, "--home", home, "pair", "--show-cert")
+    cert = out.splitlines()[0]
+    assert status == 0 and cert.endswith("facilitator.key") and "fingerprint" in out
+    player = load_or_create_identity(tmp_path / "player-keys", "player")
+    status, out, err = run(
+        capsys,
+        "--home",
+        home,
+        "pair",
+        "tcp://10.0.0.5:5555",
+        "--player-cert",
+        str(player.public_file),
+        "--as",
+        "room-3",
+    )
+    assert status == 0, err
+    rec = json.loads((tmp_path / "fac" / "players" / "room-3.json").read_text())
+    assert rec["endpoint"] == "tcp://10.0.0.5:5555" and rec["role"] == "lead"
+    assert read_cert_metadata(tmp_path / "fac" / "players" / "room-3.key") == {"name": "room-3"}
+    status, out, err = run(
+        capsys, "--home", home, "pair", "tcp://x:1", "--player-cert", str(tmp_path / "none")
+    )
+    assert status == 2 and "none" in err
