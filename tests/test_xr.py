@@ -248,6 +248,12 @@ def test_compositor_shows_each_disc(xr_root, xr_library, tmp_path, layer, film):
         if not (close_to(s["left"], expected) and close_to(s["right"], right_expected)):
             wrong.append((s["heading"], s["pitch"], s["left"], s["right"], expected, right_expected))
     assert not wrong, f"screen colours differ from the discs faced: {wrong}"
+    paused = next(s for s in r["script"] if s["step"] == "paused_overlay")
+    # the facilitator's pause shows the head-locked pause indicator on the compositor's screen (for the
+    # equirect layer it is an alpha-blended projection layer on top)
+    assert paused["state"] == "paused" and paused["white_before"] == 0 and paused["white_after"] > 20, paused
+    if layer == "equirect":
+        assert paused["overlay_frames"] > 0
     recentred = next(s for s in r["script"] if s["step"] == "recentred")
     front_colour = disc_colour(front)  # after recentring, the film's front is where the viewer faced
     assert close_to(recentred["left"], front_colour), recentred

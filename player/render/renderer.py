@@ -149,6 +149,26 @@ class Renderer:
         self._draw_film(1, eye, identity, (-1.0, 1.0, -1.0, 1.0), overlay, target.srgb)
         GL.glBindVertexArray(0)
 
+    def draw_overlays(
+        self, eye_index: int, view: EyeView, target: RenderTarget, overlay: OverlayState | None = None
+    ) -> bool:
+        """Only the head-locked overlays, on a cleared transparent ``target`` (premultiplied alpha): for a
+        compositor layer over an OpenXR equirect layer. False, with the target untouched, when none shows."""
+        overlay = overlay or OverlayState()
+        if not (
+            (overlay.message and overlay.message_alpha > 0.004)
+            or overlay.pause_alpha > 0.004
+            or (overlay.subtitle and overlay.subtitle_alpha > 0.004)
+        ):
+            return False
+        self._ensure_gl()
+        self._bind_target(target)
+        GL.glClearColor(0.0, 0.0, 0.0, 0.0)
+        GL.glClear(GL.GL_COLOR_BUFFER_BIT)
+        self._draw_overlays([math.tan(a) for a in view.fov], overlay, target.srgb)
+        GL.glBindVertexArray(0)
+        return True
+
     def _bind_target(self, target: RenderTarget) -> None:
         GL.glBindFramebuffer(GL.GL_FRAMEBUFFER, target.framebuffer)
         GL.glViewport(0, 0, target.width, target.height)

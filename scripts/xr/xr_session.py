@@ -87,6 +87,23 @@ def screen_colour(screen_path: str, eye: int) -> list[int]:
     return [int(v) for v in np.median(patch, axis=0)]
 
 
+def screen_patch(screen_path: str, eye: int, radius: int = 40):
+    """The square around the centre of one eye's half of Monado's window (for before/after comparisons)."""
+    from xwd import read_xwd
+
+    img = read_xwd(screen_path)
+    ys, xs = (img.max(axis=2) > 8).nonzero()
+    x0, x1, y0, y1 = xs.min(), xs.max() + 1, ys.min(), ys.max() + 1
+    half = (x1 - x0) // 2
+    cx, cy = x0 + half * eye + half // 2, (y0 + y1) // 2
+    return img[cy - radius : cy + radius, cx - radius : cx + radius].copy()
+
+
+def white_px(patch) -> int:
+    """Near-white pixels (the pause icon's bars; the red disc and grey grid have none)."""
+    return int((patch.min(axis=2) > 200).sum())
+
+
 def run(args: argparse.Namespace) -> dict:
     report: dict = {"ok": False, "scenario": args.scenario}
     player = Player(args)
@@ -123,16 +140,30 @@ def run(args: argparse.Namespace) -> dict:
         wait_until(sock.exists, 15)
         return proc
 
-    def stable_colours() -> tuple[list[int], list[int]]:
-        """Both eyes' centre colours once three readings 0.1 s apart agree (the compositor and the X server
-        update the screen on their own clocks; a torn or stale read never counts)."""
-        readings: list = []
-        for _ in range(40):
-            readings.append((screen_colour(screen, 0), screen_colour(screen, 1)))
-            if len(readings) >= 3 and readings[-1] == readings[-2] == readings[-3]:
-                break
+    def expected_colours(heading: float, pitch: float) -> tuple[tuple, tuple]:
+        """What the headset should show at the centre of each eye (the sample film's conventions)."""
+        from content_manifest.sample import BLACK, CYAN, DISCS, RED, WHITE
+
+        if pitch > 45:
+            return WHITE, WHITE
+        if pitch < -45:
+            return BLACK, BLACK
+        film_heading = (heading + player.controller.film.front_heading) % 360.0
+        left = next(c for h, c in DISCS if abs((film_heading - h + 180.0) % 360.0 - 180.0) < 1.0)
+        right = CYAN if player.controller.film.stereo != "mono" and left == RED else left
+        return left, right
+
+    def settled_colours(heading: float, pitch: float, timeout_s: float = 8.0) -> tuple[list[int], list[int]]:
+        """Both eyes' centre colours once the screen shows the expected picture (the compositor and the X
+        server update it on their own clocks, later under load), or the last reading after timeout_s."""
+        want = expected_colours(heading, pitch)
+        deadline = time.monotonic() + timeout_s
+        while True:
+            now = (screen_colour(screen, 0), screen_colour(screen, 1))
+            close = all(abs(a - b) <= 48 for got, exp in zip(now, want) for a, b in zip(got, exp))
+            if close or time.monotonic() > deadline:
+                return now
             time.sleep(0.1)
-        return readings[-1]
 
     def face(heading: float, pitch: float = 0.0) -> None:
         """Turn the remote head and wait until the player has rendered with that pose, then settle."""
@@ -176,9 +207,34 @@ def run(args: argparse.Namespace) -> dict:
                 wait_frames(3)
                 script_log.append({"step": "resumed", "state": player.state})
             elif args.scenario == "discs":
+                # the facilitator pauses: the pause indicator (a head-locked overlay) must reach the screen
+                face(0.0)
+                before = screen_patch(screen, 0)
+                player.command("pause")
+                wait_frames(args.settle_frames)
+                deadline = time.monotonic() + 8.0
+                after = screen_patch(screen, 0)
+                while white_px(after) <= 20 and time.monotonic() < deadline:
+                    time.sleep(0.1)
+                    after = screen_patch(screen, 0)
+                script_log.append(
+                    {
+                        "step": "paused_overlay",
+                        "state": player.state,
+                        "overlay_frames": b.stats.overlay_frames,
+                        "white_before": white_px(before),
+                        "white_after": white_px(after),
+                    }
+                )
+                if args.keep_screen:
+                    from PIL import Image
+                    from xwd import read_xwd
+
+                    Image.fromarray(read_xwd(screen)).save(args.keep_screen)
+                player.command("play")
                 for heading, pitch in LOOKS:
                     face(heading, pitch)
-                    left, right = stable_colours()
+                    left, right = settled_colours(heading, pitch)
                     script_log.append(
                         {"step": "look", "heading": heading, "pitch": pitch, "left": left, "right": right}
                     )
@@ -187,7 +243,7 @@ def run(args: argparse.Namespace) -> dict:
                 remote.press("left", "a_click")
                 wait_frames(args.settle_frames)
                 time.sleep(0.2)
-                left, right = stable_colours()
+                left, right = settled_colours(0.0, 0.0)  # the film's front is now where the viewer faces
                 script_log.append({"step": "recentred", "heading": 90.0, "left": left, "right": right})
             elif args.scenario == "focus":
                 # another OpenXR app takes the headset (as the system menu or a second app does): our session
@@ -260,6 +316,7 @@ def run(args: argparse.Namespace) -> dict:
         frames_with_layers=stats.frames_with_layers,
         layer_submissions=stats.layer_submissions,
         equirect_updates=stats.equirect_updates,
+        overlay_frames=getattr(stats, "overlay_frames", 0),
         distinct_orientations=stats.distinct_orientations,
         first_views=stats.first_views,
         last_views=stats.last_views,
@@ -299,6 +356,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--settle-frames", type=int, default=12)
     ap.add_argument("--scenario", choices=SCENARIOS, default="basic")
     ap.add_argument("--timeout", type=float, default=90.0)
+    ap.add_argument("--keep-screen", help="discs: save the last screen (PNG) here")
     args = ap.parse_args(argv)
     try:
         report = run(args)

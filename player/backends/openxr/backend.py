@@ -50,6 +50,7 @@ class XrStats:
     frames_with_layers: int = 0
     layer_submissions: int = 0
     equirect_updates: int = 0
+    overlay_frames: int = 0  # equirect mode: display frames with the overlay layer on top
     first_views: list | None = None
     last_views: list | None = None
     distinct_orientations: int = 0
@@ -62,6 +63,15 @@ class XrStats:
     losses: int = 0
     restores: int = 0
     keep_timings: int = 100_000
+
+
+def _overlay_visible(overlay: object) -> bool:
+    """Whether any head-locked overlay shows (the renderer's draw_overlays draws these)."""
+    return bool(
+        (getattr(overlay, "message", "") and getattr(overlay, "message_alpha", 0.0) > 0.004)
+        or getattr(overlay, "pause_alpha", 0.0) > 0.004
+        or (getattr(overlay, "subtitle", "") and getattr(overlay, "subtitle_alpha", 0.0) > 0.004)
+    )
 
 
 class OpenXRBackend:
@@ -110,6 +120,9 @@ class OpenXRBackend:
         self._layer: ProjectionLayer | EquirectLayer | None = None
         self._equirect_size: tuple[int, int] | None = None
         self._equirect_key: tuple | None = None
+        self._overlay_layer: ProjectionLayer | None = None  # head-locked overlays over the equirect layer
+        self._overlay_drawn = False
+        self._frame_views: list = []
         self._view_config_views: list = []
         self._clock: XrClock | None = None
         self._blend_mode = None
@@ -209,6 +222,10 @@ class OpenXRBackend:
         if self._layer is not None:
             self._layer.destroy()
         self._layer = None
+        if self._overlay_layer is not None:
+            self._overlay_layer.destroy()
+        self._overlay_layer = None
+        self._overlay_drawn = False
         self._equirect_size = None
         self._equirect_key = None
         if self._spaces is not None:
@@ -371,6 +388,7 @@ class OpenXRBackend:
         self._clock.observe(pdt, fs.predicted_display_period)
         eye_views = [eye_view(v) for v in views]
         self._note_views(eye_views)
+        self._frame_views = eye_views if should_render else []
         self._begin_cpu = time.thread_time() - cpu0
         display_time = self._clock.to_monotonic(pdt)
         if len(self.stats.display_lead_ms) < 1000:
@@ -448,7 +466,28 @@ class OpenXRBackend:
             self._equirect_key = key
         if isinstance(self._layer, EquirectLayer):
             self._layer.set_heading(self.front_heading - recentre)
+        self._draw_overlays(renderer, overlay)
         return True
+
+    def _draw_overlays(self, renderer: object, overlay: object) -> None:
+        """Head-locked overlays (pause icon, welfare message, subtitles) in an alpha-blended projection layer
+        over the equirect layer, only on display frames where one shows."""
+        draw = getattr(renderer, "draw_overlays", None)
+        if draw is None or not self._frame_views or not _overlay_visible(overlay):
+            return
+        if self._overlay_layer is None:
+            sizes = [self._eye_size(v) for v in self._view_config_views]
+            self._overlay_layer = ProjectionLayer(
+                self._session, self.swapchain_format, self.swapchain_srgb, sizes, alpha=True
+            )
+        targets = self._overlay_layer.targets()
+        drawn = [
+            draw(eye, view, target, overlay)
+            for eye, (view, target) in enumerate(zip(self._frame_views, targets))
+        ]
+        self._overlay_drawn = all(drawn)
+        if not self._overlay_drawn:
+            self._overlay_layer.release()
 
     @property
     def needs_equirect_picture(self) -> bool:
@@ -468,6 +507,13 @@ class OpenXRBackend:
                     layers = self._layer.build(self._spaces.app, data.views)
                 else:
                     self._layer.release()
+            if self._overlay_layer is not None:
+                if self._overlay_drawn and info.should_render and layers:
+                    layers += self._overlay_layer.build(self._spaces.app, data.views)
+                    self.stats.overlay_frames += 1
+                else:
+                    self._overlay_layer.release()
+                self._overlay_drawn = False
             xr.end_frame(
                 self._session,
                 xr.FrameEndInfo(

@@ -17,7 +17,10 @@ class ProjectionLayer:
 
     kind = "projection"
 
-    def __init__(self, session: object, fmt: int, srgb: bool, sizes: list[tuple[int, int]]) -> None:
+    def __init__(
+        self, session: object, fmt: int, srgb: bool, sizes: list[tuple[int, int]], *, alpha: bool = False
+    ) -> None:
+        """`alpha`: the images carry premultiplied alpha and blend over the layers below (overlays)."""
         import xr
 
         self._xr = xr
@@ -28,7 +31,12 @@ class ProjectionLayer:
         for pv, sc in zip(self._views, self.swapchains):
             pv.sub_image.swapchain = sc.handle
             pv.sub_image.image_rect = sc.rect
-        self._layer = xr.CompositionLayerProjection(space=None, views=self._views)
+        flags = (
+            xr.CompositionLayerFlags.BLEND_TEXTURE_SOURCE_ALPHA_BIT
+            if alpha
+            else xr.CompositionLayerFlags.NONE
+        )
+        self._layer = xr.CompositionLayerProjection(layer_flags=flags, space=None, views=self._views)
 
     def targets(self) -> list[RenderTarget]:
         return [sc.acquire() for sc in self.swapchains]
