@@ -120,13 +120,12 @@ def code_bits(number: int) -> list[int]:
     return [1, *data, 0]
 
 
-def read_frame_number(image: np.ndarray) -> int | None:
+def read_frame_number(image: np.ndarray, width: int | None = None) -> int | None:
     """The frame number written in a decoded sample-film picture, or None when it cannot be read reliably.
 
-    ``image`` is the whole decoded picture, either RGB (H x W x 3, uint8) or an 8-bit luma plane (H x W; a
-    plane with row padding is fine as long as it is W samples wide or wider and the picture width is given by
-    its shape). Mono and top-bottom films carry the strip at the same place (the top eye), so the picture
-    width alone locates it.
+    ``image`` is the whole decoded picture (or its top eye, or a whole yuv420p array: the strip is in the
+    first rows), either RGB (H x W x 3, uint8) or an 8-bit luma plane (H x W). For a plane with row padding
+    (``line_size`` > width) give the picture ``width``; otherwise the width is the array's.
     """
     a = np.asarray(image)
     if a.ndim == 3:
@@ -135,6 +134,8 @@ def read_frame_number(image: np.ndarray) -> int | None:
         a = a[..., :3].astype(np.float32).mean(axis=2)
     elif a.ndim != 2:
         raise ValueError(f"expected an H x W x 3 RGB picture or an H x W luma plane, got shape {a.shape}")
+    if width is not None:
+        a = a[:, :width]
     width = a.shape[1]
     cells = code_cells(width)
     if cells[-1][3] > a.shape[0]:
@@ -161,11 +162,13 @@ def is_flash_frame(index: int) -> bool:
     return index % FILM_FPS == 0
 
 
-def read_flash(image: np.ndarray) -> bool:
-    """Whether the flash patch is lit in a decoded picture (RGB H x W x 3 or luma H x W)."""
+def read_flash(image: np.ndarray, width: int | None = None) -> bool:
+    """Whether the flash patch is lit in a decoded picture (RGB or luma; as read_frame_number)."""
     a = np.asarray(image)
     if a.ndim == 3:
         a = a[..., :3].astype(np.float32).mean(axis=2)
+    if width is not None:
+        a = a[:, :width]
     x0, y0, x1, y1 = flash_rect(a.shape[1])
     m = (y1 - y0) // 4
     return float(a[y0 + m : y1 - m, x0 + m : x1 - m].mean()) > 128
