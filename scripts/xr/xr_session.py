@@ -187,24 +187,23 @@ def run(args: argparse.Namespace) -> dict:
             report["describe"] = b.describe()
             player.command("play")
             if args.scenario == "input":
-                remote.look(90.0)
-                wait_frames(5)
+                face(90.0)
                 script_log.append({"step": "look90", "view0": b.stats.last_views[0][0]})
                 remote.press("right", "b_click")  # "I need a break" on an Index controller
-                wait_frames(5)
+                wait_until(lambda: player.state == "paused", 10)
                 script_log.append({"step": "break", "state": player.state})
                 player.command("play")
-                wait_frames(3)
+                wait_until(lambda: player.state == "playing", 10)
                 remote.press("left", "a_click")  # recentre
-                wait_frames(5)
+                wait_until(lambda: abs(player.controller.overlay_state().recentre_yaw) > 1.0, 10)
                 script_log.append(
                     {"step": "recentre", "overlay_yaw": player.controller.overlay_state().recentre_yaw}
                 )
                 player.command("pause")  # facilitator path
-                wait_frames(5)
+                wait_until(lambda: player.state == "paused", 10)
                 script_log.append({"step": "facilitator_pause", "state": player.state})
                 player.command("play")
-                wait_frames(3)
+                wait_until(lambda: player.state == "playing", 10)
                 script_log.append({"step": "resumed", "state": player.state})
             elif args.scenario == "discs":
                 # the facilitator pauses: the pause indicator (a head-locked overlay) must reach the screen
@@ -257,14 +256,14 @@ def run(args: argparse.Namespace) -> dict:
                     stderr=subprocess.DEVNULL,
                 )
                 lost = wait_until(lambda: not b.focused, 20)
-                wait_frames(3)
+                wait_until(lambda: player.state == "paused", 10)
                 script_log.append({"step": "other_app", "focus_lost": lost, "state": player.state})
                 other.wait(60)
                 regained = wait_until(lambda: b.focused, 20)
                 wait_frames(10)
                 script_log.append({"step": "other_app_gone", "focused": regained, "state": player.state})
                 player.command("play")  # the facilitator resumes
-                wait_frames(5)
+                wait_until(lambda: player.state == "playing", 10)
                 script_log.append({"step": "resumed", "state": player.state})
             elif args.scenario == "loss":
                 wait_frames(20)
