@@ -200,6 +200,7 @@ class SessionServer:
         self._peers: dict[tuple[str, str], Peer] = {}
         self._handlers: dict[str, Callable[[dict[str, Any], dict[str, str]], dict[str, Any]]] = {}
         self._next_pairing: tuple[str, bytes, bytes] | None = None
+        self._auth_checked = 0.0
         self._pairing_bind_failures = 0
         self._film: str | None = None
         self._media_t: float | None = None
@@ -787,6 +788,9 @@ class SessionServer:
 
     def _handle(self, ident: bytes, key: str, raw: bytes, t_recv: float) -> None:
         self.stats["commands"] += 1
+        if t_recv - self._auth_checked > 1.0:  # a removed certificate also stops connections made before
+            self._auth_checked = t_recv
+            self.auth.refresh()
         who = self.auth.lookup(key.encode("ascii", "replace"))
         if who is None:  # revoked since it connected
             self._error(ident, None, P.E_FORBIDDEN, "this console is not paired with this player")
