@@ -267,3 +267,46 @@ def test_transport_emits_in_order_from_one_place_and_rejects_bad_transitions() -
     ]
     assert got[3][1]["reason"] == "file_vanished" and got[3][1]["from"] == "playing"
     assert all(d["media_t"] == 1.25 for _, d in got)
+
+
+# --- time-stretch -----------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("rate", [0.5, 0.75, 1.5, 2.0])
+def test_time_stretch_keeps_pitch_and_tracks_the_source_position(rate: float) -> None:
+    from player.media.stretch import TimeStretch
+
+    sr = 48_000
+    b = AudioBuffer(rate=sr, channels=2, ahead=100, history=100)
+    b.reset(1, 0.0)
+    t = np.arange(4 * sr) / sr
+    tone = (0.5 * np.sin(2 * np.pi * 440.0 * t)).astype(np.float32)
+    b.push(1, 0, np.stack([tone, tone], axis=1), 0.0)
+    b.set_eof(1)
+    st = TimeStretch(2)
+    st.reset(sr * 0.5, rate)
+    blocks, positions = [], []
+    for _ in range(100):  # 1 s of output in 10 ms blocks
+        block, heard = st.render(b, 480)
+        blocks.append(block)
+        positions.append(heard)
+    out = np.concatenate(blocks)[:, 0]
+    assert st.out_pos == pytest.approx(sr * 0.5 + len(out) * rate)  # the source went by at the rate
+    assert np.diff(positions) == pytest.approx(480 * rate)
+    steady = out[4800:]
+    spectrum = np.abs(np.fft.rfft(steady * np.hanning(len(steady))))
+    peak_hz = np.argmax(spectrum) * sr / len(steady)
+    assert peak_hz == pytest.approx(440.0, abs=5.0)  # the pitch is kept (resampling would give 440 * rate)
+    assert np.abs(steady).max() == pytest.approx(0.5, abs=0.08)  # no dropouts or doubling
+
+
+def test_time_stretch_waits_for_undecoded_sound() -> None:
+    from player.media.stretch import TimeStretch
+
+    b = AudioBuffer(rate=48_000, channels=1, ahead=10, history=10)
+    b.reset(1, 0.0)
+    b.push(1, 0, np.zeros((1000, 1), np.float32), 0.0)
+    st = TimeStretch(1)
+    st.reset(0.0, 0.5)
+    assert st.render(b, 4800) is None  # more than is decoded: nothing consumed
+    assert st.out_pos == 0.0

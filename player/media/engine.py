@@ -32,6 +32,7 @@ from player.media.clock import MediaClock
 from player.media.frame_queue import FrameQueue
 from player.media.frames import PLANE_LAYOUTS, VideoFrame
 from player.media.mixer import Mixer
+from player.media.stretch import TimeStretch
 from player.media.transport import EventHandler, Transport, TransportState
 from player.media.video_decoder import VideoDecoder
 
@@ -44,6 +45,7 @@ HWDEC_CHOICES = ("auto", "cuda", "none")
 AUDIO_CHOICES = ("auto", "null", "none")
 LAYOUT_CHOICES = ("stereo", "mono", "ambix-foa")
 RATE_RANGE = (0.5, 2.0)
+RATE_MODE = "stretch"  # rates other than 1: "stretch" (WSOLA, pitch kept) or "resample" (pitch follows)
 FAST_MAX = 8.0
 TRIM_MAX = 0.05  # set_trim: group sync slews within +-5 % (it uses far less: see player/sync/slew.py)
 START_SKIP_MAX = 0.25  # play(at=...): a start this late still lands on the clock by skipping forward
@@ -130,6 +132,7 @@ class MediaEngine:
         self._buffer: AudioBuffer | None = None
         self._mixer = Mixer(OUTPUT_RATE, 0)
         self._output: NullOutput | DeviceOutput | None = None
+        self._stretch: TimeStretch | None = None
 
         # transport variables, guarded by self._lock
         self._generation = 0
@@ -458,7 +461,7 @@ class MediaEngine:
         self._transport.transition(S.SEEKING, target=round(t, 6), cause=cause, **data)
 
     def set_rate(self, rate: float) -> None:
-        """Playback rate 0.5..2 with sound (resampled: the pitch follows the rate)."""
+        """Playback rate 0.5..2 with sound, time-stretched (WSOLA): voices keep their pitch."""
         if not isinstance(rate, int | float) or not RATE_RANGE[0] <= rate <= RATE_RANGE[1]:
             raise ValueError(f"rate: expected {RATE_RANGE[0]}..{RATE_RANGE[1]}, got {rate!r}")
         with self._lock:
@@ -613,10 +616,20 @@ class MediaEngine:
         if self._buffer is not None:
             if self._fast > 1.0:
                 block = None  # fast mode is silent and does not wait for sound
-            else:
+            elif speed == 1.0 or RATE_MODE == "resample":
                 block = self._buffer.read(self._pos, n, speed)
                 if block is None:
                     return self._underrun(n, play_time)
+            else:
+                stretch = self._stretch
+                if stretch is None or stretch.rate != speed or stretch.out_pos != self._pos:
+                    stretch = self._stretch = TimeStretch(self._buffer.channels)
+                    stretch.reset(self._pos, speed)
+                rendered = stretch.render(self._buffer, n)
+                if rendered is None:
+                    return self._underrun(n, play_time)
+                block, heard = rendered
+                pos_t = heard / OUTPUT_RATE
         if self._held_since is not None:
             self._held_since = None
             if st == S.BUFFERING:
@@ -624,7 +637,7 @@ class MediaEngine:
         ceiling = end if end is not None else float("inf")
         self._clock.anchor(play_time, pos_t, speed, ceiling)
         out = self._mixer.render(block, n, audible=self._fast <= 1.0)
-        self._pos += n * speed
+        self._pos += n * speed  # (equal to the stretcher's out_pos when it is in use)
         if self._buffer is not None:
             self._buffer.consumed(self._pos)
         return out
