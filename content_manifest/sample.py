@@ -381,7 +381,7 @@ def manifest_text(shas: dict[str, str], sizes: dict[str, int]) -> str:
     title: "Calibration ({spec.stereo}{", ambisonic" if spec.audio == "ambix-foa" else ""})"
     description: "{stereo_note}{audio_note}"
     file: {spec.file}
-    sha256: {shas[spec.file]}
+    sha256: "{shas[spec.file]}"
     projection: equirect360
     stereo: {spec.stereo}
     front_heading: 0

@@ -109,6 +109,11 @@ class Seq(list):
         self.marks: list[tuple[int, int]] = []
 
 
+def _anchored(pattern: str) -> str:
+    """JSON Schema patterns match anywhere; the validator's match the whole value."""
+    return f"^(?:{pattern})$"
+
+
 class Kind:
     expected = "a value"
 
@@ -154,7 +159,8 @@ class Text(Kind):
         if self.enum is not None:
             s["enum"] = list(self.enum)
         elif self.pattern is not None:
-            s["pattern"] = self.pattern if not self.lower else self.pattern.replace("a-f", "a-fA-F")
+            pattern = self.pattern if not self.lower else self.pattern.replace("a-f", "a-fA-F")
+            s["pattern"] = _anchored(pattern)
         else:
             s["minLength"] = 1
         return s
@@ -367,7 +373,7 @@ class MapOf(Kind):
     def schema(self) -> dict[str, Any]:
         return {
             "type": "object",
-            "propertyNames": {"pattern": self.key_pattern},
+            "propertyNames": {"pattern": _anchored(self.key_pattern)},
             "additionalProperties": self.value.schema(),
         }
 

@@ -20,7 +20,7 @@ films:
   - id: school-gate
     title: At the school gate
     file: film.mp4
-    sha256: {sha}
+    sha256: "{sha}"
     projection: equirect360
     stereo: mono
     front_heading: 0
@@ -135,7 +135,7 @@ def test_bad_indentation_is_a_syntax_error(folder, capsys):
         ("stereo: mono", "stereo: over-under", "films[0].stereo", "unknown value 'over-under' (one of: mono"),
         ("audio: stereo", "audio: ambisonic", "films[0].audio", "unknown value 'ambisonic'"),
         ("id: school-gate", "id: School Gate", "films[0].id", "'School Gate' is not a slug"),
-        (f"sha256: {SHA}", "sha256: abc123", "films[0].sha256", "'abc123' is not 64 hexadecimal digits"),
+        (f'sha256: "{SHA}"', "sha256: abc123", "films[0].sha256", "'abc123' is not 64 hexadecimal digits"),
         (
             "      en: film.en.vtt",
             "      english: film.en.vtt",

@@ -161,3 +161,61 @@ def test_progress_bar_draws_on_a_terminal_only():
     with Progress("hash big.mp4", 100, stream=plain, delay=0.0) as bar:
         bar.update(100)
     assert plain.getvalue() == ""
+
+
+def _schema_errors(schema: dict, value, path: str = "") -> list[str]:
+    """A small JSON Schema checker for the keywords json_schema() uses (no jsonschema package needed)."""
+    errs: list[str] = []
+    if "anyOf" in schema:
+        if all(_schema_errors(s, value, path) for s in schema["anyOf"]):
+            errs.append(f"{path}: matches no alternative")
+        return errs
+    kind = schema.get("type")
+    types = {"object": dict, "array": list, "string": str, "integer": int, "number": (int, float)}
+    if kind and (not isinstance(value, types[kind]) or isinstance(value, bool)):
+        return [f"{path}: not {kind}"]
+    if "const" in schema and value != schema["const"]:
+        errs.append(f"{path}: not {schema['const']}")
+    if "enum" in schema and value not in schema["enum"]:
+        errs.append(f"{path}: not in enum")
+    if "pattern" in schema and not re.search(schema["pattern"], value):
+        errs.append(f"{path}: pattern")
+    if "minLength" in schema and len(value) < schema["minLength"]:
+        errs.append(f"{path}: too short")
+    if "minimum" in schema and value < schema["minimum"]:
+        errs.append(f"{path}: below minimum")
+    if "maximum" in schema and value > schema["maximum"]:
+        errs.append(f"{path}: above maximum")
+    if kind == "array":
+        for i, item in enumerate(value):
+            errs += _schema_errors(schema["items"], item, f"{path}[{i}]")
+    if kind == "object":
+        errs += [f"{path}.{k}: required" for k in schema.get("required", []) if k not in value]
+        for k, v in value.items():
+            if "propertyNames" in schema and not re.search(schema["propertyNames"]["pattern"], k):
+                errs.append(f"{path}.{k}: bad name")
+            sub = schema.get("properties", {}).get(k, schema.get("additionalProperties"))
+            if sub is False:
+                errs.append(f"{path}.{k}: not allowed")
+            elif isinstance(sub, dict):
+                errs += _schema_errors(sub, v, f"{path}.{k}")
+    return errs
+
+
+def test_schema_accepts_valid_manifests_and_rejects_invalid_ones(sample_manifest):
+    from tests.test_manifest_errors import SHA, VALID
+
+    schema = json_schema()
+    for text in (sample_manifest.read_text(), VALID.format(sha=SHA)):
+        assert _schema_errors(schema, yaml.safe_load(text)) == []
+    bad = [
+        VALID.format(sha=SHA).replace("front_heading: 0", "front_heading: north"),
+        VALID.format(sha=SHA).replace("stereo: mono", "stereo: over-under"),
+        VALID.format(sha=SHA).replace("    projection: equirect360\n", ""),
+        VALID.format(sha=SHA).replace("audio: stereo", "audio: stereo\n    audoi: mono"),
+        VALID.format(sha=SHA).replace('start: "00:20.000"', 'start: "1:75"'),
+        VALID.format(sha=SHA).replace("en: film.en.vtt", "english: film.en.vtt"),
+        VALID.format(sha=SHA).replace("manifest_version: 1", "manifest_version: 2"),
+    ]
+    for text in bad:
+        assert _schema_errors(schema, yaml.safe_load(text)), text
