@@ -17,9 +17,11 @@ from __future__ import annotations
 import contextlib
 import logging
 import math
+import os
 import queue
 import secrets
 import socket
+import sys
 import threading
 import time
 from collections import OrderedDict
@@ -125,8 +127,16 @@ class SessionServer:
     """Commands from paired consoles to the controller; the controller's events to the log, then to consoles.
 
     ``controller`` needs ``dispatch(cmd: str, args: dict) -> dict`` (raising an exception with ``code`` and
-    ``message`` attributes for a refused command) and, optionally, ``media_time() -> float`` and a ``film_id``
-    attribute used to stamp events that do not carry their own.
+    ``message`` attributes for a refused command) and, optionally, ``media_time() -> float`` and a ``film``
+    (with ``.id``) or ``film_id`` attribute, used to stamp events with the film and media time.
+
+    Keywords: ``pose_hz`` (10..30), ``pose_flush_s`` (pose batches are committed this often),
+    ``retention_days`` (purge at start), ``pairing`` (open the pairing socket), ``on_pairing_code`` (show the
+    code, e.g. in the headset; else printed when ``announce``), ``synchronous`` (SQLite: FULL fsyncs every
+    commit; NORMAL survives a player crash but not a power cut; default from VIEWPOINT_LOG_SYNC, else FULL),
+    ``pause_on_lost`` (default for sessions), ``context`` (a zmq context; by default the server owns one:
+    one ZAP handler per context), ``switch_interval`` (if set, lowers ``sys.setswitchinterval`` so the
+    session thread gets the GIL sooner while render/decode threads run Python code).
     """
 
     def __init__(
@@ -142,10 +152,11 @@ class SessionServer:
         retention_days: float | None = None,
         pairing: bool = True,
         on_pairing_code: Callable[[str], None] | None = None,
-        synchronous: str = "FULL",
+        synchronous: str | None = None,
         pause_on_lost: bool = False,
         context: zmq.Context | None = None,
         announce: bool = True,
+        switch_interval: float | None = None,
     ):
         if not 10.0 <= pose_hz <= 30.0:
             raise ValueError(f"pose_hz={pose_hz}: expected 10..30 samples per second")
@@ -159,13 +170,16 @@ class SessionServer:
         self.retention_days = retention_days
         self.pairing_enabled = pairing
         self.on_pairing_code = on_pairing_code
-        self.synchronous = synchronous
+        # FULL: every commit is fsynced (survives power loss); NORMAL: survives a crash of the player process
+        # (SIGKILL) but not of the machine. VIEWPOINT_LOG_SYNC overrides the default for a deployment.
+        self.synchronous = synchronous or os.environ.get("VIEWPOINT_LOG_SYNC", "FULL").upper()
         self.default_pause_on_lost = pause_on_lost
         # One ZAP handler per context: each server gets its own context unless given one (several servers in
         # one process, as in group tests, then never compete for inproc://zeromq.zap.01).
         self._own_ctx = context is None
         self._ctx = context if context is not None else zmq.Context()
         self.announce = announce  # print the endpoint and the pairing code on stdout
+        self.switch_interval = switch_interval
 
         self.endpoints: Endpoints | None = None
         self.pairing_code: str | None = None
@@ -232,6 +246,10 @@ class SessionServer:
         """Open the log, bind the sockets and start the session thread; raises SessionServerError."""
         if self._thread is not None:
             raise SessionServerError("session server already started")
+        if self.switch_interval is not None and sys.getswitchinterval() > self.switch_interval:
+            # The GIL is handed to a waiting thread only every switch interval (5 ms by default) while the
+            # render or decode threads run Python code; each command crosses several hand-overs.
+            sys.setswitchinterval(self.switch_interval)
         self._running.set()
         self._thread = threading.Thread(target=self._thread_main, name="viewpoint-session", daemon=True)
         self._thread.start()
