@@ -616,15 +616,17 @@ class MediaEngine:
         if self._buffer is not None:
             if self._fast > 1.0:
                 block = None  # fast mode is silent and does not wait for sound
-            elif speed == 1.0 or RATE_MODE == "resample":
+            elif self._rate == 1.0 or RATE_MODE == "resample":
+                # (group sync's trim of a few per mille is resampled: inaudible, and sample-exact)
                 block = self._buffer.read(self._pos, n, speed)
                 if block is None:
                     return self._underrun(n, play_time)
             else:
                 stretch = self._stretch
-                if stretch is None or stretch.rate != speed or stretch.out_pos != self._pos:
+                if stretch is None or stretch.out_pos != self._pos:
                     stretch = self._stretch = TimeStretch(self._buffer.channels)
                     stretch.reset(self._pos, speed)
+                stretch.rate = speed  # a new rate or trim goes on from here, without a break
                 rendered = stretch.render(self._buffer, n)
                 if rendered is None:
                     return self._underrun(n, play_time)
