@@ -214,14 +214,22 @@ def test_file_vanishing_mid_play_is_an_error_event(
     assert engine.state == S.CLOSED
 
 
-def test_no_audio_device_falls_back_to_the_null_output_once(sample_manifest: Path) -> None:
-    events = Events()
-    engine = MediaEngine(film_path(sample_manifest, "calibration-mono"), audio="auto", on_event=events)
-    info = engine.open()
-    engine.close()
-    if info.audio_output == "null":  # no sound card here: said once, with the reason
-        warnings = [w for w in events.of("transport.warning") if w["reason"] == "no_audio_device"]
-        assert len(warnings) == 1 and "null output" in warnings[0]["message"]
+def test_no_audio_device_falls_back_to_the_null_output_once(
+    sample_manifest: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import player.media.audio_output as audio_output
+
+    monkeypatch.setattr(audio_output, "_no_device_until", 0.0)
+    said = []
+    for _ in range(2):
+        events = Events()
+        engine = MediaEngine(film_path(sample_manifest, "calibration-mono"), audio="auto", on_event=events)
+        info = engine.open()
+        engine.close()
+        said.append([w for w in events.of("transport.warning") if w["reason"] == "no_audio_device"])
+    if info.audio_output == "null":  # no sound card here: said once, with the reason, then not probed again
+        assert len(said[0]) == 1 and "null output" in said[0][0]["message"]
+        assert said[1] == []
 
 
 def test_hwdec_falls_back_to_software_once(sample_manifest: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -158,14 +158,23 @@ class DeviceOutput:
             log.debug("closing the audio device failed", exc_info=True)
 
 
+_no_device_until = (
+    0.0  # after a failed device probe, don't probe (and print ALSA's complaints) again for a while
+)
+NO_DEVICE_RETRY_SECONDS = 30.0
+
+
 def open_output(
     kind: str, render: RenderCallback, on_fallback: Callable[[str], None]
 ) -> NullOutput | DeviceOutput:
-    """``kind`` "auto": a device if there is one, else the null output (``on_fallback`` says why, once);
-    "null" or "none": the null output."""
-    if kind == "auto":
+    """``kind`` "auto": a device if there is one, else the null output (``on_fallback`` says why; after a
+    failure the device is not probed again for NO_DEVICE_RETRY_SECONDS, silently); "null" or "none": the
+    null output."""
+    global _no_device_until
+    if kind == "auto" and time.monotonic() >= _no_device_until:
         try:
             return DeviceOutput(render)
         except AudioOutputError as exc:
+            _no_device_until = time.monotonic() + NO_DEVICE_RETRY_SECONDS
             on_fallback(str(exc))
     return NullOutput(render)
