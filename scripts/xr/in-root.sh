@@ -27,21 +27,27 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 if [ "${VIEWPOINT_COMPOSITOR:-null}" = xcb ] || [ -n "${VIEWPOINT_XVFB:-}" ]; then
-  # a free display number (the root's /tmp is shared between runs)
-  n=99
-  while [ -e /tmp/.X$n-lock ] || [ -e /tmp/.X11-unix/X$n ]; do
-    pid=$(tr -d ' ' < /tmp/.X$n-lock 2>/dev/null)
-    if [ -n "$pid" ] && ! kill -0 "$pid" 2>/dev/null; then rm -f /tmp/.X$n-lock /tmp/.X11-unix/X$n; break; fi
-    n=$((n + 1))
-  done
+  # a free display number (the root's /tmp is shared between runs; retried if another run takes it first)
   mkdir -p "$XDG_RUNTIME_DIR/fb"
-  Xvfb :$n -screen 0 ${VIEWPOINT_XVFB_SIZE:-1280x720x24} -nolisten tcp -fbdir "$XDG_RUNTIME_DIR/fb" \
-    > "$LOGS/xvfb.log" 2>&1 &
-  XVFB=$!
+  n=99 tries=0
+  while :; do
+    while [ -e /tmp/.X$n-lock ] || [ -e /tmp/.X11-unix/X$n ]; do
+      pid=$(tr -d ' ' < /tmp/.X$n-lock 2>/dev/null)
+      if [ -n "$pid" ] && ! kill -0 "$pid" 2>/dev/null; then rm -f /tmp/.X$n-lock /tmp/.X11-unix/X$n; break; fi
+      n=$((n + 1))
+    done
+    Xvfb :$n -screen 0 ${VIEWPOINT_XVFB_SIZE:-1280x720x24} -nolisten tcp -fbdir "$XDG_RUNTIME_DIR/fb" \
+      > "$LOGS/xvfb.log" 2>&1 &
+    XVFB=$!
+    i=0; while [ ! -e /tmp/.X11-unix/X$n ] && [ $i -lt 100 ] && kill -0 "$XVFB" 2>/dev/null; do
+      sleep 0.1; i=$((i + 1)); done
+    [ -e /tmp/.X11-unix/X$n ] && kill -0 "$XVFB" 2>/dev/null && break
+    kill "$XVFB" 2>/dev/null; XVFB=""
+    tries=$((tries + 1)); n=$((n + 1))
+    [ $tries -lt 5 ] || { echo "in-root: Xvfb did not start:" >&2; cat "$LOGS/xvfb.log" >&2; exit 3; }
+  done
   export DISPLAY=:$n
   export VIEWPOINT_XVFB_SCREEN=$XDG_RUNTIME_DIR/fb/Xvfb_screen0
-  i=0; while [ ! -e /tmp/.X11-unix/X$n ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
-  [ -e /tmp/.X11-unix/X$n ] || { echo "in-root: Xvfb did not start:" >&2; cat "$LOGS/xvfb.log" >&2; exit 3; }
 fi
 # VIEWPOINT_RUNTIME: 1 = Monado running; 0 = installed but not running; none = no runtime installed at all
 if [ "${VIEWPOINT_RUNTIME:-1}" = 1 ]; then
