@@ -111,7 +111,7 @@ def _build(doc: Rec, manifest: Path, ctx: Context, check_files: bool) -> Library
             f"unsupported version {version}",
             f"{MANIFEST_VERSION}; this Viewpoint reads version {MANIFEST_VERSION}",
         )
-    folder = str(manifest.parent)
+    folder = manifest.parent
     films: dict[str, Film] = {}
     first_line: dict[str, int] = {}
     positions: dict[str, dict[str, tuple[int, int]]] = {}
@@ -129,14 +129,14 @@ def _build(doc: Rec, manifest: Path, ctx: Context, check_files: bool) -> Library
             continue
         films[film.id] = film
         first_line[film.id] = f.at("id")[0]
-        positions[film.id] = {"": f.mark, **f.marks}
+        positions[film.id] = {"": f.mark} | {k: (n[3] + 1, n[4] + 1) for k, n in f.marks.items()}
     warnings = [p for p in ctx.problems if p.severity == "warning"]
     version = doc.get("manifest_version", MANIFEST_VERSION)
     return Library(manifest, version, films, doc.get("title", ""), warnings, positions)
 
 
-def _film(f: Rec, path: str, folder: str, ctx: Context, check_files: bool) -> Film | None:
-    if not all(k in f for k in ("id", "title", "file", "sha256", "projection")):
+def _film(f: Rec, path: str, folder: Path, ctx: Context, check_files: bool) -> Film | None:
+    if "id" not in f or "title" not in f or "file" not in f or "sha256" not in f or "projection" not in f:
         return None  # already reported as missing or invalid
     duration = f.get("duration")
     file = f["file"]
@@ -150,12 +150,12 @@ def _film(f: Rec, path: str, folder: str, ctx: Context, check_files: bool) -> Fi
     subs = f.get("subtitles", {})
     for lang, sub in subs.items():
         where = f"{path}.subtitles.{lang}"
-        p = _relative_file(sub, folder, subs.marks[lang], where, ctx)
+        p = _relative_file(sub, folder, subs.at(lang), where, ctx)
         if p is None:
             continue
         subtitles[lang] = p
         if check_files:
-            _check_vtt(p, sub, subs.marks[lang], where, ctx)
+            _check_vtt(p, sub, subs.at(lang), where, ctx)
 
     chapters = _chapters(f.get("chapters", ()), duration, f"{path}.chapters", ctx)
     warnings = []
@@ -185,7 +185,7 @@ def _film(f: Rec, path: str, folder: str, ctx: Context, check_files: bool) -> Fi
         for j, t in enumerate(safe):
             if t > duration + EPS:
                 ctx.add(
-                    safe.marks[j],
+                    safe.at(j),
                     f"{path}.safe_points[{j}]",
                     f"{format_time(t)} is after the film ends",
                     f"a time within the duration {format_time(duration)}",
@@ -200,7 +200,7 @@ def _film(f: Rec, path: str, folder: str, ctx: Context, check_files: bool) -> Fi
     return Film(
         id=f["id"],
         title=f["title"],
-        path=film_path if film_path is not None else Path(folder, file),
+        path=film_path if film_path is not None else folder / file,
         file=file,
         sha256=f["sha256"],
         projection=f["projection"],
@@ -280,13 +280,14 @@ def _chapters(items: list, duration: float | None, path: str, ctx: Context) -> l
     return out
 
 
-def _relative_file(file: str, folder: str, mark: tuple[int, int], where: str, ctx: Context) -> Path | None:
+def _relative_file(file: str, folder: Path, mark: tuple[int, int], where: str, ctx: Context) -> Path | None:
     """Absolute path of a file named relative to the manifest's folder (None, with a problem, if absolute)."""
     if file[:1] in ("/", "\\") or file[1:2] == ":" or os.path.isabs(file):  # POSIX, UNC, drive letters
         ctx.add(mark, where, f"{file!r} is an absolute path", "a path relative to the manifest's folder")
         return None
     # '/' and '\\' both separate folders, so a manifest written on Windows works everywhere
-    return Path(os.path.normpath(os.path.join(folder, file.replace("\\", "/"))))
+    rel = file.replace("\\", "/")
+    return Path(os.path.normpath(folder / rel)) if ".." in rel else folder / rel
 
 
 def _check_vtt(p: Path, sub: str, mark: tuple[int, int], where: str, ctx: Context) -> None:

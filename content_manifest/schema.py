@@ -85,28 +85,34 @@ def suggest(word: str, choices: list[str] | tuple[str, ...]) -> str:
 
 
 class Rec(dict):
-    """A checked mapping: its values, plus where it and each value were written."""
+    """A checked mapping: its values, plus where it was written and each value's node (for its position)."""
 
     __slots__ = ("mark", "marks")
 
     def __init__(self, mark: tuple[int, int]):
         super().__init__()
         self.mark = mark
-        self.marks: dict[str, tuple[int, int]] = {}
+        self.marks: dict[str, Node] = {}
 
     def at(self, key: str) -> tuple[int, int]:
-        return self.marks.get(key, self.mark)
+        """1-based (line, column) of a key's value, or of the mapping when the key is absent."""
+        node = self.marks.get(key)
+        return self.mark if node is None else (node[3] + 1, node[4] + 1)
 
 
 class Seq(list):
-    """A checked list: its items, plus where each was written."""
+    """A checked list: its items, plus where it was written and each item's node."""
 
     __slots__ = ("mark", "marks")
 
     def __init__(self, mark: tuple[int, int]):
         super().__init__()
         self.mark = mark
-        self.marks: list[tuple[int, int]] = []
+        self.marks: list[Node] = []
+
+    def at(self, index: int) -> tuple[int, int]:
+        node = self.marks[index]
+        return (node[3] + 1, node[4] + 1)
 
 
 def _anchored(pattern: str) -> str:
@@ -245,7 +251,7 @@ class ListOf(Kind):
             value = check(child, f"{path}[{i}]", ctx)
             if value is not INVALID:
                 append(value)
-                mark((child[3] + 1, child[4] + 1))
+                mark(child)
         return out
 
     def schema(self) -> dict[str, Any]:
@@ -305,7 +311,7 @@ class Record(Kind):
             seen[key] = key_node[3] + 1
             if key in plain and value_node[1] == _STR and value_node[0] == SCALAR and value_node[2].strip():
                 out[key] = value_node[2]
-                marks[key] = (value_node[3] + 1, value_node[4] + 1)
+                marks[key] = value_node
                 continue
             check = checks.get(key)
             if check is None:
@@ -315,7 +321,7 @@ class Record(Kind):
             value = check(value_node, prefix + key, ctx)
             if value is not INVALID:
                 out[key] = value
-                marks[key] = (value_node[3] + 1, value_node[4] + 1)
+                marks[key] = value_node
         for f in self._required:  # type: ignore[attr-defined]
             if f.name not in seen:
                 ctx.add(out.mark, prefix + f.name, f"missing required key {f.name!r}", f.doc)
@@ -367,7 +373,7 @@ class MapOf(Kind):
             value = self.value.check(value_node, where, ctx)
             if value is not INVALID:
                 out[key] = value
-                out.marks[key] = mark_of(value_node)
+                out.marks[key] = value_node
         return out
 
     def schema(self) -> dict[str, Any]:
