@@ -163,3 +163,29 @@ def test_monado_remote_packet_layout():
     assert m.HEAD.size == 128 and m.CONTROLLER.size == 120 and m.PACKET_SIZE == 376
     q = m.yaw_pitch_quat(90.0)
     assert math.isclose(math.degrees(quat_yaw(q)), -90.0, abs_tol=1e-6)  # heading 90 (right) = yaw -90
+
+
+def test_layer_choice_follows_the_runtime():
+    from player.backends.openxr.backend import OpenXRBackend
+
+    auto = OpenXRBackend(layer="auto", graphics="egl")
+    assert auto._choose_layer(["XR_KHR_opengl_enable", "XR_KHR_composition_layer_equirect2"]) == "equirect"
+    assert auto._choose_layer(["XR_KHR_opengl_enable"]) == "projection"
+    forced = OpenXRBackend(layer="equirect", graphics="egl")
+    with pytest.raises(XrSetupError, match="equirect2"):
+        forced._choose_layer(["XR_KHR_opengl_enable"])
+    assert OpenXRBackend(layer="projection", graphics="egl")._choose_layer(
+        ["XR_KHR_composition_layer_equirect2"]
+    ) == ("projection")
+    with pytest.raises(XrSetupError, match="--layer"):
+        OpenXRBackend(layer="cube")
+
+
+def test_overlay_visibility_matches_the_renderer():
+    from player.backends.openxr.backend import _overlay_visible
+    from player.render.overlay import OverlayState
+
+    assert not _overlay_visible(OverlayState())
+    assert _overlay_visible(OverlayState(paused=True, pause_alpha=1.0))
+    assert _overlay_visible(OverlayState(subtitle="Hello", subtitle_alpha=0.5))
+    assert not _overlay_visible(OverlayState(subtitle="Hello", subtitle_alpha=0.0))
