@@ -68,7 +68,8 @@ def run_one(rehearsal: Rehearsal, n: int, link: str, seconds: float, start_at: f
         g.seek(start_at)
         g.play()
         synced = _measure(g, seconds)
-        g.pause()
+        pause = g.pause()
+        time.sleep(pause["lead_s"] + 0.3)  # let the pause take effect before leaving the group
         # the naive reference: play sent to each player in turn, no shared instant (and no slew: leave first)
         for m in g.members.values():
             m.submit(lambda m=m: m.client.request("group.leave", {}, timeout=2.0)).result(10)
