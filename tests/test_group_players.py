@@ -176,6 +176,15 @@ def test_welfare_stop_fades_one_headset_and_it_rejoins(rehearsal: Rehearsal) -> 
         m = g.members["headset-3"]
         ex = m.submit(lambda: m.client.request("group.status", {"since": 1e12})).result(5)["executions"]
         assert figures["p99_ms"] < 5.0, (figures, off, ex[-3:])
+        # a player that lost the group (restarted, missed the command) is brought back automatically
+        m5 = g.members["headset-5"]
+        m5.submit(lambda: m5.client.request("group.leave", {}, timeout=2.0)).result(5)
+        deadline = time.monotonic() + 8
+        while time.monotonic() < deadline and not (m5.sync.get("following") and m5.sync.get("epoch")):
+            time.sleep(0.1)
+        assert m5.sync.get("following") and m5.sync.get("group") == "welfare", m5.sync
+        figures = _spread_while_playing(g, 1.0)
+        assert figures["p99_ms"] < 5.0, figures
         g.pause()
         assert all(p["state"]["participant"] for p in g.state()["players"])  # from the event stream
         acks = g.end_sessions()

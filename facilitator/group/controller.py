@@ -29,6 +29,7 @@ from facilitator.group.schedule import GroupTimeline, lead_time
 log = logging.getLogger(__name__)
 
 Recorder = Callable[[str, dict], None]
+AUTO_REJOIN_S = 3.0
 
 
 class GroupError(Exception):
@@ -85,6 +86,7 @@ class GroupMember:
         self.last_error: str | None = None
         self.last_command: dict[str, Any] | None = None
         self._seq = 0
+        self._last_auto_rejoin = -1e9
         self._jobs: queue.Queue = queue.Queue()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name=f"group-{name}", daemon=True)
@@ -103,6 +105,9 @@ class GroupMember:
         return fut
 
     # -- worker ------------------------------------------------------------------------------------------
+
+    def _send(self, tl: GroupTimeline, cmd: str | None, args: dict) -> dict[str, Any]:
+        return self.group._send(self, tl, cmd, args)
 
     def _request(self, cmd: str, args: dict, timeout: float) -> dict | None:
         return self.client.try_request(cmd, args, timeout=timeout)
@@ -135,6 +140,27 @@ class GroupMember:
         self.sync = res
         if self.collect_samples:
             self.samples.extend((float(a), float(b)) for a, b in samples)
+        self._rejoin_if_lost()
+
+    def _rejoin_if_lost(self) -> None:
+        """A player that does not follow the group's timeline in force (restarted, joined late, lost the
+        command) is brought to where the group is: automatically, at most every ``AUTO_REJOIN_S``."""
+        g, now = self.group, time.monotonic()
+        tl = g.timeline
+        if tl.epoch == 0 or tl.anchor > now - 1.0 or now - self._last_auto_rejoin < AUTO_REJOIN_S:
+            return  # nothing commanded yet, a command in flight, or a rejoin just sent
+        if self.sync.get("group") == g.name and self.sync.get("epoch") == tl.epoch:
+            return
+        film = (self.sync.get("player") or {}).get("film")
+        if g.film is not None and film != g.film:
+            return  # another film loaded there: the facilitator decides (load, then rejoin)
+        self._last_auto_rejoin = now
+        try:
+            result = self._send(*g.rejoin_timeline(self))
+        except Exception as e:
+            self.last_error = f"auto rejoin: {e}"
+            return
+        g.record("group.rejoin", {"group": g.name, "player": self.name, "auto": True, "result": result})
 
     def refresh(self) -> None:
         """Re-send the group's timeline in force, expressed with the freshest clock estimate (drift, better
@@ -417,14 +443,18 @@ class GroupController:
         m = self.members.get(name)
         if m is None:
             raise GroupError(f"{name}: not in group {self.name}")
+        tl, cmd, args = self.rejoin_timeline(m)
+        result = m.submit(lambda: self._send(m, tl, cmd, args)).result(tl.anchor - time.monotonic() + 5)
+        self.record("group.rejoin", {"group": self.name, "player": name, "at": tl.anchor, "result": result})
+        return result
+
+    def rejoin_timeline(self, m: GroupMember) -> tuple[GroupTimeline, str | None, dict]:
+        """Where the group will be a lead (plus the player's pre-roll) from now, for one player to join."""
         lead = lead_time([m.estimator.estimate()]) + self.preroll
         with self._lock:
             g = time.monotonic() + lead
             cur = self.timeline
-            tl = GroupTimeline(g, cur.media_at(g), cur.playing, cur.rate, cur.epoch)
-        result = m.submit(lambda: self._send(m, tl, None, {})).result(lead + 5)
-        self.record("group.rejoin", {"group": self.name, "player": name, "at": g, "result": result})
-        return result
+            return GroupTimeline(g, cur.media_at(g), cur.playing, cur.rate, cur.epoch), None, {}
 
     def welfare(self, name: str, action: str) -> dict[str, Any]:
         """One viewer's welfare action, at once (never scheduled): only that headset fades or resumes.
