@@ -15,6 +15,7 @@ catches up when it plays again.
 
 from __future__ import annotations
 
+import threading
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -63,6 +64,7 @@ class SlewController:
         self._last_seek = -1e9
         self._history = history
         self.errors: deque[tuple[float, float]] = deque()  # (now, error) while following a playing timeline
+        self._lock = threading.Lock()  # errors are appended on the sync thread, read by status on another
         self.last: SlewStep | None = None
 
     def reset(self) -> None:
@@ -101,16 +103,19 @@ class SlewController:
             if abs(trim - self.trim) >= c.settle or (trim == 1.0) != (self.trim == 1.0):
                 self.trim = trim
                 self.set_trim(trim)
-        self.errors.append((now, error))
-        while self.errors and self.errors[0][0] < now - self._history:
-            self.errors.popleft()
+        with self._lock:
+            self.errors.append((now, error))
+            while self.errors and self.errors[0][0] < now - self._history:
+                self.errors.popleft()
         step = SlewStep(now, media, expected, error, self.trim, action)
         self.last = step
         return step
 
     def figures(self, window: float = 10.0) -> dict[str, float | int | None]:
         """Sync figures over the last ``window`` seconds: error now, median and p99 of |error| (ms), trim."""
-        if not self.errors:
+        with self._lock:
+            errors = list(self.errors)
+        if not errors:
             return {
                 "error_ms": None,
                 "abs_p50_ms": None,
@@ -118,10 +123,10 @@ class SlewController:
                 "trim": self.trim,
                 "seeks": self.seeks,
             }
-        end = self.errors[-1][0]
-        recent = sorted(abs(e) for t, e in self.errors if t >= end - window)
+        end = errors[-1][0]
+        recent = sorted(abs(e) for t, e in errors if t >= end - window)
         return {
-            "error_ms": round(self.errors[-1][1] * 1000, 3),
+            "error_ms": round(errors[-1][1] * 1000, 3),
             "abs_p50_ms": round(_quantile(recent, 0.5) * 1000, 3),
             "abs_p99_ms": round(_quantile(recent, 0.99) * 1000, 3),
             "trim": round(self.trim, 6),
