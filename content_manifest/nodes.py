@@ -209,12 +209,10 @@ def _map(lines: list, i: int, indent: int) -> tuple[Node, int]:
             else:
                 raise Unsupported("empty value")  # PyYAML places its null at the next token: leave it to it
         else:
-            if tag is not None:
-                value = (SCALAR, tag, rest, no, ind + offset)
-            else:
-                value = _inline(rest, no, ind + offset)
-            if i < n and lines[i][0] > indent:
-                raise Unsupported(f"multi-line value at line {no + 1}")
+            # a deeper line after this (a multi-line value) stops the loop above as "unexpected indentation"
+            value = (
+                (SCALAR, tag, rest, no, ind + offset) if tag is not None else _inline(rest, no, ind + offset)
+            )
         pairs.append(((SCALAR, key_tag, key_text, no, ind), value))
     return (MAPPING, None, pairs, start, indent), i
 
