@@ -102,6 +102,7 @@ class PlaybackLoop:
 
             self.gl_renderer = (GL.glGetString(GL.GL_RENDERER) or b"").decode(errors="replace")
             draw_film = getattr(backend, "draw_film", None)  # OpenXR equirect layer: once per video frame
+            update_views = getattr(backend, "update_views", None)  # scripted heads follow the picture
             last_frame = None
             last_progress = (time.monotonic(), -1.0)
             if opts.autoplay and c.welfare != "stop":
@@ -135,6 +136,8 @@ class PlaybackLoop:
                         res.uploads += 1
                     last_frame = frame
                 media_t = engine.media_time(info.display_time)
+                if update_views is not None:
+                    update_views(info, last_frame.pts if last_frame is not None else media_t)
                 c.tick(media_t)
                 overlay = c.overlay_state()
                 start = time.perf_counter()

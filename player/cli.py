@@ -145,14 +145,15 @@ def _fail(message: str, code: int = EXIT_USAGE) -> int:
     return code
 
 
-def scripted_orientation(script, controller):
-    """The head pose a script asks for now. Script headings are film headings (clockwise from the picture's
-    centre column, as in the sample films), so the head turns by ``heading - front_heading + recentre``."""
+def scripted_orientation(script, controller, media_t: float | None = None):
+    """The head pose a script asks for at a media time (default: now). Script headings are film headings
+    (clockwise from the picture's centre column, as in the sample films), so the head turns by
+    ``heading - front_heading + recentre``."""
     from player.render.projection import head_orientation, quat_multiply
 
     film = controller.film
     offset = (film.front_heading if film else 0.0) - controller.overlay.recentre_yaw
-    q = script.orientation_at(controller.media_time())
+    q = script.orientation_at(controller.media_time() if media_t is None else media_t)
     return quat_multiply(head_orientation(-offset, 0.0, 0.0), q) if offset else q
 
 
@@ -176,7 +177,7 @@ def make_backend(args: argparse.Namespace, controller, name: str):
             stereo=film.stereo, front_heading=film.front_heading,
         )  # fmt: skip
     if script is not None and hasattr(backend, "set_orientation_source"):
-        backend.set_orientation_source(lambda: scripted_orientation(script, controller))
+        backend.set_orientation_source(lambda media_t: scripted_orientation(script, controller, media_t))
     return backend
 
 

@@ -39,7 +39,7 @@ class DesktopBackend:
         eyes: str = "both",
         title: str = "Viewpoint",
         vsync: bool = True,
-        orientation_source: Callable[[], Quat] | None = None,
+        orientation_source: Callable[[float], Quat] | None = None,
     ) -> None:
         if eyes not in ("both", "left"):
             raise ValueError(f"eyes {eyes!r}: expected 'both' or 'left'")
@@ -49,6 +49,7 @@ class DesktopBackend:
         self.title = title
         self.vsync = vsync
         self.orientation_source = orientation_source
+        self._media_t = 0.0
         self.heading = 0.0
         self.pitch = 0.0
         self.window = None
@@ -97,8 +98,16 @@ class DesktopBackend:
             self.window = None
         glfw.terminate()
 
-    def set_orientation_source(self, source: Callable[[], Quat]) -> None:
+    def set_orientation_source(self, source: Callable[[float], Quat] | None) -> None:
+        """``source(media_t)`` gives the head pose for a media time (a head script) instead of the mouse."""
         self.orientation_source = source
+
+    def update_views(self, info: FrameInfo, media_t: float) -> None:
+        """A scripted head follows the picture: re-pose the views for the media time of the frame shown."""
+        self._media_t = media_t
+        if self.orientation_source is not None:
+            q = self.orientation_source(media_t)
+            info.views = [EyeView(q, view.fov) for view in info.views]
 
     # -- frames -----------------------------------------------------------------------------------------
     def begin_frame(self) -> FrameInfo | None:
@@ -112,13 +121,14 @@ class DesktopBackend:
         if self.window is None or glfw.window_should_close(self.window):
             self.finish_reason = "viewer"  # the window was closed
             return None
+        display_time = time.monotonic() + period
         if self.orientation_source is not None:
-            orientation = self.orientation_source()
+            orientation = self.orientation_source(self._media_t)
         else:
             orientation = head_orientation(self.heading, self.pitch)
         views = [EyeView(orientation, self.fov) for _ in self._targets]
         return FrameInfo(
-            display_time=time.monotonic() + period,
+            display_time=display_time,
             views=views,
             targets=[t.target for t in self._targets],
         )

@@ -31,7 +31,7 @@ class HeadlessBackend:
         display_rate: float = 60.0,
         eyes: int = 2,
         paced: bool = True,
-        orientation_source: Callable[[], Quat] | None = None,
+        orientation_source: Callable[[float], Quat] | None = None,
         srgb: bool = False,
     ) -> None:
         width, height = eye_size
@@ -47,7 +47,8 @@ class HeadlessBackend:
         self.eyes = eyes
         self.paced = paced
         self.srgb = srgb
-        self.orientation_source = orientation_source or (lambda: IDENTITY)
+        self.orientation_source = orientation_source
+        self._media_t = 0.0
         self.frames = 0
         self.missed = 0
         self._events: queue.SimpleQueue[BackendEvent] = queue.SimpleQueue()
@@ -67,8 +68,16 @@ class HeadlessBackend:
         raw = GL.glGetString(GL.GL_RENDERER) or b""
         return raw.decode(errors="replace")
 
-    def set_orientation_source(self, source: Callable[[], Quat]) -> None:
+    def set_orientation_source(self, source: Callable[[float], Quat] | None) -> None:
+        """``source(media_t)`` gives the head pose for a media time (a head script); None: straight ahead."""
         self.orientation_source = source
+
+    def update_views(self, info: FrameInfo, media_t: float) -> None:
+        """A scripted head follows the picture: re-pose the views for the media time of the frame shown."""
+        self._media_t = media_t
+        if self.orientation_source is not None:
+            q = self.orientation_source(media_t)
+            info.views = [EyeView(q, view.fov) for view in info.views]
 
     def begin_frame(self) -> FrameInfo | None:
         if self._closed:
@@ -87,7 +96,8 @@ class HeadlessBackend:
             self._next += self.period
         else:
             display_time = now
-        orientation = self.orientation_source()
+        source = self.orientation_source
+        orientation = source(self._media_t) if source is not None else IDENTITY
         views = [EyeView(orientation, self.fov) for _ in self._targets]
         targets: list[RenderTarget] = [t.target for t in self._targets]
         return FrameInfo(display_time=display_time, views=views, targets=targets)
