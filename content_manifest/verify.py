@@ -75,6 +75,8 @@ def _compare(film: Film, info: Probe, add) -> None:
             f"the file is {format_time(info.duration)} long, not {format_time(film.duration)}",
             f"the probed duration within {tol:g} s",
         )
+    if film.duration is None and info.duration is not None:
+        _check_times_against(film, info.duration, add)
     media = film.media
     if (
         media is not None
@@ -128,6 +130,20 @@ def _compare(film: Film, info: Probe, add) -> None:
             f"not the {want} of {film.audio}",
             f"{want} channel(s) for {film.audio}",
         )
+
+
+def _check_times_against(film: Film, duration: float, add) -> None:
+    """With no duration in the manifest, check chapters, warnings and safe points against the file's."""
+    end = f"within the file's duration {format_time(duration)}"
+    for c in film.chapters:
+        if c.start >= duration:
+            add("chapters", f"chapter {c.id!r} starts at {format_time(c.start)}, after the file ends", end)
+    for w in film.content_warnings:
+        if w.end > duration + duration_tolerance(None):
+            add("content_warnings", f"a warning ends at {format_time(w.end)}, after the file ends", end)
+    for t in film.safe_points:
+        if t > duration:
+            add("safe_points", f"safe point {format_time(t)} is after the file ends", end)
 
 
 def _decode_all(film: Film, info: Probe, add) -> None:

@@ -494,3 +494,11 @@ def test_duration_must_match(media_folder, capsys):
     rc, lines = verify(media_folder, capsys, text)
     assert rc == 2
     assert any("films[0].duration: the file is 00:06.000 long, not 00:09.000" in x for x in lines), lines
+
+
+def test_times_checked_against_the_file_when_the_manifest_has_no_duration(media_folder, capsys):
+    text = (media_folder / "manifest.yaml").read_text().replace("    duration: 6\n", "", 1)
+    text = text.replace('safe_points: [0, 2, "00:04.500"]', 'safe_points: [0, 2, "00:08.500"]', 1)
+    rc, lines = verify(media_folder, capsys, text)
+    assert rc == 2
+    assert any("films[0].safe_points: safe point 00:08.500 is after the file ends" in x for x in lines), lines
