@@ -275,6 +275,42 @@ def test_focus_loss_pauses_and_waits_for_someone_to_resume(xr_root, xr_library, 
     assert_clean_lifecycle(r["states"])
 
 
+def test_facilitated_session_through_the_cli(xr_root, xr_library, tmp_path):
+    """The real CLI (`viewpoint-player play --backend openxr --listen ...`) with a facilitator paired over
+    ZeroMQ/CURVE: the viewer's break button pauses and reaches the facilitator as an event, the facilitator's
+    pause and play work, the film plays to its end, and all of it is in the player's session log."""
+    work = tmp_path / "facilitated"
+    report_path = tmp_path / "facilitated.json"
+    args = [
+        "python",
+        "scripts/xr/facilitated.py",
+        "--library",
+        str(xr_library),
+        "--workdir",
+        str(work),
+        "--report",
+        str(report_path),
+    ]
+    proc = run_in_root(args, [xr_library.parent, tmp_path], remote=True)
+    assert report_path.exists(), proc.stdout[-2000:] + proc.stderr[-2000:]
+    r = json.loads(report_path.read_text())
+    assert r.get("ok"), r.get("traceback")
+    steps = {s["step"]: s for s in r["steps"]}
+    assert steps["focused"]["seen"]
+    assert steps["break"]["event"]["data"]["source"] == "viewer" and steps["break"]["paused"]
+    assert (
+        steps["play"]["playing"]
+        and steps["facilitator_pause"]["paused"]
+        and steps["facilitator_play"]["playing"]
+    )
+    assert steps["ended"]["seen"]
+    logged = r["logged_types"]
+    for kind in ("viewer.focus_gained", "viewer.break_request", "transport.paused", "transport.ended"):
+        assert kind in logged, (kind, logged)
+    assert logged.count("command") >= 3
+    assert r["rc"] in (0, 1) and "Traceback" not in r["stderr"], r["stderr"][-2000:]
+
+
 def test_runtime_loss_is_reported_and_the_session_comes_back(xr_root, xr_library, tmp_path):
     """monado-service dies mid-film: focus_lost pauses playback, the player keeps running, and when the
     runtime is back the session is recreated and layers are submitted again."""

@@ -111,6 +111,7 @@ class OpenXRBackend:
         self.swapchain_srgb = False
         self.user_presence = False
         self.state = "UNKNOWN"
+        self.finish_reason = ""  # why begin_frame returned None: requested, viewer, runtime_lost
         self._events: list[BackendEvent] = []
         self._xr = None
         self._instance = None
@@ -260,6 +261,7 @@ class OpenXRBackend:
         self._next_retry = self._lost_at + self.reconnect_interval_s
         if not self.reconnect:
             self._finished = True
+            self.finish_reason = "runtime_lost"
             self._emit("exit", reason="runtime_lost")
 
     def _try_reconnect(self) -> None:
@@ -329,7 +331,9 @@ class OpenXRBackend:
             self._running = False
             self._finished = True
             self._teardown()
-            self._emit("exit", reason="requested" if self._exit_requested else "runtime")
+            # the runtime ends a session we did not ask to end when the viewer quits from the system menu
+            self.finish_reason = "requested" if self._exit_requested else "viewer"
+            self._emit("exit", reason=self.finish_reason)
         elif state == S.LOSS_PENDING:
             self._lose("session_loss_pending")
 

@@ -1,0 +1,200 @@
+"""A facilitated session end to end, inside the xr root: `viewpoint-player play --backend openxr --listen ...`
+(the real CLI) against Monado's remote driver, and a facilitator client paired over ZeroMQ/CURVE.
+
+The viewer's "I need a break" button (a real controller press through OpenXR actions) must pause and reach the
+facilitator as an event; the facilitator's pause and play commands must work; everything must be in the
+player's session log. Writes a JSON report (used by tests/test_xr.py).
+
+usage: python scripts/xr/facilitated.py --library MANIFEST --film ID --workdir DIR --report OUT.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import threading
+import time
+import traceback
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+
+def free_port_block() -> int:
+    """A port p with p, p+1 (events) and p+2 (pairing) free on 127.0.0.1."""
+    for _ in range(50):
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        if port > 65000:
+            continue
+        try:
+            for q in (port + 1, port + 2):
+                with socket.socket() as s:
+                    s.bind(("127.0.0.1", q))
+            return port
+        except OSError:
+            continue
+    raise RuntimeError("no free block of three ports")
+
+
+def run(args: argparse.Namespace) -> dict:
+    from monado_remote import MonadoRemote
+
+    from facilitator.client import FacilitatorHome, pair
+
+    work = Path(args.workdir)
+    work.mkdir(parents=True, exist_ok=True)
+    port = free_port_block()
+    endpoint = f"tcp://127.0.0.1:{port}"
+    log_path, cli_report = work / "session.sqlite", work / "play-report.json"
+    cmd = [
+        sys.executable,
+        "-m",
+        "player.cli",
+        "play",
+        "--backend",
+        "openxr",
+        "--manifest",
+        args.library,
+        "--film",
+        args.film,
+        "--listen",
+        endpoint,
+        "--keys",
+        str(work / "keys"),
+        "--log",
+        str(log_path),
+        "--report",
+        str(cli_report),
+        "--audio",
+        "null",
+        "--hwdec",
+        "none",
+        "--name",
+        "headset-1",
+    ]
+    player = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    out_lines: list[str] = []
+    err_lines: list[str] = []
+    code_box: list[str] = []
+
+    def read(stream, sink: list[str], find_code: bool) -> None:
+        for line in stream:
+            sink.append(line)
+            m = re.search(r"pairing code (\S+)", line) if find_code else None
+            if m:
+                code_box.append(m.group(1))
+
+    threading.Thread(target=read, args=(player.stdout, out_lines, True), daemon=True).start()
+    threading.Thread(target=read, args=(player.stderr, err_lines, False), daemon=True).start()
+    report: dict = {"ok": False}
+    events: list[dict] = []
+    try:
+        deadline = time.monotonic() + 30
+        while not code_box and time.monotonic() < deadline and player.poll() is None:
+            time.sleep(0.05)
+        if not code_box:
+            raise RuntimeError("the player printed no pairing code")
+        home = FacilitatorHome(work / "facilitator", name="facilitator-test")
+        paired = pair(endpoint, code_box[0], home)
+        client = home.client(paired.player)
+        client.hello()
+        client.subscribe(on_event=events.append, since="session")
+
+        def wait_event(kind: str, after: int = 0, timeout: float = 20.0, **match: object) -> dict | None:
+            end = time.monotonic() + timeout
+            while time.monotonic() < end:
+                for e in events[after:]:
+                    data = e.get("data") or {}
+                    if e.get("type") == kind and all(data.get(k) == v for k, v in match.items()):
+                        return e
+                time.sleep(0.05)
+            return None
+
+        steps: list[dict] = []
+        report["steps"] = steps
+        report["events"] = events
+        focused = wait_event("viewer.focus_gained", timeout=30)
+        steps.append({"step": "focused", "seen": focused is not None})
+        remote = MonadoRemote()
+        mark = len(events)
+        remote.press("right", "b_click")  # the viewer asks for a break
+        brk = wait_event("viewer.break_request", mark)
+        paused = wait_event("transport.paused", mark)
+        steps.append({"step": "break", "event": brk, "paused": paused is not None})
+        mark = len(events)
+        client.request("play")
+        steps.append({"step": "play", "playing": wait_event("transport.playing", mark) is not None})
+        mark = len(events)
+        client.request("pause")  # the facilitator pauses
+        steps.append(
+            {"step": "facilitator_pause", "paused": wait_event("transport.paused", mark) is not None}
+        )
+        mark = len(events)
+        client.request("play")
+        steps.append(
+            {"step": "facilitator_play", "playing": wait_event("transport.playing", mark) is not None}
+        )
+        ended = wait_event("transport.ended", mark, timeout=30)
+        steps.append({"step": "ended", "seen": ended is not None})
+        # a facilitated player stays up after the film (standby); the operator stops it like Ctrl-C
+        player.send_signal(signal.SIGINT)
+        rc = player.wait(60)
+        client.close()
+        remote.close()
+        logged: list[str] = []
+        if log_path.exists():
+            con = sqlite3.connect(log_path)
+            try:
+                tables = [r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type='table'")]
+                table = "events" if "events" in tables else tables[0]
+                cols = [r[1] for r in con.execute(f"PRAGMA table_info({table})")]
+                col = "type" if "type" in cols else "kind"
+                logged = [r[0] for r in con.execute(f"SELECT {col} FROM {table} ORDER BY rowid")]
+            finally:
+                con.close()
+        report.update(
+            ok=True,
+            rc=rc,
+            steps=steps,
+            event_types=[e.get("type") for e in events],
+            logged_types=logged,
+            cli_report=json.loads(cli_report.read_text()) if cli_report.exists() else None,
+        )
+    except Exception:
+        report["traceback"] = traceback.format_exc()
+    finally:
+        if player.poll() is None:
+            player.terminate()
+            try:
+                player.wait(10)
+            except subprocess.TimeoutExpired:
+                player.kill()
+        time.sleep(0.2)
+        report["stdout"] = "".join(out_lines)[-4000:]
+        report["stderr"] = "".join(err_lines)[-4000:]
+    return report
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--library", required=True)
+    ap.add_argument("--film", default="calibration-mono")
+    ap.add_argument("--workdir", required=True)
+    ap.add_argument("--report", required=True)
+    args = ap.parse_args(argv)
+    report = run(args)
+    Path(args.report).write_text(json.dumps(report, indent=1, default=str))
+    return 0 if report.get("ok") else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
