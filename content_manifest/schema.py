@@ -115,6 +115,11 @@ class Seq(list):
         return (node[3] + 1, node[4] + 1)
 
 
+def _is_plain_text(kind: Kind) -> bool:
+    """Text with no pattern, enum or case folding: any non-blank string."""
+    return type(kind) is Text and not (kind.pattern or kind.enum or kind.lower)
+
+
 def _anchored(pattern: str) -> str:
     """JSON Schema patterns match anywhere; the validator's match the whole value."""
     return f"^(?:{pattern})$"
@@ -247,8 +252,12 @@ class ListOf(Kind):
         out = Seq((node[3] + 1, node[4] + 1))
         check = self.item.check
         append, mark = out.append, out.marks.append
+        plain = _is_plain_text(self.item)
         for i, child in enumerate(node[2]):
-            value = check(child, f"{path}[{i}]", ctx)
+            if plain and child[1] == _STR and child[0] == SCALAR and child[2].strip():
+                value = child[2]  # the commonest item: plain text, checked inline
+            else:
+                value = check(child, f"{path}[{i}]", ctx)
             if value is not INVALID:
                 append(value)
                 mark(child)
@@ -276,11 +285,7 @@ class Record(Kind):
         object.__setattr__(self, "_names", tuple(f.name for f in self.fields))
         object.__setattr__(self, "_checks", {f.name: f.kind.check for f in self.fields})
         # plain text fields (no pattern or enum): checked inline, the commonest case by far
-        plain = frozenset(
-            f.name
-            for f in self.fields
-            if type(f.kind) is Text and not (f.kind.pattern or f.kind.enum or f.kind.lower)
-        )
+        plain = frozenset(f.name for f in self.fields if _is_plain_text(f.kind))
         object.__setattr__(self, "_plain", plain)
         object.__setattr__(self, "_required", tuple(f for f in self.fields if f.required))
         defaults = tuple(
