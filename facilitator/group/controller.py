@@ -471,7 +471,10 @@ class GroupController:
         return result
 
     def _send(self, m: GroupMember, tl: GroupTimeline, cmd: str | None, args: dict) -> dict[str, Any]:
-        offset = m.offset(tl.anchor)  # the freshest estimate, just before sending
+        est = m.estimator.estimate(tl.anchor)  # the freshest estimate, just before sending
+        if est is None:
+            raise GroupError(f"{m.name}: no clock estimate yet (no clock.sync answer)")
+        offset = est.offset
         payload = {"timeline": tl.for_player(offset, self.name), "args": args}
         if cmd is not None:
             payload["cmd"] = cmd
@@ -482,6 +485,7 @@ class GroupController:
             "epoch": tl.epoch,
             "at_player": payload["timeline"]["at"],
             "offset_ms": round(offset * 1000, 3),
+            "uncertainty_ms": round(est.uncertainty * 1000, 3),
             "ack_ms": round((time.monotonic() - sent) * 1000, 3),
             "arrived_early_ms": round((tl.anchor - time.monotonic()) * 1000, 3),
             "accepted": result.get("accepted"),
