@@ -219,3 +219,18 @@ def test_schema_accepts_valid_manifests_and_rejects_invalid_ones(sample_manifest
     ]
     for text in bad:
         assert _schema_errors(schema, yaml.safe_load(text)), text
+
+
+def test_scan_subfolders_and_a_manifest_elsewhere(films, tmp_path, capsys):
+    (films / "sub").mkdir()
+    shutil.copy(films / "calibration-mono.mp4", films / "sub" / "Second Take.mp4")
+    out = tmp_path / "lists" / "library.yaml"
+    assert main(["scan", str(films), "-o", str(out)]) == 0
+    lib = load_library(out)
+    second = lib.films["second-take"]
+    assert second.title == "Second take"
+    assert second.path == (films / "sub" / "Second Take.mp4").resolve()
+    assert yaml.safe_load(out.read_text())["films"][-1]["file"] == "../films/sub/Second Take.mp4"
+    capsys.readouterr()
+    assert main(["scan", str(films), "-o", str(out), "--no-hash"]) == 0
+    assert "(0 new, 4 updated, 0 kept though missing)" in capsys.readouterr().out
