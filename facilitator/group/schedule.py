@@ -14,7 +14,7 @@ late
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from facilitator.group.clock import ClockEstimate
 
@@ -46,9 +46,6 @@ class GroupTimeline:
 
     def seek(self, at: float, media_t: float) -> GroupTimeline:
         return GroupTimeline(at, media_t, self.playing, self.rate, self.epoch + 1)
-
-    def with_rate(self, at: float, rate: float) -> GroupTimeline:
-        return replace(self, anchor=at, media_t=self.media_at(at), rate=rate, epoch=self.epoch + 1)
 
     def for_player(self, offset: float, group: str) -> dict:
         """The ``group.sync`` timeline for a player whose clock reads ``offset`` ahead of ours."""
