@@ -15,9 +15,8 @@ import statistics
 import time
 from dataclasses import dataclass
 
-from OpenGL import GL
-
 from player.media.frames import PLANE_LAYOUTS, VideoFrame
+from player.render.gl import GL
 
 _INTERNAL = {(1, 1): GL.GL_R8, (2, 1): GL.GL_RG8, (1, 2): GL.GL_R16, (2, 2): GL.GL_RG16}
 _FORMAT = {1: GL.GL_RED, 2: GL.GL_RG}

@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import cache
 from importlib import resources
 
-from OpenGL import GL
+from player.render.gl import GL
 
 HEADER_CORE = "#version 330 core\n"
 HEADER_ES = "#version 300 es\nprecision highp float;\nprecision highp int;\n"

@@ -14,11 +14,11 @@ import time
 from collections import OrderedDict
 
 import numpy as np
-from OpenGL import GL
 
 from player.backends.base import EyeView, RenderTarget
 from player.media.frames import VideoFrame
 from player.render import colour, projection
+from player.render.gl import GL
 from player.render.overlay import OverlayState
 from player.render.planes import PlaneTextures
 from player.render.program import Program

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import numpy as np
-from OpenGL import GL
 
 from player.backends.base import RenderTarget
+from player.render.gl import GL
 
 
 class OffscreenTarget:
