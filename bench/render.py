@@ -1,7 +1,8 @@
 """Renderer benchmark: upload time of one 4K (3840x1920) yuv420p frame against a plain memcpy of the same
 bytes (ratio, measured in the same run), and frames/s at the QA eye size for two eyes.
 
-With an NVIDIA GPU (EGL device platform) add ``--eye-size 2064x2208`` to measure headset-size eyes.
+With an NVIDIA GPU (EGL device platform) add ``--eye-size 2064x2208 --film-size 7680x3840 --pix-fmt
+yuv420p10le`` to measure headset-size eyes on an 8K 10-bit picture (what an 8K HEVC decoder hands over).
 """
 
 from __future__ import annotations
@@ -103,6 +104,8 @@ def reference_fps(targets: list[OffscreenTarget], frame: VideoFrame, seconds: fl
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--eye-size", default="916x960", help="eye size WxH for the frames/s figure")
+    parser.add_argument("--film-size", default="3840x1920", help="picture size WxH (4K equirect by default)")
+    parser.add_argument("--pix-fmt", default="yuv420p", choices=("yuv420p", "yuv420p10le", "nv12", "p010le"))
     parser.add_argument("--repeat", type=int, default=20)
     parser.add_argument("--seconds", type=float, default=3.0, help="how long to draw for frames/s")
     args = parser.parse_args()
@@ -111,7 +114,9 @@ def main() -> int:
     ctx = EGLContext()
     gl_name = (GL.glGetString(GL.GL_RENDERER) or b"").decode()
     print(f"GL renderer: {gl_name} (EGL {ctx.platform})")
-    frame, _keep = make_frame(3840, 1920)
+    fw, fh = (int(v) for v in args.film_size.lower().split("x"))
+    frame, _keep = make_frame(fw, fh, args.pix_fmt)
+    label = f"{fw}x{fh} {args.pix_fmt}"
     nbytes = sum(ls * p.shape[0] for ls, p in zip(frame.line_sizes, frame.planes))
     dst = np.empty(nbytes, dtype=np.uint8)
 
@@ -122,7 +127,7 @@ def main() -> int:
             offset += plane.nbytes
 
     memcpy_ms = median_ms(memcpy, args.repeat)
-    print(f"4K yuv420p frame: {nbytes / 2**20:.1f} MiB; memcpy {memcpy_ms:.3f} ms (median of {args.repeat})")
+    print(f"{label} frame: {nbytes / 2**20:.1f} MiB; memcpy {memcpy_ms:.3f} ms (median of {args.repeat})")
     for mode in ("direct", "pbo"):
         renderer = Renderer("equirect360", "mono", 0.0, upload_mode=mode)
 
@@ -132,7 +137,7 @@ def main() -> int:
 
         upload()  # allocate textures
         ms = median_ms(upload, args.repeat)
-        print(f"upload ({mode:6}): {ms:.3f} ms per 4K frame = {ms / memcpy_ms:.2f}x memcpy")
+        print(f"upload ({mode:6}): {ms:.3f} ms per frame = {ms / memcpy_ms:.2f}x memcpy")
         renderer.close()
 
     renderer = Renderer("equirect360", "mono", 0.0)
@@ -151,7 +156,7 @@ def main() -> int:
         frames += 1
     elapsed = time.perf_counter() - start
     print(
-        f"draw two {ew}x{eh} eyes from a 4K film: {frames / elapsed:.1f} frames/s "
+        f"draw two {ew}x{eh} eyes from the {label} picture: {frames / elapsed:.1f} frames/s "
         f"({elapsed / frames * 1000:.1f} ms per frame)"
     )
     reference = reference_fps(targets, frame, args.seconds)
