@@ -502,7 +502,9 @@ class PlayerClient:
         sub.curve_serverkey = self.server_key
         sub.curve_publickey = self.identity.public
         sub.curve_secretkey = self.identity.secret
-        sub.setsockopt(zmq.SUBSCRIBE, b"")
+        topics = (P.TOPIC_EVENT, P.TOPIC_HEARTBEAT) + ((P.TOPIC_POSE,) if self._on_pose is not None else ())
+        for topic in topics:
+            sub.setsockopt(zmq.SUBSCRIBE, topic)
         sub.connect(self.events_endpoint)
         ctl = self._socket()
         self._ctl = ctl
@@ -514,32 +516,47 @@ class PlayerClient:
         next_ping = time.monotonic()
         next_sync_try = 0.0
         buffered: list[dict[str, Any]] = []
+        was_alive = False
+        need_hello = False
         try:
             while not self._stop.is_set():
-                now = time.monotonic()
-                if not synced and now >= next_sync_try:
-                    synced = self._initial_sync()
-                    if synced:
-                        for ev in buffered:
-                            self._on_live_event(ev)
-                        buffered.clear()
-                        self._ready.set()
-                    next_sync_try = now + 1.0
-                if now >= next_ping:
-                    self._ping_id = self._ctl_send("ping", {"cid": self.cid})
-                    self._ping_sent = now
-                    next_ping = now + P.HEARTBEAT_S
-                for sock, _ in poller.poll(100):
-                    if sock is sub:
-                        self._read_sub(sub, synced, buffered)
-                    else:
-                        self._read_ctl_async()
-                if self._alive and time.monotonic() - self._last_heard > P.DEAD_AFTER_S:
-                    self._alive = False
-                    if self._on_health is not None:
-                        self._safe(self._on_health, False)
-        except Exception:
-            log.exception("client I/O thread failed")
+                try:
+                    now = time.monotonic()
+                    if not synced and now >= next_sync_try:
+                        synced = self._initial_sync()
+                        if synced:
+                            for ev in buffered:
+                                self._on_live_event(ev)
+                            buffered.clear()
+                            self._ready.set()
+                            was_alive = self._alive
+                        next_sync_try = now + 1.0
+                    if now >= next_ping:
+                        self._ping_id = self._ctl_send("ping", {"cid": self.cid})
+                        self._ping_sent = now
+                        next_ping = now + P.HEARTBEAT_S
+                    for sock, _ in poller.poll(100):
+                        if sock is sub:
+                            self._read_sub(sub, synced, buffered)
+                        else:
+                            self._read_ctl_async()
+                    if self._alive and time.monotonic() - self._last_heard > P.DEAD_AFTER_S:
+                        self._alive = False
+                        if self._on_health is not None:
+                            self._safe(self._on_health, False)
+                    if synced and self._alive and not was_alive:
+                        need_hello = True  # back after an outage (or a player restart): introduce ourselves
+                    was_alive = self._alive
+                    if need_hello and self._alive and self._ctl.poll(0, zmq.POLLOUT):
+                        self._ctl_send("hello", {"client": self.name, "cid": self.cid})
+                        need_hello = False
+                except zmq.ContextTerminated:
+                    break
+                except (zmq.ZMQError, ClientError, P.ProtocolError, ValueError, KeyError, TypeError):
+                    if self._stop.is_set():
+                        break
+                    log.exception("client I/O: recovering")
+                    time.sleep(0.1)
         finally:
             sub.close(0)
             ctl.close(0)

@@ -101,6 +101,8 @@ def test_console_away_for_10s_ends_with_the_players_sequence(sample_manifest, tm
         lost = [e for e in log if e["type"] == "facilitator.lost" and e["data"]["name"] == "away"]
         assert lost, "the player did not log the lost console"
         assert lost[0]["data"]["silent_s"] < 8.0
+        back = [e for e in log if e["type"] == "facilitator.connected" and e["data"]["name"] == "away"]
+        assert len(back) >= 2 and log.index(back[-1]) > log.index(lost[0])  # and saw it come back
         assert any(e["type"] == "annotation.added" and e["utc"] for e in log)
         assert away.health()["gaps"] >= 1
         print(
