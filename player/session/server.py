@@ -517,6 +517,7 @@ class SessionServer:
             if rows:
                 previous = {"session": rows[0]["id"], "seq": rows[0]["last_seq"]}
         self._begin_session(None, None, previous, {})
+        self.log.prune_requests(P.utc_now(time.time() - 7 * 86400.0))  # retries never come a week late
         if self.retention_days is not None:
             self._purge(self.retention_days, by="retention")
         self._commit_and_publish()
