@@ -613,6 +613,7 @@ class MediaEngine:
             return self._silence(n, gen)
 
         block: np.ndarray | None = None
+        stretched = False
         if self._buffer is not None:
             if self._fast > 1.0:
                 block = None  # fast mode is silent and does not wait for sound
@@ -632,6 +633,7 @@ class MediaEngine:
                     return self._underrun(n, play_time)
                 block, heard = rendered
                 pos_t = heard / OUTPUT_RATE
+                stretched = True
         if self._held_since is not None:
             self._held_since = None
             if st == S.BUFFERING:
@@ -639,7 +641,10 @@ class MediaEngine:
         ceiling = end if end is not None else float("inf")
         self._clock.anchor(play_time, pos_t, speed, ceiling)
         out = self._mixer.render(block, n, audible=self._fast <= 1.0)
-        self._pos += n * speed  # (equal to the stretcher's out_pos when it is in use)
+        if stretched:
+            self._pos = self._stretch.out_pos
+        else:
+            self._pos += n * speed
         if self._buffer is not None:
             self._buffer.consumed(self._pos)
         return out

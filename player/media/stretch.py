@@ -13,8 +13,8 @@ import numpy as np
 
 from player.media.audio_buffer import AudioBuffer
 
-HOP = 360  # 7.5 ms at 48 kHz: segments of 15 ms
-SEARCH = 180  # +-3.75 ms
+HOP = 240  # 5 ms at 48 kHz: segments of 10 ms
+SEARCH = 120  # +-2.5 ms
 
 
 class TimeStretch:
@@ -33,6 +33,7 @@ class TimeStretch:
         self.rate = rate
         self.out_pos = position  # source position that the next output sample stands for
         self._out = np.zeros((0, self.channels), np.float32)
+        self._out_rates: list[list[float]] = []  # [samples left, rate they were made at], oldest first
         self._tail = np.zeros((self.hop, self.channels), np.float32)
         self._nominal = position
         self._prev: int | None = None
@@ -49,8 +50,18 @@ class TimeStretch:
             if not self._step(buffer):
                 return None
         block, self._out = self._out[:count], self._out[count:]
-        position = self.out_pos + self.hop * (1.0 - self.rate)
-        self.out_pos += count * self.rate
+        position = self.out_pos + self.hop * (1.0 - self._out_rates[0][1])
+        left = count
+        while (
+            left
+        ):  # samples stand for source time at the rate they were made at (a rate may just have changed)
+            run = self._out_rates[0]
+            take = min(left, int(run[0]))
+            self.out_pos += take * run[1]
+            run[0] -= take
+            left -= take
+            if run[0] == 0:
+                self._out_rates.pop(0)
         return block, position
 
     def _step(self, buffer: AudioBuffer) -> bool:
@@ -74,6 +85,7 @@ class TimeStretch:
         produced = self._tail + windowed[: self.hop]
         self._tail = windowed[self.hop :].copy()
         self._out = np.concatenate([self._out, produced.astype(np.float32, copy=False)])
+        self._out_rates.append([self.hop, self.rate])
         self._prev = start
         self._nominal += self.hop * self.rate
         return True
