@@ -11,6 +11,7 @@ import gc
 import os
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import yaml
@@ -74,15 +75,19 @@ def make_manifest(path: Path, films: int) -> None:
     path.write_text("".join(parts), encoding="utf-8")
 
 
-def best_of(repeat: int, fn) -> tuple[float, float]:
-    """Best wall and best CPU (process) time of ``repeat`` runs."""
-    walls, cpus = [], []
+def best_of(repeat: int, fns: dict[str, Callable[[], object]]) -> dict[str, tuple[float, float]]:
+    """Best wall and best CPU (process) time of each function over ``repeat`` rounds.
+
+    The functions take turns within each round, so a change in the machine's load hits them alike.
+    """
+    best: dict[str, tuple[float, float]] = {name: (float("inf"), float("inf")) for name in fns}
     for _ in range(repeat):
-        w, c = time.perf_counter(), time.process_time()
-        fn()
-        walls.append(time.perf_counter() - w)
-        cpus.append(time.process_time() - c)
-    return min(walls), min(cpus)
+        for name, fn in fns.items():
+            w, c = time.perf_counter(), time.process_time()
+            fn()
+            wall, cpu = time.perf_counter() - w, time.process_time() - c
+            best[name] = (min(best[name][0], wall), min(best[name][1], cpu))
+    return best
 
 
 def _reference_loop() -> None:
@@ -114,9 +119,18 @@ def main() -> None:
             finally:
                 gc.enable()
 
-        t_plain = best_of(args.repeat, plain)
-        t_plain_no_gc = best_of(args.repeat, plain_no_gc)
-        t_ours = best_of(args.repeat, lambda: load_library(path, check_files=False))
+        times = best_of(
+            args.repeat,
+            {
+                "plain": plain,
+                "plain_no_gc": plain_no_gc,
+                "ours": lambda: load_library(path, check_files=False),
+                "reference": _reference_loop,
+            },
+        )
+        t_plain, t_plain_no_gc, t_ours, ref = (
+            times[k] for k in ("plain", "plain_no_gc", "ours", "reference")
+        )
     load = (
         f", load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs"
         if hasattr(os, "getloadavg")
@@ -132,12 +146,14 @@ def main() -> None:
     )
     r_wall, r_cpu = t_ours[0] / t_plain_no_gc[0], t_ours[1] / t_plain_no_gc[1]
     print(f"ratio load_library / no-GC load:   {r_wall:8.2f}x  {r_cpu:8.2f}x")
-    ref = best_of(args.repeat, _reference_loop)
     print(
         f"reference: a 10^7-step Python loop {ref[0]:8.3f} s {ref[1]:8.3f} s  (how fast this machine is now)"
     )
-    goal = "met" if t_ours[0] < 1.0 else "NOT met"
-    print(f"goal (< 1 s wall for 10,000 films): {goal}")
+    if args.films >= 10_000:
+        goal = "met" if t_ours[0] < 1.0 else "NOT met"
+        print(f"goal (< 1 s wall for 10,000 films): {goal}")
+    else:
+        print("goal (< 1 s wall for 10,000 films): not judged (run with --films 10000)")
 
 
 if __name__ == "__main__":
