@@ -74,6 +74,7 @@ _BAD_CHARS = re.compile(
 _KEY = re.compile(r"([A-Za-z0-9_][A-Za-z0-9_.-]*):(?: +(.*))?$")
 _RESOLVERS = Resolver.yaml_implicit_resolvers
 _PLAIN_BAD_START = frozenset("&*!|>%@`,[]{}#'\"")
+_FLOW_INDICATORS = frozenset("?:[]{}#")
 
 
 _resolved: dict[str, str] = {}
@@ -287,14 +288,7 @@ def _flow_seq(text: str, no: int, col: int) -> Node:
             while end < n and text[end] not in ",]":
                 end += 1
             value = text[pos:end].rstrip(" ")
-            if (
-                not value
-                or ": " in value
-                or value.endswith(":")
-                or " #" in value
-                or "[" in value
-                or "{" in value
-            ):
+            if not value or not _FLOW_INDICATORS.isdisjoint(value):  # ? : [ ] { } # end or break flow plain
                 raise Unsupported(f"complex flow list at line {no + 1}")
             items.append((SCALAR, resolve(value), value, no, col + pos))
             pos = end

@@ -49,7 +49,7 @@ def test_test_manifest_and_bench_manifest_are_read_fast():
 
 AGREE = [
     "a: 1\nb: 0x1F\nc: 1_000\nd: 01:30\ne: 1.5\nf: .inf\ng: yes\nh: ~\ni: null\nj: 2024-01-01\n",
-    "a: 'it''s'\nb: \"x: y\"\nc: [1, 'a,b', \"c\", d e, 00:20]\nd: []\ne: {}\n",
+    "a: 'it''s'\nb: \"x: y\"\nc: [1, 'a,b', \"c\", d e, '00:20']\nd: []\ne: {}\n",
     "films:\n- id: x\n  t: y # comment\n- id: z\n# comment\n  u: http://example.com/#frag\n",
     "a:\n  - b\n  -   c\n  - d: 1\n    e: 2\n  -\n    f: 3\nz: -5\ny: -x\nw: a#b\n",
     "k: [a, b] # c\nl: x  \nm: 'q'  # r\n",
@@ -76,6 +76,9 @@ BAIL = [
     "? a\n: b\n",
     "a: b\n---\nc: d\n",
     "\ufeffa: 1\n",
+    "a: [0, ?x]\n",
+    "a: [f}x, y]\n",
+    "a: [:0]\n",
 ]
 
 
@@ -124,3 +127,32 @@ def test_fast_reader_matches_pyyaml_on_generated_documents(doc, flow, indent):
         sort_keys=False,
     )
     agree(text)
+
+
+MUTATIONS = [*" :-#'\"[]{},\n\tabc01.&*!|>?%@`~\\", " #", ": ", "- ", "\n  ", "\r\n", "\u00e9", "\x85"]
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.floats(0, 1, exclude_max=True), st.sampled_from("ids"), st.sampled_from(MUTATIONS)),
+        min_size=1,
+        max_size=3,
+    )
+)
+def test_fast_reader_on_damaged_manifests_agrees_or_steps_aside(edits):
+    from tests.test_manifest_errors import SHA, VALID
+
+    text = VALID.format(sha=SHA)
+    for where, op, ch in edits:
+        pos = int(where * len(text))
+        text = {
+            "i": text[:pos] + ch + text[pos:],
+            "d": text[:pos] + text[pos + 1 :],
+            "s": text[:pos] + ch + text[pos + 1 :],
+        }[op]
+    try:
+        fast = fast_compose(text)
+    except Unsupported:
+        return
+    assert fast == compose(text)  # and PyYAML must not find an error the fast reader missed
