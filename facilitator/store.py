@@ -58,6 +58,15 @@ CREATE TABLE IF NOT EXISTS poses(
 );
 CREATE INDEX IF NOT EXISTS poses_session ON poses(session, first_pseq);
 CREATE TABLE IF NOT EXISTS purges(utc TEXT NOT NULL, before_utc TEXT NOT NULL, sessions TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS group_records(
+    pos INTEGER PRIMARY KEY,
+    grp TEXT NOT NULL,
+    type TEXT NOT NULL,
+    utc TEXT NOT NULL,
+    mono REAL,
+    json TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS group_records_grp ON group_records(grp, pos);
 """
 
 CSV_FIELDS = ("session", "seq", "utc", "mono", "film", "media_t", "type", "data")
@@ -262,6 +271,49 @@ class FacilitatorStore:
                 f"{session}: no such session in {self.path} (see 'viewpoint-facilitator sessions')"
             )
         raise StoreError(f"{session}: ambiguous, matches {', '.join(ids[:5])}")
+
+    # -- group sessions (docs/group.md): the facilitator's own record of a group, next to its players' events
+
+    def add_group_record(self, kind: str, data: dict[str, Any]) -> None:
+        """Store one record of a group (``GroupController``'s ``record`` callback: commands, members, clock
+        and sync figures). ``data["group"]`` names the group."""
+        grp = str(data.get("group") or "group")
+        text = json.dumps(data, separators=(",", ":"), ensure_ascii=False, default=str)
+        with self._lock:
+            self.db.execute(
+                "INSERT INTO group_records(grp, type, utc, mono, json) VALUES(?,?,?,?,?)",
+                (grp, kind, utc_now(), time.monotonic(), text),
+            )
+
+    def group_records(self, group: str) -> list[dict[str, Any]]:
+        """A group's records in order: ``{"type", "utc", "mono", "data"}``."""
+        with self._lock:
+            rows = self.db.execute(
+                "SELECT type, utc, mono, json FROM group_records WHERE grp=? ORDER BY pos", (group,)
+            ).fetchall()
+        return [{"type": t, "utc": u, "mono": m, "data": json.loads(j)} for t, u, m, j in rows]
+
+    def groups(self) -> list[dict[str, Any]]:
+        """Groups with records, newest first: name, first and last record (UTC), record count."""
+        with self._lock:
+            rows = self.db.execute(
+                "SELECT grp, min(utc), max(utc), count(*), max(pos) FROM group_records GROUP BY grp"
+                " ORDER BY max(pos) DESC"
+            ).fetchall()
+        return [{"group": g, "first_utc": a, "last_utc": b, "records": n} for g, a, b, n, _ in rows]
+
+    def group_sessions(self, group: str) -> list[dict[str, Any]]:
+        """The facilitated sessions started for a group (``session.start`` with ``group``), oldest first."""
+        with self._lock:
+            rows = self.db.execute(
+                "SELECT session, player, json FROM events WHERE type='session.started' ORDER BY pos"
+            ).fetchall()
+        out = []
+        for sid, player, text in rows:
+            data = json.loads(text).get("data") or {}
+            if data.get("group") == group and data.get("participant"):
+                out.append({"id": sid, "player": player, "participant": data.get("participant")})
+        return out
 
     # -- export and purge
 

@@ -46,6 +46,22 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "--reports", type=Path, default=None, help="folder for session reports (default: HOME/reports)"
     )
     p.add_argument("--observer", action="store_true", help="read-only console (no commands)")
+    p.add_argument(
+        "--group",
+        nargs="?",
+        const="",
+        metavar="NAME",
+        help="run the players as one group in sync (page /group; default name: group-DATE-TIME)",
+    )
+    p.add_argument(
+        "--rehearse",
+        type=int,
+        metavar="N",
+        help="a group of N local headless players (1..16) with a tiny rehearsal film, no headsets needed",
+    )
+    p.add_argument(
+        "--record", type=Path, help="with --group: also append the group's record to this JSONL file"
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -73,6 +89,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"no --library: using the sample films in {args.library.parent}")
     tags = [t.strip() for t in args.quick_tags.split(",") if t.strip()][:9]
     local = None
+    rehearsal = None
     links = {}
     store = None
     try:
@@ -105,6 +122,26 @@ def run(args: argparse.Namespace) -> int:
             links["local"] = local.link(f"this computer ({args.with_player})", store=store)
         from facilitator.console.link import ClientLink
 
+        if args.rehearse is not None:
+            from facilitator.group.rehearsal import Rehearsal, write_rehearsal_library
+
+            if not 1 <= args.rehearse <= 16:
+                print("viewpoint-facilitator console: --rehearse: 1..16 local players", file=sys.stderr)
+                return 2
+            work = home.path / "rehearsal"
+            manifest = write_rehearsal_library(work / "library")
+            library = load_library(manifest)
+            try:
+                rehearsal = Rehearsal(work / "players", args.rehearse, manifest).start()
+            except RuntimeError as exc:
+                print(f"viewpoint-facilitator console: rehearsal: {exc}", file=sys.stderr)
+                return 1
+            mains, urgents = rehearsal.clients(), rehearsal.clients()
+            for pname in mains:
+                links[pname] = ClientLink(mains[pname], urgents[pname], name=pname, store=store)
+            print(f"{args.rehearse} local headless players running (film 'rehearsal') under {work}")
+            if args.group is None:
+                args.group = ""
         targets = args.players or ([] if links else list(home.players()))
         for target in targets:
             try:
@@ -120,10 +157,18 @@ def run(args: argparse.Namespace) -> int:
                 file=sys.stderr,
             )
             return 2
+        group = None
+        if args.group is not None:
+            from facilitator.console.group import make_group_console
+
+            group = make_group_console(
+                links, name=args.group or None, library=library, store=store, record_jsonl=args.record
+            )
+            print(f"group {group.name}: {len(links)} players; the group view is at /group")
         server = ConsoleServer(
             links, library=library, host=args.host, port=args.port, token=args.token, quick_tags=tags,
             report_dir=args.reports or home.path / "reports", auto_pause=args.auto_pause,
-            read_only=args.observer,
+            read_only=args.observer, group=group,
         )  # fmt: skip
         try:
             url = server.start()
@@ -134,6 +179,9 @@ def run(args: argparse.Namespace) -> int:
             )
             return 1
         print(f"Viewpoint console: {url}", flush=True)
+        if group is not None:
+            url = url.replace("/?token=", "/group?token=", 1)
+            print(f"Group view: {url}", flush=True)
         if not args.no_browser:
             with contextlib.suppress(Exception):
                 webbrowser.open(url)
@@ -151,6 +199,8 @@ def run(args: argparse.Namespace) -> int:
     finally:
         if local is not None:
             local.stop()
+        if rehearsal is not None:
+            rehearsal.stop()
         if store is not None:
             store.close()
 

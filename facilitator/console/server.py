@@ -81,6 +81,7 @@ class ConsoleServer:
         report_dir: Path | str | None = None,
         auto_pause: bool = False,
         read_only: bool = False,
+        group: Any = None,
     ) -> None:
         if not links:
             raise ValueError("a console needs at least one player")
@@ -109,6 +110,7 @@ class ConsoleServer:
         self._pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="console-cmd")
         self._error: BaseException | None = None
         self._tasks: set[asyncio.Future] = set()
+        self.group = group  # facilitator.console.group.GroupConsole: the group page (/group), or None
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -153,6 +155,8 @@ class ConsoleServer:
         app.router.add_get("/ws", self._ws)
         app.router.add_get("/api/frame/{film}", self._frame)
         app.router.add_get("/reports/{name}", self._report_file)
+        if self.group is not None:
+            self.group.attach(app, read_only=self.read_only, report_dir=self.report_dir)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.host, self.port)
@@ -176,10 +180,14 @@ class ConsoleServer:
                 view.recent.extendleft(reversed(older))
                 for ev in older:
                     self._fold(view, ev)
+        if self.group is not None:
+            self.group.join()  # the players' streams run: the group's members share their clients
         ticker = asyncio.create_task(self._tick())
         self._ready.set()
         await self._stop.wait()
         ticker.cancel()
+        if self.group is not None:
+            await asyncio.to_thread(self.group.close)
         for ws in list(self._sockets):
             await ws.close()
         for view in self.players.values():
@@ -326,6 +334,7 @@ class ConsoleServer:
                 ],
                 "auto_pause": self.auto_pause,
                 "read_only": self.read_only,
+                "group": self.group.name if self.group is not None else None,
             },
             "state": self._page_state(view),
             "health": self._health(self.selected),

@@ -456,15 +456,16 @@ class GroupController:
             cur = self.timeline
             return GroupTimeline(g, cur.media_at(g), cur.playing, cur.rate, cur.epoch), None, {}
 
-    def welfare(self, name: str, action: str) -> dict[str, Any]:
+    def welfare(self, name: str, action: str, via: Any = None) -> dict[str, Any]:
         """One viewer's welfare action, at once (never scheduled): only that headset fades or resumes.
 
         After ``resume`` the player rejoins the group where the group is by then (its follower sees the
-        gap)."""
+        gap). ``via``: another client to the same player to send it through (the console's urgent
+        connection, so a stop never queues behind the member's clock probes)."""
         m = self.members.get(name)
         if m is None:
             raise GroupError(f"{name}: not in group {self.name}")
-        result = m.client.request("welfare", {"action": action}, timeout=1.0)
+        result = (via or m.client).request("welfare", {"action": action}, timeout=1.0)
         self.record("group.welfare", {"group": self.name, "player": name, "action": action})
         if action == "resume" and self.timeline.playing:
             self.rejoin(name)

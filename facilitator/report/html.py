@@ -237,11 +237,13 @@ def build_report(
     poses: list[tuple[float, ...]] = (),
     frames: FrameCache | None = None,
     title: str = "Session report",
+    fragment: bool = False,
 ) -> str:
     """The report's HTML for a session's events and pose samples (mono, media_t, x, y, z, w).
 
     `film` (a manifest `Film` or `FilmInfo`) adds chapters, warnings, prompts and the film's picture under
-    the heatmaps; without it the heatmaps use a plain grid.
+    the heatmaps; without it the heatmaps use a plain grid. `fragment`: only the session's sections (no
+    page around them), for a report that holds several sessions (a group's, `report.group`).
     """
     s = summarise(events, poses, float(getattr(film, "front_heading", 0.0) or 0.0))
     frames = frames or FrameCache(capacity=32, bucket_s=0.5)
@@ -370,6 +372,14 @@ def build_report(
     if not s.gaze:
         figs.insert(0, '<p class="empty">No head-tracking samples were logged for this session.</p>')
 
+    sections = f"""<section><h2>Session</h2><dl class="facts">{facts_html}</dl></section>
+<section><h2>Timeline</h2>{_timeline_svg(s, film, duration)}</section>
+<section><h2>Notes</h2>{notes_html}</section>
+<section><h2>Discussion prompts used</h2>{prompts_html}</section>
+<section><h2>Where the viewer looked</h2>{"".join(figs)}</section>
+<section><h2>Transport and welfare events</h2>{events_html}</section>"""
+    if fragment:
+        return sections
     generated = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
@@ -380,12 +390,7 @@ def build_report(
 <h1>{_e(title)}</h1>
 <p class="sub">{_e(film_title)} · participant {_e(s.participant or "–")} ·
 session {_e(s.session_id or "–")}</p>
-<section><h2>Session</h2><dl class="facts">{facts_html}</dl></section>
-<section><h2>Timeline</h2>{_timeline_svg(s, film, duration)}</section>
-<section><h2>Notes</h2>{notes_html}</section>
-<section><h2>Discussion prompts used</h2>{prompts_html}</section>
-<section><h2>Where the viewer looked</h2>{"".join(figs)}</section>
-<section><h2>Transport and welfare events</h2>{events_html}</section>
+{sections}
 <p class="foot">Generated {generated} by Viewpoint from {s.event_count} logged events. Participant codes are
 pseudonymous; keep this report with the session records and apply the same retention.</p>
 </body></html>

@@ -62,6 +62,8 @@ function onMessage(msg) {
   switch (msg.kind) {
     case "hello":
       S.config = msg.config; S.readOnly = !!msg.config.read_only;
+      $("to-group").classList.toggle("hidden", !msg.config.group);
+      if (msg.config.group) $("to-group").href = `group${location.search}`;
       applyReadOnly();
       if (msg.player) S.playerId = msg.player;
       renderSetup(); renderQuickTags();

@@ -1,0 +1,418 @@
+"""The console's group view: every headset of a group at a glance, and the group's controls.
+
+A `GroupConsole` wraps a `facilitator.group.GroupController` whose members are the console's own players
+(the same `ClientLink`s the single-headset page uses). It adds a page (``/group``) and its WebSocket
+(``/group/ws``) to the console's web server (`ConsoleServer(group=...)`): once a second every page gets the
+controller's `state()` (no I/O); page commands run the controller's blocking calls on worker threads. Every
+`figures_every` seconds the members' clock estimates and sync figures are written to the group's record
+(the facilitator store), for the group report.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import re
+import threading
+import time
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from aiohttp import WSMsgType, web
+
+from facilitator.console import security
+from facilitator.console.library import library_json
+from facilitator.console.link import LinkError
+from facilitator.group.controller import GroupController, GroupError
+
+log = logging.getLogger("viewpoint.console.group")
+
+WELFARE_ACTIONS = ("stop", "soften", "resume")
+CODE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{1,23}$")
+READ_ONLY_OK = {"report"}
+
+
+class GroupConsole:
+    """The group page's server side (see module doc). ``links``: member name -> the console's `ClientLink`."""
+
+    def __init__(
+        self,
+        controller: GroupController,
+        links: dict[str, Any],
+        *,
+        library: Any = None,
+        store: Any = None,
+        report_dir: Path | str | None = None,
+        figures_every: float = 10.0,
+        state_every: float = 1.0,
+    ) -> None:
+        self.controller = controller
+        self.links = links
+        self.library = library
+        self.store = store
+        self.report_dir = Path(report_dir) if report_dir is not None else None
+        self.figures_every = figures_every
+        self.state_every = state_every
+        self.read_only = False
+        self._sockets: set[web.WebSocketResponse] = set()
+        self._tasks: set[asyncio.Future] = set()
+        self._ticker: asyncio.Task | None = None
+        self._joined = False
+        self._join_lock = threading.Lock()
+
+    @property
+    def name(self) -> str:
+        return self.controller.name
+
+    # ------------------------------------------------------------------ wiring
+
+    def attach(self, app: web.Application, read_only: bool = False, report_dir: Path | None = None) -> None:
+        """Add the page, its WebSocket and the state ticker to the console's application."""
+        self.read_only = read_only
+        if self.report_dir is None:
+            self.report_dir = report_dir
+        app.router.add_get("/group", self._page)
+        app.router.add_get("/group/ws", self._ws)
+        app.on_startup.append(self._on_startup)
+        app.on_shutdown.append(self._on_shutdown)
+
+    def join(self) -> None:
+        """Add every link's player to the group (once; after the links have started their streams)."""
+        with self._join_lock:
+            if self._joined:
+                return
+            for name, link in self.links.items():
+                if name not in self.controller.members:
+                    self.controller.add(name, link.client, subscribe=False)
+            self._joined = True
+
+    async def _on_startup(self, app: web.Application) -> None:
+        self._ticker = asyncio.ensure_future(self._tick())
+
+    async def _on_shutdown(self, app: web.Application) -> None:
+        if self._ticker is not None:
+            self._ticker.cancel()
+        for ws in list(self._sockets):
+            with contextlib.suppress(Exception):
+                await ws.close()
+
+    def close(self) -> None:
+        """Record the last figures and stop the members' workers (before the players' links close)."""
+        with contextlib.suppress(Exception):
+            self.record_figures()
+        self.controller.close()
+
+    # ------------------------------------------------------------------ HTTP and WebSocket
+
+    async def _page(self, request: web.Request) -> web.Response:
+        html = resources.files("facilitator.console").joinpath("static/group.html").read_text("utf-8")
+        return web.Response(
+            text=html,
+            content_type="text/html",
+            headers={
+                "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; style-src 'self'; "
+                "script-src 'self'; connect-src 'self'; frame-ancestors 'none'"
+            },
+        )
+
+    async def _ws(self, request: web.Request) -> web.WebSocketResponse:
+        if not security.origin_allowed(request.headers.get("Origin"), request.headers.get("Host")):
+            raise web.HTTPForbidden(text="cross-site WebSocket refused")
+        ws = web.WebSocketResponse(heartbeat=5.0, max_msg_size=64 * 1024)
+        await ws.prepare(request)
+        self._sockets.add(ws)
+        try:
+            await self._send(ws, self._hello())
+            async for msg in ws:
+                if msg.type != WSMsgType.TEXT:
+                    continue
+                try:
+                    data = json.loads(msg.data)
+                except ValueError:
+                    continue
+                if isinstance(data, dict) and data.get("kind") == "cmd":
+                    self._spawn(self._page_command(ws, data))
+        finally:
+            self._sockets.discard(ws)
+        return ws
+
+    def _hello(self) -> dict[str, Any]:
+        return {
+            "kind": "hello",
+            "config": {
+                "group": self.name,
+                "films": library_json(self.library),
+                "players": [
+                    {"id": pid, "name": link.name, "endpoint": link.endpoint}
+                    for pid, link in self.links.items()
+                ],
+                "read_only": self.read_only,
+            },
+            "state": self.controller.state(),
+        }
+
+    def _spawn(self, coro: Any) -> None:
+        task = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _send(self, ws: web.WebSocketResponse, msg: dict[str, Any]) -> None:
+        with contextlib.suppress(ConnectionError, RuntimeError):
+            if not ws.closed:
+                await ws.send_str(json.dumps(msg, separators=(",", ":"), default=str))
+
+    async def broadcast(self, msg: dict[str, Any]) -> None:
+        for ws in list(self._sockets):
+            await self._send(ws, msg)
+
+    async def _tick(self) -> None:
+        """The group's state to every page once a second; figures to the record every `figures_every`."""
+        next_figures = time.monotonic() + self.figures_every
+        while True:
+            await asyncio.sleep(self.state_every)
+            if not self._joined:
+                with contextlib.suppress(Exception):
+                    await asyncio.to_thread(self.join)
+            if self._sockets:
+                await self.broadcast({"kind": "group", "state": self.controller.state()})
+            if time.monotonic() >= next_figures:
+                next_figures = time.monotonic() + self.figures_every
+                with contextlib.suppress(Exception):
+                    await asyncio.to_thread(self.record_figures)
+
+    def record_figures(self) -> None:
+        """Each member's clock estimate, and the sync figures the console shows, to the group's record."""
+        if not self.controller.members:
+            return
+        self.controller.record_clock_figures()
+        st = self.controller.state()
+        players = {
+            p["name"]: {
+                **{k: p["sync"].get(k) for k in ("error_ms", "abs_p50_ms", "abs_p99_ms", "resyncs", "trim")},
+                "connected": p["connected"],
+                "loss_pct": p["health"].get("loss_pct"),
+                "transport": p["state"].get("transport"),
+                "welfare": p["welfare"],
+            }
+            for p in st["players"]
+        }
+        self.controller.record(
+            "group.figures",
+            {
+                "group": self.name,
+                "media_t": st["timeline"]["media_t"],
+                "playing": st["timeline"]["playing"],
+                "spread_ms": st["sync"]["spread_ms"],
+                "worst_p99_ms": st["sync"]["worst_p99_ms"],
+                "players": players,
+            },
+        )
+
+    # ------------------------------------------------------------------ commands
+
+    async def _page_command(self, ws: web.WebSocketResponse, data: dict[str, Any]) -> None:
+        rid = str(data.get("id", ""))[:64]
+        cmd = str(data.get("cmd") or "")
+        args = data.get("args") if isinstance(data.get("args"), dict) else {}
+        try:
+            if self.read_only and cmd not in READ_ONLY_OK:
+                raise LinkError("forbidden", "this console is read-only (observer)")
+            result = await asyncio.to_thread(self.command, cmd, args)
+            reply = {"kind": "reply", "id": rid, "ok": True, "result": result}
+        except (LinkError, GroupError, ValueError) as exc:
+            code = exc.code if isinstance(exc, LinkError) else "group"
+            message = exc.message if isinstance(exc, LinkError) else str(exc)
+            reply = {"kind": "reply", "id": rid, "ok": False, "error": {"code": code, "message": message}}
+        except Exception as exc:
+            log.exception("group command %s failed", cmd)
+            reply = {
+                "kind": "reply",
+                "id": rid,
+                "ok": False,
+                "error": {"code": "internal", "message": f"{type(exc).__name__}: {exc}"},
+            }
+        await self._send(ws, reply)
+        if reply["ok"]:
+            await self.broadcast({"kind": "group", "state": self.controller.state()})
+            note = _notice(cmd, args, reply["result"])
+            if note:
+                await self.broadcast({"kind": "notice", "text": note})
+
+    def _player(self, args: dict[str, Any]) -> str:
+        name = args.get("player")
+        if name not in self.controller.members:
+            raise ValueError(f"player: {str(name)[:40]!r} is not in group {self.name}")
+        return str(name)
+
+    def command(self, cmd: str, args: dict[str, Any]) -> dict[str, Any]:
+        """Run one page command (blocking: the controller waits for every player's answer)."""
+        self.join()
+        g = self.controller
+        if cmd in ("play", "pause"):
+            return _brief(getattr(g, cmd)())
+        if cmd == "seek":
+            t = args.get("t")
+            if not isinstance(t, (int, float)) or isinstance(t, bool):
+                raise ValueError("seek: args.t: expected media seconds")
+            return _brief(g.seek(max(0.0, float(t))))
+        if cmd == "chapter":
+            return _brief(g.chapter(str(args.get("id") or "")))
+        if cmd == "load":
+            film = str(args.get("film") or "")
+            if self.library is not None and film not in self.library.films:
+                raise ValueError(f"film: {film[:40]!r} is not in the console's library")
+            g.load(film)
+            return {"film": film}
+        if cmd == "welfare":
+            name, action = self._player(args), args.get("action")
+            if action not in WELFARE_ACTIONS:
+                raise ValueError(f"welfare: action must be one of {', '.join(WELFARE_ACTIONS)}")
+            link = self.links.get(name)
+            result = g.welfare(name, str(action), via=getattr(link, "urgent", None))
+            if action == "stop" and args.get("pause_group") and g.timeline.playing:
+                g.pause()
+            return {"player": name, "action": action, "result": result}
+        if cmd == "stop_all":
+            return self._stop_all()
+        if cmd == "rejoin":
+            return {"player": self._player(args), "result": g.rejoin(self._player(args))}
+        if cmd == "start_sessions":
+            return self._start_sessions(args)
+        if cmd == "end_sessions":
+            acks = g.end_sessions(str(args.get("reason") or "ended_by_facilitator"))
+            return {"acks": acks}
+        if cmd == "report":
+            return self.write_report()
+        raise LinkError("unknown_command", f"cmd: {cmd[:40]!r} is not a group command")
+
+    def _stop_all(self) -> dict[str, Any]:
+        """Welfare stop on every headset at once (each on its own thread), then the group's pause."""
+        results: dict[str, Any] = {}
+
+        def one(name: str) -> None:
+            try:
+                link = self.links.get(name)
+                results[name] = self.controller.welfare(name, "stop", via=getattr(link, "urgent", None))
+            except Exception as exc:
+                results[name] = {"error": f"{type(exc).__name__}: {exc}"}
+
+        threads = [threading.Thread(target=one, args=(n,)) for n in list(self.controller.members)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(5)
+        if self.controller.timeline.playing:
+            with contextlib.suppress(GroupError):
+                self.controller.pause()
+        failed = {k: v["error"] for k, v in results.items() if isinstance(v, dict) and "error" in v}
+        if failed:
+            raise GroupError("stop did not reach: " + "; ".join(f"{k}: {v}" for k, v in failed.items()))
+        return {"stopped": sorted(results)}
+
+    def _start_sessions(self, args: dict[str, Any]) -> dict[str, Any]:
+        codes = args.get("participants")
+        consent = args.get("consent")
+        if not isinstance(codes, dict) or not codes:
+            raise ValueError("start_sessions: args.participants: {headset: participant code} expected")
+        bad = [f"{k}: {v!r}" for k, v in codes.items() if not isinstance(v, str) or not CODE_RE.match(v)]
+        if bad:
+            raise ValueError("start_sessions: participant codes are 2-24 letters, digits, -, _, . (" +
+                             ", ".join(bad) + ")")  # fmt: skip
+        if len(set(codes.values())) != len(codes):
+            raise ValueError("start_sessions: each headset needs its own participant code")
+        if not isinstance(consent, dict) or consent.get("given") is not True:
+            raise ValueError("start_sessions: args.consent.given must be true")
+        facilitator = args.get("facilitator") if isinstance(args.get("facilitator"), str) else None
+        acks = self.controller.start_sessions(codes, consent, facilitator=facilitator or None)
+        return {"acks": acks}
+
+    def write_report(self) -> dict[str, Any]:
+        """The group report from the facilitator store; ``url`` is served by the console (/reports/...)."""
+        if self.store is None:
+            raise LinkError("no_store", "the group report needs the facilitator store, which is not open")
+        from facilitator.report.group import load_group, write_group_report
+
+        if hasattr(self.store, "flush"):
+            self.store.flush()
+        self.record_figures()
+        data = load_group(self.store, self.name)
+        out_dir = self.report_dir or Path.cwd()
+        name = re.sub(r"[^A-Za-z0-9._-]", "_", f"group-report-{self.name}.html")
+        path = write_group_report(data, Path(out_dir) / name, library=self.library)
+        return {"url": f"/reports/{name}", "path": str(path.resolve()), "participants": len(data.sessions)}
+
+
+def _brief(record: dict[str, Any]) -> dict[str, Any]:
+    """A group command's record, without every player's full answer (the page shows the summary)."""
+    acks = record.get("acks") or {}
+    return {
+        "cmd": record.get("cmd"),
+        "media_t": record.get("media_t"),
+        "lead_s": record.get("lead_s"),
+        "epoch": record.get("epoch"),
+        "accepted": sum(1 for a in acks.values() if isinstance(a, dict) and a.get("accepted")),
+        "players": len(acks),
+    }
+
+
+def _notice(cmd: str, args: dict[str, Any], result: dict[str, Any]) -> str | None:
+    if cmd in ("play", "pause", "seek", "chapter"):
+        return (
+            f"group {cmd} at film {result.get('media_t', 0):.1f} s, {result.get('lead_s', 0) * 1000:.0f} ms "
+            f"ahead: {result.get('accepted')} of {result.get('players')} headsets accepted"
+        )
+    if cmd == "welfare":
+        return f"{result.get('player')}: welfare {result.get('action')} (this headset only)"
+    if cmd == "stop_all":
+        return "STOP on every headset, group paused"
+    if cmd == "rejoin":
+        return f"{result.get('player')}: rejoining the group"
+    if cmd == "start_sessions":
+        return f"sessions started on {len(result.get('acks') or {})} headsets"
+    if cmd == "end_sessions":
+        return "sessions ended"
+    if cmd == "load":
+        return f"loaded {result.get('film')} on every headset"
+    return None
+
+
+def default_group_name() -> str:
+    """A group name unique to this run (the players log it; the report finds the group by it)."""
+    return time.strftime("group-%Y%m%d-%H%M%S")
+
+
+def group_recorder(store: Any = None, jsonl: Path | str | None = None) -> Any:
+    """The controller's ``record`` callback: into the facilitator store and/or a JSON-lines file."""
+    from facilitator.group.controller import JsonlRecorder
+
+    sinks = []
+    if store is not None:
+        sinks.append(store.add_group_record)
+    if jsonl is not None:
+        sinks.append(JsonlRecorder(jsonl))
+
+    def record(kind: str, data: dict) -> None:
+        for sink in sinks:
+            try:
+                sink(kind, data)
+            except Exception as exc:  # a record lost must not stop a command
+                log.warning("group record %s not written: %s", kind, exc)
+
+    return record
+
+
+def make_group_console(
+    links: dict[str, Any],
+    *,
+    name: str | None = None,
+    library: Any = None,
+    store: Any = None,
+    record_jsonl: Path | str | None = None,
+    **kwargs: Any,
+) -> GroupConsole:
+    """A `GroupConsole` over the console's links, its record going to the store (and ``record_jsonl``)."""
+    controller = GroupController(name or default_group_name(), record=group_recorder(store, record_jsonl))
+    return GroupConsole(controller, links, library=library, store=store, **kwargs)

@@ -1,0 +1,413 @@
+/* Viewpoint console, group view: every headset of the group at a glance, the group's transport and safety. */
+"use strict";
+
+const $ = (id) => document.getElementById(id);
+const STALE_AFTER_S = 3.0;     // no group state from the console for this long: the page is stale
+const LOG_MAX = 200;
+
+const G = {
+  ws: null, wsOpen: false, nextId: 1, pending: new Map(), lastStateAt: 0,
+  config: { group: "", films: [], players: [], read_only: false },
+  state: null, stateAt: performance.now(), codes: new Map(), alertPlayer: null,
+};
+
+function fmt(t) {
+  if (t === null || t === undefined || Number.isNaN(t)) return "–:––";
+  t = Math.max(0, t);
+  const m = Math.floor(t / 60), s = t - m * 60;
+  return `${m}:${s.toFixed(1).padStart(4, "0")}`;
+}
+function esc(s) { const d = document.createElement("div"); d.textContent = s ?? ""; return d.innerHTML; }
+function num(v, digits = 1) { return typeof v === "number" && Number.isFinite(v) ? v.toFixed(digits) : null; }
+
+/* ---------- connection ---------- */
+
+function connect() {
+  const proto = location.protocol === "https:" ? "wss:" : "ws:";
+  const ws = new WebSocket(`${proto}//${location.host}/group/ws${location.search}`);
+  G.ws = ws;
+  ws.onopen = () => { G.wsOpen = true; };
+  ws.onmessage = (m) => onMessage(JSON.parse(m.data));
+  ws.onclose = () => {
+    G.wsOpen = false;
+    for (const [, p] of G.pending) p.reject(new Error("console connection closed"));
+    G.pending.clear();
+    renderStatus();
+    setTimeout(connect, 1000);
+  };
+}
+
+function command(cmd, args = {}, timeoutMs = 15000) {
+  const id = `g-${G.nextId++}`;
+  return new Promise((resolve, reject) => {
+    if (!G.wsOpen) { reject(new Error("not connected to the console")); return; }
+    G.pending.set(id, { resolve, reject });
+    G.ws.send(JSON.stringify({ kind: "cmd", id, cmd, args }));
+    setTimeout(() => {
+      if (G.pending.has(id)) { G.pending.delete(id); reject(new Error(`${cmd}: no answer from the group`)); }
+    }, timeoutMs);
+  });
+}
+
+function onMessage(msg) {
+  switch (msg.kind) {
+    case "hello":
+      G.config = msg.config;
+      $("g-name").textContent = G.config.group;
+      document.title = `Viewpoint console · group ${G.config.group}`;
+      applyReadOnly(); renderFilms();
+      if (msg.state) applyState(msg.state);
+      break;
+    case "group": applyState(msg.state); break;
+    case "notice": logLine(msg.text, msg.level || ""); break;
+    case "reply": {
+      const p = G.pending.get(msg.id);
+      if (p) { G.pending.delete(msg.id); msg.ok ? p.resolve(msg.result || {}) : p.reject(new Error(msg.error?.message || "failed")); }
+      break;
+    }
+    default: break;
+  }
+}
+
+function applyReadOnly() {
+  const ro = !!G.config.read_only;
+  document.body.classList.toggle("readonly", ro);
+  document.querySelectorAll("button, select, input").forEach((el) => {
+    if (ro && el.id !== "g-report" && el.id !== "alert-ack") el.disabled = true;
+  });
+}
+
+function applyState(st) {
+  G.state = st; G.stateAt = performance.now(); G.lastStateAt = G.stateAt;
+  renderStatus(); renderHeadsets(); renderTimeline();
+}
+
+function isLive() { return G.wsOpen && (performance.now() - G.lastStateAt) / 1000 < STALE_AFTER_S; }
+
+function film() {
+  const id = G.state && G.state.film;
+  return G.config.films.find((f) => f.id === id) || null;
+}
+
+function groupNow() {
+  const st = G.state; if (!st) return null;
+  const tl = st.timeline;
+  let t = tl.media_t;
+  if (tl.playing && isLive()) t += ((performance.now() - G.stateAt) / 1000) * (tl.rate || 1);
+  const f = film();
+  return f && f.duration ? Math.min(t, f.duration) : t;
+}
+
+/* ---------- rendering ---------- */
+
+function renderStatus() {
+  const st = G.state;
+  const conn = $("conn");
+  const players = st ? st.players : [];
+  const lost = players.filter((p) => !p.connected).length;
+  if (!G.wsOpen) { conn.className = "pill bad"; conn.textContent = "Console offline"; }
+  else if (!isLive()) { conn.className = "pill bad"; conn.textContent = "No group state"; }
+  else if (!players.length) { conn.className = "pill warn"; conn.textContent = "No headsets yet"; }
+  else if (lost) { conn.className = "pill bad"; conn.textContent = `${lost} of ${players.length} headsets LOST`; }
+  else { conn.className = "pill ok"; conn.textContent = `${players.length} headsets live`; }
+  document.body.classList.toggle("stale", !isLive());
+  const gs = $("gstate");
+  const playing = st && st.timeline.playing;
+  const pending = st && st.timeline.next_at_in_s !== null && st.timeline.next_at_in_s !== undefined;
+  gs.textContent = !st ? "–" : `${playing ? "playing" : "paused"}${pending ? " (scheduled)" : ""}`;
+  gs.className = "pill " + (!st ? "muted" : playing ? "ok" : "warn");
+  const sp = $("spread");
+  const spread = st && st.sync ? st.sync.spread_ms : null;
+  sp.textContent = spread === null || spread === undefined ? "spread –" : `spread ${spread.toFixed(1)} ms`;
+  sp.className = "pill " + (spread === null || spread === undefined ? "muted" : spread < 5 ? "ok" : spread < 20 ? "warn" : "bad");
+  const stopped = players.filter((p) => p.welfare === "stop").length;
+  const sb = $("stopped");
+  sb.className = stopped ? "pill welfare-stop" : "pill hidden";
+  sb.textContent = stopped ? `${stopped} STOPPED` : "";
+  $("g-play").firstChild.textContent = playing ? "Pause " : "Play ";
+}
+
+/* Playing along with the group's timeline (not held by welfare, not paused on its own). */
+function isWithGroup(p) {
+  const transport = p.state && p.state.transport;
+  const playing = G.state && G.state.timeline.playing;
+  return (p.welfare || "none") !== "stop" && (playing ? transport === "playing" : transport !== "playing");
+}
+
+function syncClass(v) {
+  if (typeof v !== "number") return "";
+  const a = Math.abs(v);
+  return a < 2 ? "sync-ok" : a < 10 ? "sync-warn" : "sync-bad";
+}
+
+function rowFor(tbody, p) {
+  let tr = tbody.querySelector(`tr[data-player="${CSS.escape(p.name)}"]`);
+  if (tr) return tr;
+  tr = document.createElement("tr");
+  tr.dataset.player = p.name;
+  tr.innerHTML = `<th scope="row" class="name"><span class="hn"></span><div class="who"></div></th>` +
+    `<td class="st"></td><td class="wl"></td><td class="num err"></td><td class="num off"></td><td class="hl"></td>` +
+    `<td><div class="acts" role="group" aria-label="${esc(p.name)}: welfare and rejoin">` +
+    `<button class="soft" data-act="soften" title="Dim and lower the volume on this headset only">Soften</button>` +
+    `<button class="stop" data-act="stop" title="Fade this headset to the calm scene, mute and pause (only this one)">Stop</button>` +
+    `<button class="resume" data-act="resume" title="Back to the film: this headset rejoins the group">Resume</button>` +
+    `<button class="rejoin" data-act="rejoin" title="Bring this headset to where the group is">Rejoin</button></div></td>`;
+  tr.querySelectorAll("button[data-act]").forEach((b) => {
+    b.setAttribute("aria-label", `${b.textContent} ${p.name}`);
+    b.addEventListener("click", () => rowAction(p.name, b.dataset.act));
+  });
+  tbody.appendChild(tr);
+  if (G.config.read_only) tr.querySelectorAll("button").forEach((b) => { b.disabled = true; });
+  return tr;
+}
+
+function renderHeadsets() {
+  const tbody = $("headsets").querySelector("tbody");
+  const players = G.state ? G.state.players : [];
+  const names = new Set(players.map((p) => p.name));
+  tbody.querySelectorAll("tr").forEach((tr) => { if (!names.has(tr.dataset.player)) tr.remove(); });
+  let anyCodeMissing = false;
+  for (const p of players) {
+    const tr = rowFor(tbody, p);
+    const info = G.config.players.find((x) => x.id === p.name);
+    const hn = tr.querySelector(".hn");
+    hn.textContent = info ? info.name : p.name; hn.title = p.endpoint || "";
+    // participant: the running session's code, or a code to start one with
+    const who = tr.querySelector(".who");
+    const part = p.state && p.state.participant;
+    if (part) {
+      if (who.dataset.code !== part) { who.dataset.code = part; who.innerHTML = `<span class="num">${esc(part)}</span>`; }
+    } else {
+      if (!who.querySelector("input")) {
+        delete who.dataset.code;
+        if (!G.codes.has(p.name)) G.codes.set(p.name, newCode());
+        who.innerHTML = `<input class="code" autocomplete="off" spellcheck="false" maxlength="24" aria-label="Participant code for ${esc(p.name)}">`;
+        const inp = who.querySelector("input");
+        inp.value = G.codes.get(p.name);
+        inp.addEventListener("input", () => { G.codes.set(p.name, inp.value.trim()); startReady(); });
+      }
+      if (!/^[A-Za-z0-9][A-Za-z0-9_.-]{1,23}$/.test(G.codes.get(p.name) || "")) anyCodeMissing = true;
+    }
+    const transport = (p.state && p.state.transport) || "–";
+    const wl = p.welfare || "none";
+    const withGroup = isWithGroup(p);
+    // A headset playing with the group is where the group is (± its sync error); others show their own time.
+    const mt = !withGroup && p.state && typeof p.state.media_t === "number" ? ` ${fmt(p.state.media_t)}` : "";
+    tr.querySelector(".st").innerHTML =
+      `<span class="pill sm ${{ playing: "ok", paused: "warn", error: "bad" }[transport] || "muted"}">${esc(transport)}</span>` +
+      `<span class="num">${esc(mt)}</span>`;
+    tr.querySelector(".wl").innerHTML = wl === "none" ? '<span class="pill sm muted">ok</span>'
+      : `<span class="pill sm welfare-${esc(wl)}">${wl === "stop" ? "STOPPED" : "softened"}</span>`;
+    tr.classList.toggle("stopped", wl === "stop");
+    tr.classList.toggle("softened", wl === "soften");
+    const s = p.sync || {};
+    const err = num(s.error_ms, 2);
+    const e = tr.querySelector(".err");
+    e.className = `num err ${syncClass(s.error_ms)}`;
+    e.title = typeof s.abs_p99_ms === "number" ? `|error| p50 ${s.abs_p50_ms} ms, p99 ${s.abs_p99_ms} ms; ` +
+      `resyncs ${s.resyncs ?? 0}` : "";
+    if (!withGroup && G.state.timeline.playing) { e.className = "num err sync-warn"; e.innerHTML = "held"; }
+    else if (err === null) e.innerHTML = s.following ? "–" : "<small>not following</small>";
+    else e.innerHTML = `${s.error_ms > 0 ? "+" : ""}${err} ms`;
+    const c = p.clock;
+    tr.querySelector(".off").innerHTML = c ? `${c.offset_ms >= 0 ? "+" : ""}${c.offset_ms.toFixed(1)} ` +
+      `<small>± ${c.uncertainty_ms.toFixed(2)} ms</small><br><small>rtt</small> ${c.rtt_ms.toFixed(1)} ms` : "–";
+    const h = p.health || {};
+    const loss = typeof h.loss_pct === "number" ? `<br><small>${h.loss_pct.toFixed(1)} % lost</small>` : "";
+    tr.querySelector(".hl").innerHTML = p.connected
+      ? `<span class="pill sm ${h.loss_pct > 2 ? "warn" : "ok"}">live</span>${loss}`
+      : `<span class="pill sm bad">LOST${typeof h.last_heard_s === "number" ? " " + h.last_heard_s.toFixed(0) + " s" : ""}</span>`;
+    tr.classList.toggle("lost", !p.connected);
+    if (!G.config.read_only) {
+      tr.querySelector('[data-act="resume"]').disabled = wl === "none";
+    }
+  }
+  G.anyCodeMissing = anyCodeMissing;
+  startReady();
+}
+
+function renderFilms() {
+  const sel = $("g-film"); sel.innerHTML = "";
+  for (const f of G.config.films) {
+    const o = document.createElement("option"); o.value = f.id; o.textContent = `${f.title || f.id} (${fmt(f.duration)})`;
+    sel.appendChild(o);
+  }
+  if (!G.config.films.length) sel.innerHTML = '<option value="">No library</option>';
+}
+
+let timelineFilm = null;
+function renderTimeline() {
+  const f = film();
+  const sel = $("g-chapter");
+  if (timelineFilm !== (f && f.id)) {
+    timelineFilm = f && f.id;
+    if (f) $("g-film").value = f.id;
+    const ch = $("tl-chapters"); ch.innerHTML = "";
+    sel.innerHTML = '<option value="">Jump to chapter…</option>';
+    if (f) {
+      for (const c of f.chapters) {
+        const d = document.createElement("div");
+        d.className = "tl-ch"; d.style.left = pct(c.start); d.style.width = `calc(${pct(c.end)} - ${pct(c.start)})`;
+        d.textContent = c.title; ch.appendChild(d);
+        const o = document.createElement("option"); o.value = c.id; o.textContent = `${fmt(c.start)} ${c.title}`;
+        sel.appendChild(o);
+      }
+    }
+  }
+  const heads = $("tl-heads"); heads.innerHTML = "";
+  // Headsets away from the group's position (held by a stop, paused on their own): where they are.
+  for (const p of (G.state ? G.state.players : [])) {
+    if (isWithGroup(p) || !p.state || typeof p.state.media_t !== "number") continue;
+    const d = document.createElement("div");
+    d.className = `tl-hs ${p.welfare === "none" ? "" : p.welfare}`; d.style.left = pct(p.state.media_t);
+    d.title = `${p.name} ${fmt(p.state.media_t)}`; heads.appendChild(d);
+  }
+}
+
+function pct(t) { const f = film(); const d = (f && f.duration) || 1; return `${Math.max(0, Math.min(1, t / d)) * 100}%`; }
+
+function logLine(text, cls = "") {
+  const li = document.createElement("li");
+  li.className = cls;
+  li.textContent = `${new Date().toTimeString().slice(0, 8)}  ${text}`;
+  const ol = $("log"); ol.prepend(li);
+  while (ol.children.length > LOG_MAX) ol.lastChild.remove();
+}
+
+function showAlert(text, player) {
+  G.alertPlayer = player;
+  $("alert-text").textContent = text;
+  $("alert").classList.remove("hidden");
+}
+
+/* ---------- actions ---------- */
+
+function fail(what) { return (e) => { logLine(`${what} FAILED: ${e.message}`, "welfare"); $("g-msg").textContent = `${what}: ${e.message}`; }; }
+
+function rowAction(name, act) {
+  if (act === "rejoin") { command("rejoin", { player: name }).catch(fail(`rejoin ${name}`)); return; }
+  command("welfare", { player: name, action: act }).then(() => {
+    if (act === "stop" && G.state && G.state.timeline.playing) {
+      showAlert(`${name} STOPPED (this headset only). The others are still playing.`, name);
+    }
+    if (act === "resume" && G.alertPlayer === name) $("alert").classList.add("hidden");
+  }).catch((e) => {
+    fail(`welfare ${act} on ${name}`)(e);
+    if (act === "stop") showAlert(`STOP did not reach ${name} (${e.message}): ask the viewer to take the headset off`, name);
+  });
+}
+
+function togglePlay() {
+  const playing = G.state && G.state.timeline.playing;
+  command(playing ? "pause" : "play").catch(fail(playing ? "pause" : "play"));
+}
+function pauseGroup() { command("pause").then(() => $("alert").classList.add("hidden")).catch(fail("pause group")); }
+function seekTo(t) { command("seek", { t: Math.max(0, t) }).catch(fail("seek")); }
+function seekBy(dt) { const t = groupNow(); if (t !== null) seekTo(t + dt); }
+
+function parseTime(text) {
+  const m = String(text).trim().match(/^(?:(\d+):)?(\d+(?:\.\d+)?)$/);
+  return m ? Number(m[1] || 0) * 60 + Number(m[2]) : null;
+}
+
+function newCode() {
+  const a = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789";
+  const r = crypto.getRandomValues(new Uint8Array(6));
+  return "P-" + Array.from(r, (b) => a[b % a.length]).join("");
+}
+
+function startReady() {
+  const anyIdle = G.state && G.state.players.some((p) => !(p.state && p.state.participant));
+  $("g-start").disabled = !!G.config.read_only || !anyIdle || G.anyCodeMissing || !$("g-agree").checked || !$("g-knows").checked;
+}
+
+async function startSessions() {
+  const participants = {};
+  for (const p of G.state.players) if (!(p.state && p.state.participant)) participants[p.name] = G.codes.get(p.name);
+  const who = $("g-facilitator").value.trim();
+  const consent = {
+    given: $("g-agree").checked, method: "verbal", form_version: "viewpoint-console-group-1",
+    pose_capture: $("g-pose").checked,
+    note: `Group ${G.config.group}: viewer agreed after the content warnings; told how to stop at any time: ` +
+      `${$("g-knows").checked ? "yes" : "no"}.`,
+  };
+  if (who) consent.recorded_by = who;
+  $("g-start").disabled = true; $("g-msg").className = "msg"; $("g-msg").textContent = "Starting sessions…";
+  try {
+    await command("start_sessions", { participants, consent, facilitator: who || undefined });
+    $("g-msg").className = "msg ok"; $("g-msg").textContent = `Sessions started on ${Object.keys(participants).length} headsets.`;
+    for (const k of Object.keys(participants)) G.codes.delete(k);
+  } catch (e) { fail("start sessions")(e); startReady(); }
+}
+
+function bind() {
+  $("g-play").addEventListener("click", togglePlay);
+  $("g-pause").addEventListener("click", pauseGroup);
+  $("alert-pause").addEventListener("click", pauseGroup);
+  $("alert-ack").addEventListener("click", () => $("alert").classList.add("hidden"));
+  $("g-stopall").addEventListener("click", () => command("stop_all").catch(fail("STOP ALL")));
+  $("g-back").addEventListener("click", () => seekBy(-10));
+  $("g-fwd").addEventListener("click", () => seekBy(10));
+  $("g-load").addEventListener("click", () => {
+    const id = $("g-film").value; if (!id) return;
+    $("g-msg").className = "msg"; $("g-msg").textContent = `Loading ${id} on every headset…`;
+    command("load", { film: id }, 30000).then(() => { $("g-msg").className = "msg ok"; $("g-msg").textContent = `Loaded ${id}.`; })
+      .catch(fail("load"));
+  });
+  $("g-chapter").addEventListener("change", (e) => {
+    if (e.target.value) command("chapter", { id: e.target.value }).catch(fail("chapter"));
+    e.target.value = "";
+  });
+  const go = () => { const t = parseTime($("g-seek").value); if (t === null) { $("g-msg").textContent = "Seek: m:ss or seconds"; return; } seekTo(t); };
+  $("g-seek-go").addEventListener("click", go);
+  $("g-seek").addEventListener("keydown", (e) => { if (e.key === "Enter") { e.preventDefault(); go(); } });
+  $("timeline").addEventListener("click", (e) => {
+    const f = film(); if (!f || !f.duration) return;
+    const r = e.currentTarget.getBoundingClientRect();
+    seekTo(((e.clientX - r.left) / r.width) * f.duration);
+  });
+  for (const id of ["g-agree", "g-knows"]) $(id).addEventListener("change", startReady);
+  $("g-start").addEventListener("click", startSessions);
+  $("g-end").addEventListener("click", () => {
+    if (!confirm("End every headset's session? The film stops on every headset.")) return;
+    command("end_sessions", { reason: "ended_by_facilitator" }).catch(fail("end sessions"));
+  });
+  $("g-report").addEventListener("click", async () => {
+    $("g-msg").className = "msg"; $("g-msg").textContent = "Writing the group report…";
+    try {
+      const r = await command("report", {}, 60000);
+      const a = $("g-report-link"); a.href = r.url + location.search; a.classList.remove("hidden");
+      $("g-msg").className = "msg ok"; $("g-msg").textContent = `Group report written: ${r.path}`;
+    } catch (e) { fail("report")(e); }
+  });
+  $("to-single").href = "/" + location.search;
+}
+
+function typing(e) {
+  const el = e.target;
+  return el && (el.tagName === "INPUT" && el.type !== "checkbox" || el.tagName === "TEXTAREA" || el.tagName === "SELECT");
+}
+
+document.addEventListener("keydown", (e) => {
+  if (e.ctrlKey || e.metaKey || e.altKey || G.config.read_only) return;
+  if (typing(e)) return;
+  const k = e.key.toLowerCase();
+  if (k === "x" && e.shiftKey) { e.preventDefault(); command("stop_all").catch(fail("STOP ALL")); }
+  else if (k === "p") { e.preventDefault(); pauseGroup(); }
+  else if (k === " ") { e.preventDefault(); togglePlay(); }
+  else if (k === "j") seekBy(-10);
+  else if (k === "l") seekBy(10);
+});
+
+function tick() {
+  const t = groupNow();
+  const f = film();
+  $("clock").textContent = `${fmt(t)}${f && f.duration ? " / " + fmt(f.duration) : ""}`;
+  if (t !== null) $("tl-head").style.left = pct(t);
+  requestAnimationFrame(tick);
+}
+
+bind();
+connect();
+setInterval(renderStatus, 500);
+requestAnimationFrame(tick);

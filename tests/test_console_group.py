@@ -1,0 +1,208 @@
+"""Headless Chromium drives the console's group view against three real headless players in one group.
+
+Each step is checked on the page and in every player's own session log (SQLite): the group view shows all
+three with their clock and sync figures, a group play and a group pause land on every player (each logs the
+scheduled command's execution), one headset's STOP fades only that headset, and the group report is written
+from the facilitator store. Screenshot: artifacts/console-group.png (git-ignored).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sqlite3
+import time
+from pathlib import Path
+
+import pytest
+
+from content_manifest import load_library
+from facilitator.console.group import make_group_console
+from facilitator.console.link import ClientLink
+from facilitator.console.server import ConsoleServer
+from facilitator.group.rehearsal import REHEARSAL_FILM, Rehearsal, write_rehearsal_library
+from facilitator.store import FacilitatorStore
+from tests.browser.chromium import chromium_path, launch
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.timeout(180)]
+
+playwright_api = pytest.importorskip("playwright.sync_api")
+if chromium_path() is None:
+    pytest.skip("Debian's chromium is not installed", allow_module_level=True)
+
+ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
+GROUP = "room-2"
+NAMES = ("headset-1", "headset-2", "headset-3")
+
+
+def log_events(path: Path) -> list[dict]:
+    db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=5)
+    try:
+        return [json.loads(r[0]) for r in db.execute("SELECT json FROM events ORDER BY pos")]
+    finally:
+        db.close()
+
+
+def wait_in_logs(players: dict, what: str, pred, timeout: float = 10.0) -> dict[str, dict]:
+    """The newest event matching ``pred`` in each player's log (waits until every log has one)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        found = {}
+        for name, p in players.items():
+            ev = next((e for e in reversed(log_events(p.log)) if pred(e)), None)
+            if ev is not None:
+                found[name] = ev
+        if len(found) == len(players):
+            return found
+        if time.monotonic() > deadline:
+            missing = sorted(set(players) - set(found))
+            raise AssertionError(f"no {what} in the logs of {', '.join(missing)} after {timeout:g} s")
+        time.sleep(0.1)
+
+
+@pytest.fixture(scope="module")
+def rig(tmp_path_factory):
+    work = tmp_path_factory.mktemp("console-group")
+    manifest = write_rehearsal_library(work / "library", seconds=20)
+    library = load_library(manifest)
+    rehearsal = Rehearsal(work / "players", len(NAMES), manifest, eye_size="32x32", display_rate=10.0)
+    rehearsal.start()
+    store = FacilitatorStore(work / "store.sqlite")
+    mains, urgents = rehearsal.clients(), rehearsal.clients()
+    links = {n: ClientLink(mains[n], urgents[n], name=n, store=store) for n in mains}
+    group = make_group_console(
+        links, name=GROUP, library=library, store=store, record_jsonl=work / "group.jsonl", figures_every=2.0
+    )
+    server = ConsoleServer(links, library=library, port=0, report_dir=work / "reports", group=group)
+    url = server.start().replace("/?token=", "/group?token=", 1)
+    with playwright_api.sync_playwright() as pw:
+        browser = launch(pw)
+        page = browser.new_page(viewport={"width": 1366, "height": 768}, bypass_csp=True)
+        errors: list[str] = []
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.on("dialog", lambda d: d.accept())
+        try:
+            yield {
+                "page": page, "url": url, "server": server, "group": group, "store": store, "work": work,
+                "players": {p.name: p for p in rehearsal.players}, "errors": errors,
+            }  # fmt: skip
+        finally:
+            browser.close()
+            server.stop()
+            rehearsal.stop()
+            store.close()
+
+
+def row(page, name: str):
+    return page.locator(f"#headsets tbody tr[data-player='{name}']")
+
+
+def test_group_view_drives_three_headsets(rig):
+    page, players = rig["page"], rig["players"]
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.goto(rig["url"])
+
+    # every headset at a glance, with its clock figures (offset ± uncertainty, round trip) and link health
+    page.wait_for_selector("#conn.ok", timeout=15_000)
+    assert page.locator("#headsets tbody tr").count() == 3
+    assert page.inner_text("#g-name") == GROUP
+    for name in NAMES:
+        page.wait_for_function(
+            "(n) => /±\\s*\\d+\\.\\d+ ms/.test(document.querySelector(`tr[data-player='${n}'] .off`).textContent)",
+            arg=name,
+        )
+        r = row(page, name)
+        assert re.search(r"rtt\s+\d+\.\d ms", r.locator(".off").inner_text())
+        assert "live" in r.locator(".hl").inner_text()
+
+    # the film on every headset, then consent and a session per headset, tagged with the group
+    page.select_option("#g-film", REHEARSAL_FILM)
+    page.click("#g-load")
+    page.wait_for_selector("#g-msg:text('Loaded rehearsal.')")
+    assert page.locator("#g-chapter option").count() == 3  # "Jump to chapter…", opening, middle
+    codes = {n: row(page, n).locator("input.code").input_value() for n in NAMES}
+    assert all(re.fullmatch(r"P-[A-Z2-9]{6}", c) for c in codes.values()) and len(set(codes.values())) == 3
+    assert page.is_disabled("#g-start")
+    page.check("#g-agree")
+    page.check("#g-knows")
+    page.fill("#g-facilitator", "JB")
+    page.click("#g-start")
+    started = wait_in_logs(
+        players, "session.started", lambda e: e["type"] == "session.started" and e["data"].get("participant")
+    )
+    for name, ev in started.items():
+        assert ev["data"]["group"] == GROUP and ev["data"]["participant"] == codes[name]
+        assert ev["data"]["consent"]["given"] is True
+    for name in NAMES:
+        row(page, name).locator(".who", has_text=codes[name]).wait_for()
+
+    # a group play (Space) lands on all three at one scheduled instant
+    page.keyboard.press("Space")
+    played = wait_in_logs(
+        players, "sync.executed play", lambda e: e["type"] == "sync.executed" and e["data"]["cmd"] == "play"
+    )
+    assert len({ev["data"]["epoch"] for ev in played.values()}) == 1
+    assert len({round(ev["data"]["media_t"], 3) for ev in played.values()}) == 1
+    wait_in_logs(players, "transport.playing", lambda e: e["type"] == "transport.playing")
+    page.wait_for_selector("#gstate:text('playing')")
+    for name in NAMES:
+        page.wait_for_function(
+            "(n) => /[+-]?\\d+\\.\\d\\d ms/.test(document.querySelector(`tr[data-player='${n}'] .err`).textContent)",
+            arg=name,
+            timeout=10_000,
+        )
+        row(page, name).locator(".st", has_text="playing").wait_for()
+
+    # one viewer's STOP: only that headset fades; the others play on; the page offers to pause the group
+    stop_mark = time.monotonic()
+    row(page, "headset-2").get_by_role("button", name="Stop headset-2").click()
+    stopped = wait_in_logs(
+        {"headset-2": players["headset-2"]},
+        "welfare stop",
+        lambda e: e["type"] == "welfare.changed" and e["data"].get("level") == "stop",
+    )
+    assert stopped
+    page.wait_for_selector("#alert:not(.hidden)")
+    assert "headset-2 STOPPED (this headset only)" in page.inner_text("#alert-text")
+    row(page, "headset-2").locator(".wl", has_text="STOPPED").wait_for()
+    page.wait_for_selector("#stopped:text('1 STOPPED')")
+    time.sleep(1.2)  # the others keep playing through the next state updates
+    for name in ("headset-1", "headset-3"):
+        evs = log_events(players[name].log)
+        assert not [e for e in evs if e["type"] == "welfare.changed"], name
+        assert evs[[e["type"] for e in evs].index("transport.playing")]["type"] == "transport.playing"
+        assert [e["type"] for e in evs if e["type"].startswith("transport.")][-1] == "transport.playing", name
+        assert row(page, name).locator(".st").inner_text().startswith("playing")
+        assert "ok" in row(page, name).locator(".wl").inner_text()
+    assert time.monotonic() - stop_mark < 30
+    page.screenshot(path=str(ARTIFACTS / "console-group.png"))
+    page.set_viewport_size({"width": 820, "height": 1180})  # a tablet in portrait: stacked, nothing cut off
+    page.screenshot(path=str(ARTIFACTS / "console-group-tablet.png"))
+    page.set_viewport_size({"width": 1366, "height": 768})
+
+    # pause the whole group from the alert: every player executes the same scheduled pause
+    page.click("#alert-pause")
+    paused = wait_in_logs(
+        players, "sync.executed pause", lambda e: e["type"] == "sync.executed" and e["data"]["cmd"] == "pause"
+    )
+    assert len({ev["data"]["epoch"] for ev in paused.values()}) == 1
+    page.wait_for_selector("#gstate:text('paused')")
+    page.wait_for_selector("#alert.hidden", state="attached")
+    for name in ("headset-1", "headset-3"):
+        wait_in_logs({name: players[name]}, "transport.paused", lambda e: e["type"] == "transport.paused")
+    assert not rig["errors"], rig["errors"]
+
+    # the group report, from the facilitator store: group facts, sync figures, one section per participant
+    page.click("#g-report")
+    page.wait_for_selector("#g-report-link:not(.hidden)", timeout=30_000)
+    path = Path(re.search(r"Group report written: (.+)$", page.inner_text("#g-msg")).group(1).strip())
+    report = path.read_text(encoding="utf-8")
+    assert f"group {GROUP}" in report and "Sync figures per headset" in report
+    for name in NAMES:
+        assert f"Participant {codes[name]} · {name}" in report
+    assert report.count('<article class="participant">') == 3
+    assert re.search(r"<td>play </td>.*?<td class=t>3 of 3</td><td class=t>3</td>", report, re.S)
+    records = [json.loads(line)["type"] for line in (rig["work"] / "group.jsonl").read_text().splitlines()]
+    assert {"group.member_added", "group.load", "group.command", "group.welfare", "group.clock"} <= set(records)
+    stored = {r["type"] for r in rig["store"].group_records(GROUP)}
+    assert {"group.command", "group.welfare", "group.figures", "group.sessions_started"} <= stored
