@@ -17,7 +17,14 @@ HELP = "write a session's report: one self-contained HTML file that prints to PD
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "session",
+        nargs="?",
         help="session id, 'latest', or an exported .jsonl file (from `viewpoint-facilitator export`)",
+    )
+    p.add_argument(
+        "--group",
+        metavar="NAME",
+        help="a group session's report instead ('latest' for the newest group): the group, its sync figures "
+        "and each participant, from the facilitator store",
     )
     p.add_argument(
         "-o", "--output", type=Path, default=None, help="HTML file to write (default: report-SESSION.html)"
@@ -73,7 +80,50 @@ def load_film(library_path: Path | None, events: list[dict]) -> Any:
     return lib.films.get(film_id) if film_id else None
 
 
+def run_group(args: argparse.Namespace) -> int:
+    """`report --group NAME`: the group report from the facilitator store."""
+    from facilitator.report.group import load_group, write_group_report
+    from facilitator.store import FacilitatorStore, StoreError
+
+    if args.log is not None:
+        print("viewpoint-facilitator report: --group reads the facilitator store, not --log", file=sys.stderr)
+        return 2
+    path = args.store
+    if path is None:
+        from facilitator.client import FacilitatorHome
+
+        path = FacilitatorHome(getattr(args, "home", None)).store_path
+    try:
+        store = FacilitatorStore(path)
+    except StoreError as exc:
+        print(f"viewpoint-facilitator report: {exc}", file=sys.stderr)
+        return 2
+    try:
+        data = load_group(store, args.group)
+        library = None
+        if args.library is not None:
+            from content_manifest import ManifestError, load_library
+
+            try:
+                library = load_library(args.library)
+            except (ManifestError, OSError) as exc:
+                raise SourceError(f"{args.library}: cannot use the library:\n{exc}") from None
+    except SourceError as exc:
+        print(f"viewpoint-facilitator report: {exc}", file=sys.stderr)
+        return 2
+    finally:
+        store.close()
+    out = args.output or Path(f"group-report-{data.name}.html")
+    print(write_group_report(data, out, library=library, frames=FrameCache(capacity=32, bucket_s=0.5)))
+    return 0
+
+
 def run(args: argparse.Namespace) -> int:
+    if getattr(args, "group", None):
+        return run_group(args)
+    if not args.session:
+        print("viewpoint-facilitator report: name a session (or 'latest'), or --group NAME", file=sys.stderr)
+        return 2
     try:
         events, poses = load_session(args)
         film = load_film(args.library, events)
