@@ -99,7 +99,7 @@ def _reference_loop() -> None:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--films", type=int, default=10_000)
-    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--repeat", type=int, default=2)
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as d:
         path = Path(d) / "manifest.yaml"
