@@ -6,6 +6,7 @@ Exit status: 0 valid / done, 2 invalid manifest, 1 could not run (unreadable fil
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 from pathlib import Path
@@ -28,6 +29,7 @@ def _parser() -> argparse.ArgumentParser:
         "--no-files", action="store_true", help="do not look at the film and subtitle files at all"
     )
     p.add_argument("-q", "--quiet", action="store_true", help="print problems only")
+    p.add_argument("--json", action="store_true", help="print one JSON object: valid, films, problems")
 
     p = sub.add_parser("scan", help="build or update a manifest from a folder of films")
     p.add_argument("folder", type=Path)
@@ -68,10 +70,20 @@ def _check(args: argparse.Namespace) -> int:
             print(f"viewpoint-manifest: --verify-media needs PyAV: {e}", file=sys.stderr)
             return EXIT_FAILED
         problems.sort(key=lambda p: (p.line, p.col))
-    for p in problems:
-        print(p)
     errors = sum(p.severity == "error" for p in problems)
     warnings = len(problems) - errors
+    if args.json:
+        report = {
+            "manifest": str(args.manifest),
+            "valid": not errors,
+            "films": list(library.films) if library is not None else [],
+            "media_verified": bool(args.verify_media and library is not None),
+            "problems": [dataclasses.asdict(p) for p in problems],
+        }
+        print(json.dumps(report, indent=2))
+        return EXIT_INVALID if errors else EXIT_OK
+    for p in problems:
+        print(p)
     if errors:
         print(f"{args.manifest}: invalid: {errors} error(s), {warnings} warning(s)", file=sys.stderr)
         return EXIT_INVALID

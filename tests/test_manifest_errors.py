@@ -502,3 +502,19 @@ def test_times_checked_against_the_file_when_the_manifest_has_no_duration(media_
     rc, lines = verify(media_folder, capsys, text)
     assert rc == 2
     assert any("films[0].safe_points: safe point 00:08.500 is after the file ends" in x for x in lines), lines
+
+
+def test_json_report(folder, capsys):
+    import json
+
+    text = VALID.format(sha=SHA).replace("front_heading: 0", "front_heading: east")
+    (folder / "manifest.yaml").write_text(text)
+    assert main(["check", str(folder / "manifest.yaml"), "--json"]) == 2
+    report = json.loads(capsys.readouterr().out)
+    assert report["valid"] is False and report["films"] == []
+    [problem] = report["problems"]
+    assert problem["path"] == "films[0].front_heading" and problem["line"] == line_of(text, "front_heading")
+    assert problem["severity"] == "error" and problem["expected"] == "degrees, -360..360"
+    (folder / "manifest.yaml").write_text(VALID.format(sha=SHA))
+    assert main(["check", str(folder / "manifest.yaml"), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["films"] == ["school-gate"]
