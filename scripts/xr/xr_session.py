@@ -91,8 +91,12 @@ def screen_patch(screen_path: str, eye: int, radius: int = 40):
     """The square around the centre of one eye's half of Monado's window (for before/after comparisons)."""
     from xwd import read_xwd
 
+    import numpy as np
+
     img = read_xwd(screen_path)
     ys, xs = (img.max(axis=2) > 8).nonzero()
+    if len(xs) == 0:  # nothing drawn yet
+        return np.zeros((2 * radius, 2 * radius, 3), dtype=np.uint8)
     x0, x1, y0, y1 = xs.min(), xs.max() + 1, ys.min(), ys.max() + 1
     half = (x1 - x0) // 2
     cx, cy = x0 + half * eye + half // 2, (y0 + y1) // 2
@@ -208,6 +212,7 @@ def run(args: argparse.Namespace) -> dict:
             elif args.scenario == "discs":
                 # the facilitator pauses: the pause indicator (a head-locked overlay) must reach the screen
                 face(0.0)
+                settled_colours(0.0, 0.0, timeout_s=15.0)  # Monado's window is up and shows the film
                 before = screen_patch(screen, 0)
                 player.command("pause")
                 wait_frames(args.settle_frames)
