@@ -22,7 +22,7 @@ Tap = Callable[[float, np.ndarray], None]
 OUTPUT_RATE = 48_000
 OUTPUT_CHANNELS = 2
 RESYNC_SECONDS = 0.2  # device callbacks later than this behind the steady estimate: start a new estimate
-DRIFT_PER_CALLBACK = 0.0002  # how fast the estimate may follow a device clock slower than monotonic
+DRIFT_ALLOWED = 500e-6  # how fast (s per s) the estimate may follow a device clock slower than monotonic
 
 
 class AudioOutputError(RuntimeError):
@@ -143,7 +143,7 @@ class DeviceOutput:
             if base is None or estimate < base or estimate - base > RESYNC_SECONDS:
                 base = estimate
             else:
-                base = min(estimate, base + DRIFT_PER_CALLBACK)
+                base = min(estimate, base + frames / self.rate * DRIFT_ALLOWED)
             play_time = base + done / self.rate + self.latency
             done += frames
             block = self._render(frames, play_time)
