@@ -75,7 +75,7 @@ def _of(records: list[dict], kind: str) -> list[dict]:
 def sync_summary(data: GroupData) -> dict[str, Any]:
     """The group's sync figures: commands and how they landed, spread, and per headset clock and sync."""
     recs = data.records
-    commands = [r["data"] for r in _of(recs, "group.command")]
+    commands = [{**r["data"], "_utc": r["utc"]} for r in _of(recs, "group.command")]
     executed: dict[tuple[str, int], list[float]] = {}  # (cmd, epoch) -> players' late_ms
     per_player: dict[str, dict[str, Any]] = {}
     for ps in data.sessions:
@@ -141,14 +141,14 @@ def _facts(data: GroupData, summary: dict[str, Any]) -> list[tuple[str, str]]:
     ]
 
 
-def _commands_table(summary: dict[str, Any], t0: float | None) -> str:
+def _commands_table(summary: dict[str, Any], t0: datetime | None) -> str:
     rows = []
     for c in summary["commands"]:
         acks = c.get("acks") or {}
         ok = sum(1 for a in acks.values() if isinstance(a, dict) and a.get("accepted"))
         args = ", ".join(f"{k} {v}" for k, v in (c.get("args") or {}).items())
-        at = c.get("at")
-        rel = fmt_t(at - t0) if isinstance(at, (int, float)) and t0 is not None else "–"
+        when = parse_utc(c.get("_utc"))
+        rel = fmt_t((when - t0).total_seconds()) if when and t0 else "–"
         lead = c.get("lead_s")
         rows.append(
             f"<tr><td class=t>{_e(rel)}</td><td>{_e(c.get('cmd'))} {_e(args)}</td>"
@@ -160,7 +160,7 @@ def _commands_table(summary: dict[str, Any], t0: float | None) -> str:
     if not rows:
         return '<p class="empty">No group command was sent.</p>'
     head = (
-        "<thead><tr><th>When</th><th>Command</th><th>Film time</th><th>Lead</th><th>Accepted</th>"
+        "<thead><tr><th>Group time</th><th>Command</th><th>Film time</th><th>Lead</th><th>Accepted</th>"
         "<th>Executed (logged)</th><th>Worst late</th></tr></thead>"
     )
     return f"<table>{head}<tbody>{''.join(rows)}</tbody></table>"
@@ -248,9 +248,7 @@ def build_group_report(data: GroupData, *, library: Any = None, frames: FrameCac
     summary = sync_summary(data)
     facts = _facts(data, summary)
     facts_html = "".join(f"<div><dt>{_e(k)}</dt><dd>{_e(v)}</dd></div>" for k, v in facts)
-    mono0 = next((r["data"].get("at") for r in data.records if r["type"] == "group.command"), None)
-    first_mono = data.records[0].get("mono") if data.records else None
-    t0 = first_mono if isinstance(first_mono, (int, float)) else mono0
+    t0 = parse_utc(data.records[0]["utc"]) if data.records else None
     parts = []
     for ps in data.sessions:
         film_id = next((e.get("film") for e in ps.events if e.get("film")), None)

@@ -146,8 +146,9 @@ function rowFor(tbody, p) {
   tr = document.createElement("tr");
   tr.dataset.player = p.name;
   tr.innerHTML = `<th scope="row" class="name"><span class="hn"></span><div class="who"></div></th>` +
-    `<td class="st"></td><td class="wl"></td><td class="num err"></td><td class="num off"></td><td class="hl"></td>` +
-    `<td><div class="acts" role="group" aria-label="${esc(p.name)}: welfare and rejoin">` +
+    `<td class="st" data-label="State"></td><td class="wl" data-label="Welfare"></td>` +
+    `<td class="num err" data-label="Sync error"></td><td class="num off" data-label="Clock"></td>` +
+    `<td class="hl" data-label="Link"></td><td class="act"><div class="acts" role="group" aria-label="${esc(p.name)}: welfare and rejoin">` +
     `<button class="soft" data-act="soften" title="Dim and lower the volume on this headset only">Soften</button>` +
     `<button class="stop" data-act="stop" title="Fade this headset to the calm scene, mute and pause (only this one)">Stop</button>` +
     `<button class="resume" data-act="resume" title="Back to the film: this headset rejoins the group">Resume</button>` +
