@@ -59,6 +59,11 @@ class PlaybackLoop:
         self._pending = sorted(self.options.snapshot_at)
         self.upload_mode = ""
         self.gl_renderer = ""
+        self.stop_requested: str | None = None
+
+    def request_stop(self, reason: str = "terminated") -> None:
+        """End the loop at the next display frame (from a signal handler or another thread)."""
+        self.stop_requested = reason
 
     def record_event(self, kind: str, data: dict) -> None:
         """An event sink for the loop's own verdict (transport errors); keeps the most recent events."""
@@ -108,6 +113,9 @@ class PlaybackLoop:
             if opts.autoplay and c.welfare != "stop":
                 c.engine.play()
             while True:
+                if self.stop_requested is not None:
+                    res.stopped_by = self.stop_requested
+                    break
                 info = backend.begin_frame()
                 if info is None:
                     # a window closed by the viewer says so (finish_reason); anything else is unexpected
@@ -230,6 +238,8 @@ def build_report(
         reasons.append(f"{decode_errors} decode error(s)")
     if result.stopped_by == "stall":
         pass  # already in errors
+    elif result.stopped_by == "terminated":
+        pass  # stopped on purpose (SIGTERM, console closed): not a failure of the film
     elif options.duration is None and result.stopped_by not in ("end", "viewer"):
         reasons.append(
             f"playback did not reach the end of the film (stopped by {result.stopped_by or 'unknown'})"

@@ -5,7 +5,9 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import signal
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
@@ -181,7 +183,75 @@ def make_backend(args: argparse.Namespace, controller, name: str):
     return backend
 
 
+def stop_signals() -> list[signal.Signals]:
+    """Signals that mean "stop now, cleanly": SIGTERM (and SIGHUP: the terminal went away) on POSIX; on
+    Windows SIGBREAK, which the C runtime raises for CTRL_BREAK and for the console window being closed."""
+    names = ("SIGTERM", "SIGBREAK") if sys.platform == "win32" else ("SIGTERM", "SIGHUP")
+    return [getattr(signal, n) for n in names if hasattr(signal, n)]
+
+
+class StopOnSignal:
+    """While active, a stop signal asks the playback loop to end (the session then ends with a reason and
+    the log is closed) instead of killing the process; a second signal exits at once, still through the
+    ``finally`` clauses."""
+
+    def __init__(self) -> None:
+        self.signal_name: str | None = None
+        self._on_stop: Callable[[str], None] | None = None
+        self._previous: dict[int, object] = {}
+
+    def __enter__(self) -> StopOnSignal:
+        for sig in stop_signals():
+            try:
+                self._previous[sig] = signal.signal(sig, self._handle)
+            except (ValueError, OSError):  # not the main thread (embedded use): leave the default
+                pass
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for sig, previous in self._previous.items():
+            try:
+                signal.signal(sig, previous)  # type: ignore[arg-type]
+            except (ValueError, OSError, TypeError):
+                pass
+
+    def on_stop(self, callback: Callable[[str], None]) -> None:
+        """``callback(signal_name)`` now if a signal already came, else when one comes."""
+        self._on_stop = callback
+        if self.signal_name is not None:
+            callback(self.signal_name)
+
+    def _handle(self, signum: int, frame: object) -> None:
+        if self.signal_name is not None:
+            raise SystemExit(EXIT_FAIL)  # asked twice: stop waiting for the loop
+        self.signal_name = signal.Signals(signum).name
+        if self._on_stop is not None:
+            self._on_stop(self.signal_name)
+
+
+def pairing_notice(server, controller, announce: bool = True) -> Callable[[str], None]:
+    """The server's ``on_pairing_code``: print the code, and show it in the headset (a small head-locked
+    message) while no facilitator is paired with this player; hidden once the first one pairs."""
+
+    def show(code: str) -> None:
+        if announce:
+            endpoint = server.endpoints.command if server.endpoints else server.requested_endpoint
+            print(
+                f"viewpoint-player: pairing code {code} (on the laptop: viewpoint-facilitator pair "
+                f"{endpoint} {code})",
+                flush=True,
+            )
+        controller.overlay.set_notice("" if server.authorized_count else f"Pairing code\n{code}")
+
+    return show
+
+
 def cmd_play(args: argparse.Namespace) -> int:
+    with StopOnSignal() as stopper:
+        return _play(args, stopper)
+
+
+def _play(args: argparse.Namespace, stopper: StopOnSignal) -> int:
     from content_manifest import ManifestError, load_library
     from player.app import PlaybackLoop, PlayOptions, build_report
     from player.backends import BackendError
@@ -222,7 +292,10 @@ def cmd_play(args: argparse.Namespace) -> int:
                 controller, endpoint=args.listen, keys_dir=args.keys, log_path=args.log,
                 player_name=args.name or "viewpoint-player", retention_days=args.retention_days,
             )  # fmt: skip
+            server.on_pairing_code = pairing_notice(server, controller)
             group_sync = GroupSyncService(controller).attach(server)
+            # a viewer's hold or a welfare stop released: rejoin where the group is by now
+            controller.add_resume_listener(group_sync.follower.catch_up)
             sinks.append(server.emit)
             try:
                 server.start()
@@ -250,6 +323,7 @@ def cmd_play(args: argparse.Namespace) -> int:
             options.autoplay = options.exit_on_end = False
         loop = PlaybackLoop(backend, controller, options, server=server)
         sinks.insert(0, loop.record_event)
+        stopper.on_stop(lambda name: loop.request_stop("terminated"))
         try:
             result = loop.run()
         except Exception as exc:  # a backend that cannot open: say why, no traceback
@@ -270,6 +344,8 @@ def cmd_play(args: argparse.Namespace) -> int:
         if args.report:
             args.report.parent.mkdir(parents=True, exist_ok=True)
             args.report.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+        if stopper.signal_name is not None:
+            return EXIT_OK  # stopped on purpose; the session log says so
         if report["result"] != "pass":
             for reason in report["reasons"]:
                 print(f"viewpoint-player: FAIL: {reason}", file=sys.stderr)
@@ -281,7 +357,10 @@ def cmd_play(args: argparse.Namespace) -> int:
         if group_sync is not None:
             group_sync.close()
         if server is not None:
-            server.stop()
+            if stopper.signal_name is not None:
+                server.stop("player_terminated", detail=stopper.signal_name)
+            else:
+                server.stop()
         controller.close()
 
 

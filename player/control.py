@@ -9,10 +9,15 @@ upcoming and entered, welfare changes and viewer requests all go to the sink set
 from __future__ import annotations
 
 import bisect
+import hashlib
 import logging
 import math
+import os
 import threading
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
+from pathlib import Path
 from typing import Any
 
 from content_manifest import Film, Library
@@ -27,6 +32,8 @@ EventSink = Callable[[str, dict], None]
 WARNING_LEAD_S = 10.0  # "content warning upcoming" this long before it starts
 SOFTEN_VOLUME = 0.4
 SEEK_STEP_S = 5.0
+HASH_WAIT_S = 1.0  # a load waits this long for the film's sha256; later, film.verified says it
+HOLD_REASONS = ("break_request", "focus_lost", "headset_off")
 
 
 class CommandError(Exception):
@@ -47,6 +54,37 @@ def _number(args: dict, key: str, lo: float | None = None, hi: float | None = No
     if (lo is not None and value < lo) or (hi is not None and value > hi):
         raise CommandError("bad_args", f"args.{key}: {value!r} outside {lo:g}..{hi:g}")
     return float(value)
+
+
+class FilmHasher:
+    """sha256 of film files on a worker thread, cached by (path, size, mtime): a film is hashed once."""
+
+    CHUNK = 1 << 20
+
+    def __init__(self) -> None:
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="viewpoint-film-hash")
+        self._lock = threading.Lock()
+        self._cache: dict[tuple[str, int, int], Future] = {}
+
+    def submit(self, path: Path) -> Future:
+        """A future for the file's sha256 (hex); done at once when the file is unchanged since last time."""
+        st = os.stat(path)
+        key = (str(Path(path).resolve()), st.st_size, st.st_mtime_ns)
+        with self._lock:
+            fut = self._cache.get(key)
+            if fut is None or (fut.done() and fut.exception() is not None):
+                fut = self._cache[key] = self._pool.submit(self._hash, Path(path))
+            return fut
+
+    def _hash(self, path: Path) -> str:
+        h = hashlib.sha256()
+        with open(path, "rb") as f:
+            while chunk := f.read(self.CHUNK):  # hashlib lets go of the GIL on large updates
+                h.update(chunk)
+        return h.hexdigest()
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=False, cancel_futures=True)
 
 
 class Controller:
@@ -87,6 +125,12 @@ class Controller:
         self._cues: CueTrack | None = None
         self._resume_after_welfare = False
         self._last_state = ""
+        self._opening: Any = None  # the engine a load is opening: the only source of engine events meanwhile
+        self.hold_reason: str | None = None  # the viewer is taking a break / left: group plays wait
+        self._resume_after_hold = False
+        self._resume_listeners: list[Callable[[], None]] = []
+        self.hasher = FilmHasher()
+        self.verified: dict | None = None  # sha256 check of the loaded film (filled in by a worker)
 
     # -- events -----------------------------------------------------------------------------------------
     def set_sink(self, emit: EventSink | None) -> None:
@@ -103,8 +147,13 @@ class Controller:
             log.exception("event sink failed on %s", kind)
 
     def _on_engine_event(self, kind: str, data: dict, film_id: str, engine_ref: list) -> None:
-        if engine_ref and engine_ref[0] is not self.engine:
-            return  # a replaced engine winding down: its film is no longer the one on screen
+        source = engine_ref[0] if engine_ref else None
+        opening = self._opening
+        if source is not (opening if opening is not None else self.engine):
+            # a replaced engine winding down (its transport.closed), or one that failed to open: its film is
+            # not the one on screen. While a load opens a new engine, only the new one speaks, so the log
+            # never shows the old film's events after the new film's transport.loaded.
+            return
         if kind.startswith("transport."):
             state = kind.split(".", 1)[1]
             if state in ("paused", "playing", "loaded", "ended", "seeking"):
@@ -126,27 +175,36 @@ class Controller:
         options.setdefault(
             "audio_layout", film.audio if film.audio in ("stereo", "mono", "ambix-foa") else "stereo"
         )
-        engine_ref: list = []  # empty while opening: events from open() (transport.loaded) pass through
+        engine_ref: list = []  # the engine these events come from (see _on_engine_event)
 
         def on_event(kind: str, data: dict) -> None:
             self._on_engine_event(kind, data, film.id, engine_ref)
 
+        try:
+            hashing: Future | None = self.hasher.submit(film.path)  # meanwhile the engine opens
+        except OSError:
+            hashing = None  # the engine says what is wrong with the file
         engine = self._engine_factory(film.path, on_event=on_event, **options)
+        engine_ref.append(engine)
+        self._opening = engine
         try:
             info = engine.open()
         except Exception as exc:
             reason = getattr(exc, "reason", "open_failed")
+            self._opening = None  # the film on screen stays; the failed engine's own events are dropped
             try:
                 engine.close()
             except Exception:
                 pass
-            self.emit("transport.error", {"film": film.id, "reason": reason, "message": str(exc)})
+            self.emit(
+                "transport.error", {"film": film.id, "reason": reason, "message": str(exc), "fatal": False}
+            )
             raise CommandError("load_failed", f"film {film.id!r} ({film.path}): {exc}") from None
         with self._lock:
             if self.engine is not None:
                 self._retired.append(self.engine)
             self.engine, self.film = engine, film
-            engine_ref.append(engine)
+            self._opening = None
             self.film_generation += 1
             self._chapter_id = None
             self._warned.clear()
@@ -157,9 +215,55 @@ class Controller:
             engine.set_volume(volume)
         if self.muted or self.welfare == "stop":
             engine.set_muted(True)
-        if play and self.welfare != "stop":
+        if play and self.welfare != "stop" and self.hold_reason is None:
             engine.play()
-        return {"film": film.id, "duration": info.duration, "width": info.width, "height": info.height}
+        result = {
+            "film": film.id,
+            "duration": info.duration,
+            "width": info.width,
+            "height": info.height,
+            "has_audio": bool(getattr(info, "has_audio", False)),
+            "audio_output": getattr(info, "audio_output", None),
+        }
+        result.update(self._verification(film, hashing))
+        return result
+
+    def _verification(self, film: Film, hashing: Future | None) -> dict:
+        """The film's sha256 against the manifest's: in the load result if known within HASH_WAIT_S, and
+        always as a ``film.verified`` event (logged) when the worker is done."""
+        self.verified = None
+        if hashing is None:
+            return {}
+        generation = self.film_generation
+
+        def done(fut: Future) -> None:
+            if fut.cancelled():
+                return
+            exc = fut.exception()
+            if exc is not None:
+                info = {"film": film.id, "sha256": None, "sha256_ok": False, "error": str(exc)}
+            else:
+                sha = fut.result()
+                info = {
+                    "film": film.id,
+                    "sha256": sha,
+                    "sha256_ok": sha.lower() == str(film.sha256).lower(),
+                    "expected": film.sha256,
+                }
+            if generation == self.film_generation:
+                self.verified = info
+            self.emit("film.verified", info)
+
+        try:
+            hashing.result(HASH_WAIT_S)
+        except FutureTimeout:
+            hashing.add_done_callback(done)
+            return {"sha256_pending": True}  # film.verified follows
+        except Exception:
+            pass
+        done(hashing)
+        verified = self.verified or {}
+        return {k: verified[k] for k in ("sha256", "sha256_ok", "error") if k in verified}
 
     def _load_cues(self, film: Film) -> CueTrack | None:
         lang = self.subtitle_language
@@ -183,6 +287,7 @@ class Controller:
         if self.engine is not None:
             self.engine.close()
             self.engine = None
+        self.hasher.close()
 
     def _engine(self) -> Any:
         if self.engine is None:
@@ -193,21 +298,31 @@ class Controller:
     def media_time(self) -> float:
         return self.engine.media_time() if self.engine is not None else 0.0
 
-    def play(self) -> dict:
+    def play(self, source: str = "facilitator") -> dict:
+        """Play (a person's decision: it ends a viewer's hold, see :meth:`hold`)."""
         if self.welfare == "stop":
             raise CommandError("welfare_stop", "playback is stopped for welfare: send welfare resume first")
-        if self._engine().play():
+        engine = self._engine()
+        self._release_hold(source)
+        if engine.play():
             self.overlay.set_paused(False)
         return self.status()
+
+    def play_scheduled(self) -> dict:
+        """A group's scheduled play: refused while held (the headset stays paused and says why)."""
+        held = self.held
+        if held:
+            raise CommandError("held", f"this headset is held ({held}): it rejoins the group on resume")
+        return self.play(source="group")
 
     def pause(self) -> dict:
         if self._engine().pause():
             self.overlay.set_paused(True)
         return self.status()
 
-    def toggle_pause(self) -> dict:
+    def toggle_pause(self, source: str = "viewer") -> dict:
         state = str(getattr(self._engine().state, "value", self._engine().state))
-        return self.pause() if state in ("playing", "buffering", "seeking") else self.play()
+        return self.pause() if state in ("playing", "buffering", "seeking") else self.play(source)
 
     def seek(self, t: float, **cause: object) -> dict:
         engine = self._engine()
@@ -298,20 +413,71 @@ class Controller:
         return {"heading": heading}
 
     def viewer_event(self, kind: str, data: dict | None = None) -> None:
-        """Input from a backend: break_request, focus_lost, focus_gained, recentre."""
+        """Input from a backend: break_request, focus_lost, headset_off, focus_gained, recentre."""
         data = dict(data or {})
         if kind == "break_request":
-            if self.engine is not None:
-                self.engine.pause()
             self.emit("viewer.break_request", {"media_t": round(self.media_time(), 3), **data})
-        elif kind == "focus_lost":
-            if self.pause_on_focus_loss and self.engine is not None:
-                self.engine.pause()
-            self.emit("viewer.focus_lost", {"media_t": round(self.media_time(), 3), **data})
+            self.hold("break_request")
+        elif kind in ("focus_lost", "headset_off"):
+            self.emit(f"viewer.{kind}", {"media_t": round(self.media_time(), 3), **data})
+            if self.pause_on_focus_loss:
+                self.hold(kind)
         elif kind == "focus_gained":
             self.emit("viewer.focus_gained", data)  # playback resumes only when someone says so
         elif kind == "recentre":
             self.recentre(source="viewer")
+
+    # -- holds: a viewer's break holds this headset out of the group until someone resumes it ------------
+    @property
+    def held(self) -> str | None:
+        """Why group play commands must leave this headset paused (None: they may play it)."""
+        if self.welfare == "stop":
+            return "welfare_stop"
+        return self.hold_reason
+
+    def hold(self, reason: str) -> dict:
+        """Pause and hold: scheduled/group plays leave the headset paused until :meth:`play` by a person
+        or ``welfare resume``. A second reason while held keeps the first."""
+        if reason not in HOLD_REASONS:
+            raise CommandError("bad_args", f"hold reason {reason!r} (expected {', '.join(HOLD_REASONS)})")
+        engine = self.engine
+        if self.hold_reason is None:
+            state = str(getattr(engine.state, "value", engine.state)) if engine is not None else "idle"
+            self._resume_after_hold = state in ("playing", "buffering", "seeking")
+            self.hold_reason = reason
+            if engine is not None:
+                engine.pause()
+            self.emit(
+                "hold.changed",
+                {"held": True, "reason": reason, "media_t": round(self.media_time(), 3)},
+            )
+        elif engine is not None:
+            engine.pause()
+        return {"held": self.hold_reason}
+
+    def add_resume_listener(self, callback: Callable[[], None]) -> None:
+        """``callback()`` after a hold or welfare stop is released (e.g. rejoin the group's timeline)."""
+        self._resume_listeners.append(callback)
+
+    def _release_hold(self, source: str) -> bool:
+        """Clear the hold (True if there was one); the caller decides whether to play."""
+        reason = self.hold_reason
+        if reason is None:
+            return False
+        self.hold_reason = None
+        self.emit(
+            "hold.changed",
+            {"held": False, "reason": reason, "by": source, "media_t": round(self.media_time(), 3)},
+        )
+        self._notify_resume()
+        return True
+
+    def _notify_resume(self) -> None:
+        for callback in list(self._resume_listeners):
+            try:
+                callback()
+            except Exception:
+                log.exception("resume listener failed")
 
     # -- welfare ----------------------------------------------------------------------------------------
     def set_welfare(self, action: str, source: str = "facilitator") -> dict:
@@ -337,13 +503,19 @@ class Controller:
             self.welfare = "soften"
             self.overlay.set_welfare("soften")
         else:
+            was_held = self.hold_reason is not None
+            resume_hold = was_held and self._resume_after_hold
             if engine is not None:
                 engine.set_volume(self.volume)
                 engine.set_muted(self.muted)
-                if previous == "stop" and self._resume_after_welfare:
+                if (previous == "stop" and self._resume_after_welfare) or resume_hold:
                     engine.play()
             self.welfare = "none"
             self.overlay.set_welfare("none")
+            if was_held:
+                self._release_hold(source)
+            elif previous == "stop":
+                self._notify_resume()
         if previous != self.welfare:
             self.emit(
                 "welfare.changed",
@@ -415,11 +587,13 @@ class Controller:
             "duration": self.film.duration if self.film else None,
             "chapter": self._chapter_id,
             "welfare": self.welfare,
+            "held": self.held,
             "volume": self.volume,
             "muted": self.muted,
             "rate": getattr(engine, "rate", 1.0) if engine is not None else 1.0,
             "heading": round(heading, 2),
             "pitch": round(pitch, 2),
+            **({k: v for k, v in self.verified.items() if k != "film"} if self.verified else {}),
         }
 
     def dispatch(self, cmd: str, args: dict | None = None) -> dict:

@@ -20,7 +20,7 @@ class OverlayState:
     welfare: str = "none"  # none | soften | stop (the decided level; the mixes below carry the fade)
     soften: float = 0.0  # 0..1 dimmed and desaturated picture
     calm: float = 0.0  # 0..1 calm dark scene in place of the film
-    message: str = ""  # welfare message, head-locked
+    message: str = ""  # head-locked: the welfare message, else a notice (e.g. the pairing code)
     message_alpha: float = 0.0
     paused: bool = False
     pause_alpha: float = 0.0
@@ -64,6 +64,7 @@ class OverlayAnimator:
     RESUME_FADE_S = 1.5
     PAUSE_FADE_S = 0.25
     SUBTITLE_FADE_S = 0.15
+    NOTICE_FADE_S = 0.3
 
     def __init__(self, stop_message: str = DEFAULT_STOP_MESSAGE) -> None:
         self._lock = threading.Lock()
@@ -77,6 +78,9 @@ class OverlayAnimator:
         self._calm = _Fade()
         self._pause = _Fade()
         self._subtitle = _Fade()
+        self.notice = ""
+        self._last_notice = ""
+        self._notice = _Fade()
 
     def set_welfare(self, level: str, now: float | None = None) -> None:
         if level not in WELFARE_LEVELS:
@@ -110,6 +114,18 @@ class OverlayAnimator:
                 self._last_subtitle = text
             self._subtitle.set(1.0 if text else 0.0, now, self.SUBTITLE_FADE_S)
 
+    def set_notice(self, text: str, now: float | None = None) -> None:
+        """A short head-locked message (e.g. "Pairing code 123-456") shown while no welfare message is;
+        "" fades it out."""
+        now = time.monotonic() if now is None else now
+        with self._lock:
+            if text == self.notice:
+                return
+            self.notice = text
+            if text:
+                self._last_notice = text
+            self._notice.set(1.0 if text else 0.0, now, self.NOTICE_FADE_S)
+
     def set_recentre(self, yaw_deg: float) -> None:
         with self._lock:
             self.recentre_yaw = float(yaw_deg)
@@ -119,12 +135,16 @@ class OverlayAnimator:
         with self._lock:
             calm = self._calm.value(now)
             pause = self._pause.value(now) * (1.0 - calm)
+            message, message_alpha = (self.stop_message, calm) if calm > 0.0 else ("", 0.0)
+            notice = self._notice.value(now)
+            if calm <= 0.0 and notice > 0.0:
+                message, message_alpha = self.notice or self._last_notice, notice
             return OverlayState(
                 welfare=self.welfare,
                 soften=self._soften.value(now),
                 calm=calm,
-                message=self.stop_message if calm > 0.0 else "",
-                message_alpha=calm,
+                message=message,
+                message_alpha=message_alpha,
                 paused=self.paused,
                 pause_alpha=pause,
                 subtitle=self.subtitle or (self._last_subtitle if self._subtitle.value(now) > 0 else ""),

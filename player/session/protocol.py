@@ -531,12 +531,19 @@ def initial_state() -> dict[str, Any]:
         "film": None,
         "media_t": None,
         "welfare": "none",
+        "held": None,
         "chapter": None,
         "session": None,
         "participant": None,
         "warning": None,
         "facilitators": {},
     }
+
+
+# transport.<state> events that are state changes (docs/transport.md); other transport.* kinds are notices
+TRANSPORT_STATES = frozenset(
+    ("idle", "loaded", "playing", "paused", "seeking", "buffering", "ended", "error", "closed")
+)
 
 
 def apply_event(state: dict[str, Any], event: Mapping[str, Any]) -> dict[str, Any]:
@@ -553,9 +560,16 @@ def apply_event(state: dict[str, Any], event: Mapping[str, Any]) -> dict[str, An
     if event.get("media_t") is not None:
         state["media_t"] = event["media_t"]
     if kind.startswith("transport."):
-        state["transport"] = kind.split(".", 1)[1]
+        name = kind.split(".", 1)[1]
+        # only state changes (docs/transport.md, States); notices (rate, volume, warning) and a non-fatal
+        # error (the state is unchanged) leave the transport state alone
+        fatal = not isinstance(data, dict) or data.get("fatal") is not False
+        if name in TRANSPORT_STATES and (name != "error" or fatal):
+            state["transport"] = name
     elif kind == "welfare.changed" and isinstance(data, dict):
         state["welfare"] = data.get("level", state.get("welfare"))
+    elif kind == "hold.changed" and isinstance(data, dict):
+        state["held"] = data.get("reason") if data.get("held") else None
     elif kind == "chapter.entered" and isinstance(data, dict):
         state["chapter"] = data.get("id")
     elif kind == "content_warning.entered" and isinstance(data, dict):

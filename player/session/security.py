@@ -205,6 +205,10 @@ class Authorizations:
         self._roles = roles
         self._stamp = stamp
 
+    def __len__(self) -> int:
+        """How many facilitators are authorised (as last read)."""
+        return len(self._roles)
+
     def lookup(self, public_z85: bytes) -> tuple[str, str] | None:
         """(role, name) of an authorised key, else None."""
         return self._roles.get(public_z85)

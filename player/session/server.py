@@ -195,6 +195,7 @@ class SessionServer:
         self._started = threading.Event()
         self._start_error: BaseException | None = None
         self._stop_reason = "player_stopped"
+        self._stop_detail: str | None = None
 
         # session-thread state
         self.session_id = ""
@@ -261,11 +262,13 @@ class SessionServer:
             err = self._start_error
             raise err if isinstance(err, SessionServerError) else SessionServerError(str(err))
 
-    def stop(self, reason: str = "player_stopped", timeout: float = 5.0) -> None:
-        """End the current session (logged), flush the log, close the sockets, join the thread."""
+    def stop(self, reason: str = "player_stopped", timeout: float = 5.0, detail: str | None = None) -> None:
+        """End the current session (``session.ended`` with ``reason`` and ``detail``, logged), flush the log,
+        close the sockets, join the thread."""
         if self._thread is None:
             return
         self._stop_reason = reason
+        self._stop_detail = detail
         self._running.clear()
         self._wake()
         self._thread.join(timeout)
@@ -305,6 +308,12 @@ class SessionServer:
     @property
     def endpoint(self) -> str:
         return self.endpoints.command if self.endpoints else self.requested_endpoint
+
+    @property
+    def authorized_count(self) -> int:
+        """How many facilitators are paired with this player (0 before start)."""
+        auth = getattr(self, "auth", None)
+        return len(auth) if auth is not None else 0
 
     @property
     def running(self) -> bool:
@@ -550,9 +559,9 @@ class SessionServer:
         data.update(extra)
         self._append("session.started", data, drain=False)  # always seq 1 of its session
 
-    def _end_session(self, reason: str) -> dict[str, Any]:
+    def _end_session(self, reason: str, detail: str | None = None) -> dict[str, Any]:
         self._flush_poses()
-        self._append("session.ended", {"reason": reason})
+        self._append("session.ended", {"reason": reason, **({"detail": detail} if detail else {})})
         return {"session": self.session_id, "seq": self.seq}
 
     # -- the event path
@@ -767,9 +776,9 @@ class SessionServer:
             if peer.announced:
                 self._append(
                     "facilitator.left",
-                    {"key": key, "cid": cid, "name": peer.name, "reason": "player_stopped"},
+                    {"key": key, "cid": cid, "name": peer.name, "reason": self._stop_reason},
                 )
-        self._end_session(self._stop_reason)
+        self._end_session(self._stop_reason, self._stop_detail)
         self._commit_and_publish()
 
     # -- commands
@@ -953,7 +962,11 @@ class SessionServer:
             at, cmd, _peer = self._scheduled.pop(0)
             late_ms = (time.monotonic() - at) * 1000
             try:
-                self._dispatch(cmd.cmd, cmd.args)
+                play_scheduled = getattr(self.controller, "play_scheduled", None)
+                if cmd.cmd == "play" and play_scheduled is not None:
+                    play_scheduled()  # refused (command.failed, code "held") while the viewer is held out
+                else:
+                    self._dispatch(cmd.cmd, cmd.args)
                 self._append(
                     "command.executed", {"id": cmd.id, "cmd": cmd.cmd, "at": at, "late_ms": round(late_ms, 3)}
                 )

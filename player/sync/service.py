@@ -41,7 +41,8 @@ class ControllerHooks:
         return self._state() in ("playing", "buffering")
 
     def held(self) -> bool:
-        return self.controller.welfare == "stop"
+        # welfare stop, or a viewer's hold (break request, focus lost, headset off): see Controller.hold
+        return self.controller.welfare == "stop" or bool(getattr(self.controller, "hold_reason", None))
 
     def play(self, at: float) -> None:
         engine = self._engine()
