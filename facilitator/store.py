@@ -383,6 +383,12 @@ class FacilitatorStore:
                 self.db.execute("DELETE FROM events WHERE session=?", (sid,))
                 self.db.execute("DELETE FROM poses WHERE session=?", (sid,))
                 self.db.execute("DELETE FROM sessions WHERE id=?", (sid,))
+            # a group's own record goes with its sessions: once its last record is past the retention period
+            self.db.execute(
+                "DELETE FROM group_records WHERE grp IN"
+                " (SELECT grp FROM group_records GROUP BY grp HAVING max(utc) < ?)",
+                (cutoff,),
+            )
             self.db.execute("INSERT INTO purges VALUES(?,?,?)", (utc_now(), cutoff, json.dumps(ids)))
             self.db.execute("COMMIT")
         return ids

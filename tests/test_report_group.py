@@ -131,3 +131,9 @@ def test_group_report_from_the_cli(store: FacilitatorStore, tmp_path: Path) -> N
     assert facilitator_main(["report", "--group", "nobody", "--store", str(store.path), "-o", str(out)]) == 2
     if __debug__ and Path("artifacts").is_dir():
         (Path("artifacts") / "report-group.html").write_text(html, encoding="utf-8")
+
+
+def test_purge_drops_a_group_record_past_retention(store: FacilitatorStore) -> None:
+    store.db.execute("UPDATE group_records SET utc='2020-01-01T00:00:00.000Z' WHERE grp='older-group'")
+    store.purge(older_than_days=30)
+    assert [g["group"] for g in store.groups()] == [GROUP]
