@@ -89,9 +89,8 @@ def screen_colour(screen_path: str, eye: int) -> list[int]:
 
 def screen_patch(screen_path: str, eye: int, radius: int = 40):
     """The square around the centre of one eye's half of Monado's window (for before/after comparisons)."""
-    from xwd import read_xwd
-
     import numpy as np
+    from xwd import read_xwd
 
     img = read_xwd(screen_path)
     ys, xs = (img.max(axis=2) > 8).nonzero()
