@@ -88,7 +88,7 @@ class MonadoRemote:
         self.head_orientation = yaw_pitch_quat(heading_deg, pitch_deg)
         self.send()
 
-    def press(self, hand: str, button: str, hold_s: float = 0.3) -> None:
+    def press(self, hand: str, button: str, hold_s: float = 0.6) -> None:
         """Press and release a button (e.g. "b_click") on "left" or "right", holding it for `hold_s`."""
         ctrl = self.left if hand == "left" else self.right
         ctrl.buttons[button] = True
