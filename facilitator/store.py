@@ -90,6 +90,8 @@ class FacilitatorStore:
             self.db.execute("PRAGMA synchronous=NORMAL")
             self.db.execute("PRAGMA secure_delete=ON")
             self.db.executescript(_SCHEMA)
+            if "groups" not in {r[1] for r in self.db.execute("PRAGMA table_info(purges)")}:
+                self.db.execute("ALTER TABLE purges ADD COLUMN groups TEXT")  # which group records went
         except sqlite3.Error as exc:
             raise StoreError(f"{self.path}: cannot open the facilitator store ({exc})") from None
         self._lock = threading.Lock()
@@ -384,19 +386,30 @@ class FacilitatorStore:
                 self.db.execute("DELETE FROM poses WHERE session=?", (sid,))
                 self.db.execute("DELETE FROM sessions WHERE id=?", (sid,))
             # a group's own record goes with its sessions: once its last record is past the retention period
+            groups = [
+                r[0]
+                for r in self.db.execute(
+                    "SELECT grp FROM group_records GROUP BY grp HAVING max(utc) < ?", (cutoff,)
+                )
+            ]
+            for grp in groups:
+                self.db.execute("DELETE FROM group_records WHERE grp=?", (grp,))
             self.db.execute(
-                "DELETE FROM group_records WHERE grp IN"
-                " (SELECT grp FROM group_records GROUP BY grp HAVING max(utc) < ?)",
-                (cutoff,),
+                "INSERT INTO purges(utc, before_utc, sessions, groups) VALUES(?,?,?,?)",
+                (utc_now(), cutoff, json.dumps(ids), json.dumps(groups)),
             )
-            self.db.execute("INSERT INTO purges VALUES(?,?,?)", (utc_now(), cutoff, json.dumps(ids)))
             self.db.execute("COMMIT")
         return ids
 
     def purges(self) -> list[dict[str, Any]]:
         with self._lock:
-            rows = self.db.execute("SELECT utc, before_utc, sessions FROM purges ORDER BY rowid").fetchall()
-        return [{"utc": u, "ended_before": b, "sessions": json.loads(s)} for u, b, s in rows]
+            rows = self.db.execute(
+                "SELECT utc, before_utc, sessions, groups FROM purges ORDER BY rowid"
+            ).fetchall()
+        return [
+            {"utc": u, "ended_before": b, "sessions": json.loads(s), "groups": json.loads(g or "[]")}
+            for u, b, s, g in rows
+        ]
 
     def close(self) -> None:
         self.flush()
