@@ -211,6 +211,16 @@ class GroupConsole:
             },
         )
 
+    def on_event(self, player: str, ev: dict[str, Any]) -> None:
+        """A player's event (on the console's loop): viewer signals and playback errors alert group pages."""
+        if not self._sockets:
+            return
+        text = viewer_alert(str(ev.get("type", "")), ev.get("data") or {})
+        if text:
+            level = "soft" if text.startswith("headset back on") else "welfare"
+            self._spawn(self.broadcast({"kind": "alert", "player": player, "text": f"{player}: {text}",
+                                        "level": level}))  # fmt: skip
+
     # ------------------------------------------------------------------ commands
 
     async def _page_command(self, ws: web.WebSocketResponse, data: dict[str, Any]) -> None:
@@ -343,6 +353,22 @@ class GroupConsole:
         name = re.sub(r"[^A-Za-z0-9._-]", "_", f"group-report-{self.name}.html")
         path = write_group_report(data, Path(out_dir) / name, library=self.library)
         return {"url": f"/reports/{name}", "path": str(path.resolve()), "participants": len(data.sessions)}
+
+
+def viewer_alert(etype: str, data: dict[str, Any]) -> str | None:
+    """What a group page must be told at once about one headset's event (None: nothing)."""
+    if etype in ("viewer.break_request", "welfare.request"):
+        return "the viewer asked for a break (this headset is held)"
+    if etype in ("viewer.focus_lost", "viewer.headset_off"):
+        return "headset taken off (held)"
+    if etype == "viewer.focus_gained":
+        return "headset back on (still held until you resume it)"
+    if etype == "transport.error":
+        return f"playback error: {data.get('reason') or 'unknown'}"
+    by = str(data.get("by") or "").lower()
+    if etype == "welfare.changed" and by in ("viewer", "headset") and data.get("level") != "none":
+        return f"welfare {data.get('level')} from the headset"
+    return None
 
 
 def _brief(record: dict[str, Any]) -> dict[str, Any]:

@@ -434,6 +434,8 @@ class ConsoleServer:
         view = self.players[pid]
         view.recent.append(ev)
         self._fold(view, ev)
+        if self.group is not None:
+            self.group.on_event(pid, ev)
         if pid != self.selected:
             return
         etype = ev.get("type", "")

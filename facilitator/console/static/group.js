@@ -60,6 +60,10 @@ function onMessage(msg) {
       break;
     case "group": applyState(msg.state); break;
     case "notice": logLine(msg.text, msg.level || ""); break;
+    case "alert":  // a viewer's signal from one headset: stays until dismissed
+      logLine(msg.text, msg.level === "welfare" ? "welfare" : "soft");
+      showAlert(msg.text, msg.player, msg.level === "welfare");
+      break;
     case "reply": {
       const p = G.pending.get(msg.id);
       if (p) { G.pending.delete(msg.id); msg.ok ? p.resolve(msg.result || {}) : p.reject(new Error(msg.error?.message || "failed")); }
@@ -275,9 +279,10 @@ function logLine(text, cls = "") {
   while (ol.children.length > LOG_MAX) ol.lastChild.remove();
 }
 
-function showAlert(text, player) {
+function showAlert(text, player, urgent = false) {
   G.alertPlayer = player;
   $("alert-text").textContent = text;
+  $("alert").classList.toggle("soft", !urgent);
   $("alert").classList.remove("hidden");
 }
 
@@ -294,7 +299,7 @@ function rowAction(name, act) {
     if (act === "resume" && G.alertPlayer === name) $("alert").classList.add("hidden");
   }).catch((e) => {
     fail(`welfare ${act} on ${name}`)(e);
-    if (act === "stop") showAlert(`STOP did not reach ${name} (${e.message}): ask the viewer to take the headset off`, name);
+    if (act === "stop") showAlert(`STOP did not reach ${name} (${e.message}): ask the viewer to take the headset off`, name, true);
   });
 }
 
