@@ -14,7 +14,13 @@ import shutil
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
+
+try:
+    import resource
+except ImportError:  # Windows
+    resource = None  # type: ignore[assignment]
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
@@ -54,33 +60,51 @@ def make_clip(codec: str, width: int, height: int, seconds: float, fps: int = 30
     return path
 
 
-def ffmpeg_fps(path: Path) -> tuple[float, int]:
-    """Frames/s of `ffmpeg -threads 0 -i FILE -f null -` (wall clock, process start included)."""
+@dataclass
+class Run:
+    frames: int
+    wall: float  # seconds
+    cpu: float  # CPU seconds, all threads
+
+    @property
+    def fps(self) -> float:
+        return self.frames / self.wall
+
+    @property
+    def fps_per_cpu(self) -> float:
+        return self.frames / self.cpu
+
+
+def ffmpeg_run(path: Path) -> Run:
+    """`ffmpeg -threads 0 -i FILE -f null -` (wall clock with process start; CPU of the child)."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN) if resource else None
     t = time.perf_counter()
     out = subprocess.run(
         ["ffmpeg", "-hide_banner", "-nostats", "-threads", "0", "-i", str(path), "-an", "-f", "null", "-"],
         check=True, capture_output=True, text=True,
     )  # fmt: skip
     wall = time.perf_counter() - t
+    cpu = float("nan")
+    if resource and before:
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     frames = 0
     for line in out.stderr.splitlines():
         if line.startswith("frame="):
             frames = int(line.split("=")[1].split()[0])
-    if not frames:
-        frames = count_frames(path)
-    return frames / wall, frames
+    return Run(frames or count_frames(path), wall, cpu)
 
 
-def pyav_fps(path: Path) -> tuple[float, int]:
-    """Frames/s of a bare PyAV decode loop (same FFmpeg build as the engine, thread_type AUTO, no queue)."""
+def pyav_run(path: Path) -> Run:
+    """A bare PyAV decode loop (the engine's FFmpeg build, thread_type AUTO, no queue, no threads of ours)."""
     import av
 
-    t = time.perf_counter()
+    t, c0 = time.perf_counter(), time.process_time()
     with av.open(str(path)) as c:
         stream = c.streams.video[0]
         stream.thread_type = "AUTO"
         frames = sum(1 for _ in c.decode(stream))
-    return frames / (time.perf_counter() - t), frames
+    return Run(frames, time.perf_counter() - t, time.process_time() - c0)
 
 
 def count_frames(path: Path) -> int:
@@ -90,12 +114,10 @@ def count_frames(path: Path) -> int:
         return sum(1 for p in c.demux(c.streams.video[0]) if p.size)
 
 
-def engine_fps(path: Path, hwdec: str = "none") -> tuple[float, int]:
-    """Frames/s the engine decodes into its frame queue, from open() until the video stream's end.
-
-    Fast mode (8x) with a display loop draining the queue, so the decoder never waits on back-pressure.
-    """
-    t = time.perf_counter()
+def engine_run(path: Path, hwdec: str = "none") -> Run:
+    """The engine from open() until the video stream's end: decode thread -> YUV planes -> frame queue,
+    drained by a display loop in fast mode (8x), so the decoder never waits on back-pressure."""
+    t, c0 = time.perf_counter(), time.process_time()
     engine = MediaEngine(path, hwdec=hwdec, audio="none")
     engine.open()
     engine.set_fast(8)
@@ -103,43 +125,54 @@ def engine_fps(path: Path, hwdec: str = "none") -> tuple[float, int]:
     deadline = time.monotonic() + 600
     while engine.state not in (TransportState.ENDED, TransportState.ERROR) and time.monotonic() < deadline:
         engine.frame_for(time.monotonic())
-        time.sleep(0.001)
-    wall = time.perf_counter() - t
+        time.sleep(0.002)
+    wall, cpu = time.perf_counter() - t, time.process_time() - c0
     decoded = engine.stats()["decoded"]
     state = engine.state
     engine.close()
     if state != TransportState.ENDED:
         sys.exit(f"bench: engine ended in state {state.value}")
-    return decoded / wall, decoded
+    return Run(decoded, wall, cpu)
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--repeat", type=int, default=2, help="runs of each; the best is kept (default 2)")
-    ap.add_argument("--seconds", type=float, default=3.0, help="clip length (default 3)")
+    ap.add_argument("--repeat", type=int, default=3, help="interleaved runs of each; the best is kept")
+    ap.add_argument("--seconds", type=float, default=6.0, help="clip length (default 6)")
     ap.add_argument("--width", type=int, default=3840)
     ap.add_argument("--height", type=int, default=1920)
     args = ap.parse_args()
-    print(f"cpu cores: {os.cpu_count()}")
+    print(f"cpu cores: {os.cpu_count()}; load average before: {_load()}")
     ratios = {}
     for codec in CODECS:
         path = make_clip(codec, args.width, args.height, args.seconds)
-        best_engine = best_ffmpeg = best_pyav = 0.0
+        runs: dict[str, list[Run]] = {"engine": [], "ffmpeg": [], "pyav": []}
         for _ in range(args.repeat):  # interleaved, so all see the same machine load
-            fps_f, frames_f = ffmpeg_fps(path)
-            fps_e, frames_e = engine_fps(path)
-            fps_p, _ = pyav_fps(path)
-            best_ffmpeg, best_engine = max(best_ffmpeg, fps_f), max(best_engine, fps_e)
-            best_pyav = max(best_pyav, fps_p)
-        ratio = best_engine / best_ffmpeg
+            runs["ffmpeg"].append(ffmpeg_run(path))
+            runs["engine"].append(engine_run(path))
+            runs["pyav"].append(pyav_run(path))
+        best = {k: max(v, key=lambda r: r.fps) for k, v in runs.items()}
+        eff = {k: max(r.fps_per_cpu for r in v) for k, v in runs.items()}
+        ratio = best["engine"].fps / best["ffmpeg"].fps
         ratios[codec] = ratio
         print(
-            f"{codec} {args.width}x{args.height}: engine {best_engine:.1f} fps ({frames_e} frames), "
-            f"ffmpeg -threads 0 -f null {best_ffmpeg:.1f} fps ({frames_f} frames), ratio {ratio:.2f} "
-            f"({'ok' if ratio >= 0.95 else 'below'} the 0.95 goal); "
-            f"bare PyAV loop {best_pyav:.1f} fps (engine/PyAV {best_engine / best_pyav:.2f})"
+            f"{codec} {args.width}x{args.height}, {best['engine'].frames} frames, best of {args.repeat}:\n"
+            f"  engine {best['engine'].fps:.1f} fps, ffmpeg -threads 0 -f null {best['ffmpeg'].fps:.1f} fps: "
+            f"ratio {ratio:.2f} ({'meets' if ratio >= 0.95 else 'below'} the 0.95 goal)\n"
+            f"  bare PyAV loop {best['pyav'].fps:.1f} fps "
+            f"(engine/PyAV {best['engine'].fps / best['pyav'].fps:.2f})\n"
+            f"  frames per CPU-second (less sensitive to a shared machine): engine {eff['engine']:.1f}, "
+            f"ffmpeg {eff['ffmpeg']:.1f}, PyAV {eff['pyav']:.1f} "
+            f"(engine/ffmpeg {eff['engine'] / eff['ffmpeg']:.2f})"
         )
-    print("ratios:", ", ".join(f"{k} {v:.2f}" for k, v in ratios.items()))
+    print("ratios:", ", ".join(f"{k} {v:.2f}" for k, v in ratios.items()), f"; load average after: {_load()}")
+
+
+def _load() -> str:
+    try:
+        return " ".join(f"{x:.1f}" for x in os.getloadavg())
+    except (AttributeError, OSError):
+        return "n/a"
 
 
 if __name__ == "__main__":
