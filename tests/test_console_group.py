@@ -131,7 +131,7 @@ def test_group_view_drives_three_headsets(rig):
     # the film on every headset, then consent and a session per headset, tagged with the group
     page.select_option("#g-film", REHEARSAL_FILM)
     page.click("#g-load")
-    page.wait_for_selector("#g-msg:text('Loaded rehearsal.')")
+    page.wait_for_selector("#g-msg:text('Loaded rehearsal: pre-flight passed on every headset.')")
     assert page.locator("#g-chapter option").count() == 3  # "Jump to chapter…", opening, middle
     codes = {n: row(page, n).locator("input.code").input_value() for n in NAMES}
     assert all(re.fullmatch(r"P-[A-Z2-9]{6}", c) for c in codes.values()) and len(set(codes.values())) == 3

@@ -274,8 +274,8 @@ class GroupConsole:
             film = str(args.get("film") or "")
             if self.library is not None and film not in self.library.films:
                 raise ValueError(f"film: {film[:40]!r} is not in the console's library")
-            g.load(film)
-            return {"film": film}
+            acks = g.load(film)["acks"]
+            return {"film": film, "failed": self._preflight(film, acks)}
         if cmd == "welfare":
             name, action = self._player(args), args.get("action")
             if action not in WELFARE_ACTIONS:
@@ -297,6 +297,27 @@ class GroupConsole:
         if cmd == "report":
             return self.write_report()
         raise LinkError("unknown_command", f"cmd: {cmd[:40]!r} is not a group command")
+
+    def _preflight(self, film_id: str, acks: dict[str, Any]) -> dict[str, list[str]]:
+        """The single-headset pre-flight on every headset after a group load: {headset: failed checks}."""
+        film = self.library.films.get(film_id) if self.library is not None else None
+        if film is None:
+            return {}
+        from facilitator.console.preflight import preflight_checks
+
+        failed: dict[str, list[str]] = {}
+        for name, link in self.links.items():
+            try:
+                status = link.command("status", {})
+            except LinkError:
+                status = {}
+            health = {"player_name": name, **link.health()}
+            ack = acks.get(name) if isinstance(acks.get(name), dict) else {}
+            rows = preflight_checks(film, ack, status, health)
+            bad = [f"{r['label']}: {r['value']}" for r in rows if r.get("ok") is False]
+            if bad:
+                failed[name] = bad
+        return failed
 
     def _stop_all(self) -> dict[str, Any]:
         """Welfare stop on every headset at once (each on its own thread), then the group's pause."""
@@ -401,7 +422,11 @@ def _notice(cmd: str, args: dict[str, Any], result: dict[str, Any]) -> str | Non
     if cmd == "end_sessions":
         return "sessions ended"
     if cmd == "load":
-        return f"loaded {result.get('film')} on every headset"
+        failed = result.get("failed") or {}
+        if failed:
+            detail = "; ".join(f"{k}: {', '.join(v)}" for k, v in failed.items())
+            return f"loaded {result.get('film')}; PRE-FLIGHT FAILED on {detail}"
+        return f"loaded {result.get('film')} on every headset; pre-flight passed"
     return None
 
 

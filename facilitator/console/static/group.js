@@ -357,8 +357,13 @@ function bind() {
   $("g-load").addEventListener("click", () => {
     const id = $("g-film").value; if (!id) return;
     $("g-msg").className = "msg"; $("g-msg").textContent = `Loading ${id} on every headset…`;
-    command("load", { film: id }, 30000).then(() => { $("g-msg").className = "msg ok"; $("g-msg").textContent = `Loaded ${id}.`; })
-      .catch(fail("load"));
+    command("load", { film: id }, 30000).then((r) => {
+      const failed = Object.entries(r.failed || {});
+      $("g-msg").className = failed.length ? "msg" : "msg ok";
+      $("g-msg").textContent = failed.length
+        ? `Loaded ${id}, but the pre-flight failed on ${failed.map(([k, v]) => `${k} (${v.join("; ")})`).join(", ")}.`
+        : `Loaded ${id}: pre-flight passed on every headset.`;
+    }).catch(fail("load"));
   });
   $("g-chapter").addEventListener("change", (e) => {
     if (e.target.value) command("chapter", { id: e.target.value }).catch(fail("chapter"));
