@@ -301,6 +301,12 @@ def test_seek_accuracy_over_many_random_seeks(mono: Path) -> None:
     rec = Recorder(mono)
     rec.open()
     e = rec.engine
+    e.seek(2.0, cause="chapter", chapter="look-around")  # a chapter jump is a seek to its start
+    rec.wait_state(S.PAUSED)
+    rec.run(lambda: "transport.paused" in rec.kinds())  # events arrive on their own thread, in order
+    seeking = [d for k, d in rec.events if k == "transport.seeking"]
+    assert seeking[-1]["cause"] == "chapter" and seeking[-1]["chapter"] == "look-around"
+    assert read_frame_number(luma_of(e.frame_for(time.monotonic()))) == 60
     rng = random.Random(20261121)
     targets = [rng.uniform(0.0, 5.96) for _ in range(36)] + [0.0, 1.0, 37 / 30, 2.5, 5.0, 179 / 30]
     for t in targets:
