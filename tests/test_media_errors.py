@@ -247,3 +247,15 @@ def test_hwdec_falls_back_to_software_once(sample_manifest: Path, monkeypatch: p
     if info.hwdec == "none":  # no cuda device here: said by the first film only; both play in software
         assert len(warned[0]) == 1 and warned[1] == []
         assert "software" in warned[0][0]["message"]
+
+
+def test_settings_made_before_open_carry_over(sample_manifest: Path) -> None:
+    engine = MediaEngine(film_path(sample_manifest, "calibration-mono"), audio="null", hwdec="none")
+    engine.set_volume(0.3)
+    engine.set_muted(True)
+    engine.open()
+    try:
+        assert engine._mixer.volume == 0.3 and engine._mixer.muted
+        assert engine._mixer.channels == 2
+    finally:
+        engine.close()

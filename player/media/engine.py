@@ -133,6 +133,7 @@ class MediaEngine:
         self._mixer = Mixer(OUTPUT_RATE, 0)
         self._output: NullOutput | DeviceOutput | None = None
         self._stretch: TimeStretch | None = None
+        self._orientation: tuple[float, float, float, float] | None = None
 
         # transport variables, guarded by self._lock
         self._generation = 0
@@ -345,7 +346,12 @@ class MediaEngine:
             )
         layout_name, out_channels = output_layout(channels, self.audio_layout)
         self._buffer = AudioBuffer(OUTPUT_RATE, out_channels)
-        self._mixer = Mixer(OUTPUT_RATE, out_channels)
+        mixer = Mixer(OUTPUT_RATE, out_channels)
+        mixer.set_volume(self._mixer.volume)  # settings made before open() carry over
+        mixer.set_muted(self._mixer.muted)
+        if self._orientation is not None:
+            mixer.set_orientation(self._orientation)
+        self._mixer = mixer
         self._audio = AudioDecoder(
             path, container, stream, origin, self, buffer=self._buffer, layout_name=layout_name
         )
@@ -501,6 +507,7 @@ class MediaEngine:
 
     def set_listener_orientation(self, orientation: tuple[float, float, float, float]) -> None:
         """Head orientation (x, y, z, w) in the film's frame, for ambisonic sound; call once per frame."""
+        self._orientation = orientation
         self._mixer.set_orientation(orientation)
 
     # --- clock and frames -----------------------------------------------------------------------------
