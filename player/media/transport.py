@@ -65,6 +65,7 @@ class Transport:
         self.lock = threading.RLock()
         self._state = S.IDLE
         self._queue: queue.SimpleQueue = queue.SimpleQueue()
+        self._stopped = False
         self._thread = threading.Thread(target=self._dispatch, name="viewpoint-media-events", daemon=True)
         self._thread.start()
         self.history: list[tuple[str, dict]] = []  # last events, for diagnostics (bounded)
@@ -109,7 +110,12 @@ class Transport:
 
     def _dispatch(self) -> None:
         while True:
-            item = self._queue.get()
+            try:
+                item = self._queue.get(timeout=0.5)  # no wait without a timeout, even here
+            except queue.Empty:
+                if self._state == S.CLOSED and self._stopped:
+                    return
+                continue
             if item is _STOP:
                 return
             kind, data = item
@@ -122,6 +128,7 @@ class Transport:
 
     def shutdown(self, timeout: float = 2.0) -> None:
         """Deliver what is queued, then stop the dispatch thread."""
+        self._stopped = True
         self._queue.put(_STOP)
         if threading.current_thread() is not self._thread:
             self._thread.join(timeout)
