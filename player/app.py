@@ -87,7 +87,7 @@ class PlaybackLoop:
                 elif key in ("left", "right", "up", "down"):
                     step = {"left": -SEEK_STEP_S, "right": SEEK_STEP_S, "down": -30.0, "up": 30.0}[key]
                     c.seek_relative(step)
-            elif kind in ("recentre", "break_request", "focus_lost", "focus_gained"):
+            elif kind in ("recentre", "break_request", "focus_lost", "headset_off", "focus_gained"):
                 c.viewer_event(kind, data)
         except CommandError as exc:
             log.info("%s ignored: %s", kind, exc.message)
