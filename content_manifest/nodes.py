@@ -65,20 +65,8 @@ def _convert(node: yaml.Node, memo: dict[int, Node]) -> Node:
     return out
 
 
-# --- the fast reader --------------------------------------------------------------------------------------
-
-# anything but printable text and newlines (tabs, CR, NEL, LS/PS, BOM, what YAML forbids) goes to PyYAML
-_BAD_CHARS = re.compile(
-    "[^\x0a\x20-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufefe\uff00-\ufffd\U00010000-\U0010ffff]"
-)
-_KEY = re.compile(r"([A-Za-z0-9_][A-Za-z0-9_.-]*):(?: +(.*))?$")
 _RESOLVERS = Resolver.yaml_implicit_resolvers
-_PLAIN_BAD_START = frozenset("&*!|>%@`,[]{}#'\"")
-_FLOW_INDICATORS = frozenset("?:[]{}#")
-
-
 _resolved: dict[str, str] = {}
-_line_cache: dict[str, tuple] = {}
 
 
 def resolve(value: str) -> str:
@@ -96,78 +84,96 @@ def resolve(value: str) -> str:
     return tag
 
 
+# --- the fast reader --------------------------------------------------------------------------------------
+#
+# The text is cut into lines, and each distinct line is parsed once into a token that does not depend on
+# where it stands (a manifest repeats most of its lines: "audio: stereo", "projection: equirect360"...).
+# A second pass puts the tokens together by indentation, giving each node its line number.
+#
+# Tokens: SKIP for a blank or comment line; (indent, KEY, key, key_tag, value) for "key: value" (value None
+# when it follows on the next lines); (indent, DASH, key_token, value) for a list item "- ...", where
+# key_token is a KEY token when the item is a mapping that starts on the dash's line. A value is a node
+# template without its line: (SCALAR, tag, text, col), (SEQUENCE, ((tag, text, col), ...), col) for a flow
+# list of scalars, or (MAPPING, None, col) for "{}".
+
+KEY, DASH = "key", "dash"
+SKIP: tuple = ("skip",)
+
+# anything but printable text and newlines (tabs, CR, NEL, LS/PS, BOM, what YAML forbids) goes to PyYAML
+_BAD_CHARS = re.compile(
+    "[^\x0a\x20-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufefe\uff00-\ufffd\U00010000-\U0010ffff]"
+)
+_PRINTABLE_ASCII = bytes([0x0A, *range(0x20, 0x7F)])
+_KEY = re.compile(r"([A-Za-z0-9_][A-Za-z0-9_.-]*):(?: +(.*))?$")
+_PLAIN_BAD_START = frozenset("&*!|>%@`,[]{}#'\"")
+_FLOW_INDICATORS = frozenset("?:[]{}#")
+
+
 def fast_compose(text: str) -> Node | None:
     """Node tuples for a document in the plain block subset; raises Unsupported for anything else."""
     if "\r" in text:
         text = text.replace("\r\n", "\n")
-    if _BAD_CHARS.search(text):
+    if _has_bad_chars(text):
         raise Unsupported("tabs, special characters or unusual line breaks")
-    lines = [
-        (len(raw) - len(s), s, no)
-        for no, raw in enumerate(text.split("\n"))
-        if (s := raw.lstrip(" ")) and s[0] != "#"
-    ]
-    if not lines:
-        return None
-    if lines[0][1].startswith(("---", "...", "%")):
-        raise Unsupported("document markers or directives")
+    cache: dict[str, tuple] = {}
+    get = cache.get
     try:
-        node, i = _block(lines, 0, lines[0][0])
-    except IndexError as e:
+        tokens = [get(line) or _remember(line, cache) for line in text.split("\n")]
+    except IndexError as e:  # a flow list that does not close on its line
         raise Unsupported("unexpected end of a line") from e
-    if i != len(lines):
-        raise Unsupported(f"unexpected text at line {lines[i][2] + 1}")
+    if SKIP in tokens:
+        numbers: Any = [no for no, t in enumerate(tokens) if t is not SKIP]
+        tokens = [tokens[no] for no in numbers]
+    else:
+        numbers = range(len(tokens))
+    if not tokens:
+        return None
+    node, i = _block(tokens, numbers, 0, tokens[0][0])
+    if i != len(tokens):
+        raise Unsupported(f"unexpected text at line {numbers[i] + 1}")
     return node
+
+
+def _has_bad_chars(text: str) -> bool:
+    if text.isascii():  # the usual case, checked in C at memory speed
+        return bool(text.encode("ascii").translate(None, _PRINTABLE_ASCII))
+    return _BAD_CHARS.search(text) is not None
+
+
+def _remember(line: str, cache: dict[str, tuple]) -> tuple:
+    token = cache[line] = _token(line)
+    return token
+
+
+def _token(line: str) -> tuple:
+    """The token of one line (see above); raises Unsupported for a line outside the subset."""
+    s = line.lstrip(" ")
+    if not s or s[0] == "#":
+        return SKIP
+    indent = len(line) - len(s)
+    if not _is_dash(s):
+        key = _key_token(s, indent)
+        if key is None:
+            raise Unsupported("not a 'key: value' line")
+        return key
+    rest = s[1:].lstrip(" ")
+    if not rest or rest[0] == "#":
+        return (indent, DASH, None, None)  # the item follows on the next lines
+    col = indent + len(s) - len(rest)
+    key = _key_token(rest, col)
+    if key is not None:
+        return (indent, DASH, key, None)
+    if _is_dash(rest):
+        raise Unsupported("nested list on one line")
+    return (indent, DASH, None, _value(rest, col))
 
 
 def _is_dash(s: str) -> bool:
     return s[0] == "-" and (len(s) == 1 or s[1] == " ")
 
 
-def _block(lines: list, i: int, indent: int) -> tuple[Node, int]:
-    if _is_dash(lines[i][1]):
-        return _seq(lines, i, indent)
-    return _map(lines, i, indent)
-
-
-def _seq(lines: list, i: int, indent: int) -> tuple[Node, int]:
-    items: list = []
-    start = lines[i][2]
-    n = len(lines)
-    while i < n:
-        ind, s, no = lines[i]
-        if ind != indent or not _is_dash(s):
-            if ind > indent:
-                raise Unsupported(f"unexpected indentation at line {no + 1}")
-            break
-        rest = s[1:].lstrip(" ")
-        if not rest or rest[0] == "#":
-            i += 1
-            if i < n and lines[i][0] > indent:
-                node, i = _block(lines, i, lines[i][0])
-                items.append(node)
-                continue
-            raise Unsupported("empty list item")
-        col = ind + len(s) - len(rest)
-        if _KEY.match(rest):
-            lines[i] = (col, rest, no)  # the item is a mapping whose first key shares the dash's line
-            node, i = _map(lines, i, col)
-        else:
-            if _is_dash(rest):
-                raise Unsupported("nested list on one line")
-            node = _inline(rest, no, col)
-            i += 1
-            if i < n and lines[i][0] > indent:
-                raise Unsupported(f"multi-line value at line {no + 1}")
-        items.append(node)
-    return (SEQUENCE, None, items, start, indent), i
-
-
-def _parse_key_line(s: str) -> tuple[str, str, str | None, int, str | None] | None:
-    """(key node, rest or None, offset of rest, tag if rest is a plain one-line value) for a key: value line.
-
-    The key node's line is filled in by the caller.
-    """
+def _key_token(s: str, indent: int) -> tuple | None:
+    """The KEY token for ``s`` (a line without its indentation), or None if it is not "key: ..."."""
     m = _KEY.match(s)
     if m is None:
         return None
@@ -175,47 +181,86 @@ def _parse_key_line(s: str) -> tuple[str, str, str | None, int, str | None] | No
     key_tag = resolve(key)  # "no: 1" has a bool key, as in PyYAML
     rest = m.group(2)
     if not rest or rest[0] == "#":
-        return (key, key_tag, None, 0, None)
+        return (indent, KEY, key, key_tag, None)
+    col = indent + m.start(2)
     c = rest[0]
     if c in _PLAIN_BAD_START or c in "-?:" or " #" in rest or ": " in rest or rest[-1] in ": ":
-        return (key, key_tag, rest, m.start(2), None)
-    return (key, key_tag, rest, m.start(2), resolve(rest))  # the common case: a plain one-line value
+        return (indent, KEY, key, key_tag, _value(rest, col))
+    return (indent, KEY, key, key_tag, (SCALAR, resolve(rest), rest, col))  # the commonest line
 
 
-def _map(lines: list, i: int, indent: int) -> tuple[Node, int]:
-    pairs: list = []
-    start = lines[i][2]
-    n = len(lines)
-    cache = _line_cache
+def _place(value: tuple, no: int) -> Node:
+    """The node a value template stands for, on line ``no``."""
+    if value[0] == SCALAR:
+        return (SCALAR, value[1], value[2], no, value[3])
+    if value[0] == SEQUENCE:
+        return (SEQUENCE, None, [(SCALAR, tag, text, no, col) for tag, text, col in value[1]], no, value[2])
+    return (MAPPING, None, [], no, value[2])
+
+
+def _block(tokens: list, numbers: Any, i: int, indent: int) -> tuple[Node, int]:
+    if tokens[i][1] is DASH:
+        return _seq(tokens, numbers, i, indent)
+    return _map(tokens, numbers, i, indent)
+
+
+def _seq(tokens: list, numbers: Any, i: int, indent: int) -> tuple[Node, int]:
+    items: list = []
+    start = i
+    n = len(tokens)
     while i < n:
-        ind, s, no = lines[i]
-        if ind != indent:
-            if ind > indent:
-                raise Unsupported(f"unexpected indentation at line {no + 1}")
+        t = tokens[i]
+        if t[0] != indent or t[1] is not DASH:
+            if t[0] > indent:
+                raise Unsupported(f"unexpected indentation at line {numbers[i] + 1}")
             break
-        parsed = cache.get(s)
-        if parsed is None:
-            parsed = _parse_key_line(s)
-            if parsed is None:
-                raise Unsupported(f"not a 'key: value' line at line {no + 1}")
-            if len(cache) < 65536:
-                cache[s] = parsed  # manifests repeat many lines ("audio: stereo"): parse each once
-        key_text, key_tag, rest, offset, tag = parsed
+        _, _, key, value = t
+        if key is not None:
+            tokens[i] = key  # the item is a mapping whose first key shares the dash's line
+            node, i = _map(tokens, numbers, i, key[0])
+        elif value is not None:
+            node = _place(value, numbers[i])
+            i += 1
+            if i < n and tokens[i][0] > indent:
+                raise Unsupported(f"multi-line value at line {numbers[i - 1] + 1}")
+        else:
+            i += 1
+            if i < n and tokens[i][0] > indent:
+                node, i = _block(tokens, numbers, i, tokens[i][0])
+            else:
+                raise Unsupported("empty list item")
+        items.append(node)
+    return (SEQUENCE, None, items, numbers[start], indent), i
+
+
+def _map(tokens: list, numbers: Any, i: int, indent: int) -> tuple[Node, int]:
+    pairs: list = []
+    start = i
+    n = len(tokens)
+    while i < n:
+        t = tokens[i]
+        if t[0] != indent:
+            if t[0] > indent:  # also a second line of a multi-line value
+                raise Unsupported(f"unexpected indentation at line {numbers[i] + 1}")
+            break
+        if t[1] is not KEY:
+            raise Unsupported(f"not a 'key: value' line at line {numbers[i] + 1}")
+        no = numbers[i]
+        value = t[4]
         i += 1
-        if rest is None:
-            if i < n and lines[i][0] > indent:
-                value, i = _block(lines, i, lines[i][0])
-            elif i < n and lines[i][0] == indent and _is_dash(lines[i][1]):
-                value, i = _seq(lines, i, indent)
+        if value is None:  # "key:" and the value on the following lines
+            if i < n and tokens[i][0] > indent:
+                node, i = _block(tokens, numbers, i, tokens[i][0])
+            elif i < n and tokens[i][0] == indent and tokens[i][1] is DASH:
+                node, i = _seq(tokens, numbers, i, indent)
             else:
                 raise Unsupported("empty value")  # PyYAML places its null at the next token: leave it to it
+        elif value[0] == SCALAR:
+            node = (SCALAR, value[1], value[2], no, value[3])
         else:
-            # a deeper line after this (a multi-line value) stops the loop above as "unexpected indentation"
-            value = (
-                (SCALAR, tag, rest, no, ind + offset) if tag is not None else _inline(rest, no, ind + offset)
-            )
-        pairs.append(((SCALAR, key_tag, key_text, no, ind), value))
-    return (MAPPING, None, pairs, start, indent), i
+            node = _place(value, no)
+        pairs.append(((SCALAR, t[3], t[2], no, indent), node))
+    return (MAPPING, None, pairs, numbers[start], indent), i
 
 
 def _tail_ok(tail: str) -> bool:
@@ -245,29 +290,31 @@ def _quoted(text: str, pos: int) -> tuple[str, int]:
         return "".join(parts), end + 1
 
 
-def _inline(text: str, no: int, col: int) -> Node:
+def _value(text: str, col: int) -> tuple:
+    """The template of a one-line value that starts at column ``col``."""
     c = text[0]
     if c == '"' or c == "'":
         value, end = _quoted(text, 0)
         if not _tail_ok(text[end:]):
-            raise Unsupported(f"text after a quoted value at line {no + 1}")
-        return (SCALAR, STR, value, no, col)
+            raise Unsupported("text after a quoted value")
+        return (SCALAR, STR, value, col)
     if c == "[":
-        return _flow_seq(text, no, col)
+        return (SEQUENCE, _flow_items(text, col), col)
     if c == "{":
         if text.rstrip(" ") == "{}" or (text.startswith("{}") and _tail_ok(text[2:])):
-            return (MAPPING, None, [], no, col)
+            return (MAPPING, None, col)
         raise Unsupported("flow mapping")
     if c in _PLAIN_BAD_START or (c in "-?:" and (len(text) == 1 or text[1] == " ")):
-        raise Unsupported(f"indicator {c!r} at line {no + 1}")
+        raise Unsupported(f"indicator {c!r}")
     j = text.find(" #")
     value = (text if j < 0 else text[:j]).rstrip(" ")
     if ": " in value or value.endswith(":"):
-        raise Unsupported(f"':' in a plain value at line {no + 1}")
-    return (SCALAR, resolve(value), value, no, col)
+        raise Unsupported("':' in a plain value")
+    return (SCALAR, resolve(value), value, col)
 
 
-def _flow_seq(text: str, no: int, col: int) -> Node:
+def _flow_items(text: str, col: int) -> tuple:
+    """(tag, text, col) of each scalar in a one-line flow list ``[a, 'b', "c"]``."""
     items: list = []
     pos, n = 1, len(text)
     while True:
@@ -279,18 +326,18 @@ def _flow_seq(text: str, no: int, col: int) -> Node:
             break
         if c == '"' or c == "'":
             value, end = _quoted(text, pos)
-            items.append((SCALAR, STR, value, no, col + pos))
+            items.append((STR, value, col + pos))
             pos = end
         elif c in "[]{},#&*!|>%@`" or (c in "-?:" and pos + 1 < n and text[pos + 1] in " ,]"):
-            raise Unsupported(f"complex flow list at line {no + 1}")
+            raise Unsupported("complex flow list")
         else:
             end = pos
             while end < n and text[end] not in ",]":
                 end += 1
             value = text[pos:end].rstrip(" ")
             if not value or not _FLOW_INDICATORS.isdisjoint(value):  # ? : [ ] { } # end or break flow plain
-                raise Unsupported(f"complex flow list at line {no + 1}")
-            items.append((SCALAR, resolve(value), value, no, col + pos))
+                raise Unsupported("complex flow list")
+            items.append((resolve(value), value, col + pos))
             pos = end
         while pos < n and text[pos] == " ":
             pos += 1
@@ -301,7 +348,7 @@ def _flow_seq(text: str, no: int, col: int) -> Node:
             pos += 1
             break
         else:
-            raise Unsupported(f"complex flow list at line {no + 1}")
+            raise Unsupported("complex flow list")
     if not _tail_ok(text[pos:]):
-        raise Unsupported(f"text after a flow list at line {no + 1}")
-    return (SEQUENCE, None, items, no, col)
+        raise Unsupported("text after a flow list")
+    return tuple(items)
