@@ -65,6 +65,7 @@ class FilmHasher:
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="viewpoint-film-hash")
         self._lock = threading.Lock()
         self._cache: dict[tuple[str, int, int], Future] = {}
+        self._closed = threading.Event()
 
     def submit(self, path: Path) -> Future:
         """A future for the file's sha256 (hex); done at once when the file is unchanged since last time."""
@@ -80,10 +81,13 @@ class FilmHasher:
         h = hashlib.sha256()
         with open(path, "rb") as f:
             while chunk := f.read(self.CHUNK):  # hashlib lets go of the GIL on large updates
+                if self._closed.is_set():  # the player is stopping: never hold its exit up
+                    raise RuntimeError(f"{path.name}: hashing stopped (the player is closing)")
                 h.update(chunk)
         return h.hexdigest()
 
     def close(self) -> None:
+        self._closed.set()
         self._pool.shutdown(wait=False, cancel_futures=True)
 
 
