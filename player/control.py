@@ -86,6 +86,10 @@ class FilmHasher:
                 h.update(chunk)
         return h.hexdigest()
 
+    @property
+    def closed(self) -> bool:
+        return self._closed.is_set()
+
     def close(self) -> None:
         self._closed.set()
         self._pool.shutdown(wait=False, cancel_futures=True)
@@ -241,8 +245,8 @@ class Controller:
         generation = self.film_generation
 
         def done(fut: Future) -> None:
-            if fut.cancelled():
-                return
+            if fut.cancelled() or self.hasher.closed:
+                return  # the player is closing: no verdict
             exc = fut.exception()
             if exc is not None:
                 info = {"film": film.id, "sha256": None, "sha256_ok": False, "error": str(exc)}
