@@ -507,3 +507,21 @@ def test_av_sync_with_a_stream_offset_and_44k_mono_sound(tmp_path: Path) -> None
     assert lit_pts[0] < 0.1  # times count from the film's start, not the stream's
     assert len(lit_pts) == len(flashes) == 3 or (flashes and rec.starved())
     sync_offsets(rec, flashes, rec.beep_onsets())
+
+
+def test_a_late_decoder_skips_non_reference_frames_until_it_catches_up(mono: Path) -> None:
+    rec = Recorder(mono)
+    late = {"by": 1.0}
+    rec.engine._decoder_lateness = lambda pts: late["by"]  # the clock far ahead of the decoder
+    rec.open()
+    rec.run(lambda: rec.engine._video is not None and rec.engine._video._last_pts is not None)
+    rec.run(lambda: rec.engine._video_end is not None)  # decoded to the end (the queue holds the whole film)
+    assert rec.engine._video.dropping and rec.engine.stats()["late_drop_episodes"] == 1
+    decoded_while_late = rec.engine.stats()["decoded"]
+    late["by"] = 0.0  # caught up
+    rec.engine.seek(0.0)  # the pictures after a seek are all wanted again
+    rec.wait_state(S.PAUSED)
+    assert not rec.engine._video.dropping
+    stats = rec.close()
+    assert decoded_while_late < 180  # B-frames nothing refers to were not decoded while late
+    assert stats["late_drop_episodes"] == 1

@@ -139,6 +139,7 @@ class DecodeThread(threading.Thread):
             if packet.size == 0 and packet.dts is None:
                 self._drain(None)
                 continue
+            self._before_decode()
             try:
                 frames = self.stream.codec_context.decode(packet)
                 consecutive = 0
@@ -200,6 +201,9 @@ class DecodeThread(threading.Thread):
             raise _Vanished("file_changed", f"the film file {self.path} shrank while playing")
 
     # --- subclass hooks -------------------------------------------------------------------------------
+
+    def _before_decode(self) -> None:
+        """Called before each packet is decoded (the video decoder's late-frame dropping)."""
 
     def _on_seek(self, target: float) -> None:
         raise NotImplementedError

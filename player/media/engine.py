@@ -228,7 +228,15 @@ class MediaEngine:
         probe = VideoFrame.from_av(first, pts=0.0, index=0)
 
         self._video = VideoDecoder(
-            path, container, stream, origin, self, queue=self._queue, fps=fps, duration=duration
+            path,
+            container,
+            stream,
+            origin,
+            self,
+            queue=self._queue,
+            fps=fps,
+            duration=duration,
+            lateness=self._decoder_lateness,
         )
         self._video.primed = primed
         self._budget_frames(probe.nbytes, stream.codec_context.thread_count)
@@ -356,6 +364,13 @@ class MediaEngine:
             path, container, stream, origin, self, buffer=self._buffer, layout_name=layout_name
         )
         return ctx.name, channels, ctx.sample_rate or 0
+
+    def _decoder_lateness(self, pts: float) -> float | None:
+        """How far the clock has run past the decoder's latest picture (None: no dropping wanted: paused,
+        seeking, or fast mode, where QA wants every picture decoded)."""
+        if self._fast > 1.0 or not self._clock.running or self.state != S.PLAYING:
+            return None
+        return self._clock.now() - pts
 
     def _no_device(self, why: str) -> None:
         self._transport.notify("warning", reason="no_audio_device", message=f"{why}; using the null output")
@@ -553,6 +568,7 @@ class MediaEngine:
         """Counters since open: decoded, presented, repeated, skipped, decode_errors, av_drift_ms, ..."""
         out = dict(self._stats)
         out["decoded"] = self._video.decoded if self._video else 0
+        out["late_drop_episodes"] = self._video.drop_episodes if self._video else 0
         out["av_drift_ms"] = list(self._drift)
         out["queue_bytes"] = self._queue.nbytes
         out["queue_peak_bytes"] = self._queue.peak_bytes

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import av
 
 from player.media.decode_thread import DecodeThread
@@ -9,12 +11,22 @@ from player.media.frame_queue import FrameQueue
 from player.media.frames import VideoFrame
 
 PUT_TIMEOUT = 0.1
+DROP_WHEN_LATE = 0.15  # decoded pictures this far behind the clock: skip non-reference frames to catch up
+DROP_UNTIL = 0.05  # ... until they are this close again
 
 
 class VideoDecoder(DecodeThread):
     kind = "video"
 
-    def __init__(self, *args, queue: FrameQueue, fps: float, duration: float | None, **kwargs) -> None:
+    def __init__(
+        self,
+        *args,
+        queue: FrameQueue,
+        fps: float,
+        duration: float | None,
+        lateness: Callable[[float], float | None] | None = None,
+        **kwargs,
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.queue = queue
         self.fps = fps
@@ -24,11 +36,36 @@ class VideoDecoder(DecodeThread):
         self._drop_before = -1.0  # after a seek: frames ending at or before the target are decoded, not shown
         self._last_pts: float | None = None
         self.primed: list[av.VideoFrame] = []  # frames decoded while probing at open, delivered first
+        self.lateness = lateness  # pts -> seconds the clock is past it, or None when dropping is not wanted
+        self.dropping = False
+        self.drop_episodes = 0
 
     def wake_producer(self) -> None:
         self.queue.wake()
 
+    def _before_decode(self) -> None:
+        """Like mpv's decoder frame dropping: when the pictures come out later than the clock, skip decoding
+        frames nothing refers to (B-frames, mostly) until the decoder has caught up."""
+        if self.lateness is None or self._last_pts is None:
+            return
+        late = self.lateness(self._last_pts)
+        if not self.dropping and late is not None and late > DROP_WHEN_LATE:
+            self._set_dropping(True)
+        elif self.dropping and (late is None or late < DROP_UNTIL):
+            self._set_dropping(False)
+
+    def _set_dropping(self, on: bool) -> None:
+        try:
+            self.stream.codec_context.skip_frame = "NONREF" if on else "DEFAULT"
+        except (AttributeError, ValueError, TypeError):
+            self.lateness = None  # not supported here: never try again
+            return
+        self.dropping = on
+        self.drop_episodes += on
+
     def _on_seek(self, target: float) -> None:
+        if self.dropping:
+            self._set_dropping(False)  # the frames after a seek are all wanted
         self.primed.clear()
         self._drop_before = target
         self._last_pts = None
