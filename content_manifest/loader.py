@@ -113,7 +113,7 @@ def _build(doc: Rec, manifest: Path, ctx: Context, check_files: bool) -> Library
         )
     folder = manifest.parent
     films: dict[str, Film] = {}
-    first_line: dict[str, int] = {}
+    first: dict[str, Rec] = {}
     positions: dict[str, dict[str, tuple[int, int]]] = {}
     for i, f in enumerate(doc.get("films", ())):
         film = _film(f, f"films[{i}]", folder, ctx, check_files)
@@ -124,12 +124,12 @@ def _build(doc: Rec, manifest: Path, ctx: Context, check_files: bool) -> Library
                 f.at("id"),
                 f"films[{i}].id",
                 f"duplicate film id {film.id!r}",
-                f"a unique id; first used at line {first_line[film.id]}",
+                f"a unique id; first used at line {first[film.id].at('id')[0]}",
             )
             continue
         films[film.id] = film
-        first_line[film.id] = f.at("id")[0]
-        positions[film.id] = {"": f.mark} | {k: (n[3] + 1, n[4] + 1) for k, n in f.marks.items()}
+        first[film.id] = f
+        positions[film.id] = {"": f.mark, **{k: (n[3] + 1, n[4] + 1) for k, n in f.marks.items()}}
     warnings = [p for p in ctx.problems if p.severity == "warning"]
     version = doc.get("manifest_version", MANIFEST_VERSION)
     return Library(manifest, version, films, doc.get("title", ""), warnings, positions)
@@ -140,7 +140,9 @@ def _film(f: Rec, path: str, folder: Path, ctx: Context, check_files: bool) -> F
         return None  # already reported as missing or invalid
     duration = f.get("duration")
     file = f["file"]
-    film_path = _relative_file(file, folder, f.at("file"), f"{path}.file", ctx)
+    film_path = _relative_file(file, folder)
+    if film_path is None:
+        _absolute(file, f.at("file"), f"{path}.file", ctx)
     if check_files and film_path is not None and not film_path.is_file():
         what = "is a folder" if film_path.is_dir() else "does not exist"
         ctx.add(
@@ -149,13 +151,13 @@ def _film(f: Rec, path: str, folder: Path, ctx: Context, check_files: bool) -> F
     subtitles: dict[str, Path] = {}
     subs = f.get("subtitles", {})
     for lang, sub in subs.items():
-        where = f"{path}.subtitles.{lang}"
-        p = _relative_file(sub, folder, subs.at(lang), where, ctx)
+        p = _relative_file(sub, folder)
         if p is None:
+            _absolute(sub, subs.at(lang), f"{path}.subtitles.{lang}", ctx)
             continue
         subtitles[lang] = p
         if check_files:
-            _check_vtt(p, sub, subs.at(lang), where, ctx)
+            _check_vtt(p, sub, subs.at(lang), f"{path}.subtitles.{lang}", ctx)
 
     chapters = _chapters(f.get("chapters", ()), duration, f"{path}.chapters", ctx)
     warnings = []
@@ -220,17 +222,17 @@ def _film(f: Rec, path: str, folder: Path, ctx: Context, check_files: bool) -> F
 
 def _chapters(items: list, duration: float | None, path: str, ctx: Context) -> list[Chapter]:
     ok = [(j, c) for j, c in enumerate(items) if "id" in c and "start" in c and "title" in c]
-    ids: dict[str, int] = {}
+    ids: dict[str, Rec] = {}
     for j, c in ok:
         if c["id"] in ids:
             ctx.add(
                 c.at("id"),
                 f"{path}[{j}].id",
                 f"duplicate chapter id {c['id']!r}",
-                f"a unique id within the film; first at line {ids[c['id']]}",
+                f"a unique id within the film; first at line {ids[c['id']].at('id')[0]}",
             )
         else:
-            ids[c["id"]] = c.at("id")[0]
+            ids[c["id"]] = c
         if duration is not None and c["start"] >= duration - EPS:
             ctx.add(
                 c.at("start"),
@@ -280,14 +282,17 @@ def _chapters(items: list, duration: float | None, path: str, ctx: Context) -> l
     return out
 
 
-def _relative_file(file: str, folder: Path, mark: tuple[int, int], where: str, ctx: Context) -> Path | None:
-    """Absolute path of a file named relative to the manifest's folder (None, with a problem, if absolute)."""
-    if file[:1] in ("/", "\\") or file[1:2] == ":" or os.path.isabs(file):  # POSIX, UNC, drive letters
-        ctx.add(mark, where, f"{file!r} is an absolute path", "a path relative to the manifest's folder")
+def _relative_file(file: str, folder: Path) -> Path | None:
+    """Absolute path of a file named relative to the manifest's folder (None if it is named absolutely)."""
+    if file[:1] in ("/", "\\") or file[1:2] == ":":  # POSIX root, UNC or Windows root, drive letter
         return None
     # '/' and '\\' both separate folders, so a manifest written on Windows works everywhere
     rel = file.replace("\\", "/")
     return Path(os.path.normpath(folder / rel)) if ".." in rel else folder / rel
+
+
+def _absolute(file: str, mark: tuple[int, int], where: str, ctx: Context) -> None:
+    ctx.add(mark, where, f"{file!r} is an absolute path", "a path relative to the manifest's folder")
 
 
 def _check_vtt(p: Path, sub: str, mark: tuple[int, int], where: str, ctx: Context) -> None:

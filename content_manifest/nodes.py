@@ -128,10 +128,7 @@ def fast_compose(text: str) -> Node | None:
         numbers = range(len(tokens))
     if not tokens:
         return None
-    node, i = _block(tokens, numbers, 0, tokens[0][0])
-    if i != len(tokens):
-        raise Unsupported(f"unexpected text at line {numbers[i] + 1}")
-    return node
+    return _assemble(tokens, numbers)
 
 
 def _has_bad_chars(text: str) -> bool:
@@ -198,69 +195,60 @@ def _place(value: tuple, no: int) -> Node:
     return (MAPPING, None, [], no, value[2])
 
 
-def _block(tokens: list, numbers: Any, i: int, indent: int) -> tuple[Node, int]:
-    if tokens[i][1] is DASH:
-        return _seq(tokens, numbers, i, indent)
-    return _map(tokens, numbers, i, indent)
-
-
-def _seq(tokens: list, numbers: Any, i: int, indent: int) -> tuple[Node, int]:
-    items: list = []
-    start = i
-    n = len(tokens)
-    while i < n:
-        t = tokens[i]
-        if t[0] != indent or t[1] is not DASH:
-            if t[0] > indent:
-                raise Unsupported(f"unexpected indentation at line {numbers[i] + 1}")
-            break
-        _, _, key, value = t
-        if key is not None:
-            tokens[i] = key  # the item is a mapping whose first key shares the dash's line
-            node, i = _map(tokens, numbers, i, key[0])
-        elif value is not None:
-            node = _place(value, numbers[i])
-            i += 1
-            if i < n and tokens[i][0] > indent:
-                raise Unsupported(f"multi-line value at line {numbers[i - 1] + 1}")
-        else:
-            i += 1
-            if i < n and tokens[i][0] > indent:
-                node, i = _block(tokens, numbers, i, tokens[i][0])
-            else:
-                raise Unsupported("empty list item")
-        items.append(node)
-    return (SEQUENCE, None, items, numbers[start], indent), i
-
-
-def _map(tokens: list, numbers: Any, i: int, indent: int) -> tuple[Node, int]:
-    pairs: list = []
-    start = i
-    n = len(tokens)
-    while i < n:
-        t = tokens[i]
-        if t[0] != indent:
-            if t[0] > indent:  # also a second line of a multi-line value
-                raise Unsupported(f"unexpected indentation at line {numbers[i] + 1}")
-            break
-        if t[1] is not KEY:
-            raise Unsupported(f"not a 'key: value' line at line {numbers[i] + 1}")
-        no = numbers[i]
+def _assemble(tokens: list, numbers: Any) -> Node:
+    """The document's node: tokens put together by indentation, in one pass with a stack of open blocks."""
+    first = tokens[0]
+    root: Node = (SEQUENCE if first[1] is DASH else MAPPING, None, [], numbers[0], first[0])
+    items, indent, is_map = root[2], first[0], first[1] is KEY  # the innermost open block
+    stack: list = []  # the blocks around it
+    pending: Any = None  # a "key:" (its node) or a "-" (DASH) whose value starts on the next line
+    for no, t in zip(numbers, tokens):
+        ind = t[0]
+        if pending is not None:  # this line starts the block that is the pending value
+            if ind > indent or (ind == indent and pending is not DASH and t[1] is DASH):
+                node = (SEQUENCE if t[1] is DASH else MAPPING, None, [], no, ind)
+                items.append(node if pending is DASH else (pending, node))
+                stack.append((items, indent, is_map))
+                items, indent, is_map = node[2], ind, t[1] is KEY
+                pending = None
+            else:  # PyYAML places the null of an empty value at the next token: leave it to it
+                raise Unsupported(f"empty value before line {no + 1}")
+        elif ind != indent or is_map != (t[1] is KEY):
+            if ind > indent:  # also a second line of a multi-line value
+                raise Unsupported(f"unexpected indentation at line {no + 1}")
+            # close blocks until one at this indentation takes this line; "key:" then "- item"
+            # lines at the key's own indentation make a list that a key at that indentation ends
+            while ind < indent or (ind == indent and is_map != (t[1] is KEY)):
+                if not stack or (ind == indent and is_map):
+                    raise Unsupported(f"unexpected text at line {no + 1}")
+                items, indent, is_map = stack.pop()
+            if ind != indent:
+                raise Unsupported(f"unexpected indentation at line {no + 1}")
+        if t[1] is DASH:
+            _, _, key, value = t
+            if key is None:
+                if value is None:
+                    pending = DASH
+                else:
+                    items.append(_place(value, no))
+                continue
+            # "- key: ...": the item is a mapping whose first key shares the dash's line
+            node = (MAPPING, None, [], no, key[0])
+            items.append(node)
+            stack.append((items, indent, is_map))
+            items, indent, is_map = node[2], key[0], True
+            t = key
         value = t[4]
-        i += 1
-        if value is None:  # "key:" and the value on the following lines
-            if i < n and tokens[i][0] > indent:
-                node, i = _block(tokens, numbers, i, tokens[i][0])
-            elif i < n and tokens[i][0] == indent and tokens[i][1] is DASH:
-                node, i = _seq(tokens, numbers, i, indent)
-            else:
-                raise Unsupported("empty value")  # PyYAML places its null at the next token: leave it to it
+        key_node = (SCALAR, t[3], t[2], no, indent)
+        if value is None:
+            pending = key_node
         elif value[0] == SCALAR:
-            node = (SCALAR, value[1], value[2], no, value[3])
+            items.append((key_node, (SCALAR, value[1], value[2], no, value[3])))
         else:
-            node = _place(value, no)
-        pairs.append(((SCALAR, t[3], t[2], no, indent), node))
-    return (MAPPING, None, pairs, numbers[start], indent), i
+            items.append((key_node, _place(value, no)))
+    if pending is not None:
+        raise Unsupported("empty value at the end")
+    return root
 
 
 def _tail_ok(tail: str) -> bool:

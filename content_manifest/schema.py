@@ -129,14 +129,32 @@ class Kind:
     expected = "a value"
 
     def check(self, node: Node, path: str, ctx: Context) -> Any:
+        """The node's value, or INVALID after adding a problem for each thing wrong with it."""
         raise NotImplementedError
 
     def schema(self) -> dict[str, Any]:
         raise NotImplementedError
 
 
+class ScalarKind(Kind):
+    """A kind of single value: `value` converts (the fast path), `report` explains a value it refused."""
+
+    def value(self, node: Node) -> Any:
+        """The node's value, or INVALID; adds no problem (the caller asks `report` why)."""
+        raise NotImplementedError
+
+    def report(self, node: Node, path: str, ctx: Context) -> None:
+        raise NotImplementedError
+
+    def check(self, node: Node, path: str, ctx: Context) -> Any:
+        value = self.value(node)
+        if value is INVALID:
+            self.report(node, path, ctx)
+        return value
+
+
 @dataclass(frozen=True)
-class Text(Kind):
+class Text(ScalarKind):
     expected: str = "text"
     pattern: str | None = None
     enum: tuple[str, ...] | None = None
@@ -146,24 +164,27 @@ class Text(Kind):
         object.__setattr__(self, "_match", re.compile(self.pattern).fullmatch if self.pattern else None)
         object.__setattr__(self, "_enum", frozenset(self.enum) if self.enum is not None else None)
 
-    def check(self, node: Node, path: str, ctx: Context) -> Any:
+    def value(self, node: Node) -> Any:
         if node[0] != SCALAR or node[1] == _NULL:
-            ctx.at(node, path, f"expected {self.expected}, got {describe(node)}", self.expected)
             return INVALID
         value = node[2].lower() if self.lower else node[2]
-        enum = self._enum  # type: ignore[attr-defined]
-        if enum is not None:
-            if value not in enum:
-                ctx.at(node, path, f"unknown value {value!r}", suggest(value, self.enum or ()))
-                return INVALID
-        elif self._match is not None:  # type: ignore[attr-defined]
-            if self._match(value) is None:  # type: ignore[attr-defined]
-                ctx.at(node, path, f"{value!r} is not {self.expected}", self.expected)
-                return INVALID
-        elif not value or value.isspace():
+        if self._enum is not None:  # type: ignore[attr-defined]
+            return value if value in self._enum else INVALID  # type: ignore[attr-defined]
+        if self._match is not None:  # type: ignore[attr-defined]
+            return value if self._match(value) is not None else INVALID  # type: ignore[attr-defined]
+        return value if value and not value.isspace() else INVALID
+
+    def report(self, node: Node, path: str, ctx: Context) -> None:
+        if node[0] != SCALAR or node[1] == _NULL:
+            ctx.at(node, path, f"expected {self.expected}, got {describe(node)}", self.expected)
+            return
+        value = node[2].lower() if self.lower else node[2]
+        if self.enum is not None:
+            ctx.at(node, path, f"unknown value {value!r}", suggest(value, self.enum))
+        elif self.pattern is not None:
+            ctx.at(node, path, f"{value!r} is not {self.expected}", self.expected)
+        else:
             ctx.at(node, path, "empty text", self.expected)
-            return INVALID
-        return value
 
     def schema(self) -> dict[str, Any]:
         s: dict[str, Any] = {"type": "string"}
@@ -178,30 +199,46 @@ class Text(Kind):
 
 
 @dataclass(frozen=True)
-class Number(Kind):
+class Number(ScalarKind):
     expected: str = "a number"
     minimum: float | None = None
     maximum: float | None = None
     integer: bool = False
 
-    def check(self, node: Node, path: str, ctx: Context) -> Any:
+    def value(self, node: Node) -> Any:
         tag = node[1] if node[0] == SCALAR else None
-        if tag not in (_INT, _FLOAT) or (self.integer and tag != _INT):
-            ctx.at(node, path, f"expected {self.expected}, got {describe(node)}", self.expected)
+        if tag == _INT:
+            raw = node[2]
+            value: Any = int(raw) if _PLAIN_INT(raw) else None
+        elif tag == _FLOAT and not self.integer:
+            raw = node[2]
+            value = float(raw) if _PLAIN_FLOAT(raw) else None
+        else:
             return INVALID
-        try:
-            value = _number(node)
-        except (ValueError, yaml.YAMLError):
-            ctx.at(node, path, f"cannot read {node[2]!r} as a number", self.expected)
-            return INVALID
+        if value is None:  # 0x1F, 1_000, 1:30, .inf...: PyYAML's own rules
+            try:
+                value = _number(node)
+            except (ValueError, yaml.YAMLError):
+                return INVALID
         if (
             value != value
             or (self.minimum is not None and value < self.minimum)
             or (self.maximum is not None and value > self.maximum)
         ):
-            ctx.at(node, path, f"{node[2]} is out of range", self.expected)
             return INVALID
         return value if self.integer else float(value)
+
+    def report(self, node: Node, path: str, ctx: Context) -> None:
+        tag = node[1] if node[0] == SCALAR else None
+        if tag not in (_INT, _FLOAT) or (self.integer and tag != _INT):
+            ctx.at(node, path, f"expected {self.expected}, got {describe(node)}", self.expected)
+            return
+        try:
+            _number(node)
+        except (ValueError, yaml.YAMLError):
+            ctx.at(node, path, f"cannot read {node[2]!r} as a number", self.expected)
+            return
+        ctx.at(node, path, f"{node[2]} is out of range", self.expected)
 
     def schema(self) -> dict[str, Any]:
         s: dict[str, Any] = {"type": "integer" if self.integer else "number"}
@@ -213,12 +250,11 @@ class Number(Kind):
 
 
 @dataclass(frozen=True)
-class Time(Kind):
+class Time(ScalarKind):
     expected: str = TIME_EXPECTED
 
-    def check(self, node: Node, path: str, ctx: Context) -> Any:
+    def value(self, node: Node) -> Any:
         if node[0] != SCALAR or node[1] in (_NULL, _BOOL):
-            ctx.at(node, path, f"expected a time, got {describe(node)}", TIME_EXPECTED)
             return INVALID
         raw = node[2]
         m = _MMSS(raw)
@@ -231,8 +267,13 @@ class Time(Kind):
                 return parse_time(_number(node))
         except (ValueError, yaml.YAMLError):
             pass
-        ctx.at(node, path, f"bad time {raw!r}", TIME_EXPECTED)
         return INVALID
+
+    def report(self, node: Node, path: str, ctx: Context) -> None:
+        if node[0] != SCALAR or node[1] in (_NULL, _BOOL):
+            ctx.at(node, path, f"expected a time, got {describe(node)}", TIME_EXPECTED)
+        else:
+            ctx.at(node, path, f"bad time {node[2]!r}", TIME_EXPECTED)
 
     def schema(self) -> dict[str, Any]:
         return {"anyOf": [{"type": "number", "minimum": 0}, {"type": "string", "pattern": TIME_PATTERN}]}
@@ -250,14 +291,24 @@ class ListOf(Kind):
             ctx.at(node, path, f"expected a list, got {describe(node)}", self.expected)
             return INVALID
         out = Seq((node[3] + 1, node[4] + 1))
-        check = self.item.check
         append, mark = out.append, out.marks.append
-        plain = _is_plain_text(self.item)
+        item = self.item
+        if isinstance(item, ScalarKind):
+            plain = _is_plain_text(item)
+            convert = item.value
+            for i, child in enumerate(node[2]):
+                if plain and child[1] == _STR and child[0] == SCALAR and child[2].strip():
+                    value = child[2]  # the commonest item: plain text, checked inline
+                else:
+                    value = convert(child)
+                    if value is INVALID:
+                        item.report(child, f"{path}[{i}]", ctx)
+                        continue
+                append(value)
+                mark(child)
+            return out
         for i, child in enumerate(node[2]):
-            if plain and child[1] == _STR and child[0] == SCALAR and child[2].strip():
-                value = child[2]  # the commonest item: plain text, checked inline
-            else:
-                value = check(child, f"{path}[{i}]", ctx)
+            value = item.check(child, f"{path}[{i}]", ctx)
             if value is not INVALID:
                 append(value)
                 mark(child)
@@ -278,12 +329,19 @@ class Field:
 
 @dataclass(frozen=True)
 class Record(Kind):
+    """A mapping with known keys. Values of single-value fields are converted without building their paths;
+    a path is made only for a problem or a nested mapping or list."""
+
     fields: tuple[Field, ...]
     expected: str = "a mapping"
 
     def __post_init__(self):
         object.__setattr__(self, "_names", tuple(f.name for f in self.fields))
-        object.__setattr__(self, "_checks", {f.name: f.kind.check for f in self.fields})
+        object.__setattr__(self, "_names_set", frozenset(f.name for f in self.fields))
+        object.__setattr__(self, "_required_names", frozenset(f.name for f in self.fields if f.required))
+        object.__setattr__(self, "_kinds", {f.name: f.kind for f in self.fields})
+        scalar = {f.name: f.kind.value for f in self.fields if isinstance(f.kind, ScalarKind)}
+        object.__setattr__(self, "_values", scalar)
         # plain text fields (no pattern or enum): checked inline, the commonest case by far
         plain = frozenset(f.name for f in self.fields if _is_plain_text(f.kind))
         object.__setattr__(self, "_plain", plain)
@@ -298,42 +356,64 @@ class Record(Kind):
             keys = ", ".join(f.name for f in self.fields if f.required)
             ctx.at(node, path, f"expected {self.expected}, got {describe(node)}", f"a mapping with {keys}")
             return INVALID
+        prefix = f"{path}." if path else ""
+        pairs = node[2]
+        try:
+            given = {key_node[2]: value_node for key_node, value_node in pairs}
+        except TypeError:  # a key that is a list or a mapping
+            given = None
+        if given is None or len(given) != len(pairs) or not given.keys() <= self._names_set:  # type: ignore[attr-defined]
+            given = self._check_keys(pairs, prefix, ctx)
         out = Rec((node[3] + 1, node[4] + 1))
         marks = out.marks
-        checks = self._checks  # type: ignore[attr-defined]
+        values = self._values  # type: ignore[attr-defined]
         plain = self._plain  # type: ignore[attr-defined]
-        prefix = f"{path}." if path else ""
-        seen: dict[str, int] = {}
-        for key_node, value_node in node[2]:
+        for key, value_node in given.items():
+            if key in plain and value_node[1] == _STR and value_node[0] == SCALAR and value_node[2].strip():
+                value = value_node[2]
+            else:
+                convert = values.get(key)
+                if convert is not None:
+                    value = convert(value_node)
+                    if value is INVALID:
+                        self._kinds[key].report(value_node, prefix + key, ctx)  # type: ignore[attr-defined]
+                        continue
+                else:
+                    value = self._kinds[key].check(value_node, prefix + key, ctx)  # type: ignore[attr-defined]
+                    if value is INVALID:
+                        continue
+            out[key] = value
+            marks[key] = value_node
+        if not self._required_names <= given.keys():  # type: ignore[attr-defined]
+            for f in self._required:  # type: ignore[attr-defined]
+                if f.name not in given:
+                    ctx.add(out.mark, prefix + f.name, f"missing required key {f.name!r}", f.doc)
+        for name, default, make in self._defaults:  # type: ignore[attr-defined]
+            if name not in given:
+                out[name] = default() if make else default
+        return out
+
+    def _check_keys(self, pairs: list, prefix: str, ctx: Context) -> dict[str, Node]:
+        """Report keys that are not text, repeated or unknown; the value node of each good key."""
+        given: dict[str, Node] = {}
+        seen: dict[str, Node] = {}
+        for key_node, value_node in pairs:
             if key_node[0] != SCALAR:
+                path = prefix[:-1]
                 ctx.at(key_node, path, f"a key must be text, got {describe(key_node)}", "a field name")
                 continue
             key = key_node[2]
             if key in seen:
-                first = f"each key once; first at line {seen[key]}"
+                first = f"each key once; first at line {seen[key][3] + 1}"
                 ctx.at(key_node, prefix + key, f"duplicate key {key!r}", first)
                 continue
-            seen[key] = key_node[3] + 1
-            if key in plain and value_node[1] == _STR and value_node[0] == SCALAR and value_node[2].strip():
-                out[key] = value_node[2]
-                marks[key] = value_node
-                continue
-            check = checks.get(key)
-            if check is None:
+            seen[key] = key_node
+            if key not in self._kinds:  # type: ignore[attr-defined]
                 names = self._names  # type: ignore[attr-defined]
                 ctx.at(key_node, prefix + key, f"unknown key {key!r}", suggest(key, names))
                 continue
-            value = check(value_node, prefix + key, ctx)
-            if value is not INVALID:
-                out[key] = value
-                marks[key] = value_node
-        for f in self._required:  # type: ignore[attr-defined]
-            if f.name not in seen:
-                ctx.add(out.mark, prefix + f.name, f"missing required key {f.name!r}", f.doc)
-        for name, default, make in self._defaults:  # type: ignore[attr-defined]
-            if name not in seen:
-                out[name] = default() if make else default
-        return out
+            given[key] = value_node
+        return given
 
     def schema(self) -> dict[str, Any]:
         props = {}
@@ -357,6 +437,9 @@ class MapOf(Kind):
     value: Kind
     expected: str = "a mapping"
 
+    def __post_init__(self):
+        object.__setattr__(self, "_key_match", re.compile(self.key_pattern).fullmatch)
+
     def check(self, node: Node, path: str, ctx: Context) -> Any:
         if node[0] != MAPPING:
             if node[0] == SCALAR and node[1] == _NULL:
@@ -365,17 +448,18 @@ class MapOf(Kind):
             return INVALID
         out = Rec(mark_of(node))
         seen: dict[str, int] = {}
+        key_match = self._key_match  # type: ignore[attr-defined]
         for key_node, value_node in node[2]:
             key = key_node[2] if key_node[0] == SCALAR else None
-            where = f"{path}.{key}"
-            if key is None or not re.fullmatch(self.key_pattern, key):
-                ctx.at(key_node, where, f"bad key {describe(key_node)}", self.key_expected)
+            if key is None or key_match(key) is None:
+                ctx.at(key_node, f"{path}.{key}", f"bad key {describe(key_node)}", self.key_expected)
                 continue
             if key in seen:
-                ctx.at(key_node, where, f"duplicate key {key!r}", f"each key once; first at line {seen[key]}")
+                first = f"each key once; first at line {seen[key]}"
+                ctx.at(key_node, f"{path}.{key}", f"duplicate key {key!r}", first)
                 continue
             seen[key] = key_node[3] + 1
-            value = self.value.check(value_node, where, ctx)
+            value = self.value.check(value_node, f"{path}.{key}", ctx)
             if value is not INVALID:
                 out[key] = value
                 out.marks[key] = value_node
