@@ -129,7 +129,7 @@ def _build(doc: Rec, manifest: Path, ctx: Context, check_files: bool) -> Library
             continue
         films[film.id] = film
         first[film.id] = f
-        positions[film.id] = {"": f.mark, **{k: (n[3] + 1, n[4] + 1) for k, n in f.marks.items()}}
+        positions[film.id] = {"": f.mark, **{k: (n[3] + 1, n[4] + 1) for k, n in f.marks.items() if k in f}}
     warnings = [p for p in ctx.problems if p.severity == "warning"]
     version = doc.get("manifest_version", MANIFEST_VERSION)
     return Library(manifest, version, films, doc.get("title", ""), warnings, positions)
@@ -313,7 +313,7 @@ def _check_aspect(f: Rec, media: MediaInfo, path: str, ctx: Context) -> None:
     if media.width and media.height:
         problem = aspect_problem(f["projection"], f.get("stereo", "mono"), media.width, media.height)
         if problem:
-            mark = f.at("stereo") if "stereo" in f.marks else f.at("projection")
+            mark = f.at("stereo") if "stereo" in f.marks and "stereo" in f else f.at("projection")
             ctx.add(mark, f"{path}.stereo", *problem)
 
 

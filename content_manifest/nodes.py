@@ -148,7 +148,7 @@ def _token(line: str) -> tuple:
     if not s or s[0] == "#":
         return SKIP
     indent = len(line) - len(s)
-    if not _is_dash(s):
+    if s[0] != "-" or (len(s) > 1 and s[1] != " "):  # not a list item
         key = _key_token(s, indent)
         if key is None:
             raise Unsupported("not a 'key: value' line")
@@ -174,16 +174,16 @@ def _key_token(s: str, indent: int) -> tuple | None:
     m = _KEY.match(s)
     if m is None:
         return None
-    key = m.group(1)
-    key_tag = resolve(key)  # "no: 1" has a bool key, as in PyYAML
-    rest = m.group(2)
+    key, rest = m.groups()
+    key_tag = _resolved.get(key) or resolve(key)  # "no: 1" has a bool key, as in PyYAML
     if not rest or rest[0] == "#":
         return (indent, KEY, key, key_tag, None)
     col = indent + m.start(2)
     c = rest[0]
     if c in _PLAIN_BAD_START or c in "-?:" or " #" in rest or ": " in rest or rest[-1] in ": ":
         return (indent, KEY, key, key_tag, _value(rest, col))
-    return (indent, KEY, key, key_tag, (SCALAR, resolve(rest), rest, col))  # the commonest line
+    tag = _resolved.get(rest) or resolve(rest)
+    return (indent, KEY, key, key_tag, (SCALAR, tag, rest, col))  # the commonest line
 
 
 def _place(value: tuple, no: int) -> Node:

@@ -50,6 +50,7 @@ def mark_of(node: Node) -> tuple[int, int]:
 
 
 _MMSS = re.compile(r"([0-9]{2}):([0-5][0-9])\.([0-9]{3})").fullmatch
+_MMSS_SEEN: dict[str, float] = {}  # times read before: manifests repeat many
 _PLAIN_INT = re.compile(r"-?(?:0|[1-9][0-9]*)").fullmatch
 _PLAIN_FLOAT = re.compile(r"-?[0-9]+\.[0-9]*").fullmatch
 
@@ -85,12 +86,12 @@ def suggest(word: str, choices: list[str] | tuple[str, ...]) -> str:
 
 
 class Rec(dict):
-    """A checked mapping: its values, plus where it was written and each value's node (for its position)."""
+    """A checked mapping: its values, plus where it was written and the node of each value given for a known
+    key (for its position; a value that was refused keeps its node but has no entry)."""
 
     __slots__ = ("mark", "marks")
 
-    def __init__(self, mark: tuple[int, int]):
-        super().__init__()
+    def __init__(self, mark: tuple[int, int]):  # starts empty, as dict.__new__ made it
         self.mark = mark
         self.marks: dict[str, Node] = {}
 
@@ -105,8 +106,7 @@ class Seq(list):
 
     __slots__ = ("mark", "marks")
 
-    def __init__(self, mark: tuple[int, int]):
-        super().__init__()
+    def __init__(self, mark: tuple[int, int]):  # starts empty, as list.__new__ made it
         self.mark = mark
         self.marks: list[Node] = []
 
@@ -257,9 +257,15 @@ class Time(ScalarKind):
         if node[0] != SCALAR or node[1] in (_NULL, _BOOL):
             return INVALID
         raw = node[2]
+        seconds = _MMSS_SEEN.get(raw)
+        if seconds is not None:
+            return seconds
         m = _MMSS(raw)
         if m is not None:  # the usual "mm:ss.fff": same value as parse_time, quicker
-            return int(m[1]) * 60 + int(m[2]) + int(m[3]) / 1000
+            seconds = int(m[1]) * 60 + int(m[2]) + int(m[3]) / 1000
+            if len(_MMSS_SEEN) < 65536:
+                _MMSS_SEEN[raw] = seconds
+            return seconds
         try:
             if node[1] == _STR or ":" in raw:
                 return parse_time(raw)
@@ -365,7 +371,7 @@ class Record(Kind):
         if given is None or len(given) != len(pairs) or not given.keys() <= self._names_set:  # type: ignore[attr-defined]
             given = self._check_keys(pairs, prefix, ctx)
         out = Rec((node[3] + 1, node[4] + 1))
-        marks = out.marks
+        out.marks = given
         values = self._values  # type: ignore[attr-defined]
         plain = self._plain  # type: ignore[attr-defined]
         for key, value_node in given.items():
@@ -383,7 +389,6 @@ class Record(Kind):
                     if value is INVALID:
                         continue
             out[key] = value
-            marks[key] = value_node
         if not self._required_names <= given.keys():  # type: ignore[attr-defined]
             for f in self._required:  # type: ignore[attr-defined]
                 if f.name not in given:
