@@ -1,4 +1,5 @@
-"""The demo session behind `make demo`: generate the sample library and check it end to end."""
+"""The demo behind `make demo`: make and check the sample library, QA it headless, then run a whole scripted
+facilitated session (headless player, scripted facilitator over CURVE-secured ZeroMQ) and write its report."""
 
 from __future__ import annotations
 
@@ -8,15 +9,27 @@ from pathlib import Path
 
 from content_manifest.cli import main as manifest_main
 from content_manifest.sample import write_sample_library
+from facilitator.console.demo import run_demo_session
+from player.cli import main as player_main
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--out", type=Path, default=Path("build/demo"))
     args = ap.parse_args(argv)
-    manifest = write_sample_library(args.out / "library")
-    print(f"sample library: {manifest}")
-    return manifest_main(["check", str(manifest), "--verify-media"])
+    out = args.out.resolve()
+    manifest = write_sample_library(out / "library")
+    print(f"demo: sample library {manifest}")
+    if manifest_main(["check", str(manifest), "--verify-media"]) != 0:
+        return 1
+    junit = out / "qa.xml"
+    if player_main(["qa", "--manifest", str(manifest), "--junit", str(junit)]) != 0:
+        print(f"demo: QA failed, see {junit}")
+        return 1
+    print(f"demo: QA passed for every film ({junit})")
+    report = run_demo_session(out, library=manifest)
+    print(f"demo: session report written to {report}")
+    return 0
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-"""What every output backend gives the playback loop: eye views, render targets, a display clock, presenting."""
+"""What every output backend gives the playback loop: eye views, render targets, a display clock."""
 
 from __future__ import annotations
 
@@ -36,7 +36,12 @@ class FrameInfo:
 
 @dataclass(frozen=True, slots=True)
 class BackendEvent:
-    """Input and lifecycle from the backend: key, look, recentre, break_request, focus_lost, focus_gained, exit."""
+    """Input and lifecycle from a backend.
+
+    Kinds: key, look, recentre, break_request, focus_lost, focus_gained, headset_off, exit, and
+    backend-specific
+    lifecycle notices (runtime_lost, runtime_restored, space_changed, input_profile).
+    """
 
     kind: str
     data: dict = field(default_factory=dict)
@@ -49,7 +54,7 @@ class Backend(Protocol):
         """Create the GL context (current on the calling thread) and whatever the output needs."""
 
     def begin_frame(self) -> FrameInfo | None:
-        """Wait for the next display frame; None when the backend has finished (window closed, session ended)."""
+        """Wait for the next display frame; None when the backend has finished (window closed, ended)."""
 
     def end_frame(self, info: FrameInfo) -> None:
         """Present or submit what was drawn into info.targets."""
