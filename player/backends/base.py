@@ -39,8 +39,7 @@ class BackendEvent:
     """Input and lifecycle from a backend.
 
     Kinds: key, look, recentre, break_request, focus_lost, focus_gained, headset_off, exit, and
-    backend-specific
-    lifecycle notices (runtime_lost, runtime_restored, space_changed, input_profile).
+    backend-specific lifecycle notices (runtime_lost, runtime_restored, space_changed, input_profile).
     """
 
     kind: str
