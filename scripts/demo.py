@@ -27,8 +27,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"demo: QA failed, see {junit}")
         return 1
     print(f"demo: QA passed for every film ({junit})")
-    report = run_demo_session(out, library=manifest)
-    print(f"demo: session report written to {report}")
+    run_demo_session(out, library=manifest)
     return 0
 
 
