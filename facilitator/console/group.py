@@ -12,18 +12,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import re
 import threading
 import time
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from aiohttp import WSMsgType, web
+from aiohttp import web
 
-from facilitator.console import security
+from facilitator.console import pages
 from facilitator.console.library import library_json
 from facilitator.console.link import LinkError
 from facilitator.group.controller import GroupController, GroupError
@@ -108,32 +106,15 @@ class GroupConsole:
     # ------------------------------------------------------------------ HTTP and WebSocket
 
     async def _page(self, request: web.Request) -> web.Response:
-        html = resources.files("facilitator.console").joinpath("static/group.html").read_text("utf-8")
-        return web.Response(
-            text=html,
-            content_type="text/html",
-            headers={
-                "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; style-src 'self'; "
-                "script-src 'self'; connect-src 'self'; frame-ancestors 'none'"
-            },
-        )
+        return pages.page_response("group.html")
 
     async def _ws(self, request: web.Request) -> web.WebSocketResponse:
-        if not security.origin_allowed(request.headers.get("Origin"), request.headers.get("Host")):
-            raise web.HTTPForbidden(text="cross-site WebSocket refused")
-        ws = web.WebSocketResponse(heartbeat=5.0, max_msg_size=64 * 1024)
-        await ws.prepare(request)
+        ws = await pages.open_socket(request)
         self._sockets.add(ws)
         try:
             await self._send(ws, self._hello())
-            async for msg in ws:
-                if msg.type != WSMsgType.TEXT:
-                    continue
-                try:
-                    data = json.loads(msg.data)
-                except ValueError:
-                    continue
-                if isinstance(data, dict) and data.get("kind") == "cmd":
+            async for data in pages.json_messages(ws):
+                if data.get("kind") == "cmd":
                     self._spawn(self._page_command(ws, data))
         finally:
             self._sockets.discard(ws)
@@ -160,13 +141,10 @@ class GroupConsole:
         task.add_done_callback(self._tasks.discard)
 
     async def _send(self, ws: web.WebSocketResponse, msg: dict[str, Any]) -> None:
-        with contextlib.suppress(ConnectionError, RuntimeError):
-            if not ws.closed:
-                await ws.send_str(json.dumps(msg, separators=(",", ":"), default=str))
+        await pages.send_text(ws, pages.dumps(msg, default=str))
 
     async def broadcast(self, msg: dict[str, Any]) -> None:
-        for ws in list(self._sockets):
-            await self._send(ws, msg)
+        await pages.broadcast(self._sockets, msg, default=str)
 
     async def _tick(self) -> None:
         """The group's state to every page once a second; figures to the record every `figures_every`."""
@@ -231,19 +209,14 @@ class GroupConsole:
             if self.read_only and cmd not in READ_ONLY_OK:
                 raise LinkError("forbidden", "this console is read-only (observer)")
             result = await asyncio.to_thread(self.command, cmd, args)
-            reply = {"kind": "reply", "id": rid, "ok": True, "result": result}
+            reply = pages.reply_ok(rid, result)
         except (LinkError, GroupError, ValueError) as exc:
             code = exc.code if isinstance(exc, LinkError) else "group"
             message = exc.message if isinstance(exc, LinkError) else str(exc)
-            reply = {"kind": "reply", "id": rid, "ok": False, "error": {"code": code, "message": message}}
+            reply = pages.reply_error(rid, code, message)
         except Exception as exc:
             log.exception("group command %s failed", cmd)
-            reply = {
-                "kind": "reply",
-                "id": rid,
-                "ok": False,
-                "error": {"code": "internal", "message": f"{type(exc).__name__}: {exc}"},
-            }
+            reply = pages.reply_error(rid, "internal", f"{type(exc).__name__}: {exc}")
         await self._send(ws, reply)
         if reply["ok"]:
             await self.broadcast({"kind": "group", "state": self.controller.state()})

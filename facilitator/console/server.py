@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import io
-import json
 import logging
 import re
 import threading
@@ -21,9 +20,9 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from aiohttp import WSMsgType, web
+from aiohttp import web
 
-from facilitator.console import security
+from facilitator.console import pages, security
 from facilitator.console.library import library_json
 from facilitator.console.link import LinkError, PlayerLink
 from facilitator.console.preflight import preflight_checks
@@ -227,15 +226,7 @@ class ConsoleServer:
         return response
 
     async def _index(self, request: web.Request) -> web.Response:
-        html = resources.files("facilitator.console").joinpath("static/index.html").read_text("utf-8")
-        return web.Response(
-            text=html,
-            content_type="text/html",
-            headers={
-                "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; style-src 'self'; "
-                "script-src 'self'; connect-src 'self'; frame-ancestors 'none'"
-            },
-        )
+        return pages.page_response("index.html")
 
     async def _static(self, request: web.Request) -> web.Response:
         name = request.match_info["name"]
@@ -285,22 +276,11 @@ class ConsoleServer:
     # ------------------------------------------------------------------ WebSocket
 
     async def _ws(self, request: web.Request) -> web.WebSocketResponse:
-        if not security.origin_allowed(request.headers.get("Origin"), request.headers.get("Host")):
-            raise web.HTTPForbidden(text="cross-site WebSocket refused")
-        ws = web.WebSocketResponse(heartbeat=5.0, max_msg_size=64 * 1024)
-        await ws.prepare(request)
+        ws = await pages.open_socket(request)
         self._sockets.add(ws)
         try:
             await ws.send_json(self._hello())
-            async for msg in ws:
-                if msg.type != WSMsgType.TEXT:
-                    continue
-                try:
-                    data = json.loads(msg.data)
-                except ValueError:
-                    continue
-                if not isinstance(data, dict):
-                    continue
+            async for data in pages.json_messages(ws):
                 kind = data.get("kind")
                 if kind == "cmd":
                     self._spawn(self._page_command(ws, data))
@@ -345,16 +325,10 @@ class ConsoleServer:
         }
 
     async def _send(self, ws: web.WebSocketResponse, msg: dict[str, Any]) -> None:
-        with contextlib.suppress(ConnectionError, RuntimeError):
-            if not ws.closed:
-                await ws.send_str(json.dumps(msg, separators=(",", ":")))
+        await pages.send_text(ws, pages.dumps(msg))
 
     async def _broadcast(self, msg: dict[str, Any]) -> None:
-        text = json.dumps(msg, separators=(",", ":"))
-        for ws in list(self._sockets):
-            with contextlib.suppress(ConnectionError, RuntimeError):
-                if not ws.closed:
-                    await ws.send_str(text)
+        await pages.broadcast(self._sockets, msg)
 
     async def _page_command(self, ws: web.WebSocketResponse, data: dict[str, Any]) -> None:
         rid = str(data.get("id", ""))[:64]
@@ -369,22 +343,12 @@ class ConsoleServer:
                 result = await self.command(str(cmd), args)
             else:
                 raise LinkError("unknown_command", f"cmd: {str(cmd)[:40]!r} is not a console command")
-            reply = {"kind": "reply", "id": rid, "ok": True, "result": result}
+            reply = pages.reply_ok(rid, result)
         except LinkError as exc:
-            reply = {
-                "kind": "reply",
-                "id": rid,
-                "ok": False,
-                "error": {"code": exc.code, "message": exc.message},
-            }
+            reply = pages.reply_error(rid, exc.code, exc.message)
         except Exception as exc:
             log.exception("console command %s failed", cmd)
-            reply = {
-                "kind": "reply",
-                "id": rid,
-                "ok": False,
-                "error": {"code": "internal", "message": str(exc)},
-            }
+            reply = pages.reply_error(rid, "internal", str(exc))
         await self._send(ws, reply)
 
     async def command(self, cmd: str, args: dict[str, Any], player: str | None = None) -> dict[str, Any]:
