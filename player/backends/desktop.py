@@ -12,10 +12,9 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-import numpy as np
-
 from player.backends.base import BackendEvent, EyeView, FrameInfo
-from player.render.glplatform import ensure_platform
+from player.backends.scripted import ScriptedEyes
+from player.render.glplatform import core_profile_hints, ensure_platform
 from player.render.projection import Quat, head_orientation, symmetric_fov
 
 PLATFORM = ensure_platform()
@@ -29,7 +28,7 @@ DRAG_DEG_PER_PX = 0.25
 MAX_WINDOW_WIDTH = 1600
 
 
-class DesktopBackend:
+class DesktopBackend(ScriptedEyes):
     name = "desktop"
 
     def __init__(
@@ -68,10 +67,7 @@ class DesktopBackend:
             raise RuntimeError(
                 "glfw could not initialise: no display? (set DISPLAY, or use --backend headless)"
             )
-        glfw.window_hint(glfw.CONTEXT_VERSION_MAJOR, 3)
-        glfw.window_hint(glfw.CONTEXT_VERSION_MINOR, 3)
-        glfw.window_hint(glfw.OPENGL_PROFILE, glfw.OPENGL_CORE_PROFILE)
-        glfw.window_hint(glfw.OPENGL_FORWARD_COMPAT, True)
+        core_profile_hints(glfw)
         if PLATFORM == "egl":
             glfw.window_hint(glfw.CONTEXT_CREATION_API, glfw.EGL_CONTEXT_API)
         width, height = self.eye_size[0] * self.eyes, self.eye_size[1]
@@ -97,17 +93,6 @@ class DesktopBackend:
             glfw.destroy_window(self.window)
             self.window = None
         glfw.terminate()
-
-    def set_orientation_source(self, source: Callable[[float], Quat] | None) -> None:
-        """``source(media_t)`` gives the head pose for a media time (a head script) instead of the mouse."""
-        self.orientation_source = source
-
-    def update_views(self, info: FrameInfo, media_t: float) -> None:
-        """A scripted head follows the picture: re-pose the views for the media time of the frame shown."""
-        self._media_t = media_t
-        if self.orientation_source is not None:
-            q = self.orientation_source(media_t)
-            info.views = [EyeView(q, view.fov) for view in info.views]
 
     # -- frames -----------------------------------------------------------------------------------------
     def begin_frame(self) -> FrameInfo | None:
@@ -159,9 +144,6 @@ class DesktopBackend:
         mode = glfw.get_video_mode(monitor) if monitor else None
         rate = getattr(mode, "refresh_rate", 0) if mode else 0
         return float(rate) if rate and rate > 0 else 60.0
-
-    def read_eye(self, index: int) -> np.ndarray:
-        return self._targets[index].read_rgb()
 
     def poll_events(self) -> list[BackendEvent]:
         events, self._events = self._events, []

@@ -10,10 +10,9 @@ import queue
 import time
 from collections.abc import Callable
 
-import numpy as np
-
 from player.backends.base import BackendEvent, EyeView, FrameInfo, RenderTarget
-from player.render.glplatform import ensure_platform
+from player.backends.scripted import ScriptedEyes
+from player.render.glplatform import core_profile_hints, ensure_platform
 from player.render.projection import IDENTITY, Quat, symmetric_fov
 
 ensure_platform()
@@ -21,7 +20,7 @@ ensure_platform()
 from OpenGL import GL  # noqa: E402
 
 
-class HeadlessBackend:
+class HeadlessBackend(ScriptedEyes):
     name = "headless"
 
     def __init__(
@@ -68,17 +67,6 @@ class HeadlessBackend:
         raw = GL.glGetString(GL.GL_RENDERER) or b""
         return raw.decode(errors="replace")
 
-    def set_orientation_source(self, source: Callable[[float], Quat] | None) -> None:
-        """``source(media_t)`` gives the head pose for a media time (a head script); None: straight ahead."""
-        self.orientation_source = source
-
-    def update_views(self, info: FrameInfo, media_t: float) -> None:
-        """A scripted head follows the picture: re-pose the views for the media time of the frame shown."""
-        self._media_t = media_t
-        if self.orientation_source is not None:
-            q = self.orientation_source(media_t)
-            info.views = [EyeView(q, view.fov) for view in info.views]
-
     def begin_frame(self) -> FrameInfo | None:
         if self._closed:
             return None
@@ -105,10 +93,6 @@ class HeadlessBackend:
     def end_frame(self, info: FrameInfo) -> None:
         GL.glFinish()
         self.frames += 1
-
-    def read_eye(self, index: int) -> np.ndarray:
-        """The last image drawn for an eye: (height, width, 3) uint8, top row first."""
-        return self._targets[index].read_rgb()
 
     def inject(self, kind: str, **data: object) -> None:
         """Queue an input event as if a viewer had given it (scripted QA, tests)."""
@@ -142,10 +126,7 @@ class _HiddenWindowContext:
         if not glfw.init():
             raise RuntimeError("glfw could not initialise")
         glfw.window_hint(glfw.VISIBLE, False)
-        glfw.window_hint(glfw.CONTEXT_VERSION_MAJOR, 3)
-        glfw.window_hint(glfw.CONTEXT_VERSION_MINOR, 3)
-        glfw.window_hint(glfw.OPENGL_PROFILE, glfw.OPENGL_CORE_PROFILE)
-        glfw.window_hint(glfw.OPENGL_FORWARD_COMPAT, True)
+        core_profile_hints(glfw)
         self._glfw = glfw
         self.window = glfw.create_window(16, 16, "viewpoint-headless", None, None)
         if not self.window:

@@ -28,3 +28,11 @@ def ensure_platform() -> str:
 
 def uses_egl() -> bool:
     return ensure_platform() == "egl"
+
+
+def core_profile_hints(glfw) -> None:
+    """glfw window hints for the renderer's context: OpenGL 3.3 core, forward compatible."""
+    glfw.window_hint(glfw.CONTEXT_VERSION_MAJOR, 3)
+    glfw.window_hint(glfw.CONTEXT_VERSION_MINOR, 3)
+    glfw.window_hint(glfw.OPENGL_PROFILE, glfw.OPENGL_CORE_PROFILE)
+    glfw.window_hint(glfw.OPENGL_FORWARD_COMPAT, True)
