@@ -483,13 +483,7 @@ class MediaEngine:
 
     def set_rate(self, rate: float) -> None:
         """Playback rate 0.5..2 with sound, time-stretched (WSOLA): voices keep their pitch."""
-        if not isinstance(rate, int | float) or not RATE_RANGE[0] <= rate <= RATE_RANGE[1]:
-            raise ValueError(f"rate: expected {RATE_RANGE[0]}..{RATE_RANGE[1]}, got {rate!r}")
-        with self._lock:
-            if rate == self._rate:
-                return
-            self._rate = float(rate)
-            self._transport.notify("rate", rate=self._rate, fast=self._fast)
+        self._set_speed(rate=_factor("rate", rate, *RATE_RANGE))
 
     def set_trim(self, factor: float) -> None:
         """Group sync's slew: a speed factor within 1 ± ``TRIM_MAX`` on top of the rate, applied from the next
@@ -501,12 +495,16 @@ class MediaEngine:
 
     def set_fast(self, factor: float) -> None:
         """Video-only fast mode (QA): 1 (off) .. 8 times; sound is muted while it is on."""
-        if not isinstance(factor, int | float) or not 1.0 <= factor <= FAST_MAX:
-            raise ValueError(f"fast: expected 1..{FAST_MAX:g}, got {factor!r}")
+        self._set_speed(fast=_factor("fast", factor, 1.0, FAST_MAX))
+
+    def _set_speed(self, rate: float | None = None, fast: float | None = None) -> None:
+        """Change the rate or the fast factor; a change is told as one ``rate`` event with both."""
         with self._lock:
-            if factor == self._fast:
+            new_rate = self._rate if rate is None else rate
+            new_fast = self._fast if fast is None else fast
+            if (new_rate, new_fast) == (self._rate, self._fast):
                 return
-            self._fast = float(factor)
+            self._rate, self._fast = new_rate, new_fast
             self._transport.notify("rate", rate=self._rate, fast=self._fast)
 
     def set_volume(self, volume: float) -> None:
@@ -762,6 +760,13 @@ class MediaEngine:
 
 
 # --- helpers ----------------------------------------------------------------------------------------------
+
+
+def _factor(name: str, value: object, lo: float, hi: float) -> float:
+    """A speed factor from a caller, checked against ``lo..hi``; ValueError names it and the range."""
+    if not isinstance(value, int | float) or not lo <= value <= hi:
+        raise ValueError(f"{name}: expected {lo:g}..{hi:g}, got {value!r}")
+    return float(value)
 
 
 def _av_open(path: Path, **kwargs: object) -> av.container.InputContainer:
