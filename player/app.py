@@ -12,11 +12,15 @@ from pathlib import Path
 
 import numpy as np
 
-from player.control import SEEK_STEP_S, CommandError, Controller
+from player.control import RUNTIME_NOTICES, SEEK_STEP_S, CommandError, Controller
 
 log = logging.getLogger(__name__)
 
 STALL_S = 10.0  # media time not moving while playing for this long is a failure, never a hang
+# BackendEvent kinds (player/backends/base.py) and what handle() does with each: "exit" ends the loop, "key"
+# pauses/seeks, these go to the controller, and IGNORED_KINDS are dropped on purpose.
+VIEWER_KINDS = ("recentre", "break_request", "focus_lost", "headset_off", "focus_gained")
+IGNORED_KINDS = ("look",)  # the desktop's mouse look: the frame's views carry the orientation already
 
 
 @dataclass
@@ -42,7 +46,8 @@ class PlayResult:
     end_state: str = ""
     last_media_t: float = 0.0
     last_frame_pts: float | None = None
-    stopped_by: str = ""
+    stopped_by: str = ""  # end, duration, viewer, backend, error, stall, terminated, operator
+    stop_detail: str = ""  # terminated/operator: the signal
     errors: list[str] = field(default_factory=list)
 
 
@@ -60,9 +65,12 @@ class PlaybackLoop:
         self.upload_mode = ""
         self.gl_renderer = ""
         self.stop_requested: str | None = None
+        self.stop_detail = ""
 
-    def request_stop(self, reason: str = "terminated") -> None:
-        """End the loop at the next display frame (from a signal handler or another thread)."""
+    def request_stop(self, reason: str = "terminated", detail: str = "") -> None:
+        """End the loop at the next display frame (from a signal handler or another thread). ``reason``:
+        ``terminated`` (SIGTERM, the console closed) or ``operator`` (Ctrl-C); ``detail`` names the signal."""
+        self.stop_detail = detail
         self.stop_requested = reason
 
     def record_event(self, kind: str, data: dict) -> None:
@@ -87,8 +95,18 @@ class PlaybackLoop:
                 elif key in ("left", "right", "up", "down"):
                     step = {"left": -SEEK_STEP_S, "right": SEEK_STEP_S, "down": -30.0, "up": 30.0}[key]
                     c.seek_relative(step)
-            elif kind in ("recentre", "break_request", "focus_lost", "headset_off", "focus_gained"):
+            elif kind in VIEWER_KINDS:
                 c.viewer_event(kind, data)
+                # the first focus after wait_for_headset starts the film (a user-presence focus_gained
+                # before the session itself is FOCUSED does not: the backend says whether it is focused)
+                if kind == "focus_gained" and getattr(self.backend, "focused", True):
+                    c.start_when_focused()
+            elif kind in RUNTIME_NOTICES:
+                c.runtime_notice(kind, data)
+            elif kind in IGNORED_KINDS:
+                pass
+            else:
+                log.debug("backend event %s ignored (not known to this player)", kind)
         except CommandError as exc:
             log.info("%s ignored: %s", kind, exc.message)
         return True
@@ -111,10 +129,13 @@ class PlaybackLoop:
             last_frame = None
             last_progress = (time.monotonic(), -1.0)
             if opts.autoplay and c.welfare != "stop":
-                c.engine.play()
+                if getattr(backend, "starts_when_focused", False):
+                    c.wait_for_headset(getattr(backend, "name", "backend"))  # first focus_gained plays
+                else:
+                    c.engine.play()
             while True:
                 if self.stop_requested is not None:
-                    res.stopped_by = self.stop_requested
+                    res.stopped_by, res.stop_detail = self.stop_requested, self.stop_detail
                     break
                 info = backend.begin_frame()
                 if info is None:
@@ -238,8 +259,8 @@ def build_report(
         reasons.append(f"{decode_errors} decode error(s)")
     if result.stopped_by == "stall":
         pass  # already in errors
-    elif result.stopped_by == "terminated":
-        pass  # stopped on purpose (SIGTERM, console closed): not a failure of the film
+    elif result.stopped_by in ("terminated", "operator"):
+        pass  # stopped on purpose (Ctrl-C, SIGTERM, console closed): not a failure of the film
     elif options.duration is None and result.stopped_by not in ("end", "viewer"):
         reasons.append(
             f"playback did not reach the end of the film (stopped by {result.stopped_by or 'unknown'})"
@@ -261,6 +282,11 @@ def build_report(
         "render": f"{result.display_frames} display frames on {gl_renderer or 'unknown GL renderer'}",
         "audio": f"output {getattr(media_info, 'audio_output', 'none')}",
     }
+    via = f" ({result.stop_detail})" if result.stop_detail else ""
+    if result.stopped_by == "operator":
+        notes["stop"] = f"stopped by the operator{via} at {result.last_media_t:.3f} s"
+    elif result.stopped_by == "terminated":
+        notes["stop"] = f"terminated{via} at {result.last_media_t:.3f} s"
     return {
         "film": film.id,
         "backend": backend_name,
@@ -280,6 +306,7 @@ def build_report(
         "last_frame_pts": result.last_frame_pts,
         "duration": getattr(media_info, "duration", None),
         "stopped_by": result.stopped_by,
+        **({"stop_detail": result.stop_detail} if result.stop_detail else {}),
         "snapshots": result.snapshots,
         "notes": notes,
         "result": "fail" if reasons else "pass",

@@ -5,9 +5,10 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import signal
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
@@ -33,6 +34,32 @@ def _times(text: str) -> list[float]:
     if any(v < 0 for v in values):
         raise argparse.ArgumentTypeError(f"{text!r}: times must be >= 0")
     return values
+
+
+def player_home(env: Mapping[str, str] | None = None, platform: str | None = None) -> Path:
+    """Where a facilitated player keeps its keys and session log unless told (--keys, --log):
+    ``VIEWPOINT_PLAYER_HOME``; on Windows ``%LOCALAPPDATA%\\Viewpoint\\player``; elsewhere
+    ``$XDG_DATA_HOME/viewpoint/player`` (an absolute XDG_DATA_HOME only, as the XDG spec says) or
+    ``~/.local/share/viewpoint/player``."""
+    env = os.environ if env is None else env
+    platform = sys.platform if platform is None else platform
+    if env.get("VIEWPOINT_PLAYER_HOME"):
+        return Path(env["VIEWPOINT_PLAYER_HOME"]).expanduser()
+    if platform == "win32":
+        local = env.get("LOCALAPPDATA")
+        base = Path(local) if local else Path.home() / "AppData" / "Local"
+        return base / "Viewpoint" / "player"
+    data = env.get("XDG_DATA_HOME", "")
+    base = Path(data) if data and Path(data).is_absolute() else Path.home() / ".local" / "share"
+    return base / "viewpoint" / "player"
+
+
+def default_keys_dir(env: Mapping[str, str] | None = None, platform: str | None = None) -> Path:
+    return player_home(env, platform) / "keys"
+
+
+def default_log_path(env: Mapping[str, str] | None = None, platform: str | None = None) -> Path:
+    return player_home(env, platform) / "sessions.sqlite"
 
 
 def _default_backend() -> str:
@@ -84,8 +111,19 @@ def build_parser() -> argparse.ArgumentParser:
     play.add_argument("--hwdec", choices=("auto", "cuda", "none"), default="auto")
     play.add_argument("--eyes", choices=("both", "left"), default="both", help="desktop: one eye or both")
     play.add_argument("--listen", help="ZeroMQ endpoint for facilitators, e.g. tcp://0.0.0.0:5555")
-    play.add_argument("--keys", type=Path, help="CURVE key folder (with --listen)")
-    play.add_argument("--log", type=Path, help="session log SQLite file (with --listen)")
+    try:
+        home = "%LOCALAPPDATA%\\Viewpoint\\player" if sys.platform == "win32" else str(player_home())
+    except RuntimeError:  # no home folder known
+        home = "~/.local/share/viewpoint/player"
+    home = home.replace("%", "%%")  # argparse formats help with %
+    play.add_argument(
+        "--keys", type=Path,
+        help=f"CURVE key folder (with --listen; default {home}{os.sep}keys, or under $VIEWPOINT_PLAYER_HOME)",
+    )  # fmt: skip
+    play.add_argument(
+        "--log", type=Path,
+        help=f"session log SQLite file (with --listen; default {home}{os.sep}sessions.sqlite)",
+    )  # fmt: skip
     play.add_argument("--name", default=None, help="player name shown to facilitators")
     play.add_argument(
         "--retention-days", type=float, default=None,
@@ -184,10 +222,16 @@ def make_backend(args: argparse.Namespace, controller, name: str):
 
 
 def stop_signals() -> list[signal.Signals]:
-    """Signals that mean "stop now, cleanly": SIGTERM (and SIGHUP: the terminal went away) on POSIX; on
-    Windows SIGBREAK, which the C runtime raises for CTRL_BREAK and for the console window being closed."""
-    names = ("SIGTERM", "SIGBREAK") if sys.platform == "win32" else ("SIGTERM", "SIGHUP")
+    """Signals that mean "stop now, cleanly": Ctrl-C (SIGINT, everywhere: the operator's deliberate stop),
+    SIGTERM (and SIGHUP: the terminal went away) on POSIX; on Windows SIGBREAK, which the C runtime raises
+    for CTRL_BREAK and for the console window being closed."""
+    names = ("SIGINT", "SIGTERM", "SIGBREAK") if sys.platform == "win32" else ("SIGINT", "SIGTERM", "SIGHUP")
     return [getattr(signal, n) for n in names if hasattr(signal, n)]
+
+
+def stop_reason(signal_name: str) -> str:
+    """The playback loop's ``stopped_by`` for a stop signal: Ctrl-C is the operator's; the rest terminate."""
+    return "operator" if signal_name == "SIGINT" else "terminated"
 
 
 class StopOnSignal:
@@ -263,7 +307,14 @@ def _play(args: argparse.Namespace, stopper: StopOnSignal) -> int:
     if args.snapshot_at and args.out is None:
         return _fail("--snapshot-at needs --out DIR for the images")
     if args.listen and (args.keys is None or args.log is None):
-        return _fail("--listen needs --keys DIR and --log FILE")
+        try:
+            args.keys = args.keys if args.keys is not None else default_keys_dir()
+            args.log = args.log if args.log is not None else default_log_path()
+        except RuntimeError as exc:  # Path.home(): no home directory known
+            return _fail(
+                f"--listen: no home folder for the keys and log ({exc}); give --keys DIR and --log FILE"
+            )
+        print(f"viewpoint-player: keys in {args.keys}, session log {args.log}", flush=True)
     try:
         library = load_library(args.manifest)
     except ManifestError as exc:
@@ -323,7 +374,7 @@ def _play(args: argparse.Namespace, stopper: StopOnSignal) -> int:
             options.autoplay = options.exit_on_end = False
         loop = PlaybackLoop(backend, controller, options, server=server)
         sinks.insert(0, loop.record_event)
-        stopper.on_stop(lambda name: loop.request_stop("terminated"))
+        stopper.on_stop(lambda name: loop.request_stop(stop_reason(name), detail=name))
         try:
             result = loop.run()
         except Exception as exc:  # a backend that cannot open: say why, no traceback
@@ -345,6 +396,7 @@ def _play(args: argparse.Namespace, stopper: StopOnSignal) -> int:
             args.report.parent.mkdir(parents=True, exist_ok=True)
             args.report.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
         if stopper.signal_name is not None:
+            print(f"viewpoint-player: {report['notes'].get('stop', 'stopped')}", file=sys.stderr)
             return EXIT_OK  # stopped on purpose; the session log says so
         if report["result"] != "pass":
             for reason in report["reasons"]:

@@ -34,6 +34,12 @@ SOFTEN_VOLUME = 0.4
 SEEK_STEP_S = 5.0
 HASH_WAIT_S = 1.0  # a load waits this long for the film's sha256; later, film.verified says it
 HOLD_REASONS = ("break_request", "focus_lost", "headset_off")
+RUNTIME_NOTICES = {  # backend lifecycle notice -> the event the facilitator and the log see
+    "runtime_lost": "runtime.lost",
+    "runtime_restored": "runtime.restored",
+    "space_changed": "runtime.space_changed",
+    "input_profile": "viewer.input_profile",
+}
 
 
 class CommandError(Exception):
@@ -139,6 +145,7 @@ class Controller:
         self._resume_listeners: list[Callable[[], None]] = []
         self.hasher = FilmHasher()
         self.verified: dict | None = None  # sha256 check of the loaded film (filled in by a worker)
+        self._autoplay_pending = False  # wait_for_headset: the first focus_gained starts the film
 
     # -- events -----------------------------------------------------------------------------------------
     def set_sink(self, emit: EventSink | None) -> None:
@@ -312,6 +319,7 @@ class Controller:
             raise CommandError("welfare_stop", "playback is stopped for welfare: send welfare resume first")
         engine = self._engine()
         self._release_hold(source)
+        self._autoplay_pending = False  # someone started it: the headset's focus no longer needs to
         if engine.play():
             self.overlay.set_paused(False)
         return self.status()
@@ -324,6 +332,7 @@ class Controller:
         return self.play(source="group")
 
     def pause(self) -> dict:
+        self._autoplay_pending = False  # a person's pause before the headset is in use: it stays paused
         if self._engine().pause():
             self.overlay.set_paused(True)
         return self.status()
@@ -434,6 +443,46 @@ class Controller:
             self.emit("viewer.focus_gained", data)  # playback resumes only when someone says so
         elif kind == "recentre":
             self.recentre(source="viewer")
+
+    def runtime_notice(self, kind: str, data: dict | None = None) -> None:
+        """A backend's lifecycle notice, for the facilitator and the log (nothing changes playback here; a
+        lost runtime's focus_lost has already paused and held): runtime_lost -> ``runtime.lost``,
+        runtime_restored -> ``runtime.restored``, space_changed -> ``runtime.space_changed``, input_profile
+        -> ``viewer.input_profile``."""
+        event = RUNTIME_NOTICES.get(kind)
+        if event is None:
+            raise CommandError("bad_args", f"runtime notice {kind!r} (expected {', '.join(RUNTIME_NOTICES)})")
+        data = dict(data or {})
+        if kind in ("runtime_lost", "runtime_restored"):
+            data.setdefault("media_t", round(self.media_time(), 3))
+        log.info("%s %s", event, data)
+        self.emit(event, data)
+
+    def wait_for_headset(self, backend: str) -> None:
+        """Autoplay waits until the headset is in use (the first focus_gained): the film stays loaded and
+        paused at its first frame; ``runtime.waiting`` says so."""
+        self._autoplay_pending = True
+        log.info("waiting for the headset (%s) before playing", backend)
+        self.emit(
+            "runtime.waiting",
+            {"backend": backend, "reason": "not_focused", "message": "waiting for the headset"},
+        )
+
+    def start_when_focused(self) -> bool:
+        """The first focus_gained after :meth:`wait_for_headset`: start the film unless a person already
+        started it, a welfare stop or a viewer's hold applies. True if it started."""
+        if not self._autoplay_pending:
+            return False
+        self._autoplay_pending = False
+        if self.engine is None or self.welfare == "stop" or self.hold_reason is not None:
+            return False
+        state = str(getattr(self.engine.state, "value", self.engine.state))
+        if state not in ("loaded", "paused", "seeking"):
+            return False
+        if self.engine.play():
+            self.overlay.set_paused(False)
+        log.info("the headset is in use: playing")
+        return True
 
     # -- holds: a viewer's break holds this headset out of the group until someone resumes it ------------
     @property

@@ -78,6 +78,9 @@ class OpenXRBackend:
     """Puts the film in a headset through the active OpenXR runtime. See docs/openxr.md."""
 
     name = "openxr"
+    # the runtime may take seconds to reach FOCUSED (headset waking, compositor starting, the viewer still
+    # putting it on): the playback loop holds the film at its first frame until then (docs/openxr.md)
+    starts_when_focused = True
 
     def __init__(
         self,
