@@ -369,3 +369,86 @@ def test_doctor_with_the_runtime(xr_root, xr_library):
     assert "XR_KHR_composition_layer_equirect2" in runtime["details"]["extensions"]
     assert any(c["ok"] and c["summary"].startswith("EGL works") for c in by_area["graphics"])
     assert all(c["ok"] for c in by_area["films"]) and len(by_area["films"]) == 3
+
+
+# -- playback waits for the headset (engineer M; self-contained: its driver is written here) ----------------
+
+_FOCUS_DRIVER = r'''
+"""In the xr root: the real player (Controller + PlaybackLoop + OpenXRBackend + renderer + media engine) with
+autoplay on, as `viewpoint-player play --backend openxr` runs it; records each display frame's session state
+and transport state, and every controller event, then writes JSON."""
+import json, sys, threading, time
+from content_manifest import load_library
+from player.app import PlaybackLoop, PlayOptions
+from player.backends import create_backend
+from player.control import Controller
+
+library, film_id, out = sys.argv[1], sys.argv[2], sys.argv[3]
+controller = Controller(load_library(library), engine_options={"audio": "null", "hwdec": "none"})
+controller.load(film_id)
+film = controller.film
+backend = create_backend("openxr", layer="projection", graphics="egl", projection=film.projection,
+                         stereo=film.stereo, front_heading=film.front_heading, render_scale=0.3)
+events, frames = [], []
+lock = threading.Lock()
+
+
+def sink(kind, data):
+    with lock:
+        events.append({"kind": kind, "data": data, "xr_state": backend.state, "focused": backend.focused})
+
+
+def hook(loop, info):
+    engine = controller.engine
+    frames.append({"xr_state": backend.state, "focused": backend.focused,
+                   "transport": str(getattr(engine.state, "value", engine.state)),
+                   "media_t": loop.result.last_media_t, "layers": backend.stats.frames_with_layers,
+                   "uploads": loop.result.uploads})
+    playing = [f for f in frames if f["transport"] == "playing"]
+    if len(playing) >= 20 or len(frames) > 600:
+        backend.request_exit()
+
+
+controller.set_sink(sink)
+timer = threading.Timer(60, backend.request_exit)
+timer.daemon = True
+timer.start()
+result = PlaybackLoop(backend, controller, PlayOptions(exit_on_end=False, frame_hook=hook)).run()
+timer.cancel()
+controller.close()
+json.dump({"events": events, "frames": frames, "states": backend.stats.states,
+           "stopped_by": result.stopped_by, "errors": result.errors}, open(out, "w"), default=str)
+'''
+
+
+def test_playback_starts_when_the_headset_is_focused(xr_root, xr_library, tmp_path):
+    """Autoplay with the OpenXR backend waits for the session's FOCUSED state (the first focus_gained): until
+    then the film is loaded and paused at its first frame and `runtime.waiting` says so; it then plays from
+    the film's opening. The remote driver's Index controllers also reach the log as `viewer.input_profile`."""
+    driver = tmp_path / "focus_driver.py"
+    driver.write_text(_FOCUS_DRIVER, encoding="utf-8")
+    out = tmp_path / "focus_driver.json"
+    proc = run_in_root(
+        ["python", str(driver), str(xr_library), "calibration-mono", str(out)],
+        [xr_library.parent, tmp_path],
+        remote=True,
+    )
+    assert out.exists(), f"rc={proc.returncode}\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
+    r = json.loads(out.read_text())
+    assert r["errors"] == [] and "FOCUSED" in r["states"], r
+    names = [e["kind"] for e in r["events"]]
+    waiting, focused, playing = (
+        names.index("runtime.waiting"),
+        names.index("viewer.focus_gained"),
+        names.index("transport.playing"),
+    )
+    assert waiting < focused < playing, names
+    assert r["events"][waiting]["data"]["message"] == "waiting for the headset"
+    assert not r["events"][waiting]["focused"]  # it waited because the session was not FOCUSED yet
+    assert r["events"][playing]["focused"] and r["events"][playing]["xr_state"] == "FOCUSED"
+    assert r["events"][playing]["data"]["media_t"] < 0.1  # from the film's opening
+    before = [f for f in r["frames"] if not f["focused"]]
+    assert all(f["transport"] in ("loaded", "paused") and f["media_t"] == 0.0 for f in before), before
+    assert sum(f["transport"] == "playing" for f in r["frames"]) >= 20
+    profiles = [e["data"] for e in r["events"] if e["kind"] == "viewer.input_profile"]
+    assert profiles and any("index_controller" in p.get("right", "") for p in profiles), profiles
