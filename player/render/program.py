@@ -55,6 +55,7 @@ class Program:
             GL.glDeleteProgram(self.id)
             raise ShaderError(f"shaders/{vertex} + shaders/{fragment} did not link: {_text(log)}")
         self._locations: dict[str, int] = {}
+        self.uniform_key: object = None  # the caller's key for the uniform values it last set here
 
     def loc(self, name: str) -> int:
         if name not in self._locations:

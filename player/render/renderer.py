@@ -64,6 +64,7 @@ class Renderer:
         self.last_upload_ms = 0.0
         self._conversion: colour.YuvConversion | None = None
         self._overlay_cache: OrderedDict[str, tuple[int, int, int]] = OrderedDict()
+        self._yaw: tuple[float, np.ndarray] | None = None
 
     # -- set-up -----------------------------------------------------------------------------------------
     def set_film(self, projection: str, stereo: str, front_heading: float) -> None:
@@ -131,7 +132,7 @@ class Renderer:
         self._bind_target(target)
         tan = [math.tan(a) for a in view.fov]  # left, right, up, down
         film_yaw = self.front_heading - overlay.recentre_yaw
-        matrix = projection.eye_to_film(view.orientation, film_yaw)
+        matrix = self._film_yaw_matrix(film_yaw) @ projection.quat_to_matrix(view.orientation)  # eye_to_film
         self._draw_film(0, eye_index, matrix, (tan[0], tan[1], tan[3], tan[2]), overlay, target.srgb)
         self._draw_overlays(tan, overlay, target.srgb)
         GL.glBindVertexArray(0)
@@ -168,6 +169,12 @@ class Renderer:
         self._draw_overlays([math.tan(a) for a in view.fov], overlay, target.srgb)
         GL.glBindVertexArray(0)
         return True
+
+    def _film_yaw_matrix(self, film_yaw: float) -> np.ndarray:
+        """`projection.yaw_matrix`, remembered for the last yaw (it changes only with a recentre)."""
+        if self._yaw is None or self._yaw[0] != film_yaw:
+            self._yaw = (film_yaw, projection.yaw_matrix(film_yaw))
+        return self._yaw[1]
 
     def _bind_target(self, target: RenderTarget) -> None:
         GL.glBindFramebuffer(GL.GL_FRAMEBUFFER, target.framebuffer)
@@ -211,24 +218,32 @@ class Renderer:
         p = self._film_program(tuple(flags))
         p.use()
         if has_frame:
-            specs = self.planes.specs
             for unit, tex in enumerate(self.planes.textures):
                 GL.glActiveTexture(GL.GL_TEXTURE0 + unit)
                 GL.glBindTexture(GL.GL_TEXTURE_2D, tex)
-            GL.glUniform1i(p.loc("u_plane0"), 0)
-            GL.glUniform1i(p.loc("u_plane1"), 1)
-            GL.glUniform1i(p.loc("u_plane2"), 1 if interleaved else 2)
-            GL.glUniform2f(p.loc("u_luma_size"), specs[0].width, specs[0].height)
-            GL.glUniform2f(p.loc("u_chroma_size"), specs[1].width, specs[1].height)
-            GL.glUniform1f(p.loc("u_scale"), conv.scale)
-            GL.glUniformMatrix3fv(p.loc("u_yuv_matrix"), 1, GL.GL_TRUE, conv.matrix)
-            GL.glUniform3f(p.loc("u_yuv_offset"), *(float(v) for v in conv.offset))
+            # The picture's uniforms change only with its format, size or colour: set them when those change
+            # for this program, not per eye and display frame (a program keeps its uniforms' values).
+            key = (self.planes.key, frame.colorspace, frame.color_range)  # what `conv` was made from
+            if p.uniform_key != key:
+                self._set_picture_uniforms(p, conv, interleaved)
+                p.uniform_key = key
         GL.glUniform4f(p.loc("u_region"), *region)
         GL.glUniformMatrix3fv(p.loc("u_eye_to_film"), 1, GL.GL_TRUE, np.ascontiguousarray(matrix, np.float32))
         GL.glUniform4f(p.loc("u_tan"), *tan_ldru)
         GL.glUniform1f(p.loc("u_soften"), float(overlay.soften))
         GL.glUniform1f(p.loc("u_calm"), float(overlay.calm))
         GL.glDrawArrays(GL.GL_TRIANGLES, 0, 3)
+
+    def _set_picture_uniforms(self, p: Program, conv: colour.YuvConversion, interleaved: bool) -> None:
+        specs = self.planes.specs
+        GL.glUniform1i(p.loc("u_plane0"), 0)
+        GL.glUniform1i(p.loc("u_plane1"), 1)
+        GL.glUniform1i(p.loc("u_plane2"), 1 if interleaved else 2)
+        GL.glUniform2f(p.loc("u_luma_size"), specs[0].width, specs[0].height)
+        GL.glUniform2f(p.loc("u_chroma_size"), specs[1].width, specs[1].height)
+        GL.glUniform1f(p.loc("u_scale"), conv.scale)
+        GL.glUniformMatrix3fv(p.loc("u_yuv_matrix"), 1, GL.GL_TRUE, conv.matrix)
+        GL.glUniform3f(p.loc("u_yuv_offset"), *(float(v) for v in conv.offset))
 
     def _film_program(self, flags: tuple[str, ...]) -> Program:
         """The film shader specialised for these flags (compiled once each; see shaders/film.frag)."""
