@@ -290,6 +290,9 @@ class ListOf(Kind):
     item: Kind
     expected: str = "a list"
 
+    def __post_init__(self):
+        object.__setattr__(self, "_plain", _is_plain_text(self.item))
+
     def check(self, node: Node, path: str, ctx: Context) -> Any:
         if node[0] != SEQUENCE:
             if node[0] == SCALAR and node[1] == _NULL:
@@ -299,6 +302,13 @@ class ListOf(Kind):
         out = Seq((node[3] + 1, node[4] + 1))
         append, mark = out.append, out.marks.append
         item = self.item
+        if self._plain:  # type: ignore[attr-defined]
+            # the commonest list: plain text items (prompts), taken at once when every one is good
+            values = [c[2] for c in node[2] if c[1] == _STR and c[0] == SCALAR and c[2].strip()]
+            if len(values) == len(node[2]):
+                out.extend(values)
+                out.marks.extend(node[2])
+                return out
         if isinstance(item, ScalarKind):
             plain = _is_plain_text(item)
             convert = item.value

@@ -319,6 +319,18 @@ def test_aspect_ratio_in_media_block_contradicts_stereo(folder, capsys):
     assert "fits equirect360 mono or equirect180 left-right" in msg
 
 
+def test_aspect_problem_of_a_refused_stereo_value_points_at_the_projection(folder, capsys):
+    text = VALID.format(sha=SHA) + "    media: {width: 1920, height: 1920}\n"
+    text = text.replace("stereo: mono", "stereo: sideways")
+    rc, lines, _ = check(folder, text, capsys)
+    assert rc == 2
+    found = errors(lines)
+    assert len(found) == 2, found
+    assert f":{line_of(text, 'stereo: sideways')}:13: films[0].stereo: unknown value 'sideways'" in found[1]
+    # the refused value counts as not given: the picture is judged as mono, at the projection's place
+    assert f":{line_of(text, 'projection:')}:17: films[0].stereo: equirect360 mono contradicts" in found[0]
+
+
 def test_unsupported_version(folder, capsys):
     msg = one_error(
         folder, VALID.format(sha=SHA).replace("manifest_version: 1", "manifest_version: 2"), capsys

@@ -55,6 +55,10 @@ AGREE = [
     "k: [a, b] # c\nl: x  \nm: 'q'  # r\n",
     "a: b\r\nc: d\r\n",
     "no: 1\n1: a\ntrue: x\nnull: y\n",
+    # blocks closed by indentation: a list at its key's own indentation, nested items, comments between
+    "a:\n- x\n- y\nb: 1\n",
+    "- a: 1\n  b:\n  - c\n  - d: [e]\n    f: {}\n- g\n-\n  - h\n",
+    "a: 1\n\n# c\nb:\n  # c\n\n  c: 2\n  d:\n    e: 3\nf: 4\n",
 ]
 
 BAIL = [
@@ -79,6 +83,12 @@ BAIL = [
     "a: [0, ?x]\n",
     "a: [f}x, y]\n",
     "a: [:0]\n",
+    "a:\n    b: 1\n  c: 2\n",  # back to an indentation no block has
+    "a: 1\nb:\n",  # an empty value at the end
+    "- a: 1\n - b\n",
+    "a:\n- x\n  - y\n",  # "x - y" over two lines
+    "a: b\x01\n",  # a control character in ASCII text
+    "a:\n  - b\n  c: 1\n",
 ]
 
 
@@ -156,3 +166,45 @@ def test_fast_reader_on_damaged_manifests_agrees_or_steps_aside(edits):
     except Unsupported:
         return
     assert fast == compose(text)  # and PyYAML must not find an error the fast reader missed
+
+
+def test_library_read_fast_equals_library_read_by_pyyaml(tmp_path, monkeypatch):
+    """The whole fast path (reader, validation, positions) gives the library the PyYAML path gives."""
+    from content_manifest import load_library, loader
+    from tests.test_manifest_errors import SHA, VALID
+
+    bench = _bench_module()
+    texts = [
+        VALID.format(sha=SHA),
+        "manifest_version: 1\nfilms:\n"
+        + "".join(
+            bench.FILM.format(i=i, sha="ab" * 32, stereo="mono", heading=i, sec=i, height=1920)
+            for i in range(3)
+        ),
+    ]
+    for n, text in enumerate(texts):
+        path = tmp_path / f"m{n}.yaml"
+        path.write_text(text, encoding="utf-8")
+        fast = load_library(path, check_files=False)
+        with monkeypatch.context() as m:
+            m.setattr(loader, "fast_compose", _refuse)
+            slow = load_library(path, check_files=False)
+        assert fast.films == slow.films
+        assert fast.positions == slow.positions
+        assert (fast.title, fast.manifest_version) == (slow.title, slow.manifest_version)
+
+
+def _refuse(text: str):
+    raise Unsupported("read by PyYAML for the comparison")
+
+
+def _bench_module():
+    import importlib.util
+    from pathlib import Path
+
+    spec = importlib.util.spec_from_file_location(
+        "bench", Path(__file__).parent.parent / "bench/manifest_load.py"
+    )
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    return bench
