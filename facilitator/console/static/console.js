@@ -1,7 +1,6 @@
 /* Viewpoint facilitator console: one page, no build step, no network beyond this console's own server. */
 "use strict";
 
-const $ = (id) => document.getElementById(id);
 const STALE_AFTER_S = 2.0;   // player quiet for longer than this: amber (heartbeats come every second)
 const LOST_AFTER_S = 3.0;    // and this: red, "lost"
 const TRAIL_S = 4.0;         // seconds of gaze trail drawn on the live picture
@@ -20,41 +19,15 @@ const S = {
 
 function film() { return S.config.films.find((f) => f.id === (S.filmId || S.state.film)) || null; }
 
-function fmt(t) {
-  if (t === null || t === undefined || Number.isNaN(t)) return "–:––";
-  t = Math.max(0, t);
-  const m = Math.floor(t / 60), s = t - m * 60;
-  return `${m}:${s.toFixed(1).padStart(4, "0")}`;
-}
-function esc(s) { const d = document.createElement("div"); d.textContent = s ?? ""; return d.innerHTML; }
-
 /* ---------- connection ---------- */
 
-function connect() {
-  const proto = location.protocol === "https:" ? "wss:" : "ws:";
-  const ws = new WebSocket(`${proto}//${location.host}/ws${location.search}`);
-  S.ws = ws;
-  ws.onopen = () => { S.wsOpen = true; S.lastServerMsg = performance.now(); };
-  ws.onmessage = (m) => { S.lastServerMsg = performance.now(); onMessage(JSON.parse(m.data)); };
-  ws.onclose = () => {
-    S.wsOpen = false;
-    for (const [, p] of S.pending) p.reject(new Error("console connection closed"));
-    S.pending.clear();
-    setTimeout(connect, 1000);
-  };
-}
+function connect() { openSocket(S, "/ws", { onMessage }); }
 
 function send(obj) { if (S.ws && S.wsOpen) S.ws.send(JSON.stringify(obj)); }
 
 function command(cmd, args = {}) {
-  const id = `p-${S.nextId++}`;
-  return new Promise((resolve, reject) => {
-    if (!S.wsOpen) { reject(new Error("not connected to the console server")); return; }
-    S.pending.set(id, { resolve, reject });
-    send({ kind: "cmd", id, cmd, args });
-    setTimeout(() => {
-      if (S.pending.has(id)) { S.pending.delete(id); reject(new Error(`${cmd}: no answer from the player`)); }
-    }, 8000);
+  return sendCommand(S, `p-${S.nextId++}`, cmd, args, {
+    timeoutMs: 8000, notConnected: "not connected to the console server", noAnswer: "no answer from the player",
   });
 }
 
@@ -77,11 +50,7 @@ function onMessage(msg) {
     case "state": applyState(msg.state); break;
     case "health": applyHealth(msg.health); break;
     case "event": onEvent(msg.event, false); break;
-    case "reply": {
-      const p = S.pending.get(msg.id);
-      if (p) { S.pending.delete(msg.id); msg.ok ? p.resolve(msg.result || {}) : p.reject(new Error(msg.error?.message || "failed")); }
-      break;
-    }
+    case "reply": settleReply(S, msg); break;
     case "notice": logLine(msg.text, msg.level || ""); break;
     default: break;
   }

@@ -1,7 +1,6 @@
 /* Viewpoint console, group view: every headset of the group at a glance, the group's transport and safety. */
 "use strict";
 
-const $ = (id) => document.getElementById(id);
 const STALE_AFTER_S = 3.0;     // no group state from the console for this long: the page is stale
 const LOG_MAX = 200;
 
@@ -11,41 +10,15 @@ const G = {
   state: null, stateAt: performance.now(), codes: new Map(), alertPlayer: null,
 };
 
-function fmt(t) {
-  if (t === null || t === undefined || Number.isNaN(t)) return "–:––";
-  t = Math.max(0, t);
-  const m = Math.floor(t / 60), s = t - m * 60;
-  return `${m}:${s.toFixed(1).padStart(4, "0")}`;
-}
-function esc(s) { const d = document.createElement("div"); d.textContent = s ?? ""; return d.innerHTML; }
 function num(v, digits = 1) { return typeof v === "number" && Number.isFinite(v) ? v.toFixed(digits) : null; }
 
 /* ---------- connection ---------- */
 
-function connect() {
-  const proto = location.protocol === "https:" ? "wss:" : "ws:";
-  const ws = new WebSocket(`${proto}//${location.host}/group/ws${location.search}`);
-  G.ws = ws;
-  ws.onopen = () => { G.wsOpen = true; };
-  ws.onmessage = (m) => onMessage(JSON.parse(m.data));
-  ws.onclose = () => {
-    G.wsOpen = false;
-    for (const [, p] of G.pending) p.reject(new Error("console connection closed"));
-    G.pending.clear();
-    renderStatus();
-    setTimeout(connect, 1000);
-  };
-}
+function connect() { openSocket(G, "/group/ws", { onMessage, onClose: renderStatus }); }
 
 function command(cmd, args = {}, timeoutMs = 15000) {
-  const id = `g-${G.nextId++}`;
-  return new Promise((resolve, reject) => {
-    if (!G.wsOpen) { reject(new Error("not connected to the console")); return; }
-    G.pending.set(id, { resolve, reject });
-    G.ws.send(JSON.stringify({ kind: "cmd", id, cmd, args }));
-    setTimeout(() => {
-      if (G.pending.has(id)) { G.pending.delete(id); reject(new Error(`${cmd}: no answer from the group`)); }
-    }, timeoutMs);
+  return sendCommand(G, `g-${G.nextId++}`, cmd, args, {
+    timeoutMs, notConnected: "not connected to the console", noAnswer: "no answer from the group",
   });
 }
 
@@ -64,11 +37,7 @@ function onMessage(msg) {
       logLine(msg.text, msg.level === "welfare" ? "welfare" : "soft");
       showAlert(msg.text, msg.player, msg.level === "welfare");
       break;
-    case "reply": {
-      const p = G.pending.get(msg.id);
-      if (p) { G.pending.delete(msg.id); msg.ok ? p.resolve(msg.result || {}) : p.reject(new Error(msg.error?.message || "failed")); }
-      break;
-    }
+    case "reply": settleReply(G, msg); break;
     default: break;
   }
 }
