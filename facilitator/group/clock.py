@@ -28,7 +28,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,17 +133,11 @@ class ClockEstimator:
         if at is None or at == cached.at:
             return cached
         shift = cached.drift_ppm * 1e-6 * (at - cached.at)
-        return ClockEstimate(
+        return replace(
+            cached,
             offset=cached.offset + shift,
             uncertainty=cached.uncertainty + abs(self.max_drift_unknown(cached) * (at - cached.at)),
-            spread=cached.spread,
-            rtt=cached.rtt,
-            rtt_min=cached.rtt_min,
-            rtt_median=cached.rtt_median,
-            drift_ppm=cached.drift_ppm,
-            samples=cached.samples,
             at=at,
-            drift_fitted=cached.drift_fitted,
         )
 
     def max_drift_unknown(self, est: ClockEstimate) -> float:
