@@ -35,7 +35,7 @@ from player.control import Controller  # noqa: E402
 from player.session.log import connect  # noqa: E402
 from player.session.security import load_or_create_identity, write_public_cert  # noqa: E402
 from player.session.server import SessionServer  # noqa: E402
-from tests.test_session_support import Player  # noqa: E402
+from tests.session_support import Player  # noqa: E402
 
 
 def pct(xs: list[float], p: float) -> float:

@@ -18,7 +18,8 @@ import pytest
 from content_manifest import load_library
 from facilitator.console.localplayer import start_local_player
 from facilitator.console.server import ConsoleServer
-from tests.browser.chromium import chromium_path, launch
+from tests.browser.chromium import chromium_path, console_page
+from tests.support import wait_for
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.timeout(240)]
 
@@ -62,7 +63,7 @@ class PlayerLog:
             db.close()
         return [json.loads(r[0]) for r in rows]
 
-    def wait_for(self, what: str, pred, timeout: float = 10.0, session: str | None = None) -> dict:
+    def wait_for(self, what: str, pred, timeout: float = 20.0, session: str | None = None) -> dict:
         deadline = time.monotonic() + timeout
         while True:
             for ev in reversed(self.events(session)):
@@ -89,22 +90,15 @@ def rig(tmp_path_factory, sample_manifest):
         report_dir=work / "reports", quick_tags=["distress", "engaged", "question"],
     )  # fmt: skip
     url = server.start()
-    with playwright_api.sync_playwright() as pw:
-        browser = launch(pw)
-        # bypass_csp: Playwright's polling predicates are evaluated strings, which the console's CSP forbids
-        page = browser.new_page(viewport={"width": 1366, "height": 768}, bypass_csp=True)
-        errors: list[str] = []
-        page.on("pageerror", lambda e: errors.append(str(e)))
-        page.on("dialog", lambda d: d.accept())
-        try:
+    try:
+        with console_page(playwright_api) as (browser, page, errors):
             yield {
                 "page": page, "browser": browser, "url": url, "server": server, "player": player,
                 "log": PlayerLog(player.log_path), "errors": errors, "work": work,
             }  # fmt: skip
-        finally:
-            browser.close()
-            server.stop()
-            player.stop()
+    finally:
+        server.stop()
+        player.stop()
 
 
 def text(page, sel: str) -> str:
@@ -123,7 +117,7 @@ def test_a_whole_session_from_the_browser(rig):
     page.goto(rig["url"])
 
     # 1. headset and film
-    page.wait_for_selector("#conn.ok", timeout=10_000)
+    page.wait_for_selector("#conn.ok", timeout=30_000)
     assert "headless-1" in text(page, "#players")
     page.get_by_role("button", name=re.compile(r"Calibration \(mono\)")).click()
     assert (
@@ -171,7 +165,8 @@ def test_a_whole_session_from_the_browser(rig):
     page.keyboard.press("Space")
     paused = log.wait_for("transport.paused", lambda e: e["type"] == "transport.paused", session=sid)
     page.wait_for_selector("#pstate:text('paused')")
-    assert abs(page_time(page) - paused["media_t"]) < 0.35
+    # the page's clock settles on the logged pause position (its ticking between updates stops)
+    assert wait_for(lambda: abs(page_time(page) - paused["media_t"]) < 0.15, 10), (page_time(page), paused)
 
     # 6. annotate with one key (N pins the media time), a quick tag, then edit and delete
     page.keyboard.press("n")
@@ -209,7 +204,9 @@ def test_a_whole_session_from_the_browser(rig):
     auto = log.wait_for(
         "auto pause", lambda e: e["type"] == "transport.paused" and e["seq"] > paused["seq"], session=sid
     )
-    assert 2.0 <= auto["media_t"] < 2.6
+    # paused in the chapter it entered (the console reacts to chapter.entered: how soon is a figure, not a
+    # pass mark; a starved machine reacts later, but still before the next chapter at 4.5 s)
+    assert 2.0 <= auto["media_t"] < 4.5, auto
     page.wait_for_selector("#prompts-panel.due")
     assert "What do you see in front of you?" in text(page, "#prompts")
     page.locator(".prompt", has_text="What do you see").get_by_role("button", name="Used").click()
@@ -282,8 +279,8 @@ def test_the_page_never_looks_live_when_the_player_is_gone(rig):
     page.wait_for_selector("#conn.ok")
     assert "stale" not in (page.get_attribute("body", "class") or "")
     rig["player"].process.kill()
-    page.wait_for_selector("body.stale", timeout=6_000)
-    page.wait_for_selector("#conn.bad", timeout=6_000)
+    page.wait_for_selector("body.stale", timeout=20_000)
+    page.wait_for_selector("#conn.bad", timeout=20_000)
     assert "LOST" in text(page, "#conn")
     page.screenshot(path=str(ARTIFACTS / "console-lost.png"))
 
@@ -336,7 +333,7 @@ def test_viewer_requests_and_headset_off_flash_until_acknowledged(rig, sample_li
     log = PlayerLog(tmp_path / "log.sqlite")
     try:
         page.goto(console.start())
-        page.wait_for_selector("#conn.ok", timeout=10_000)
+        page.wait_for_selector("#conn.ok", timeout=30_000)
         assert page.is_hidden("#alert")
         controller.viewer_event("break_request", {"source": "controller"})
         log.wait_for("viewer.break_request", lambda e: e["type"] == "viewer.break_request")
@@ -360,7 +357,7 @@ def test_viewer_requests_and_headset_off_flash_until_acknowledged(rig, sample_li
             read_only=True,
         )
         page.goto(observer.start())
-        page.wait_for_selector("#conn.ok", timeout=10_000)
+        page.wait_for_selector("#conn.ok", timeout=30_000)
         assert page.is_disabled("#w-stop") and "readonly" in (page.get_attribute("body", "class") or "")
         reply = page.evaluate("""() => new Promise((resolve) => {
             const ws = new WebSocket(`ws://${location.host}/ws`);

@@ -22,7 +22,7 @@ from facilitator.console.link import ClientLink
 from facilitator.console.server import ConsoleServer
 from facilitator.group.rehearsal import REHEARSAL_FILM, Rehearsal, write_rehearsal_library
 from facilitator.store import FacilitatorStore
-from tests.browser.chromium import chromium_path, launch
+from tests.browser.chromium import chromium_path, console_page
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.timeout(180)]
 
@@ -47,7 +47,7 @@ def log_events(path: Path) -> list[dict]:
         db.close()
 
 
-def wait_in_logs(players: dict, what: str, pred, timeout: float = 10.0) -> dict[str, dict]:
+def wait_in_logs(players: dict, what: str, pred, timeout: float = 20.0) -> dict[str, dict]:
     """The newest event matching ``pred`` in each player's log (waits until every log has one)."""
     deadline = time.monotonic() + timeout
     while True:
@@ -64,7 +64,7 @@ def wait_in_logs(players: dict, what: str, pred, timeout: float = 10.0) -> dict[
         time.sleep(0.1)
 
 
-def wait_new(player, seen: int, what: str, pred, timeout: float = 10.0) -> dict:
+def wait_new(player, seen: int, what: str, pred, timeout: float = 20.0) -> dict:
     """The first event matching ``pred`` among those a player logged after its first ``seen`` events."""
     deadline = time.monotonic() + timeout
     while True:
@@ -91,22 +91,16 @@ def rig(tmp_path_factory):
     )
     server = ConsoleServer(links, library=library, port=0, report_dir=work / "reports", group=group)
     url = server.start().replace("/?token=", "/group?token=", 1)
-    with playwright_api.sync_playwright() as pw:
-        browser = launch(pw)
-        page = browser.new_page(viewport={"width": 1366, "height": 768}, bypass_csp=True)
-        errors: list[str] = []
-        page.on("pageerror", lambda e: errors.append(str(e)))
-        page.on("dialog", lambda d: d.accept())
-        try:
+    try:
+        with console_page(playwright_api) as (_browser, page, errors):
             yield {
                 "page": page, "url": url, "server": server, "group": group, "store": store, "work": work,
                 "players": {p.name: p for p in rehearsal.players}, "errors": errors,
             }  # fmt: skip
-        finally:
-            browser.close()
-            server.stop()
-            rehearsal.stop()
-            store.close()
+    finally:
+        server.stop()
+        rehearsal.stop()
+        store.close()
 
 
 def row(page, name: str):
@@ -119,7 +113,7 @@ def test_group_view_drives_three_headsets(rig):
     page.goto(rig["url"])
 
     # every headset at a glance, with its clock figures (offset ± uncertainty, round trip) and link health
-    page.wait_for_selector("#conn.ok", timeout=15_000)
+    page.wait_for_selector("#conn.ok", timeout=30_000)
     assert page.locator("#headsets tbody tr").count() == 3
     assert page.inner_text("#g-name") == GROUP
     for name in NAMES:
@@ -159,7 +153,7 @@ def test_group_view_drives_three_headsets(rig):
     wait_in_logs(players, "transport.playing", lambda e: e["type"] == "transport.playing")
     page.wait_for_selector("#gstate:text('playing')")
     for name in NAMES:
-        page.wait_for_function(CELL_MATCHES, arg=[name, ".err", "[+-]?\\d+\\.\\d\\d ms"], timeout=10_000)
+        page.wait_for_function(CELL_MATCHES, arg=[name, ".err", "[+-]?\\d+\\.\\d\\d ms"], timeout=30_000)
         row(page, name).locator(".st", has_text="playing").wait_for()
 
     # one viewer's STOP: only that headset fades; the others play on; the page offers to pause the group
@@ -197,7 +191,7 @@ def test_group_view_drives_three_headsets(rig):
     )
     assert rejoin["data"]["playing"] and not rejoin["data"]["held"]
     page.wait_for_selector("#alert.hidden", state="attached")
-    row(page, "headset-2").locator(".st", has_text="playing").wait_for(timeout=10_000)
+    row(page, "headset-2").locator(".st", has_text="playing").wait_for(timeout=30_000)
     row(page, "headset-2").locator(".wl", has_text="ok").wait_for()
 
     # pause the whole group from the keyboard (P): every player executes the same scheduled pause

@@ -10,7 +10,7 @@ import json
 import pytest
 
 from facilitator.cli import build_parser, main, parse_send_args
-from tests.test_session_support import Player
+from tests.session_support import Player
 
 pytestmark = pytest.mark.timeout(120)
 

@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from player.session import protocol as P
-from tests.test_session_support import KeepPlaying, Player, make_home
+from tests.session_support import KeepPlaying, Player, make_home
 
 pytestmark = pytest.mark.timeout(180)
 

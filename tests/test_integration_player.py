@@ -17,7 +17,7 @@ from PIL import Image
 
 from facilitator.client import pair
 from player.session import protocol as P
-from tests.test_session_support import Player, make_home, wait_for
+from tests.session_support import Player, make_home, wait_for
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -167,7 +167,7 @@ def test_console_state_keeps_the_transport_through_volume_and_rate(rig):
     lead = rig["lead"]
     lead.subscribe(lambda e: None, since="now")
     lead.request("pause")
-    assert wait_for(lambda: lead.state.get("transport") == "paused", 5)
+    assert wait_for(lambda: lead.state.get("transport") == "paused", 20)
     lead.request("volume", {"volume": 0.5})
     lead.request("rate", {"rate": 1.5})
     lead.request("rate", {"rate": 1.0})
@@ -190,7 +190,7 @@ def test_load_replacing_a_film_logs_no_old_film_event_after_the_new_one_loaded(r
     lead.request("play")
     lead.request("pause")  # the player's render loop retires (closes) the old engine meanwhile
     assert wait_for(lambda: any(e["type"] == "transport.paused" and e["data"].get("film") == "calibration-tb"
-                                for e in _events(p.log)[before:]), 10)  # fmt: skip
+                                for e in _events(p.log)[before:]), 20)  # fmt: skip
     time.sleep(0.5)
     after = [e for e in _events(p.log)[before:] if e["type"].startswith("transport.")]
     i = next(i for i, e in enumerate(after) if e["type"] == "transport.loaded")

@@ -8,24 +8,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from player.session.log import EventRow, LogError, PoseBatch, SessionLog, pack_poses, unpack_poses
+from player.session.log import LogError, PoseBatch, SessionLog, pack_poses, unpack_poses
 from player.session.protocol import utc_now
-
-
-def ev(session, seq, type="x", data=None, utc="2026-01-01T00:00:00.000Z") -> EventRow:
-    data = data or {}
-    env = {
-        "v": 1,
-        "session": session,
-        "seq": seq,
-        "mono": 1.0,
-        "utc": utc,
-        "film": None,
-        "media_t": None,
-        "type": type,
-        "data": data,
-    }
-    return EventRow(session, seq, type, utc, 1.0, None, None, json.dumps(env), data)
+from tests.support import event_row as ev
 
 
 def test_wal_group_commit_and_log_order(tmp_path):

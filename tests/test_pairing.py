@@ -20,7 +20,7 @@ from player.session.security import (
     pairing_keypair,
     read_cert_metadata,
 )
-from tests.test_session_support import Player, make_home, wait_for
+from tests.session_support import Player, make_home, wait_for
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -77,7 +77,7 @@ def test_pairing_with_the_code_the_player_shows(sample_manifest, tmp_path):
         c.request("pause")
         c.close()
         # one code, one facilitator: the player shows a new one; the old one is dead
-        assert wait_for(lambda: p.pairing_code not in (None, code), 5)
+        assert wait_for(lambda: p.pairing_code not in (None, code), 20)
         bob = make_home(tmp_path / "bob", "bob")
         with pytest.raises(PairingError):
             pair(p.endpoint, code, bob, timeout=1.0)

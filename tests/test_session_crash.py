@@ -13,7 +13,7 @@ import pytest
 
 from facilitator.client import ClientError
 from player.session.log import SessionLog
-from tests.test_session_support import Player, make_home, wait_for
+from tests.session_support import Player, make_home, wait_for
 
 pytestmark = pytest.mark.timeout(180)
 
@@ -65,7 +65,7 @@ def test_sigkill_under_load_loses_nothing_a_subscriber_saw(sample_manifest, tmp_
         ]
         for t in threads:
             t.start()
-        assert wait_for(lambda got=got: len(got) > 30, 10)
+        assert wait_for(lambda got=got: len(got) > 30, 30)
         time.sleep(rng.uniform(0.2, 0.8))
         p.kill()  # SIGKILL, mid-stream
         with lock:

@@ -2,29 +2,13 @@
 
 from __future__ import annotations
 
-import json
 import time
 
 from player.control import Controller
-from player.session.log import EventRow, SessionLog
+from player.session.log import SessionLog
 from player.session.protocol import utc_now
 from player.session.server import SessionServer
-
-
-def _row(session, seq, type, utc, data=None):
-    data = data or {}
-    env = {
-        "v": 1,
-        "session": session,
-        "seq": seq,
-        "mono": 0.0,
-        "utc": utc,
-        "film": None,
-        "media_t": None,
-        "type": type,
-        "data": data,
-    }
-    return EventRow(session, seq, type, utc, 0.0, None, None, json.dumps(env), data)
+from tests.support import event_row
 
 
 def test_retention_purges_old_sessions_at_start_and_logs_it(sample_library, tmp_path):
@@ -33,10 +17,10 @@ def test_retention_purges_old_sessions_at_start_and_logs_it(sample_library, tmp_
     log = SessionLog(tmp_path / "log.sqlite")
     log.append(
         [
-            _row("s-old", 1, "session.started", old, {"participant": "P-1"}),
-            _row("s-old", 2, "session.ended", old, {"reason": "done"}),
-            _row("s-recent", 1, "session.started", recent, {"participant": "P-2"}),
-            _row("s-recent", 2, "session.ended", recent, {"reason": "done"}),
+            event_row("s-old", 1, "session.started", {"participant": "P-1"}, old),
+            event_row("s-old", 2, "session.ended", {"reason": "done"}, old),
+            event_row("s-recent", 1, "session.started", {"participant": "P-2"}, recent),
+            event_row("s-recent", 2, "session.ended", {"reason": "done"}, recent),
         ]
     )
     log.close()

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = [
@@ -30,3 +33,22 @@ def launch(playwright):  # -> playwright Browser
     if path is None:
         raise RuntimeError("Chromium is not installed (Debian: apt-get install chromium)")
     return playwright.chromium.launch(executable_path=path, args=ARGS, headless=True)
+
+
+@contextlib.contextmanager
+def console_page(playwright_api) -> Iterator[tuple[Any, Any, list[str]]]:
+    """(browser, page, errors) for a console test: a 1366x768 page that collects page errors and accepts
+    dialogs; the browser is closed afterwards. ``playwright_api`` is ``playwright.sync_api``.
+
+    bypass_csp: Playwright's polling predicates are evaluated strings, which the console's CSP forbids.
+    """
+    with playwright_api.sync_playwright() as pw:
+        browser = launch(pw)
+        try:
+            page = browser.new_page(viewport={"width": 1366, "height": 768}, bypass_csp=True)
+            errors: list[str] = []
+            page.on("pageerror", lambda e: errors.append(str(e)))
+            page.on("dialog", lambda d: d.accept())
+            yield browser, page, errors
+        finally:
+            browser.close()

@@ -15,11 +15,13 @@ import sqlite3
 import subprocess
 import sys
 import threading
-import time
 from pathlib import Path
 
 from facilitator.client import FacilitatorHome, PlayerClient
 from player.session.security import load_or_create_identity, load_public_key, write_public_cert
+from tests.support import wait_for
+
+__all__ = ["KeepPlaying", "Player", "Relay", "copy_tree", "free_port_triple", "make_home", "wait_for"]
 
 BIN = Path(sys.executable).parent
 
@@ -279,16 +281,6 @@ class Relay:
         self._closed = True
         self.cut()
         self._srv.close()
-
-
-def wait_for(pred, timeout: float = 10.0, step: float = 0.05):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        v = pred()
-        if v:
-            return v
-        time.sleep(step)
-    return pred()
 
 
 def copy_tree(src: Path, dst: Path) -> None:

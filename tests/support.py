@@ -1,0 +1,46 @@
+"""Small helpers shared by several test modules (no tests here): log rows, condition waits."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from typing import TypeVar
+
+from player.session.log import EventRow
+
+T = TypeVar("T")
+
+
+def event_row(
+    session: str, seq: int, type: str = "x", data: dict | None = None, utc: str = "2026-01-01T00:00:00.000Z"
+) -> EventRow:
+    """A session-log row with its JSON envelope, as the player's log writer would make it."""
+    data = data or {}
+    env = {
+        "v": 1,
+        "session": session,
+        "seq": seq,
+        "mono": 1.0,
+        "utc": utc,
+        "film": None,
+        "media_t": None,
+        "type": type,
+        "data": data,
+    }
+    return EventRow(session, seq, type, utc, 1.0, None, None, json.dumps(env), data)
+
+
+def wait_for(pred: Callable[[], T], timeout: float = 20.0, step: float = 0.05) -> T:
+    """Poll ``pred`` until it returns something truthy or ``timeout`` passes; returns its last value.
+
+    Tests wait on conditions this way rather than sleeping a fixed time, with timeouts generous enough for a
+    starved CI machine (a correct implementation returns long before; a broken one still fails).
+    """
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        v = pred()
+        if v:
+            return v
+        time.sleep(step)
+    return pred()
