@@ -111,6 +111,17 @@ _FLOW_INDICATORS = frozenset("?:[]{}#")
 
 def fast_compose(text: str) -> Node | None:
     """Node tuples for a document in the plain block subset; raises Unsupported for anything else."""
+    tokens, numbers = line_tokens(text)
+    if not tokens:
+        return None
+    return _assemble(tokens, numbers)
+
+
+def line_tokens(text: str) -> tuple[list, Any]:
+    """The tokens of the lines that are not blank or comments, and their 0-based line numbers.
+
+    Raises Unsupported for a line outside the subset.
+    """
     if "\r" in text:
         text = text.replace("\r\n", "\n")
     if _has_bad_chars(text):
@@ -126,9 +137,7 @@ def fast_compose(text: str) -> Node | None:
         tokens = [tokens[no] for no in numbers]
     else:
         numbers = range(len(tokens))
-    if not tokens:
-        return None
-    return _assemble(tokens, numbers)
+    return tokens, numbers
 
 
 def _has_bad_chars(text: str) -> bool:
