@@ -10,6 +10,10 @@ Each loop turn: answer ZAP, read commands (executing them, which queues events),
 assigning per-session sequence numbers, commit the batch to the log (one transaction: group commit), then
 publish it, then send the replies. So an event is durable before anyone can see it, and a reply is sent only
 after the events its command caused are published. See ``docs/protocol.md``.
+
+The parts: :mod:`.sockets` (binding), :mod:`.dispatch` (commands in, de-duplication), :mod:`.commands`
+(what they do), :mod:`.pipeline` (log, then publish), :mod:`.poses`, :mod:`.sessions`, :mod:`.clone`,
+:mod:`.peers` (presence, heartbeats), :mod:`.schedule`, :mod:`.pairing_desk`. This module runs the thread.
 """
 
 from __future__ import annotations
@@ -18,109 +22,42 @@ import contextlib
 import logging
 import math
 import os
-import queue
-import secrets
 import socket
 import sys
 import threading
 import time
-from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import zmq
 
 from . import protocol as P
-from .log import EventRow, LogError, PoseBatch, SessionLog
-from .security import (
-    DOMAIN_PAIRING,
-    DOMAIN_SESSION,
-    Authorizations,
-    ZapHandler,
-    fingerprint,
-    load_or_create_identity,
-    new_pairing_code,
-    pairing_keypair,
-)
+from .commands import Commands, Handler
+from .dispatch import Dispatcher
+from .log import LogError, SessionLog
+from .pairing_desk import PairingDesk
+from .peers import Peer, PeerTable, publish_heartbeat
+from .pipeline import EventPipeline
+from .poses import PoseStream
+from .schedule import MAX_SCHEDULE_AHEAD_S, Schedule
+from .security import Authorizations, ZapHandler, fingerprint, load_or_create_identity
+from .sessions import Sessions, new_session_id
+from .sockets import MAX_SOCKET_MESSAGE, Endpoints, SessionServerError, bind_session_sockets
+
+__all__ = [
+    "MAX_SCHEDULE_AHEAD_S",
+    "MAX_SOCKET_MESSAGE",
+    "Endpoints",
+    "Peer",
+    "SessionServer",
+    "SessionServerError",
+    "new_session_id",
+]
 
 log = logging.getLogger("viewpoint.session")
 
-MAX_SOCKET_MESSAGE = 1 << 20  # libzmq drops peers sending more than this; the app limit is smaller
-MAX_SCHEDULE_AHEAD_S = 30.0
-_REPLY_CACHE = 4096
-
-
-class SessionServerError(Exception):
-    """The server could not start (the message says which endpoint or file and why)."""
-
-
-@dataclass
-class Endpoints:
-    command: str
-    events: str
-    pairing: str
-
-
-@dataclass
-class Peer:
-    key: str
-    cid: str
-    name: str
-    role: str
-    last_seen: float
-    announced: bool = False
-
-
-def _json_default(obj: Any) -> Any:
-    item = getattr(obj, "item", None)  # numpy scalars
-    if callable(item):
-        with contextlib.suppress(Exception):
-            return item()
-    if isinstance(obj, tuple | set | frozenset):
-        return list(obj)
-    if isinstance(obj, Path):
-        return str(obj)
-    tolist = getattr(obj, "tolist", None)
-    if callable(tolist):
-        return tolist()
-    return str(obj)
-
-
-def _dumps_event(obj: dict[str, Any]) -> str:
-    import json
-
-    def clean(v: Any) -> Any:
-        if isinstance(v, float) and not math.isfinite(v):
-            return None
-        return v
-
-    for k in ("mono", "media_t"):
-        obj[k] = clean(obj.get(k))
-    return json.dumps(obj, separators=(",", ":"), ensure_ascii=False, default=_json_default)
-
-
-def new_session_id(now: float | None = None) -> str:
-    t = datetime.fromtimestamp(time.time() if now is None else now, tz=UTC)
-    return "s-" + t.strftime("%Y%m%dT%H%M%SZ") + "-" + secrets.token_hex(3)
-
-
-def _split_endpoint(endpoint: str) -> tuple[str, str, int | None]:
-    """(scheme, host-or-path, port) of ``tcp://host:port`` or ``ipc://path``."""
-    if endpoint.startswith("tcp://"):
-        host, _, port = endpoint[6:].rpartition(":")
-        if not host:
-            raise SessionServerError(f"--listen {endpoint}: expected tcp://HOST:PORT")
-        if port in ("*", "0"):
-            return "tcp", host, 0
-        if not port.isdigit() or not 0 < int(port) < 65534:
-            raise SessionServerError(f"--listen {endpoint}: port must be 1..65533 (or 0 / * for any)")
-        return "tcp", host, int(port)
-    if endpoint.startswith("ipc://"):
-        return "ipc", endpoint[6:], None
-    raise SessionServerError(f"--listen {endpoint}: expected tcp://HOST:PORT or ipc://PATH")
+PEER_CHECK_S = 0.25
 
 
 class SessionServer:
@@ -173,7 +110,6 @@ class SessionServer:
         # FULL: every commit is fsynced (survives power loss); NORMAL: survives a crash of the player process
         # (SIGKILL) but not of the machine. VIEWPOINT_LOG_SYNC overrides the default for a deployment.
         self.synchronous = synchronous or os.environ.get("VIEWPOINT_LOG_SYNC", "FULL").upper()
-        self.default_pause_on_lost = pause_on_lost
         # One ZAP handler per context: each server gets its own context unless given one (several servers in
         # one process, as in group tests, then never compete for inproc://zeromq.zap.01).
         self._own_ctx = context is None
@@ -182,44 +118,22 @@ class SessionServer:
         self.switch_interval = switch_interval
 
         self.endpoints: Endpoints | None = None
-        self.pairing_code: str | None = None
         self.public_key: bytes | None = None
-        self._queue: queue.SimpleQueue = queue.SimpleQueue()
+        self.auth: Authorizations | None = None
+        self.log: SessionLog | None = None
         self._wake_r, self._wake_w = socket.socketpair()
         self._wake_r.setblocking(False)
         self._wake_w.setblocking(False)
         self._wake_pending = False
-        self._pose_latest: tuple[float, float, float, float, float, float] | None = None
         self._thread: threading.Thread | None = None
         self._running = threading.Event()
         self._started = threading.Event()
         self._start_error: BaseException | None = None
         self._stop_reason = "player_stopped"
         self._stop_detail: str | None = None
+        self._desk: PairingDesk | None = None
+        self._sockets: list[zmq.Socket] = []
 
-        # session-thread state
-        self.session_id = ""
-        self.session_kind = "standby"
-        self.session_info: dict[str, Any] = {}
-        self.seq = 0
-        self.last_published = 0
-        self.pseq = 0
-        self._pending: list[EventRow] = []
-        self._pending_poses: list[tuple[float, float, float, float, float, float]] = []
-        self._pose_batches: list[PoseBatch] = []
-        self._pose_first_pseq = 1
-        self._pending_requests: list[tuple[str, str, str, str]] = []
-        self._replies: list[tuple[zmq.Socket, bytes, Callable[[], bytes] | bytes]] = []
-        self._reply_cache: OrderedDict[tuple[str, str], bytes] = OrderedDict()
-        self._scheduled: list[tuple[float, P.Command, Peer]] = []
-        self._peers: dict[tuple[str, str], Peer] = {}
-        self._handlers: dict[str, Callable[[dict[str, Any], dict[str, str]], dict[str, Any]]] = {}
-        self._next_pairing: tuple[str, bytes, bytes] | None = None
-        self._auth_checked = 0.0
-        self._pairing_bind_failures = 0
-        self._film: str | None = None
-        self._media_t: float | None = None
-        self._last_pose_sample: tuple | None = None
         self.stats: dict[str, int] = {
             "commands": 0,
             "errors": 0,
@@ -230,18 +144,23 @@ class SessionServer:
             "internal_errors": 0,
             "paired": 0,
         }
+        self.poses = PoseStream()
+        self.events = EventPipeline(controller, self.poses, self.stats)
+        self.sessions = Sessions(self.events, player_name, pause_on_lost)
+        self.peers = PeerTable()
+        self.schedule = Schedule()
+        self.commands = Commands(self)
+        self.dispatcher = Dispatcher(self)
 
     # ------------------------------------------------------------------ public API (any thread)
 
-    def add_handler(
-        self, name: str, handler: Callable[[dict[str, Any], dict[str, str]], dict[str, Any]]
-    ) -> None:
+    def add_handler(self, name: str, handler: Handler) -> None:
         """Execute command ``name`` (registered with ``protocol.register_command(..., target="session")``)
         with ``handler(args, client)`` on the session thread; ``client`` has ``name``, ``role``, ``key``.
         Raise an exception with ``code`` and ``message`` attributes to refuse. Call before :meth:`start`."""
         if name not in P.COMMANDS:
             raise ValueError(f"{name}: register it with player.session.protocol.register_command first")
-        self._handlers[name] = handler
+        self.commands.extensions[name] = handler
 
     def start(self, timeout: float = 10.0) -> None:
         """Open the log, bind the sockets and start the session thread; raises SessionServerError."""
@@ -283,37 +202,36 @@ class SessionServer:
         film: str | None = None,
     ) -> None:
         """The controller's event sink: queue one event; never blocks. Logged durably, then published."""
-        self._queue.put(
-            (str(type), data if data is not None else {}, media_t, film, time.monotonic(), time.time())
-        )
+        self.events.put(type, data, media_t, film)
         self._wake()
 
     __call__ = emit
 
     def pose(self, orientation: tuple[float, float, float, float], media_t: float | None = None) -> None:
         """Latest head orientation (x, y, z, w) from the render loop, for the pose stream; never blocks."""
-        try:
-            x, y, z, w = (float(c) for c in orientation)
-        except (TypeError, ValueError):
-            return
-        self._pose_latest = (
-            time.monotonic(),
-            float(media_t) if media_t is not None else math.nan,
-            x,
-            y,
-            z,
-            w,
-        )
+        self.poses.offer(orientation, media_t)
 
     @property
     def endpoint(self) -> str:
         return self.endpoints.command if self.endpoints else self.requested_endpoint
 
     @property
+    def pairing_code(self) -> str | None:
+        """The code shown for pairing now (None while no pairing socket is open)."""
+        return self._desk.code if self._desk is not None else None
+
+    @property
+    def session_id(self) -> str:
+        return self.events.session_id
+
+    @property
+    def session_info(self) -> dict[str, Any]:
+        return self.sessions.info
+
+    @property
     def authorized_count(self) -> int:
         """How many facilitators are paired with this player (0 before start)."""
-        auth = getattr(self, "auth", None)
-        return len(auth) if auth is not None else 0
+        return len(self.auth) if self.auth is not None else 0
 
     @property
     def running(self) -> bool:
@@ -332,7 +250,7 @@ class SessionServer:
             self._setup()
         except BaseException as exc:  # reported to start()
             self._start_error = exc
-            self._teardown_sockets()
+            self._teardown()
             self._started.set()
             return
         self._started.set()
@@ -343,19 +261,24 @@ class SessionServer:
                 self._shutdown()
             except Exception:
                 log.exception("session server shutdown failed")
-            self._teardown_sockets()
+            self._teardown()
 
     def _setup(self) -> None:
         ident = load_or_create_identity(self.keys_dir, "player", {"name": self.player_name})
         self.public_key = ident.public
-        self._secret = ident.secret
+        self.sessions.player_key = fingerprint(ident.public)
         self.auth = Authorizations(self.keys_dir)
         try:
             self.log = SessionLog(self.log_path, self.synchronous)
         except LogError as exc:
             raise SessionServerError(str(exc)) from None
+        self.events.log = self.log
         self.zap = ZapHandler(self._ctx, self.auth)  # before any CURVE bind: no ZAP handler means "allow all"
-        self._bind()
+        self.router, self.pub, self.endpoints = bind_session_sockets(
+            self._ctx, self.requested_endpoint, ident.secret, ident.public, self.pairing_enabled
+        )
+        self._sockets = [self.router, self.pub]
+        self.events.pub = self.pub
         self._poller = zmq.Poller()
         self._poller.register(self.zap.socket, zmq.POLLIN)
         self._poller.register(self.router, zmq.POLLIN)
@@ -367,140 +290,30 @@ class SessionServer:
                 flush=True,
             )
         if self.pairing_enabled:
-            self._open_pairing()
-        self._recover_and_begin()
-
-    def _curve_socket(self, kind: int, secret: bytes, public: bytes, domain: str) -> zmq.Socket:
-        s = self._ctx.socket(kind)
-        s.linger = 0
-        s.curve_server = True
-        s.curve_secretkey = secret
-        s.curve_publickey = public
-        s.zap_domain = domain.encode()
-        s.maxmsgsize = MAX_SOCKET_MESSAGE
-        return s
-
-    def _bind(self) -> None:
-        scheme, host, port = _split_endpoint(self.requested_endpoint)
-        self.router = self._curve_socket(zmq.ROUTER, self._secret, self.public_key, DOMAIN_SESSION)
-        self.router.router_mandatory = False
-        self.pub = self._curve_socket(zmq.PUB, self._secret, self.public_key, DOMAIN_SESSION)
-        self.pub.sndhwm = 100_000
-        self.pairing = None
-        if scheme == "ipc":
-            eps = Endpoints(f"ipc://{host}", f"ipc://{host}.events", f"ipc://{host}.pairing")
-            try:
-                self.router.bind(eps.command)
-                self.pub.bind(eps.events)
-            except zmq.ZMQError as exc:
-                raise SessionServerError(f"cannot listen on {eps.command}: {exc}") from None
-            self.endpoints = eps
-            return
-        attempts = 20 if port == 0 else 1
-        last_exc: Exception | None = None
-        base = port
-        for _ in range(attempts):
-            try:
-                if port == 0:
-                    ep = self.router.bind_to_random_port(f"tcp://{host}", 20000, 60000, 50)
-                    base = ep
-                else:
-                    self.router.bind(f"tcp://{host}:{port}")
-                    base = port
-            except zmq.ZMQError as exc:
-                raise SessionServerError(f"cannot listen on tcp://{host}:{port}: {exc}") from None
-            try:
-                self.pub.bind(f"tcp://{host}:{base + 1}")
-                if self.pairing_enabled:
-                    self._probe_port(host, base + 2)
-                self.endpoints = Endpoints(
-                    f"tcp://{host}:{base}", f"tcp://{host}:{base + 1}", f"tcp://{host}:{base + 2}"
-                )
-                return
-            except (zmq.ZMQError, OSError) as exc:
-                last_exc = exc
-                with contextlib.suppress(zmq.ZMQError):
-                    self.router.unbind(f"tcp://{host}:{base}")
-                with contextlib.suppress(zmq.ZMQError):
-                    self.pub.unbind(f"tcp://{host}:{base + 1}")
-        raise SessionServerError(
-            f"cannot listen on {self.requested_endpoint}: ports {base + 1}/{base + 2} (events, pairing) "
-            f"are needed too ({last_exc})"
-        )
-
-    def _probe_port(self, host: str, port: int) -> None:
-        s = self._ctx.socket(zmq.ROUTER)
-        s.linger = 0
-        try:
-            s.bind(f"tcp://{host}:{port}")
-            s.unbind(f"tcp://{host}:{port}")
-        finally:
-            s.close(0)
-
-    def _prepare_pairing(self) -> None:
-        """Derive the next code's keypair (scrypt, tens of ms) off the session thread, then wake it."""
-
-        def work() -> None:
-            code = new_pairing_code()
-            self._next_pairing = (code, *pairing_keypair(code))
-            self._wake()
-
-        threading.Thread(target=work, name="viewpoint-pairing-key", daemon=True).start()
-
-    def _open_pairing(self, prepared: tuple[str, bytes, bytes] | None = None) -> None:
-        assert self.endpoints is not None
-        if prepared is None:
-            code = new_pairing_code()
-            public, secret = pairing_keypair(code)
-        else:
-            code, public, secret = prepared
-        sock = self._curve_socket(zmq.ROUTER, secret, public, DOMAIN_PAIRING)
-        try:
-            sock.bind(self.endpoints.pairing)
-        except zmq.ZMQError as exc:
-            sock.close(0)
-            self._pairing_bind_failures += 1
-            if self._pairing_bind_failures in (1, 50):
-                log.warning("pairing: cannot bind %s yet (%s); retrying", self.endpoints.pairing, exc)
-            self._next_pairing = (code, public, secret)  # try again on the next turn
-            return
-        self._pairing_bind_failures = 0
-        self.pairing = sock
-        self._poller.register(sock, zmq.POLLIN)
-        self.pairing_code = code
-        if self.on_pairing_code is not None:
-            try:
-                self.on_pairing_code(code)
-            except Exception:
-                log.exception("on_pairing_code callback failed")
-        elif self.announce:
-            print(
-                f"viewpoint-player: pairing code {code} (on the laptop: viewpoint-facilitator pair "
-                f"{self.endpoints.command} {code})",
-                flush=True,
+            self._desk = PairingDesk(
+                self._ctx,
+                self._poller,
+                self.endpoints,
+                self.auth,
+                self._paired,
+                self._wake,
+                on_code=self.on_pairing_code,
+                announce=self.announce,
             )
+            self._desk.open()
+        self.sessions.recover_and_begin(self.log, self.retention_days)
 
-    def _close_pairing(self) -> None:
-        if self.pairing is not None:
-            self._poller.unregister(self.pairing)
-            with contextlib.suppress(zmq.ZMQError):
-                self.pairing.unbind(self.endpoints.pairing)
-            self.pairing.close(linger=200)
-            self.pairing = None
-            self.pairing_code = None
-
-    def _teardown_sockets(self) -> None:
-        for name in ("router", "pub", "pairing"):
-            s = getattr(self, name, None)
-            if s is not None:
-                with contextlib.suppress(Exception):
-                    s.close(linger=100 if name == "router" else 0)
+    def _teardown(self) -> None:
+        if self._desk is not None:
+            self._desk.discard()
+        for s in self._sockets:
+            with contextlib.suppress(Exception):
+                s.close(linger=100 if s is self.router else 0)
         z = getattr(self, "zap", None)
         if z is not None:
             z.close()
-        lg = getattr(self, "log", None)
-        if lg is not None:
-            lg.close()
+        if self.log is not None:
+            self.log.close()
         for s in (self._wake_r, self._wake_w):
             with contextlib.suppress(OSError):
                 s.close()
@@ -508,213 +321,18 @@ class SessionServer:
             with contextlib.suppress(zmq.ZMQError):
                 self._ctx.destroy(linger=200)
 
-    # -- sessions
-
-    def _recover_and_begin(self) -> None:
-        previous = None
-        for sid, last in self.log.unfinished_sessions():
-            self.session_id, self.seq = sid, last
-            self._append(
-                "session.ended",
-                {"reason": "interrupted", "detail": "the player stopped without ending it"},
-                drain=False,
-                stamped=True,
-            )
-            previous = {"session": sid, "seq": self.seq}
-        if previous is None:
-            rows = self.log.sessions(1)
-            if rows:
-                previous = {"session": rows[0]["id"], "seq": rows[0]["last_seq"]}
-        self._begin_session(None, None, previous, {})
-        self.log.prune_requests(P.utc_now(time.time() - 7 * 86400.0))  # retries never come a week late
-        if self.retention_days is not None:
-            self._purge(self.retention_days, by="retention")
-        self._commit_and_publish()
-
-    def _begin_session(
-        self, participant: str | None, consent: dict | None, previous: dict | None, extra: dict[str, Any]
-    ) -> None:
-        self.session_id = new_session_id()
-        self.seq = 0
-        self.last_published = 0
-        self.pseq = 0
-        self._pose_first_pseq = 1
-        self.session_kind = "facilitated" if participant else "standby"
-        self.session_info = {
-            "id": self.session_id,
-            "kind": self.session_kind,
-            "participant": participant,
-            "started_utc": P.utc_now(),
-            "pause_on_lost": extra.get("pause_on_lost", self.default_pause_on_lost),
-            **{k: v for k, v in extra.items() if k != "pause_on_lost"},
-        }
-        data: dict[str, Any] = {
-            "participant": participant,
-            "consent": consent,
-            "standby": participant is None,
-            "previous": previous,
-            "player": self.player_name,
-            "player_key": fingerprint(self.public_key) if self.public_key else None,
-        }
-        data.update(extra)
-        self._append("session.started", data, drain=False)  # always seq 1 of its session
-
-    def _end_session(self, reason: str, detail: str | None = None) -> dict[str, Any]:
-        self._flush_poses()
-        self._append("session.ended", {"reason": reason, **({"detail": detail} if detail else {})})
-        return {"session": self.session_id, "seq": self.seq}
-
-    # -- the event path
-
-    def _stamp(self) -> tuple[str | None, float | None]:
-        film, media_t = self._film, self._media_t
-        c = self.controller
-        f = getattr(c, "film_id", None)
-        if f is None:
-            f = getattr(getattr(c, "film", None), "id", None)
-        film = f if isinstance(f, str) else film
-        mt = getattr(c, "media_time", None)
-        if callable(mt):
-            with contextlib.suppress(Exception):
-                v = mt()
-                media_t = float(v) if v is not None else None
-        return film, media_t
-
-    def _append(
-        self,
-        type: str,
-        data: dict[str, Any],
-        media_t: float | None = None,
-        film: str | None = None,
-        mono: float | None = None,
-        wall: float | None = None,
-        drain: bool = True,
-        stamped: bool = False,
-    ) -> EventRow:
-        """Assign the next sequence number and queue the event for the next commit (session thread only).
-
-        ``drain`` first gives the events queued by other threads their (earlier) sequence numbers.
-        """
-        if drain:
-            self._drain_queue()
-        if not stamped and (media_t is None or film is None):
-            f, m = self._stamp()
-            film = film if film is not None else f
-            media_t = media_t if media_t is not None else m
-        self.seq += 1
-        mono = time.monotonic() if mono is None else mono
-        utc = P.utc_now(wall)
-        if film is not None:
-            self._film = film
-        if media_t is not None and math.isfinite(media_t):
-            self._media_t = media_t
-        if not isinstance(data, dict):
-            data = {"value": data}
-        env = {
-            "v": P.PROTOCOL_VERSION,
-            "session": self.session_id,
-            "seq": self.seq,
-            "mono": round(mono, 6),
-            "utc": utc,
-            "film": film,
-            "media_t": None if media_t is None else round(media_t, 6),
-            "type": type,
-            "data": data,
-        }
-        text = _dumps_event(env)
-        row = EventRow(self.session_id, self.seq, type, utc, mono, film, env["media_t"], text, data)
-        self._pending.append(row)
-        return row
-
-    def _drain_queue(self) -> None:
-        while True:
-            try:
-                type, data, media_t, film, mono, wall = self._queue.get_nowait()
-            except queue.Empty:
-                return
-            if media_t is None or film is None:
-                f, m = self._stamp()
-                film = film if film is not None else f
-                media_t = media_t if media_t is not None else m
-            self._append(type, data, media_t, film, mono, wall, drain=False, stamped=True)
-
-    def _sample_pose(self, now: float) -> None:
-        p = self._pose_latest
-        if p is None or p is self._last_pose_sample:
-            return
-        self._last_pose_sample = p
-        self.pseq += 1
-        if not self._pending_poses:
-            self._pose_first_pseq = self.pseq
-        self._pending_poses.append(p)
-
-    def _flush_poses(self) -> list[PoseBatch]:
-        if not self._pending_poses:
-            return []
-        batch = PoseBatch(self.session_id, self._pose_first_pseq, self._film, self._pending_poses)
-        self._pending_poses = []
-        self._pose_batches.append(batch)
-        return [batch]
-
-    def _commit_and_publish(self) -> None:
-        self._drain_queue()
-        events, self._pending = self._pending, []
-        poses, self._pose_batches = self._pose_batches, []
-        reqs, self._pending_requests = self._pending_requests, []
-        if events or poses or reqs:
-            try:
-                self.log.append(events, poses, reqs)
-            except LogError as exc:
-                # Nothing is published that is not durable: keep it and retry on the next turn.
-                log.error("%s; retrying", exc)
-                self._pending = events + self._pending
-                self._pose_batches = poses + self._pose_batches
-                self._pending_requests = reqs + self._pending_requests
-                self.stats["internal_errors"] += 1
-                time.sleep(0.05)
-                return
-            self.stats["commits"] += 1
-        pub = self.pub
-        for ev in events:
-            pub.send_multipart((P.TOPIC_EVENT, ev.json.encode("utf-8")))
-            if ev.session == self.session_id:
-                self.last_published = ev.seq
-        self.stats["events"] += len(events)
-        for batch in poses:
-            utc_base = time.time() - time.monotonic()
-            for i, (mono, media_t, x, y, z, w) in enumerate(batch.samples):
-                msg = {
-                    "v": P.PROTOCOL_VERSION,
-                    "session": batch.session,
-                    "pseq": batch.first_pseq + i,
-                    "mono": round(mono, 6),
-                    "utc": P.utc_now(utc_base + mono),
-                    "film": batch.film,
-                    "media_t": None if math.isnan(media_t) else round(media_t, 6),
-                    "type": "pose",
-                    "data": {"q": [round(x, 6), round(y, 6), round(z, 6), round(w, 6)]},
-                }
-                pub.send_multipart((P.TOPIC_POSE, P.dumps(msg)))
-                self.stats["poses"] += 1
-        for sock, ident, body in self._replies:
-            payload = body() if callable(body) else body
-            with contextlib.suppress(zmq.ZMQError):
-                sock.send_multipart((ident, payload))
-        self._replies.clear()
-
-    # -- the loop
-
     def _loop(self) -> None:
         now = time.monotonic()
         next_hb = now
         next_pose = now + self.pose_interval
         next_flush = now + self.pose_flush_s
-        next_check = now + 0.25
+        next_check = now + PEER_CHECK_S
         while self._running.is_set():
             now = time.monotonic()
-            deadline = min(next_hb, next_pose, next_check, next_flush if self._pending_poses else math.inf)
-            if self._scheduled:
-                deadline = min(deadline, self._scheduled[0][0])
+            deadline = min(next_hb, next_pose, next_check, next_flush if self.poses.pending else math.inf)
+            scheduled = self.schedule.next_at()
+            if scheduled is not None:
+                deadline = min(deadline, scheduled)
             timeout_ms = max(0, math.ceil((deadline - now) * 1000))
             try:
                 ready = dict(self._poller.poll(timeout_ms))
@@ -731,178 +349,41 @@ class SessionServer:
                         while self._wake_r.recv(4096):
                             pass
                 if self.router in ready:
-                    self._read_commands()
-                if self.pairing is not None and self.pairing in ready:
-                    self._read_pairing()
-                if self._next_pairing is not None and self.pairing is None:
-                    prepared, self._next_pairing = self._next_pairing, None
-                    self._open_pairing(prepared)
+                    self.dispatcher.read(self.router)
+                desk = self._desk
+                if desk is not None:
+                    if desk.socket is not None and desk.socket in ready:
+                        desk.read()
+                    desk.open_prepared()
                 now = time.monotonic()
-                self._run_scheduled(now)
+                self.commands.run_scheduled(now)
                 if now >= next_pose:
-                    self._sample_pose(now)
+                    self.poses.sample()
                     next_pose = max(next_pose + self.pose_interval, now)
-                if self._pending_poses and (now >= next_flush or self.pose_flush_s == 0):
-                    self._flush_poses()
+                if self.poses.pending and (now >= next_flush or self.pose_flush_s == 0):
+                    self.events.flush_poses()
                     next_flush = now + self.pose_flush_s
                 if now >= next_check:
                     self._check_peers(now)
-                    next_check = now + 0.25
-                self._commit_and_publish()
+                    next_check = now + PEER_CHECK_S
+                self.events.commit_and_publish()
                 if now >= next_hb:
-                    self._heartbeat()
+                    publish_heartbeat(
+                        self.pub, self.player_name, self.events.session_id, self.events.last_published
+                    )
                     next_hb = now + P.HEARTBEAT_S
             except Exception:
                 self.stats["internal_errors"] += 1
                 log.exception("session thread: unexpected error (playback continues)")
-                self._replies.clear()
+                self.events.replies.clear()
                 time.sleep(0.01)
 
-    def _heartbeat(self) -> None:
-        hb = {
-            "v": P.PROTOCOL_VERSION,
-            "player": self.player_name,
-            "session": self.session_id,
-            "seq": self.last_published,
-            "mono": round(time.monotonic(), 6),
-            "utc": P.utc_now(),
-        }
-        self.pub.send_multipart((P.TOPIC_HEARTBEAT, P.dumps(hb)))
-
-    def _shutdown(self) -> None:
-        self._drain_queue()
-        self._flush_poses()
-        for (key, cid), peer in list(self._peers.items()):
-            if peer.announced:
-                self._append(
-                    "facilitator.left",
-                    {"key": key, "cid": cid, "name": peer.name, "reason": self._stop_reason},
-                )
-        self._end_session(self._stop_reason, self._stop_detail)
-        self._commit_and_publish()
-
-    # -- commands
-
-    def _read_commands(self) -> None:
-        for _ in range(1000):
-            try:
-                frames = self.router.recv_multipart(zmq.NOBLOCK, copy=False)
-            except zmq.Again:
-                return
-            t_recv = time.monotonic()
-            ident = frames[0].bytes
-            if len(frames) != 2:
-                self.stats["dropped"] += 1
-                self._reply(
-                    self.router,
-                    ident,
-                    P.encode_error(None, P.E_BAD_MESSAGE, "expected one frame per command"),
-                )
-                continue
-            try:
-                key = frames[1].get("User-Id")
-            except zmq.ZMQError:
-                key = ""
-            self._handle(ident, key, frames[1].bytes, t_recv)
-
-    def _reply(self, sock: zmq.Socket, ident: bytes, body: bytes | Callable[[], bytes]) -> None:
-        self._replies.append((sock, ident, body))
-
-    def _error(self, ident: bytes, rid: str | None, code: str, message: str) -> bytes:
-        self.stats["errors"] += 1
-        body = P.encode_error(rid, code, message)
-        self._reply(self.router, ident, body)
-        return body
-
-    def _handle(self, ident: bytes, key: str, raw: bytes, t_recv: float) -> None:
-        self.stats["commands"] += 1
-        if t_recv - self._auth_checked > 1.0:  # a removed certificate also stops connections made before
-            self._auth_checked = t_recv
-            self.auth.refresh()
-        who = self.auth.lookup(key.encode("ascii", "replace"))
-        if who is None:  # revoked since it connected
-            self._error(ident, None, P.E_FORBIDDEN, "this console is not paired with this player")
-            return
-        role, name = who
-        try:
-            cmd = P.decode_command(raw)
-        except P.ProtocolError as exc:
-            self._error(ident, exc.request_id, exc.code, exc.message)
-            return
-        spec = P.COMMANDS[cmd.cmd]
-        cid = str(cmd.args.get("cid") or ident.hex())
-        peer = self._touch(key, cid, name, role, cmd.args.get("client"))
-        cache_key = (key, cmd.id)
-        if spec.logged:
-            cached = self._reply_cache.get(cache_key)
-            if cached is None:
-                text = self.log.cached_reply(key, cmd.id)
-                cached = text.encode("utf-8") if text is not None else None
-            if cached is not None:  # a retry of a request already executed: same answer, not run again
-                self._reply(self.router, ident, cached)
-                return
-        if spec.lead_only and role != P.ROLE_LEAD:
-            self._error(ident, cmd.id, P.E_FORBIDDEN, f"{cmd.cmd}: observers have read-only access")
-            return
-        body: bytes | Callable[[], bytes]
-        try:
-            if spec.target == "session":
-                body = self._session_command(cmd, peer, t_recv)
-            else:
-                body = self._playback_command(cmd, peer)
-        except P.ProtocolError as exc:
-            body = P.encode_error(cmd.id, exc.code, exc.message)
-            self.stats["errors"] += 1
-        except Exception as exc:
-            code = getattr(exc, "code", None)
-            message = getattr(exc, "message", None) or str(exc)
-            if isinstance(code, str) and code:
-                body = P.encode_error(cmd.id, code, str(message))
-            else:
-                log.exception("command %s failed", cmd.cmd)
-                self.stats["internal_errors"] += 1
-                body = P.encode_error(cmd.id, P.E_INTERNAL, f"{cmd.cmd}: {type(exc).__name__}: {exc}")
-            self.stats["errors"] += 1
-            if spec.logged:
-                self._append(
-                    "command.failed",
-                    {
-                        "id": cmd.id,
-                        "cmd": cmd.cmd,
-                        "code": code or P.E_INTERNAL,
-                        "message": str(message)[:500],
-                    },
-                )
-        if spec.logged and not callable(body):
-            self._remember(cache_key, body)
-        self._reply(self.router, ident, body)
-
-    def _remember(self, cache_key: tuple[str, str], body: bytes) -> None:
-        self._reply_cache[cache_key] = body
-        if len(self._reply_cache) > _REPLY_CACHE:
-            self._reply_cache.popitem(last=False)
-        self._pending_requests.append((cache_key[0], cache_key[1], P.utc_now(), body.decode("utf-8")))
-
-    def _touch(self, key: str, cid: str, name: str, role: str, client: str | None) -> Peer:
-        peer = self._peers.get((key, cid))
-        now = time.monotonic()
-        if peer is None:
-            peer = Peer(key, cid, client or name, role, now)
-            self._peers[(key, cid)] = peer
-        peer.last_seen = now
-        if client:
-            peer.name = client
-        return peer
-
     def _check_peers(self, now: float) -> None:
-        for k, peer in list(self._peers.items()):
-            silent = now - peer.last_seen
-            if silent <= P.DEAD_AFTER_S:
-                continue
-            del self._peers[k]
+        """Log consoles gone silent; pause if the last lead was lost and the session asks for it."""
+        for peer, silent in self.peers.expire(now):
             if not peer.announced:
                 continue
-            self._append(
+            self.events.append(
                 "facilitator.lost",
                 {
                     "key": peer.key,
@@ -912,355 +393,48 @@ class SessionServer:
                     "silent_s": round(silent, 3),
                 },
             )
-            leads_left = any(p.role == P.ROLE_LEAD and p.announced for p in self._peers.values())
-            if peer.role == P.ROLE_LEAD and not leads_left and self.session_info.get("pause_on_lost"):
+            if (
+                peer.role == P.ROLE_LEAD
+                and not self.peers.lead_present()
+                and self.sessions.info.get("pause_on_lost")
+            ):
                 try:
                     self.controller.dispatch("pause", {})
-                    self._append("session.paused_on_lost", {"key": peer.key, "name": peer.name})
+                    self.events.append("session.paused_on_lost", {"key": peer.key, "name": peer.name})
                 except Exception as exc:
                     log.warning("pause on lost facilitator failed: %s", exc)
 
-    def _playback_command(self, cmd: P.Command, peer: Peer) -> bytes:
-        args = dict(cmd.args)
-        at = args.pop("at", None)
-        if at is not None:
-            now = time.monotonic()
-            if at - now > MAX_SCHEDULE_AHEAD_S:
-                raise P.ProtocolError(P.E_BAD_ARGS, f"args.at: at most {MAX_SCHEDULE_AHEAD_S:.0f} s ahead")
-            if at > now:
-                self._append(
-                    "command",
-                    {
-                        "id": cmd.id,
-                        "cmd": cmd.cmd,
-                        "args": cmd.args,
-                        "by": peer.name,
-                        "key": peer.key,
-                        "scheduled": True,
-                    },
-                )
-                self._scheduled.append((at, P.Command(cmd.id, cmd.cmd, args), peer))
-                self._scheduled.sort(key=lambda s: s[0])
-                return P.encode_ok(cmd.id, {"scheduled_at": at, "mono": time.monotonic()})
-        self._append(
-            "command", {"id": cmd.id, "cmd": cmd.cmd, "args": cmd.args, "by": peer.name, "key": peer.key}
-        )
-        result = self._dispatch(cmd.cmd, args)
-        return P.encode_ok(cmd.id, result)
-
-    def _dispatch(self, name: str, args: dict[str, Any]) -> dict[str, Any]:
-        """Hand a playback command to the controller (``volume`` with ``muted`` is two controller calls)."""
-        if name == "volume" and "muted" in args:
-            result = dict(self.controller.dispatch("mute", {"muted": args["muted"]}) or {})
-            if "volume" in args:
-                result.update(self.controller.dispatch("volume", {"volume": args["volume"]}) or {})
-            return result
-        return dict(self.controller.dispatch(name, args) or {})
-
-    def _run_scheduled(self, now: float) -> None:
-        while self._scheduled and self._scheduled[0][0] <= now:
-            at, cmd, _peer = self._scheduled.pop(0)
-            late_ms = (time.monotonic() - at) * 1000
-            try:
-                play_scheduled = getattr(self.controller, "play_scheduled", None)
-                if cmd.cmd == "play" and play_scheduled is not None:
-                    play_scheduled()  # refused (command.failed, code "held") while the viewer is held out
-                else:
-                    self._dispatch(cmd.cmd, cmd.args)
-                self._append(
-                    "command.executed", {"id": cmd.id, "cmd": cmd.cmd, "at": at, "late_ms": round(late_ms, 3)}
-                )
-            except Exception as exc:
-                self._append(
-                    "command.failed",
-                    {
-                        "id": cmd.id,
-                        "cmd": cmd.cmd,
-                        "code": getattr(exc, "code", P.E_INTERNAL),
-                        "message": str(getattr(exc, "message", exc))[:500],
-                    },
-                )
-
-    # -- session-level commands
-
-    def _session_command(self, cmd: P.Command, peer: Peer, t_recv: float) -> bytes | Callable[[], bytes]:
-        a = cmd.args
-        name = cmd.cmd
-        if name == "hello":
-            if not peer.announced:
-                peer.announced = True
-                self._append(
-                    "facilitator.connected",
-                    {"key": peer.key, "cid": peer.cid, "name": peer.name, "role": peer.role},
-                )
-            return lambda: P.encode_ok(cmd.id, self._hello(peer))
-        if name == "ping":
-            return lambda: P.encode_ok(
-                cmd.id,
-                {
-                    "mono": time.monotonic(),
-                    "utc": P.utc_now(),
-                    "session": self.session_id,
-                    "seq": self.last_published,
-                },
-            )
-        if name == "clock.sync":
-            return lambda: P.encode_ok(cmd.id, {"t1": t_recv, "seq": a.get("seq"), "t2": time.monotonic()})
-        if name == "bye":
-            self._peers.pop((peer.key, peer.cid), None)
-            if peer.announced:
-                self._append(
-                    "facilitator.left", {"key": peer.key, "cid": peer.cid, "name": peer.name, "reason": "bye"}
-                )
-            return P.encode_ok(cmd.id, {})
-        if name == "snapshot":
-            return lambda: P.encode_ok(cmd.id, self._snapshot())
-        if name == "status":
-            return lambda: P.encode_ok(cmd.id, self._status())
-        if name == "events":
-            return lambda: self._events_reply(cmd)
-        if name == "poses":
-
-            def poses_reply() -> bytes:
-                samples, first, more = self.log.poses_after(
-                    a["session"], a.get("after", 0), a.get("limit", 5000)
-                )
-                rounded = [[round(v, 6) if v == v else None for v in smp] for smp in samples]
-                return P.encode_ok(
-                    cmd.id, {"session": a["session"], "first_pseq": first, "samples": rounded, "more": more}
-                )
-
-            return poses_reply
-        if name == "sessions":
-            return lambda: P.encode_ok(
-                cmd.id, {"sessions": self.log.sessions(a.get("limit", 100)), "current": self.session_id}
-            )
-        if name == "session.start":
-            previous = None
-            if self.session_kind == "facilitated":
-                previous = self._end_session("replaced")
-            else:
-                previous = self._end_session("facilitated_session_started")
-            extra = {k: a[k] for k in ("facilitator", "group", "pause_on_lost") if k in a}
-            extra.setdefault("facilitator", peer.name)
-            self._begin_session(a["participant"], a["consent"], previous, extra)
-            return P.encode_ok(cmd.id, {"session": self.session_id, "participant": a["participant"]})
-        if name == "session.end":
-            if self.session_kind != "facilitated":
-                raise P.ProtocolError(P.E_NO_SESSION, "session.end: no facilitated session is running")
-            ended = self.session_id
-            previous = self._end_session(a.get("reason", "ended_by_facilitator"))
-            self._begin_session(None, None, previous, {})
-            return P.encode_ok(cmd.id, {"session": ended, "standby": self.session_id})
-        if name == "annotate":
-            _film, media_t = self._stamp()
-            at = a.get("media_t", media_t)
-            row = self._append(
-                "annotation.added",
-                {
-                    "text": a.get("text", ""),
-                    "tags": a.get("tags", []),
-                    "at": at,
-                    "by": peer.name,
-                },
-            )
-            return P.encode_ok(cmd.id, {"ref": row.seq, "session": row.session, "at": at})
-        if name in ("annotation.edit", "annotation.delete"):
-            ref = a["ref"]
-            target = self._find_event(ref)
-            if target is None or target.get("type") != "annotation.added":
-                raise P.ProtocolError(
-                    P.E_NOT_FOUND, f"args.ref: no annotation with seq {ref} in this session"
-                )
-            if name == "annotation.edit":
-                data = {"ref": ref, "by": peer.name}
-                data.update({k: a[k] for k in ("text", "tags") if k in a})
-                row = self._append("annotation.edited", data)
-            else:
-                row = self._append("annotation.deleted", {"ref": ref, "by": peer.name})
-            return P.encode_ok(cmd.id, {"ref": ref, "seq": row.seq, "session": row.session})
-        if name == "purge":
-            return P.encode_ok(cmd.id, self._purge(a["older_than_days"], by=peer.name))
-        handler = self._handlers.get(name)
-        if handler is not None:
-            if P.COMMANDS[name].logged:
-                self._append(
-                    "command", {"id": cmd.id, "cmd": name, "args": a, "by": peer.name, "key": peer.key}
-                )
-            result = handler(dict(a), {"name": peer.name, "role": peer.role, "key": peer.key})
-            return P.encode_ok(cmd.id, dict(result or {}))
-        raise P.ProtocolError(P.E_UNKNOWN_COMMAND, f"cmd: {name!r} is not handled by this player")
-
-    def _find_event(self, seq: int) -> dict[str, Any] | None:
-        for row in self._pending:
-            if row.session == self.session_id and row.seq == seq:
-                return {"type": row.type, "data": row.data}
-        return self.log.event(self.session_id, seq)
-
-    def _purge(self, older_than_days: float, by: str) -> dict[str, Any]:
-        self._commit_and_publish()  # purge sees every ended session
-        cutoff = P.utc_now(time.time() - older_than_days * 86400.0)
-        ids = self.log.purge_before(cutoff, keep=[self.session_id])
-        self._append(
-            "log.purged",
-            {
-                "sessions": ids,
-                "count": len(ids),
-                "ended_before": cutoff,
-                "older_than_days": older_than_days,
-                "by": by,
-            },
-        )
-        return {"purged": ids, "count": len(ids), "ended_before": cutoff}
-
-    def _hello(self, peer: Peer) -> dict[str, Any]:
-        assert self.endpoints is not None
-        return {
-            "player": self.player_name,
-            "protocol": P.PROTOCOL_VERSION,
-            "role": peer.role,
-            "name": peer.name,
-            "heartbeat_s": P.HEARTBEAT_S,
-            "dead_after_s": P.DEAD_AFTER_S,
-            "endpoints": {"command": self.endpoints.command, "events": self.endpoints.events},
-            "session": self.session_id,
-            "seq": self.last_published,
-            "mono": time.monotonic(),
-            "player_key": fingerprint(self.public_key) if self.public_key else None,
-        }
-
-    def _controller_status(self) -> dict[str, Any]:
-        try:
-            st = self.controller.dispatch("status", {})
-            return dict(st) if isinstance(st, dict) else {}
-        except Exception as exc:
-            return {"error": f"{type(exc).__name__}: {exc}"}
-
-    def _status(self) -> dict[str, Any]:
-        return {
-            "player": self.player_name,
-            "controller": self._controller_status(),
-            "session": dict(self.session_info),
-            "seq": self.last_published,
-            "consoles": [
-                {
-                    "name": p.name,
-                    "role": p.role,
-                    "key": p.key,
-                    "silent_s": round(time.monotonic() - p.last_seen, 3),
-                }
-                for p in self._peers.values()
-                if p.announced
-            ],
-            "pairing": self.pairing_code is not None,
-            "log": str(self.log_path),
-            "stats": dict(self.stats),
-            "mono": time.monotonic(),
-            "utc": P.utc_now(),
-        }
-
-    def _snapshot(self) -> dict[str, Any]:
-        """Clone-pattern snapshot, built after this turn's events were published (so seq is consistent)."""
-        state = P.initial_state()
-        for ev in self.log.session_events(self.session_id):
-            P.apply_event(state, ev)
-        state["controller"] = self._controller_status()
-        state["consoles"] = [
-            {"name": p.name, "role": p.role, "key": p.key} for p in self._peers.values() if p.announced
-        ]
-        return {
-            "session": dict(self.session_info),
-            "seq": self.last_published,
-            "state": state,
-            "mono": time.monotonic(),
-            "utc": P.utc_now(),
-        }
-
-    def _events_reply(self, cmd: P.Command) -> bytes:
-        import json
-
-        a = cmd.args
-        texts, more = self.log.events_after(a.get("session"), a.get("after", 0), a.get("limit", 500))
-        return (
-            '{"v":1,"id":'
-            + json.dumps(cmd.id)
-            + ',"ok":true,"result":{"events":['
-            + ",".join(texts)
-            + '],"more":'
-            + ("true" if more else "false")
-            + ',"session":'
-            + json.dumps(self.session_id)
-            + ',"seq":'
-            + str(self.last_published)
-            + "}}"
-        ).encode("utf-8")
-
-    # -- pairing
-
-    def _read_pairing(self) -> None:
-        sock = self.pairing
-        for _ in range(100):
-            try:
-                frames = sock.recv_multipart(zmq.NOBLOCK, copy=False)
-            except zmq.Again:
-                return
-            ident = frames[0].bytes
-            if len(frames) != 2:
-                continue
-            key = frames[1].get("User-Id")
-            try:
-                body = self._pair(key, frames[1].bytes)
-            except P.ProtocolError as exc:
-                sock.send_multipart((ident, P.encode_error(exc.request_id, exc.code, exc.message)))
-                continue
-            sock.send_multipart((ident, body))
-            # one code, one facilitator: show a fresh code for the next pairing
-            self._close_pairing()
-            self._prepare_pairing()
-            return
-
-    def _pair(self, key: str, raw: bytes) -> bytes:
-        import json
-
-        if len(raw) > 4096:
-            raise P.ProtocolError(P.E_TOO_LARGE, "pair: message too large")
-        try:
-            obj = json.loads(raw.decode("utf-8"))
-        except (UnicodeDecodeError, ValueError):
-            raise P.ProtocolError(P.E_BAD_JSON, "pair: not UTF-8 JSON") from None
-        if not isinstance(obj, dict) or obj.get("cmd") != "pair" or obj.get("v") != P.PROTOCOL_VERSION:
-            raise P.ProtocolError(
-                P.E_BAD_MESSAGE, 'pair: expected {"v":1,"id":...,"cmd":"pair","args":{...}}'
-            )
-        rid = P.peek_id(obj)
-        spec = {"name": P.Arg(P.text(40), required=True), "role": P.Arg(P.choice(*P.ROLES))}
-        try:
-            args = P.check_args(spec, obj.get("args", {}))
-        except P.ProtocolError as exc:
-            exc.request_id = rid
-            raise
-        role = args.get("role", P.ROLE_LEAD)
-        path = self.auth.authorize(key.encode("ascii"), args["name"], role)
+    def _paired(self, name: str, role: str, key: str, cert: Path) -> dict[str, Any]:
+        """A facilitator paired: log it (durably, before the answer) and tell it how to connect."""
+        assert self.endpoints is not None and self.public_key is not None
         self.stats["paired"] += 1
-        self._append(
+        self.events.append(
             "pairing.completed",
             {
-                "name": args["name"],
+                "name": name,
                 "role": role,
                 "key": key,
                 "fingerprint": fingerprint(key.encode("ascii")),
-                "file": path.name,
+                "file": cert.name,
             },
         )
-        self._commit_and_publish()
-        assert self.endpoints is not None
-        return P.encode_ok(
-            rid,
-            {
-                "player": self.player_name,
-                "public_key": self.public_key.decode("ascii"),
-                "role": role,
-                "endpoints": {"command": self.endpoints.command, "events": self.endpoints.events},
-                "player_key": fingerprint(self.public_key),
-            },
-        )
+        self.events.commit_and_publish()
+        return {
+            "player": self.player_name,
+            "public_key": self.public_key.decode("ascii"),
+            "role": role,
+            "endpoints": {"command": self.endpoints.command, "events": self.endpoints.events},
+            "player_key": fingerprint(self.public_key),
+        }
+
+    def _shutdown(self) -> None:
+        """End the session (facilitators left with the stop reason) and commit."""
+        self.events.drain()
+        self.events.flush_poses()
+        for peer in self.peers.announced():
+            self.events.append(
+                "facilitator.left",
+                {"key": peer.key, "cid": peer.cid, "name": peer.name, "reason": self._stop_reason},
+            )
+        self.sessions.end(self._stop_reason, self._stop_detail)
+        self.events.commit_and_publish()

@@ -1,0 +1,209 @@
+"""The event pipeline: sequence numbers, one log transaction per loop turn, then publish, then replies.
+
+Events from other threads wait in :attr:`EventPipeline.inbox` until the session thread numbers them. Nothing
+is published before it is durable, and a command's reply goes out only after the events it caused.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import math
+import queue
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import zmq
+
+from . import protocol as P
+from .log import EventRow, LogError, SessionLog
+from .poses import PoseStream, publish_poses
+
+log = logging.getLogger("viewpoint.session")
+
+Reply = Callable[[], bytes] | bytes
+"""A reply body, or a function building it after this turn's events were published."""
+
+
+def _json_default(obj: Any) -> Any:
+    item = getattr(obj, "item", None)  # numpy scalars
+    if callable(item):
+        with contextlib.suppress(Exception):
+            return item()
+    if isinstance(obj, tuple | set | frozenset):
+        return list(obj)
+    if isinstance(obj, Path):
+        return str(obj)
+    tolist = getattr(obj, "tolist", None)
+    if callable(tolist):
+        return tolist()
+    return str(obj)
+
+
+def dumps_event(env: dict[str, Any]) -> str:
+    """An event envelope as compact JSON (non-finite times become null; odd data values are converted)."""
+    for k in ("mono", "media_t"):
+        v = env.get(k)
+        env[k] = None if isinstance(v, float) and not math.isfinite(v) else v
+    return json.dumps(env, separators=(",", ":"), ensure_ascii=False, default=_json_default)
+
+
+class EventPipeline:
+    """Numbers, logs and publishes the events of the current session (session thread, except :meth:`put`)."""
+
+    def __init__(self, controller: Any, poses: PoseStream, stats: dict[str, int]):
+        self.controller = controller
+        self.poses = poses
+        self.stats = stats
+        self.inbox: queue.SimpleQueue = queue.SimpleQueue()
+        self.log: SessionLog | None = None
+        self.pub: zmq.Socket | None = None
+        self.session_id = ""
+        self.seq = 0
+        self.last_published = 0
+        self.pending: list[EventRow] = []
+        self.requests: list[tuple[str, str, str, str]] = []  # (client key, request id, utc, reply) to log
+        self.replies: list[tuple[zmq.Socket, bytes, Reply]] = []
+        self._film: str | None = None
+        self._media_t: float | None = None
+
+    def put(self, type: str, data: dict[str, Any] | None, media_t: float | None, film: str | None) -> None:
+        """Queue an event from any thread; it is numbered on the session thread's next turn."""
+        self.inbox.put(
+            (str(type), data if data is not None else {}, media_t, film, time.monotonic(), time.time())
+        )
+
+    def begin(self, session_id: str, seq: int = 0) -> None:
+        """Number the next events of ``session_id`` after ``seq``."""
+        self.session_id = session_id
+        self.seq = seq
+
+    def stamp(self) -> tuple[str | None, float | None]:
+        """The controller's film id and media time, else the last ones seen."""
+        film, media_t = self._film, self._media_t
+        c = self.controller
+        f = getattr(c, "film_id", None)
+        if f is None:
+            f = getattr(getattr(c, "film", None), "id", None)
+        film = f if isinstance(f, str) else film
+        mt = getattr(c, "media_time", None)
+        if callable(mt):
+            with contextlib.suppress(Exception):
+                v = mt()
+                media_t = float(v) if v is not None else None
+        return film, media_t
+
+    def append(
+        self,
+        type: str,
+        data: dict[str, Any],
+        media_t: float | None = None,
+        film: str | None = None,
+        mono: float | None = None,
+        wall: float | None = None,
+        drain: bool = True,
+        stamped: bool = False,
+    ) -> EventRow:
+        """Assign the next sequence number and queue the event for the next commit.
+
+        ``drain`` first gives the events queued by other threads their (earlier) sequence numbers.
+        """
+        if drain:
+            self.drain()
+        if not stamped and (media_t is None or film is None):
+            f, m = self.stamp()
+            film = film if film is not None else f
+            media_t = media_t if media_t is not None else m
+        self.seq += 1
+        mono = time.monotonic() if mono is None else mono
+        utc = P.utc_now(wall)
+        if film is not None:
+            self._film = film
+        if media_t is not None and math.isfinite(media_t):
+            self._media_t = media_t
+        if not isinstance(data, dict):
+            data = {"value": data}
+        env = {
+            "v": P.PROTOCOL_VERSION,
+            "session": self.session_id,
+            "seq": self.seq,
+            "mono": round(mono, 6),
+            "utc": utc,
+            "film": film,
+            "media_t": None if media_t is None else round(media_t, 6),
+            "type": type,
+            "data": data,
+        }
+        text = dumps_event(env)
+        row = EventRow(self.session_id, self.seq, type, utc, mono, film, env["media_t"], text, data)
+        self.pending.append(row)
+        return row
+
+    def drain(self) -> None:
+        """Number the events queued by other threads."""
+        while True:
+            try:
+                type, data, media_t, film, mono, wall = self.inbox.get_nowait()
+            except queue.Empty:
+                return
+            if media_t is None or film is None:
+                f, m = self.stamp()
+                film = film if film is not None else f
+                media_t = media_t if media_t is not None else m
+            self.append(type, data, media_t, film, mono, wall, drain=False, stamped=True)
+
+    def find(self, seq: int) -> dict[str, Any] | None:
+        """Event ``seq`` of the current session (``type`` and ``data``), committed or not."""
+        for row in self.pending:
+            if row.session == self.session_id and row.seq == seq:
+                return {"type": row.type, "data": row.data}
+        assert self.log is not None
+        return self.log.event(self.session_id, seq)
+
+    def flush_poses(self) -> None:
+        self.poses.flush(self.session_id, self._film)
+
+    def reply(self, sock: zmq.Socket, ident: bytes, body: Reply) -> None:
+        """Send ``body`` to ``ident`` after this turn's commit and publish."""
+        self.replies.append((sock, ident, body))
+
+    def commit_and_publish(self) -> None:
+        """Commit the pending events, pose batches and request replies in one transaction; then publish the
+        events and poses and send the replies. On a log error nothing is published (retried next turn)."""
+        assert self.log is not None and self.pub is not None
+        self.drain()
+        events, self.pending = self.pending, []
+        poses, self.poses.batches = self.poses.batches, []
+        reqs, self.requests = self.requests, []
+        if events or poses or reqs:
+            try:
+                self.log.append(events, poses, reqs)
+            except LogError as exc:
+                log.error("%s; retrying", exc)
+                self.pending = events + self.pending
+                self.poses.batches = poses + self.poses.batches
+                self.requests = reqs + self.requests
+                self.stats["internal_errors"] += 1
+                time.sleep(0.05)
+                return
+            self.stats["commits"] += 1
+        pub = self.pub
+        for ev in events:
+            pub.send_multipart((P.TOPIC_EVENT, ev.json.encode("utf-8")))
+            if ev.session == self.session_id:
+                self.last_published = ev.seq
+        self.stats["events"] += len(events)
+        self.stats["poses"] += publish_poses(pub, poses)
+        for sock, ident, body in self.replies:
+            try:
+                payload = body() if callable(body) else body
+            except Exception:  # that console retries; the others still get their answers
+                self.stats["internal_errors"] += 1
+                log.exception("session thread: building a reply failed")
+                continue
+            with contextlib.suppress(zmq.ZMQError):
+                sock.send_multipart((ident, payload))
+        self.replies.clear()
