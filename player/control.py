@@ -230,6 +230,7 @@ class Controller:
             engine.set_volume(volume)
         if self.muted or self.welfare == "stop":
             engine.set_muted(True)
+        self._autoplay_pending = False  # a person chose this film and whether it plays (load's play)
         if play and self.welfare != "stop" and self.hold_reason is None:
             engine.play()
         result = {
