@@ -131,10 +131,8 @@ class DecodeThread(threading.Thread):
             except av.error.FFmpegError as exc:
                 self._check_file(force=True)
                 consecutive += 1
-                self._error(f"unreadable data in {self.path.name}: {exc}")
-                if consecutive >= MAX_CONSECUTIVE_ERRORS:
-                    self._finish(truncated=f"stopped reading after {consecutive} errors: {exc}")
-                    at_end = True
+                message = f"unreadable data in {self.path.name}: {exc}"
+                at_end = self._failed(consecutive, "reading", message, exc)
                 continue
             if packet.size == 0 and packet.dts is None:
                 self._drain(None)
@@ -145,14 +143,20 @@ class DecodeThread(threading.Thread):
                 consecutive = 0
             except av.error.FFmpegError as exc:
                 consecutive += 1
-                self._error(f"corrupt {self.kind} packet at {self._packet_time(packet):.3f} s: {exc}")
-                if consecutive >= MAX_CONSECUTIVE_ERRORS:
-                    self._finish(truncated=f"stopped decoding after {consecutive} errors: {exc}")
-                    at_end = True
+                message = f"corrupt {self.kind} packet at {self._packet_time(packet):.3f} s: {exc}"
+                at_end = self._failed(consecutive, "decoding", message, exc)
                 continue
             for frame in frames:
                 if not self._deliver(frame):
                     break
+
+    def _failed(self, consecutive: int, doing: str, message: str, exc: Exception) -> bool:
+        """Report an error; after MAX_CONSECUTIVE_ERRORS in a row, end the stream as truncated (True)."""
+        self._error(message)
+        if consecutive < MAX_CONSECUTIVE_ERRORS:
+            return False
+        self._finish(truncated=f"stopped {doing} after {consecutive} errors: {exc}")
+        return True
 
     def _drain(self, _packet: object) -> None:
         """Flush the decoder at the end of the stream and deliver what it still held."""
