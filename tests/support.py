@@ -7,6 +7,8 @@ import time
 from collections.abc import Callable
 from typing import TypeVar
 
+import pytest
+
 from player.session.log import EventRow
 
 T = TypeVar("T")
@@ -44,3 +46,23 @@ def wait_for(pred: Callable[[], T], timeout: float = 20.0, step: float = 0.05) -
             return v
         time.sleep(step)
     return pred()
+
+
+# Commands the controller refuses, with the error code and a fragment the message must name: the same whether
+# dispatched in the player (tests/test_control.py) or sent by a console over the wire (tests/test_session.py).
+REFUSED_COMMANDS: list[tuple[str, dict, str, str | None]] = [
+    ("seek", {"t": "soon"}, "bad_args", "args.t"),
+    ("seek", {"t": 60}, "bad_args", "outside the film"),
+    ("chapter", {"id": "missing"}, "no_chapter", "look-around"),
+    ("fly", {}, "unknown_command", None),
+    ("welfare", {"action": "panic"}, "bad_args", None),
+]
+
+
+def assert_refused(call: Callable[[str, dict], object], error: type[Exception]) -> None:
+    """Each of REFUSED_COMMANDS, through ``call(cmd, args)``, raises ``error`` with its code and message."""
+    for cmd, args, code, fragment in REFUSED_COMMANDS:
+        with pytest.raises(error) as e:
+            call(cmd, args)
+        got = (getattr(e.value, "code", None), getattr(e.value, "message", ""))
+        assert got[0] == code and (fragment is None or fragment in got[1]), (cmd, args, got)
