@@ -1,0 +1,104 @@
+"""The facilitator's home folder: its CURVE identity and the players it has paired with."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from player.session import protocol as P
+from player.session.security import (
+    Identity,
+    fingerprint,
+    load_or_create_identity,
+    load_public_key,
+    write_public_cert,
+)
+
+from .errors import ClientError
+from .player_client import PlayerClient
+
+
+def default_home() -> Path:
+    """``$VIEWPOINT_FACILITATOR_HOME``, else ``%APPDATA%/Viewpoint/facilitator`` (Windows) or
+    ``~/.viewpoint/facilitator``."""
+    env = os.environ.get("VIEWPOINT_FACILITATOR_HOME")
+    if env:
+        return Path(env)
+    if sys.platform == "win32":
+        base = Path(os.environ.get("APPDATA") or Path.home() / "AppData" / "Roaming")
+        return base / "Viewpoint" / "facilitator"
+    return Path.home() / ".viewpoint" / "facilitator"
+
+
+class FacilitatorHome:
+    """The facilitator's own folder: ``keys/`` (its certificate), ``players/`` (paired players), the store."""
+
+    def __init__(self, path: Path | str | None = None, name: str | None = None):
+        self.path = Path(path) if path is not None else default_home()
+        self.name = name or os.environ.get("VIEWPOINT_FACILITATOR_NAME") or "facilitator"
+        self.keys_dir = self.path / "keys"
+        self.players_dir = self.path / "players"
+        self.store_path = self.path / "store.sqlite"
+
+    def identity(self) -> Identity:
+        """This facilitator's CURVE keypair (created on first use, secret 0600)."""
+        return load_or_create_identity(self.keys_dir, "facilitator", {"name": self.name})
+
+    def players(self) -> dict[str, dict[str, Any]]:
+        """Paired players by name: endpoint, events endpoint, public key file, role."""
+        out = {}
+        if self.players_dir.is_dir():
+            for p in sorted(self.players_dir.glob("*.json")):
+                with contextlib.suppress(OSError, ValueError):
+                    out[p.stem] = json.loads(p.read_text(encoding="utf-8"))
+        return out
+
+    def remember(
+        self, player: str, endpoint: str, public_key: bytes, role: str, events: str | None = None
+    ) -> Path:
+        """Record a paired player (its certificate in zmq.auth format plus a small JSON record)."""
+        self.players_dir.mkdir(parents=True, exist_ok=True)
+        safe = "".join(c if c.isalnum() or c in "-_" else "-" for c in player)[:60] or "player"
+        cert = write_public_cert(self.players_dir / f"{safe}.key", public_key, {"name": safe})
+        rec = {
+            "player": player,
+            "endpoint": endpoint,
+            "events": events,
+            "cert": cert.name,
+            "role": role,
+            "fingerprint": fingerprint(public_key),
+            "paired_utc": P.utc_now(),
+        }
+        path = self.players_dir / f"{safe}.json"
+        path.write_text(json.dumps(rec, indent=2), encoding="utf-8")
+        return path
+
+    def find(self, target: str) -> dict[str, Any]:
+        """A paired player by name or endpoint; raises ClientError naming what is known."""
+        players = self.players()
+        if target in players:
+            return players[target]
+        for rec in players.values():
+            if rec.get("endpoint") == target:
+                return rec
+        known = ", ".join(f"{k} ({v.get('endpoint')})" for k, v in players.items()) or "none"
+        raise ClientError(
+            f"{target}: not a paired player (paired: {known}); run 'viewpoint-facilitator pair'"
+        )
+
+    def client(self, target: str, **kwargs: Any) -> PlayerClient:
+        """A client for a paired player (by name or endpoint)."""
+        rec = self.find(target)
+        server_key = load_public_key(self.players_dir / rec["cert"])
+        return PlayerClient(
+            rec["endpoint"],
+            server_key,
+            self.identity(),
+            name=self.name,
+            events_endpoint=rec.get("events"),
+            **kwargs,
+        )

@@ -1,0 +1,91 @@
+"""The request path (Lazy Pirate): one command, one reply, retried with the *same* request id.
+
+The player never executes a request id twice (it answers a retry from its reply cache), so a retry after a
+lost reply is safe. After the last try the socket is recreated, dropping anything still queued.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+import zmq
+
+from player.session import protocol as P
+
+from .errors import RequestTimeout, failed
+
+
+class LazyPirate:
+    def __init__(
+        self, make_socket: Callable[[], zmq.Socket], endpoint: str, cid: str, heard: Callable[[], None]
+    ):
+        self._make_socket = make_socket
+        self._endpoint = endpoint
+        self._cid = cid
+        self._heard = heard
+        self._lock = threading.Lock()
+        self._sock: zmq.Socket | None = None
+        self._n = 0
+
+    def new_id(self) -> str:
+        self._n += 1
+        return f"{self._cid}-{self._n}"
+
+    def request(
+        self,
+        cmd: str,
+        args: dict[str, Any] | None,
+        timeout: float,
+        retries: int,
+        request_id: str | None = None,
+    ) -> dict[str, Any]:
+        """The command's result; raises CommandFailed or RequestTimeout. One request at a time."""
+        with self._lock:
+            rid = request_id or self.new_id()
+            payload = P.encode_command(rid, cmd, args or {})
+            if self._sock is None:
+                self._sock = self._make_socket()
+            for _ in range(retries + 1):
+                rep = self._try(self._sock, payload, rid, timeout)
+                if rep is not None:
+                    self._heard()
+                    if rep["ok"]:
+                        return rep["result"]
+                    raise failed(rep["error"])
+            self._sock.close(0)
+            self._sock = None
+        raise RequestTimeout(
+            f"{cmd}: no answer from {self._endpoint} after {retries + 1} tries of {timeout:g} s"
+        )
+
+    @staticmethod
+    def _try(sock: zmq.Socket, payload: bytes, rid: str, timeout: float) -> dict[str, Any] | None:
+        """Send once and wait ``timeout`` for the reply to ``rid`` (None if none came)."""
+        deadline = time.monotonic() + timeout
+        # no completed (authenticated) connection yet: wait for one, within this try's time
+        if not sock.poll(int(timeout * 1000) + 1, zmq.POLLOUT):
+            return None
+        try:
+            sock.send(payload, zmq.NOBLOCK)
+        except zmq.Again:
+            return None
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0 or not sock.poll(int(left * 1000) + 1):
+                return None
+            try:
+                rep = P.decode_reply(sock.recv())
+            except P.ProtocolError:
+                continue
+            if rep.get("id") in (rid, None):
+                return rep
+            # else a late answer to an earlier try
+
+    def close(self) -> None:
+        with self._lock:
+            if self._sock is not None:
+                self._sock.close(0)
+                self._sock = None
