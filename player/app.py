@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -21,6 +21,9 @@ STALL_S = 10.0  # media time not moving while playing for this long is a failure
 # pauses/seeks, these go to the controller, and IGNORED_KINDS are dropped on purpose.
 VIEWER_KINDS = ("recentre", "break_request", "focus_lost", "headset_off", "focus_gained")
 IGNORED_KINDS = ("look",)  # the desktop's mouse look: the frame's views carry the orientation already
+
+
+TIMING_SAMPLES = 100_000  # the most recent display frames the upload/render percentiles cover
 
 
 @dataclass
@@ -38,8 +41,9 @@ class PlayResult:
     display_frames: int = 0
     uploads: int = 0
     upload_errors: int = 0
-    upload_ms: list[float] = field(default_factory=list)
-    render_ms: list[float] = field(default_factory=list)
+    # Timing samples for the report's percentiles, bounded so a long film cannot grow them without limit.
+    upload_ms: deque[float] = field(default_factory=lambda: deque(maxlen=TIMING_SAMPLES))
+    render_ms: deque[float] = field(default_factory=lambda: deque(maxlen=TIMING_SAMPLES))
     snapshots: list[str] = field(default_factory=list)
     missing_snapshots: list[float] = field(default_factory=list)
     events: deque[tuple[str, dict]] = field(default_factory=lambda: deque(maxlen=1000))
@@ -233,7 +237,7 @@ class PlaybackLoop:
                 self.result.snapshots.append(str(path))
 
 
-def percentiles(values: list[float], *ps: float) -> dict[str, float | None]:
+def percentiles(values: Sequence[float], *ps: float) -> dict[str, float | None]:
     if not values:
         return {f"p{p:g}": None for p in ps}
     arr = np.asarray(values, dtype=np.float64)
