@@ -64,6 +64,8 @@ class Player:
         self.keys = self.dir / "keys"
         self.log = self.dir / "log.sqlite"
         self.name = name
+        self._auto_port = port is None  # a port picked here may be taken meanwhile: start() picks another
+        self._homes: list[tuple[FacilitatorHome, str]] = []
         self.port = port or free_port_triple()
         self.endpoint = f"tcp://127.0.0.1:{self.port}"
         self.film = film
@@ -72,7 +74,23 @@ class Player:
         self.lines: list[str] = []
         self._reader: threading.Thread | None = None
 
-    def start(self, timeout: float = 30.0) -> Player:
+    def start(self, timeout: float = 60.0) -> Player:
+        """Start the process and wait until its film is loaded (a free port is picked again, up to three
+        times, when the one picked before was taken by another process in the meantime)."""
+        for attempt in range(3):
+            try:
+                return self._start(timeout)
+            except RuntimeError as exc:
+                if not (self._auto_port and "cannot listen" in str(exc)) or attempt == 2:
+                    raise
+                self.port = free_port_triple()
+                self.endpoint = f"tcp://127.0.0.1:{self.port}"
+                for home, role in self._homes:
+                    home.remember(self.name, self.endpoint, self.public_key(), role)
+        self._homes.append((home, role))
+        raise AssertionError("unreachable")
+
+    def _start(self, timeout: float) -> Player:
         env = dict(os.environ, PYOPENGL_PLATFORM="egl", EGL_PLATFORM="surfaceless", PYTHONUNBUFFERED="1")
         cmd = [
             str(BIN / "viewpoint-player"),
@@ -164,6 +182,7 @@ class Player:
         if not (self.keys / "player.key").exists():
             load_or_create_identity(self.keys, "player", {"name": self.name})
         home.remember(self.name, self.endpoint, self.public_key(), role)
+        self._homes.append((home, role))
 
     def client(self, home: FacilitatorHome, **kw) -> PlayerClient:
         return (
