@@ -55,7 +55,8 @@ def test_play_duration_stops_early(sample_manifest, tmp_path):
     )  # fmt: skip
     data = json.loads(report.read_text())
     assert code == 0 and data["stopped_by"] == "duration"
-    assert 1.0 <= data["media_t_end"] < 2.5
+    # stopped at the first look past 1 s (a starved loop looks later; the film is 6 s long)
+    assert 1.0 <= data["media_t_end"] < 5.0
     assert data["av_drift_ms"]["p50"] is not None and data["av_drift_ms"]["max"] >= data["av_drift_ms"]["p50"]
 
 
