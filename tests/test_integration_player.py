@@ -42,6 +42,18 @@ def _snapshot(out: Path, t: float) -> Path:
     return out / f"snap-{t:.3f}-left.png"
 
 
+def _written(*paths: Path) -> bool:
+    """Whether each image is there and whole (the player writes it in place: a reader can catch it half
+    written, and a slow machine makes that likely)."""
+    for path in paths:
+        try:
+            with Image.open(path) as img:
+                img.load()
+        except (OSError, SyntaxError):  # missing, truncated, or not yet an image
+            return False
+    return True
+
+
 @pytest.fixture(scope="module")
 def rig(sample_manifest, tmp_path_factory):
     """A paired player that waits for its facilitator (paused at the film's start)."""
@@ -80,7 +92,7 @@ def test_pairing_code_is_shown_in_the_headset_until_a_facilitator_pairs(sample_m
     try:
         code = p.pairing_code
         assert code and f"pairing code {code}" in "\n".join(p.lines)
-        assert wait_for(lambda: _snapshot(out, 0).exists() and _snapshot(ref, 0).exists(), 20)
+        assert wait_for(lambda: _written(_snapshot(out, 0), _snapshot(ref, 0)), 30)
         shown = np.abs(_centre(_snapshot(out, 0)) - _centre(_snapshot(ref, 0)))
         assert shown.max() > 100 and (shown.max(axis=2) > 60).sum() > 20, "the code is drawn in the view"
 
@@ -91,7 +103,7 @@ def test_pairing_code_is_shown_in_the_headset_until_a_facilitator_pairs(sample_m
         for player, home in ((p, alice), (q, bob)):
             with player.client(home) as c:
                 c.request("seek", {"t": 2.0})
-        assert wait_for(lambda: _snapshot(out, 2).exists() and _snapshot(ref, 2).exists(), 20)
+        assert wait_for(lambda: _written(_snapshot(out, 2), _snapshot(ref, 2)), 30)
         gone = np.abs(_centre(_snapshot(out, 2)) - _centre(_snapshot(ref, 2)))
         assert gone.max() < 40, "after pairing the picture is the film's alone"
         assert p.pairing_code != code  # a fresh code for the next facilitator, printed
