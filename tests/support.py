@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import TypeVar
 
 import pytest
@@ -66,3 +68,23 @@ def assert_refused(call: Callable[[str, dict], object], error: type[Exception]) 
             call(cmd, args)
         got = (getattr(e.value, "code", None), getattr(e.value, "message", ""))
         assert got[0] == code and (fragment is None or fragment in got[1]), (cmd, args, got)
+
+
+def log_events(path: Path, session: str | None = None) -> list[dict]:
+    """The event envelopes in a player's SQLite session log (only read; in log order, or one session's in
+    sequence order); [] while the log or its table does not exist yet."""
+    if not Path(path).exists():
+        return []
+    db = sqlite3.connect(path, timeout=5)
+    try:
+        if session is None:
+            rows = db.execute("SELECT json FROM events ORDER BY pos").fetchall()
+        else:
+            rows = db.execute("SELECT json FROM events WHERE session=? ORDER BY seq", (session,)).fetchall()
+    except sqlite3.OperationalError as exc:  # created but not yet initialised
+        if "no such table" not in str(exc):
+            raise
+        return []
+    finally:
+        db.close()
+    return [json.loads(r[0]) for r in rows]

@@ -6,9 +6,7 @@ and the report go to artifacts/ (git-ignored).
 
 from __future__ import annotations
 
-import json
 import re
-import sqlite3
 import time
 from pathlib import Path
 from urllib.parse import urljoin
@@ -19,7 +17,7 @@ from content_manifest import load_library
 from facilitator.console.localplayer import start_local_player
 from facilitator.console.server import ConsoleServer
 from tests.browser.chromium import chromium_path, console_page
-from tests.support import wait_for
+from tests.support import log_events, wait_for
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.timeout(240)]
 
@@ -51,17 +49,7 @@ class PlayerLog:
         self.path = path
 
     def events(self, session: str | None = None) -> list[dict]:
-        db = sqlite3.connect(f"{self.path.resolve().as_uri()}?mode=ro", uri=True, timeout=5)
-        try:
-            if session is None:
-                rows = db.execute("SELECT json FROM events ORDER BY pos").fetchall()
-            else:
-                rows = db.execute(
-                    "SELECT json FROM events WHERE session=? ORDER BY seq", (session,)
-                ).fetchall()
-        finally:
-            db.close()
-        return [json.loads(r[0]) for r in rows]
+        return log_events(self.path, session)
 
     def wait_for(self, what: str, pred, timeout: float = 20.0, session: str | None = None) -> dict:
         deadline = time.monotonic() + timeout

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import re
-import sqlite3
 import time
 from pathlib import Path
 
@@ -23,6 +22,7 @@ from facilitator.console.server import ConsoleServer
 from facilitator.group.rehearsal import REHEARSAL_FILM, Rehearsal, write_rehearsal_library
 from facilitator.store import FacilitatorStore
 from tests.browser.chromium import chromium_path, console_page
+from tests.support import log_events
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.timeout(180)]
 
@@ -37,14 +37,6 @@ CELL_MATCHES = """([name, cell, re]) => {
   const td = document.querySelector(`#headsets tr[data-player='${name}'] ${cell}`);
   return td !== null && new RegExp(re).test(td.textContent);
 }"""
-
-
-def log_events(path: Path) -> list[dict]:
-    db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=5)
-    try:
-        return [json.loads(r[0]) for r in db.execute("SELECT json FROM events ORDER BY pos")]
-    finally:
-        db.close()
 
 
 def wait_in_logs(players: dict, what: str, pred, timeout: float = 20.0) -> dict[str, dict]:

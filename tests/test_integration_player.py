@@ -4,7 +4,6 @@ a load replaces a film, and the load result's pre-flight fields (sha256, audio).
 
 from __future__ import annotations
 
-import json
 import signal
 import sqlite3
 import sys
@@ -18,17 +17,9 @@ from PIL import Image
 from facilitator.client import pair
 from player.session import protocol as P
 from tests.session_support import Player, make_home, wait_for
+from tests.support import log_events
 
 pytestmark = pytest.mark.timeout(120)
-
-
-def _events(log: Path) -> list[dict]:
-    db = sqlite3.connect(log, timeout=5)
-    try:
-        rows = db.execute("SELECT json FROM events ORDER BY pos").fetchall()
-    finally:
-        db.close()
-    return [json.loads(r[0]) for r in rows]
 
 
 def _centre(path: Path) -> np.ndarray:
@@ -129,7 +120,7 @@ def test_sigterm_ends_the_session_with_a_reason(sample_manifest, tmp_path):
         assert p.proc.wait(20) == 0
     finally:
         p.kill()
-    events = _events(p.log)
+    events = log_events(p.log)
     ended = [e for e in events if e["type"] == "session.ended"]
     assert ended and ended[-1]["data"] == {"reason": "player_terminated", "detail": "SIGTERM"}
     sid = ended[-1]["session"]
@@ -145,10 +136,10 @@ def test_sigterm_ends_the_session_with_a_reason(sample_manifest, tmp_path):
     # the next start has nothing to recover
     p.start()
     try:
-        assert wait_for(lambda: any(e["type"] == "session.started" for e in _events(p.log)[len(events) :]))
+        assert wait_for(lambda: any(e["type"] == "session.started" for e in log_events(p.log)[len(events) :]))
     finally:
         p.stop()
-    assert not any(e["data"].get("reason") == "interrupted" for e in _events(p.log))
+    assert not any(e["data"].get("reason") == "interrupted" for e in log_events(p.log))
 
 
 # -- 3: only state changes set the clone state's transport field ------------------------------------------
@@ -196,15 +187,15 @@ def test_load_replacing_a_film_logs_no_old_film_event_after_the_new_one_loaded(r
     p, lead = rig["player"], rig["lead"]
     lead.request("load", {"film": "calibration-mono", "play": True})
     time.sleep(0.3)
-    before = len(_events(p.log))
+    before = len(log_events(p.log))
     res = lead.request("load", {"film": "calibration-tb"})
     assert res["film"] == "calibration-tb"
     lead.request("play")
     lead.request("pause")  # the player's render loop retires (closes) the old engine meanwhile
     assert wait_for(lambda: any(e["type"] == "transport.paused" and e["data"].get("film") == "calibration-tb"
-                                for e in _events(p.log)[before:]), 20)  # fmt: skip
+                                for e in log_events(p.log)[before:]), 20)  # fmt: skip
     time.sleep(0.5)
-    after = [e for e in _events(p.log)[before:] if e["type"].startswith("transport.")]
+    after = [e for e in log_events(p.log)[before:] if e["type"].startswith("transport.")]
     i = next(i for i, e in enumerate(after) if e["type"] == "transport.loaded")
     assert after[i]["data"]["film"] == "calibration-tb"
     late = [
@@ -213,7 +204,7 @@ def test_load_replacing_a_film_logs_no_old_film_event_after_the_new_one_loaded(r
     assert late == [], "events of the replaced film after the new film's transport.loaded"
     assert "transport.closed" not in [e["type"] for e in after[i:]]
     state = {}
-    for e in _events(p.log):
+    for e in log_events(p.log):
         P.apply_event(state, e)
     assert state["transport"] == "paused"
     lead.request("load", {"film": "calibration-mono"})  # back for the other tests
@@ -225,7 +216,7 @@ def test_load_result_has_the_preflight_fields_and_a_verified_event(rig, sample_l
     film = sample_library.films["calibration-mono"]
     assert res["sha256"] == film.sha256 and res["sha256_ok"] is True
     assert res["has_audio"] is True and res["audio_output"] == "null"
-    verified = [e for e in _events(p.log) if e["type"] == "film.verified"]
+    verified = [e for e in log_events(p.log) if e["type"] == "film.verified"]
     assert verified and verified[-1]["data"]["sha256_ok"] is True
     assert verified[-1]["data"]["expected"] == film.sha256
     status = lead.request("status")
