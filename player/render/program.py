@@ -55,7 +55,20 @@ class Program:
             GL.glDeleteProgram(self.id)
             raise ShaderError(f"shaders/{vertex} + shaders/{fragment} did not link: {_text(log)}")
         self._locations: dict[str, int] = {}
+        self._values: dict[str, object] = {}  # uniforms set through set1f/set4f, as this program holds them
         self.uniform_key: object = None  # the caller's key for the uniform values it last set here
+
+    def set1f(self, name: str, value: float) -> None:
+        """glUniform1f, skipped when the program already holds this value."""
+        if self._values.get(name) != value:
+            GL.glUniform1f(self.loc(name), value)
+            self._values[name] = value
+
+    def set4f(self, name: str, value: tuple[float, float, float, float]) -> None:
+        """glUniform4f, skipped when the program already holds this value."""
+        if self._values.get(name) != value:
+            GL.glUniform4f(self.loc(name), *value)
+            self._values[name] = value
 
     def loc(self, name: str) -> int:
         if name not in self._locations:

@@ -13,12 +13,11 @@ import math
 import time
 from collections import OrderedDict
 
-import numpy as np
-
 from player.backends.base import EyeView, RenderTarget
 from player.media.frames import VideoFrame
 from player.render import colour, projection
 from player.render.gl import GL
+from player.render.gl import raw_uniform_matrix3fv as _raw_uniform_matrix3fv
 from player.render.overlay import OverlayState
 from player.render.planes import PlaneTextures
 from player.render.program import Program
@@ -34,6 +33,36 @@ MESSAGE_PITCH = 0.0
 MESSAGE_DEG_PER_PX = 0.05
 PAUSE_PITCH = -4.0
 PAUSE_DEG = 7.0
+
+# The film shader's #defines, in the order of `_draw_film`'s switches (see shaders/film.frag).
+FILM_FLAGS = (
+    "INTERLEAVED",
+    "PROJECTION_180",
+    "MODE_EQUIRECT",
+    "WRAP_REGION",
+    "HAS_FRAME",
+    "EFFECTS",
+    "LINEAR_OUT",
+)
+_IDENTITY = (1.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 1.0)
+_NO_OVERLAY = OverlayState()
+
+
+def _eye_to_film(yaw: tuple[float, ...], q: tuple[float, float, float, float]) -> tuple[float, ...]:
+    """``yaw @ quat_to_matrix(q)`` row-major in plain floats (projection.eye_to_film without numpy
+    temporaries: this runs per eye and display frame)."""
+    x, y, z, w = q
+    n = math.sqrt(x * x + y * y + z * z + w * w) or 1.0
+    x, y, z, w = x / n, y / n, z / n, w / n
+    r00, r01, r02 = 1 - 2 * (y * y + z * z), 2 * (x * y - z * w), 2 * (x * z + y * w)
+    r10, r11, r12 = 2 * (x * y + z * w), 1 - 2 * (x * x + z * z), 2 * (y * z - x * w)
+    r20, r21, r22 = 2 * (x * z - y * w), 2 * (y * z + x * w), 1 - 2 * (x * x + y * y)
+    a0, a1, a2, b0, b1, b2, c0, c1, c2 = yaw
+    return (
+        a0 * r00 + a1 * r10 + a2 * r20, a0 * r01 + a1 * r11 + a2 * r21, a0 * r02 + a1 * r12 + a2 * r22,
+        b0 * r00 + b1 * r10 + b2 * r20, b0 * r01 + b1 * r11 + b2 * r21, b0 * r02 + b1 * r12 + b2 * r22,
+        c0 * r00 + c1 * r10 + c2 * r20, c0 * r01 + c1 * r11 + c2 * r21, c0 * r02 + c1 * r12 + c2 * r22,
+    )  # fmt: skip
 
 
 def eye_region(stereo: str, eye_index: int) -> tuple[float, float, float, float]:
@@ -64,7 +93,8 @@ class Renderer:
         self.last_upload_ms = 0.0
         self._conversion: colour.YuvConversion | None = None
         self._overlay_cache: OrderedDict[str, tuple[int, int, int]] = OrderedDict()
-        self._yaw: tuple[float, np.ndarray] | None = None
+        self._yaw: tuple[float, tuple[float, ...]] | None = None
+        self._matrix = (ctypes.c_float * 9)()  # u_eye_to_film, row-major (uploaded transposed)
 
     # -- set-up -----------------------------------------------------------------------------------------
     def set_film(self, projection: str, stereo: str, front_heading: float) -> None:
@@ -78,6 +108,7 @@ class Renderer:
         if self._ready:
             return
         self._film_programs: dict[tuple[str, ...], Program] = {}
+        self._programs_by_switches: dict[tuple[bool, ...], Program] = {}
         self.overlay_program = Program("overlay.vert", "overlay.frag")
         self.vao = int(GL.glGenVertexArrays(1))
         self.planes = PlaneTextures(self._upload_mode)
@@ -99,6 +130,7 @@ class Renderer:
         for program in self._film_programs.values():
             program.delete()
         self._film_programs.clear()
+        self._programs_by_switches.clear()
         self.overlay_program.delete()
         self._ready = False
 
@@ -128,11 +160,11 @@ class Renderer:
     ) -> None:
         """Draw the film as seen by one eye into ``target``, then the head-locked overlays."""
         self._ensure_gl()
-        overlay = overlay or OverlayState()
+        overlay = overlay or _NO_OVERLAY
         self._bind_target(target)
         tan = [math.tan(a) for a in view.fov]  # left, right, up, down
         film_yaw = self.front_heading - overlay.recentre_yaw
-        matrix = self._film_yaw_matrix(film_yaw) @ projection.quat_to_matrix(view.orientation)  # eye_to_film
+        matrix = _eye_to_film(self._film_yaw_matrix(film_yaw), view.orientation)
         self._draw_film(0, eye_index, matrix, (tan[0], tan[1], tan[3], tan[2]), overlay, target.srgb)
         self._draw_overlays(tan, overlay, target.srgb)
         GL.glBindVertexArray(0)
@@ -146,8 +178,7 @@ class Renderer:
         self._ensure_gl()
         overlay = overlay or OverlayState()
         self._bind_target(target)
-        identity = np.eye(3)
-        self._draw_film(1, eye, identity, (-1.0, 1.0, -1.0, 1.0), overlay, target.srgb)
+        self._draw_film(1, eye, _IDENTITY, (-1.0, 1.0, -1.0, 1.0), overlay, target.srgb)
         GL.glBindVertexArray(0)
 
     def draw_overlays(
@@ -170,10 +201,11 @@ class Renderer:
         GL.glBindVertexArray(0)
         return True
 
-    def _film_yaw_matrix(self, film_yaw: float) -> np.ndarray:
-        """`projection.yaw_matrix`, remembered for the last yaw (it changes only with a recentre)."""
+    def _film_yaw_matrix(self, film_yaw: float) -> tuple[float, ...]:
+        """`projection.yaw_matrix` (row-major, 9 floats), remembered for the last yaw (it changes only with a
+        recentre)."""
         if self._yaw is None or self._yaw[0] != film_yaw:
-            self._yaw = (film_yaw, projection.yaw_matrix(film_yaw))
+            self._yaw = (film_yaw, tuple(float(v) for v in projection.yaw_matrix(film_yaw).ravel()))
         return self._yaw[1]
 
     def _bind_target(self, target: RenderTarget) -> None:
@@ -193,7 +225,7 @@ class Renderer:
         self,
         mode: int,
         eye_index: int,
-        matrix: np.ndarray,
+        matrix: tuple[float, ...],
         tan_ldru: tuple[float, float, float, float],
         overlay: OverlayState,
         srgb: bool,
@@ -202,20 +234,17 @@ class Renderer:
         has_frame = frame is not None and conv is not None
         interleaved = has_frame and len(self.planes.specs) == 2
         region = eye_region(self.stereo, eye_index)
-        flags = [
-            name
-            for name, on in (
-                ("INTERLEAVED", interleaved),
-                ("PROJECTION_180", self.projection == "equirect180"),
-                ("MODE_EQUIRECT", mode == 1),
-                ("WRAP_REGION", self.projection == "equirect360" and region[2] < 1.0),
-                ("HAS_FRAME", has_frame),
-                ("EFFECTS", overlay.soften > 0.0 or overlay.calm > 0.0),
-                ("LINEAR_OUT", srgb),
+        p = self._film_program_for(
+            (
+                interleaved,
+                self.projection == "equirect180",
+                mode == 1,
+                self.projection == "equirect360" and region[2] < 1.0,
+                has_frame,
+                overlay.soften > 0.0 or overlay.calm > 0.0,
+                srgb,
             )
-            if on
-        ]
-        p = self._film_program(tuple(flags))
+        )
         p.use()
         if has_frame:
             for unit, tex in enumerate(self.planes.textures):
@@ -227,11 +256,13 @@ class Renderer:
             if p.uniform_key != key:
                 self._set_picture_uniforms(p, conv, interleaved)
                 p.uniform_key = key
-        GL.glUniform4f(p.loc("u_region"), *region)
-        GL.glUniformMatrix3fv(p.loc("u_eye_to_film"), 1, GL.GL_TRUE, np.ascontiguousarray(matrix, np.float32))
-        GL.glUniform4f(p.loc("u_tan"), *tan_ldru)
-        GL.glUniform1f(p.loc("u_soften"), float(overlay.soften))
-        GL.glUniform1f(p.loc("u_calm"), float(overlay.calm))
+        # Values a program already holds are not sent again (a program keeps its uniforms' values).
+        p.set4f("u_region", region)
+        self._matrix[:] = matrix
+        _raw_uniform_matrix3fv(p.loc("u_eye_to_film"), 1, GL.GL_TRUE, self._matrix)
+        p.set4f("u_tan", tan_ldru)
+        p.set1f("u_soften", float(overlay.soften))
+        p.set1f("u_calm", float(overlay.calm))
         GL.glDrawArrays(GL.GL_TRIANGLES, 0, 3)
 
     def _set_picture_uniforms(self, p: Program, conv: colour.YuvConversion, interleaved: bool) -> None:
@@ -244,6 +275,14 @@ class Renderer:
         GL.glUniform1f(p.loc("u_scale"), conv.scale)
         GL.glUniformMatrix3fv(p.loc("u_yuv_matrix"), 1, GL.GL_TRUE, conv.matrix)
         GL.glUniform3f(p.loc("u_yuv_offset"), *(float(v) for v in conv.offset))
+
+    def _film_program_for(self, switches: tuple[bool, ...]) -> Program:
+        """`_film_program` for the on/off state of each of FILM_FLAGS (remembered per state)."""
+        program = self._programs_by_switches.get(switches)
+        if program is None:
+            flags = tuple(name for name, on in zip(FILM_FLAGS, switches) if on)
+            program = self._programs_by_switches[switches] = self._film_program(flags)
+        return program
 
     def _film_program(self, flags: tuple[str, ...]) -> Program:
         """The film shader specialised for these flags (compiled once each; see shaders/film.frag)."""

@@ -130,6 +130,9 @@ class OpenXRBackend:
         self._view_config_views: list = []
         self._clock: XrClock | None = None
         self._blend_mode = None
+        self._locate_info = None  # per-session structures reused every frame (reset by _teardown)
+        self._end_info = None
+        self._end_layers: tuple = ()
         self._running = False
         self._focused = False
         self._finished = False
@@ -232,6 +235,9 @@ class OpenXRBackend:
         self._overlay_drawn = False
         self._equirect_size = None
         self._equirect_key = None
+        self._locate_info = None
+        self._end_info = None
+        self._end_layers = ()
         if self._spaces is not None:
             self._spaces.destroy()
         self._spaces = None
@@ -373,14 +379,16 @@ class OpenXRBackend:
                 pass
             pdt = fs.predicted_display_time
             self._last_display_time = pdt
-            view_state, views = xr.locate_views(
-                self._session,
-                xr.ViewLocateInfo(
+            locate = self._locate_info  # made once per session, not per frame
+            if locate is None:
+                locate = self._locate_info = xr.ViewLocateInfo(
                     view_configuration_type=xr.ViewConfigurationType.PRIMARY_STEREO,
                     display_time=pdt,
                     space=self._spaces.app,
-                ),
-            )
+                )
+            else:
+                locate.display_time = pdt
+            view_state, views = xr.locate_views(self._session, locate)
             self._poll_actions()
             valid = int(view_state.view_state_flags) & int(xr.ViewStateFlags.ORIENTATION_VALID_BIT)
             should_render = bool(fs.should_render) and bool(valid)
@@ -521,14 +529,7 @@ class OpenXRBackend:
                 else:
                     self._overlay_layer.release()
                 self._overlay_drawn = False
-            xr.end_frame(
-                self._session,
-                xr.FrameEndInfo(
-                    display_time=data.predicted_display_time,
-                    environment_blend_mode=self._blend_mode,
-                    layers=layers,
-                ),
-            )
+            xr.end_frame(self._session, self._frame_end_info(data.predicted_display_time, layers))
         except Exception as exc:
             if type(exc).__name__ in LOST_ERRORS:
                 self._lose(type(exc).__name__)
@@ -544,6 +545,20 @@ class OpenXRBackend:
             s.cpu_ms.append((now - data.cpu0) * 1e3)
             s.backend_cpu_ms.append((self._begin_cpu + now - end0) * 1e3)
             s.wall_ms.append((time.perf_counter() - data.wall0) * 1e3)
+
+    def _frame_end_info(self, display_time: int, layers: list):
+        """The session's FrameEndInfo, made once and updated: the layer pointer array is rebuilt only when
+        the submitted layers change (the layers keep their structures and pointers from frame to frame)."""
+        end = self._end_info
+        if end is None:
+            end = self._end_info = self._xr.FrameEndInfo(environment_blend_mode=self._blend_mode, layers=[])
+            self._end_layers = ()
+        end.display_time = display_time
+        last = self._end_layers
+        if len(last) != len(layers) or any(a is not b for a, b in zip(last, layers)):
+            end.layers = layers
+            self._end_layers = tuple(layers)
+        return end
 
     # ---- commands ----------------------------------------------------------------------------------------
     def recentre(self) -> float | None:

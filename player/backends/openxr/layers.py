@@ -37,6 +37,7 @@ class ProjectionLayer:
             else xr.CompositionLayerFlags.NONE
         )
         self._layer = xr.CompositionLayerProjection(layer_flags=flags, space=None, views=self._views)
+        self._refs = [ctypes.byref(self._layer)]  # made once: build() hands out the same pointer each frame
 
     def targets(self) -> list[RenderTarget]:
         return [sc.acquire() for sc in self.swapchains]
@@ -49,7 +50,7 @@ class ProjectionLayer:
         self._layer.space = space
         for sc in self.swapchains:
             sc.release()
-        return [ctypes.byref(self._layer)]
+        return list(self._refs)
 
     def release(self) -> None:
         for sc in self.swapchains:

@@ -41,6 +41,8 @@ class Swapchain:
     acquired: int | None = None
     released_once: bool = False
     rect: object = field(default=None)
+    _infos: tuple = field(default=(), repr=False)
+    _targets: list = field(default_factory=list, repr=False)
 
     @classmethod
     def create(cls, session: object, fmt: int, srgb: bool, width: int, height: int) -> Swapchain:
@@ -81,20 +83,30 @@ class Swapchain:
 
     def acquire(self) -> RenderTarget:
         """Acquire and wait for the next image; the target draws into it."""
-        import xr
-
         if self.acquired is None:
-            self.acquired = xr.acquire_swapchain_image(self.handle, xr.SwapchainImageAcquireInfo())
-            xr.wait_swapchain_image(self.handle, xr.SwapchainImageWaitInfo(timeout=xr.INFINITE_DURATION))
-        return RenderTarget(self.framebuffers[self.acquired], self.width, self.height, self.srgb)
+            xr = self._calls()
+            self.acquired = xr.acquire_swapchain_image(self.handle, self._infos[0])
+            xr.wait_swapchain_image(self.handle, self._infos[1])
+        return self._targets[self.acquired]
 
     def release(self) -> None:
-        import xr
-
         if self.acquired is not None:
-            xr.release_swapchain_image(self.handle, xr.SwapchainImageReleaseInfo())
+            self._calls().release_swapchain_image(self.handle, self._infos[2])
             self.acquired = None
             self.released_once = True
+
+    def _calls(self):
+        """pyopenxr, with the per-frame info structures and render targets made once (not per frame)."""
+        import xr
+
+        if not self._infos:
+            self._infos = (
+                xr.SwapchainImageAcquireInfo(),
+                xr.SwapchainImageWaitInfo(timeout=xr.INFINITE_DURATION),
+                xr.SwapchainImageReleaseInfo(),
+            )
+            self._targets = [RenderTarget(fb, self.width, self.height, self.srgb) for fb in self.framebuffers]
+        return xr
 
     def destroy(self) -> None:
         import xr
