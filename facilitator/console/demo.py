@@ -32,15 +32,18 @@ HEAD_SCRIPT = """\
 """
 
 
-def _wait(client: PlayerClient, pred: Callable[[dict], bool], what: str, timeout: float = 15.0) -> dict:
+def _wait(client: PlayerClient, pred: Callable[[dict], bool], what: str, timeout: float = 30.0) -> dict:
     deadline = time.monotonic() + timeout
+    ctl: dict = {}
     while time.monotonic() < deadline:
         st = client.request("status", {})
         ctl = st.get("controller") if isinstance(st.get("controller"), dict) else st
         if pred(ctl):
             return ctl
         time.sleep(0.1)
-    raise TimeoutError(f"demo: the player did not reach {what} within {timeout:g} s")
+    keys = ("state", "media_t", "welfare", "held", "rate", "audio_output")
+    seen = {k: ctl.get(k) for k in keys if k in ctl}
+    raise TimeoutError(f"demo: the player did not reach {what} within {timeout:g} s (last status: {seen})")
 
 
 def run_demo_session(
