@@ -4,6 +4,7 @@ backend (docs/architecture.md). The render thread only picks a frame, uploads it
 from __future__ import annotations
 
 import logging
+import os
 import time
 from collections import deque
 from collections.abc import Callable, Sequence
@@ -233,7 +234,9 @@ class PlaybackLoop:
             for eye, name in enumerate(("left", "right")[: getattr(self.backend, "eyes", 2)]):
                 image: np.ndarray = read_eye(eye)
                 path = out / f"snap-{t:.3f}-{name}.png"
-                Image.fromarray(image).save(path)
+                partial = path.with_name(path.name + ".partial")
+                Image.fromarray(image).save(partial, format="PNG")
+                os.replace(partial, path)  # readers never see a half-written picture
                 self.result.snapshots.append(str(path))
 
 
