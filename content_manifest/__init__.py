@@ -3,7 +3,7 @@
 See docs/manifest.md for the format and docs/architecture.md for how the player and the console use it.
 """
 
-from .loader import check_manifest, load_library
+from .loader import LibraryUnavailable, check_manifest, load_library, open_library
 from .model import Audience, Chapter, ContentWarning, Film, Library, ManifestError, MediaInfo, Problem
 from .timecode import format_time, parse_time
 
@@ -13,11 +13,13 @@ __all__ = [
     "ContentWarning",
     "Film",
     "Library",
+    "LibraryUnavailable",
     "ManifestError",
     "MediaInfo",
     "Problem",
     "check_manifest",
     "format_time",
     "load_library",
+    "open_library",
     "parse_time",
 ]

@@ -331,3 +331,17 @@ def aspect_problem(projection: str, stereo: str, width: int, height: int) -> tup
         f"{projection} {stereo} contradicts the picture's aspect ratio {width}x{height} ({got:.3g}:1)",
         f"a {want:g}:1 picture for {projection} {stereo}{hint}",
     )
+
+
+class LibraryUnavailable(Exception):
+    """A library a command needs cannot be used; the message names the file and what is wrong."""
+
+
+def open_library(path: Path | str) -> Library:
+    """`load_library` for command lines: every failure becomes one LibraryUnavailable saying what is wrong."""
+    try:
+        return load_library(path)
+    except ManifestError as exc:
+        raise LibraryUnavailable(f"{path}: invalid manifest:\n{exc}") from exc
+    except OSError as exc:
+        raise LibraryUnavailable(f"{path}: cannot read ({exc.strerror or exc})") from exc

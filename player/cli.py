@@ -296,7 +296,7 @@ def cmd_play(args: argparse.Namespace) -> int:
 
 
 def _play(args: argparse.Namespace, stopper: StopOnSignal) -> int:
-    from content_manifest import ManifestError, load_library
+    from content_manifest import LibraryUnavailable, open_library
     from player.app import PlaybackLoop, PlayOptions, build_report
     from player.backends import BackendError
     from player.control import CommandError, Controller
@@ -316,11 +316,9 @@ def _play(args: argparse.Namespace, stopper: StopOnSignal) -> int:
             )
         print(f"viewpoint-player: keys in {args.keys}, session log {args.log}", flush=True)
     try:
-        library = load_library(args.manifest)
-    except ManifestError as exc:
-        return _fail(f"{args.manifest}: invalid manifest:\n{exc}")
-    except OSError as exc:
-        return _fail(f"{args.manifest}: cannot read ({exc.strerror or exc})")
+        library = open_library(args.manifest)
+    except LibraryUnavailable as exc:
+        return _fail(str(exc))
     backend_name = args.backend or _default_backend()
     audio = args.audio or ("null" if backend_name == "headless" else "auto")
     controller = Controller(library, engine_options={"audio": audio, "hwdec": args.hwdec})

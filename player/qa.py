@@ -202,15 +202,12 @@ def _wrap(suite: ET.Element) -> ET.Element:
 def run_qa(args: argparse.Namespace) -> int:
     import sys
 
-    from content_manifest import ManifestError, load_library
+    from content_manifest import LibraryUnavailable, open_library
 
     try:
-        library = load_library(args.manifest)
-    except ManifestError as exc:
-        print(f"viewpoint-player: {args.manifest}: invalid manifest:\n{exc}", file=sys.stderr)
-        return 2
-    except OSError as exc:
-        print(f"viewpoint-player: {args.manifest}: cannot read ({exc.strerror or exc})", file=sys.stderr)
+        library = open_library(args.manifest)
+    except LibraryUnavailable as exc:
+        print(f"viewpoint-player: {exc}", file=sys.stderr)
         return 2
     ids = args.films or list(library.films)
     unknown = [f for f in ids if f not in library.films]

@@ -65,18 +65,15 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from content_manifest import ManifestError, load_library
+    from content_manifest import LibraryUnavailable, load_library, open_library
     from facilitator.client import ClientError, FacilitatorHome
 
     library = None
     if args.library is not None:
         try:
-            library = load_library(args.library)
-        except ManifestError as exc:
-            print(f"viewpoint-facilitator console: {args.library}: invalid library:\n{exc}", file=sys.stderr)
-            return 2
-        except OSError as exc:
-            print(f"viewpoint-facilitator console: {args.library}: {exc}", file=sys.stderr)
+            library = open_library(args.library)
+        except LibraryUnavailable as exc:
+            print(f"viewpoint-facilitator console: {exc}", file=sys.stderr)
             return 2
     if not security.is_loopback(args.host):
         print(f"Serving on {args.host}: the console is reachable from the network, with its token only.")
