@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import gc
 import os
-import sys
-from pathlib import Path, PosixPath
-from typing import Any, TypeVar
+from pathlib import Path
 
 import yaml
 
@@ -26,7 +24,6 @@ ASPECTS = {
     ("equirect180", "left-right"): 2.0,
 }
 ASPECT_TOLERANCE = 0.02
-_T = TypeVar("_T")
 
 
 def _compose(text: str, ctx: Context) -> Node | None:
@@ -202,8 +199,7 @@ def _film(f: Rec, path: str, folder: Path, ctx: Context, check_files: bool) -> F
     audience = None
     if "audience" in f and "guidance" in f["audience"]:
         audience = Audience(f["audience"]["guidance"], f["audience"].get("min_age"))
-    return _new(
-        Film,
+    return Film(
         id=f["id"],
         title=f["title"],
         path=film_path if film_path is not None else folder / file,
@@ -282,24 +278,8 @@ def _chapters(items: list, duration: float | None, path: str, ctx: Context) -> l
                 )
         else:
             end = nxt["start"] if nxt is not None else duration
-        prompts = list(c.get("prompts", ()))
-        out.append(_new(Chapter, id=c["id"], start=c["start"], title=c["title"], prompts=prompts, end=end))
+        out.append(Chapter(c["id"], c["start"], c["title"], list(c.get("prompts", ())), end))
     return out
-
-
-def _new(cls: type[_T], **fields: Any) -> _T:
-    """``cls(**fields)`` for a frozen dataclass with no ``__post_init__``, given every field in order: the
-    same object, made without a frozen ``__init__``'s one ``object.__setattr__`` per field."""
-    obj = _object_new(cls)
-    obj.__dict__.update(fields)
-    return obj
-
-
-_object_new = object.__new__
-# pathlib's own constructor for parts already split (CPython 3.11); without it, `folder / rel`
-_from_parsed_parts = (
-    getattr(PosixPath, "_from_parsed_parts", None) if sys.version_info[:2] == (3, 11) else None
-)
 
 
 def _relative_file(file: str, folder: Path) -> Path | None:
@@ -308,13 +288,7 @@ def _relative_file(file: str, folder: Path) -> Path | None:
         return None
     # '/' and '\\' both separate folders, so a manifest written on Windows works everywhere
     rel = file.replace("\\", "/")
-    if ".." in rel:
-        return Path(os.path.normpath(folder / rel))
-    if _from_parsed_parts is not None and type(folder) is PosixPath:
-        parts = rel.split("/")
-        if "" not in parts and "." not in parts:  # what `folder / rel` would split it into
-            return _from_parsed_parts(folder._drv, folder._root, folder._parts + parts)  # type: ignore[attr-defined]
-    return folder / rel
+    return Path(os.path.normpath(folder / rel)) if ".." in rel else folder / rel
 
 
 def _absolute(file: str, mark: tuple[int, int], where: str, ctx: Context) -> None:

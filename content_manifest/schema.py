@@ -101,10 +101,6 @@ class Rec(dict):
         return self.mark if node is None else (node[3] + 1, node[4] + 1)
 
 
-_new_rec = dict.__new__  # an empty Rec without running __init__
-_new_seq = list.__new__  # an empty Seq without running __init__
-
-
 class Seq(list):
     """A checked list: its items, plus where it was written and each item's node."""
 
@@ -303,26 +299,16 @@ class ListOf(Kind):
                 return Seq(mark_of(node))  # `key:` with nothing after it reads as an empty list
             ctx.at(node, path, f"expected a list, got {describe(node)}", self.expected)
             return INVALID
-        children = node[2]
-        out = _new_seq(Seq)  # no __init__: its marks are set here
-        out.mark = (node[3] + 1, node[4] + 1)
+        out = Seq((node[3] + 1, node[4] + 1))
+        append, mark = out.append, out.marks.append
         item = self.item
         if self._plain:  # type: ignore[attr-defined]
             # the commonest list: plain text items (prompts), taken at once when every one is good
-            values = [c[2] for c in children if c[1] == _STR and c[0] == SCALAR and c[2].strip()]
-            if len(values) == len(children):
+            values = [c[2] for c in node[2] if c[1] == _STR and c[0] == SCALAR and c[2].strip()]
+            if len(values) == len(node[2]):
                 out.extend(values)
-                out.marks = children[:]
+                out.marks.extend(node[2])
                 return out
-        elif isinstance(item, ScalarKind):
-            # other single values (tags, times), all converted at once when every one is good
-            values = list(map(item.value, children))
-            if INVALID not in values:
-                out.extend(values)
-                out.marks = children[:]
-                return out
-        out.marks = []
-        append, mark = out.append, out.marks.append
         if isinstance(item, ScalarKind):
             plain = _is_plain_text(item)
             convert = item.value
@@ -370,22 +356,16 @@ class Record(Kind):
         object.__setattr__(self, "_names_set", frozenset(f.name for f in self.fields))
         object.__setattr__(self, "_required_names", frozenset(f.name for f in self.fields if f.required))
         object.__setattr__(self, "_kinds", {f.name: f.kind for f in self.fields})
+        scalar = {f.name: f.kind.value for f in self.fields if isinstance(f.kind, ScalarKind)}
+        object.__setattr__(self, "_values", scalar)
+        # plain text fields (no pattern or enum): checked inline, the commonest case by far
+        plain = frozenset(f.name for f in self.fields if _is_plain_text(f.kind))
+        object.__setattr__(self, "_plain", plain)
         object.__setattr__(self, "_required", tuple(f for f in self.fields if f.required))
         defaults = tuple(
             (f.name, f.default, callable(f.default)) for f in self.fields if f.default is not None
         )
         object.__setattr__(self, "_defaults", defaults)
-        # one lookup per key: (plain text, checked inline as the commonest case by far?, the scalar
-        # converter or None, the kind)
-        handlers = {
-            f.name: (
-                _is_plain_text(f.kind),
-                f.kind.value if isinstance(f.kind, ScalarKind) else None,
-                f.kind,
-            )
-            for f in self.fields
-        }
-        object.__setattr__(self, "_handlers", handlers)
 
     def check(self, node: Node, path: str, ctx: Context) -> Any:
         if node[0] != MAPPING:
@@ -400,23 +380,24 @@ class Record(Kind):
             given = None
         if given is None or len(given) != len(pairs) or not given.keys() <= self._names_set:  # type: ignore[attr-defined]
             given = self._check_keys(pairs, prefix, ctx)
-        out = _new_rec(Rec)  # no __init__: its marks would be replaced at once
-        out.mark = (node[3] + 1, node[4] + 1)
+        out = Rec((node[3] + 1, node[4] + 1))
         out.marks = given
-        handlers = self._handlers  # type: ignore[attr-defined]
+        values = self._values  # type: ignore[attr-defined]
+        plain = self._plain  # type: ignore[attr-defined]
         for key, value_node in given.items():
-            plain, convert, kind = handlers[key]
-            if plain and value_node[1] == _STR and value_node[0] == SCALAR and value_node[2].strip():
+            if key in plain and value_node[1] == _STR and value_node[0] == SCALAR and value_node[2].strip():
                 value = value_node[2]
-            elif convert is not None:
-                value = convert(value_node)
-                if value is INVALID:
-                    kind.report(value_node, prefix + key, ctx)
-                    continue
             else:
-                value = kind.check(value_node, prefix + key, ctx)
-                if value is INVALID:
-                    continue
+                convert = values.get(key)
+                if convert is not None:
+                    value = convert(value_node)
+                    if value is INVALID:
+                        self._kinds[key].report(value_node, prefix + key, ctx)  # type: ignore[attr-defined]
+                        continue
+                else:
+                    value = self._kinds[key].check(value_node, prefix + key, ctx)  # type: ignore[attr-defined]
+                    if value is INVALID:
+                        continue
             out[key] = value
         if not self._required_names <= given.keys():  # type: ignore[attr-defined]
             for f in self._required:  # type: ignore[attr-defined]
