@@ -1,7 +1,8 @@
 """Benchmark: load and validate a 10,000-film manifest (no media) against plain `yaml.load` (CSafeLoader).
 
 Prints wall and CPU times and their ratios, measured in the same run (the machine may be shared: compare the
-CPU column and the ratios). Goal: load + validate under 1 s of CPU. Takes about 30 s.
+CPU column and the ratios). Goal: load + validate under 1 s of CPU. Also times the careful path alone (what
+an invalid manifest costs: every node with its position, every problem found). Takes about 30 s.
 Run: .venv/bin/python bench/manifest_load.py [--films N] [--repeat R] [--reference-repeat R]
 """
 
@@ -17,7 +18,9 @@ from pathlib import Path
 
 import yaml
 
-from content_manifest import load_library
+from content_manifest import load_library, loader
+from content_manifest.onepass import read_checked
+from content_manifest.schema import LIBRARY
 
 FILM = """  - id: film-{i:05d}
     title: "Perspective film {i}: at the school gate"
@@ -113,6 +116,17 @@ def main() -> None:
         size = path.stat().st_size
         lib = load_library(path, check_files=False)
         assert len(lib.films) == args.films
+        text = path.read_text(encoding="utf-8")
+        one_pass = read_checked(text, LIBRARY) is not None
+        resolved = path.resolve()
+
+        def careful() -> None:
+            gc.disable()
+            try:
+                careful_lib, _ = loader._check_carefully(text, str(path), resolved, False)
+            finally:
+                gc.enable()
+            assert careful_lib == lib
 
         def plain() -> None:
             with open(path, "rb") as f:
@@ -127,16 +141,17 @@ def main() -> None:
 
         ref = args.reference_repeat
         times = best_of(
-            {"ours": args.repeat, "plain": ref, "plain_no_gc": ref, "reference": ref},
+            {"ours": args.repeat, "careful": ref, "plain": ref, "plain_no_gc": ref, "reference": ref},
             {
                 "ours": lambda: load_library(path, check_files=False),
+                "careful": careful,
                 "plain": plain,
                 "plain_no_gc": plain_no_gc,
                 "reference": _reference_loop,
             },
         )
-        t_plain, t_plain_no_gc, t_ours, t_ref = (
-            times[k] for k in ("plain", "plain_no_gc", "ours", "reference")
+        t_plain, t_plain_no_gc, t_ours, t_careful, t_ref = (
+            times[k] for k in ("plain", "plain_no_gc", "ours", "careful", "reference")
         )
     load = (
         f", load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs"
@@ -148,6 +163,8 @@ def main() -> None:
     print(f"yaml.load (CSafeLoader):           {t_plain[0]:8.3f} s {t_plain[1]:8.3f} s")
     print(f"yaml.load (CSafeLoader), no GC:    {t_plain_no_gc[0]:8.3f} s {t_plain_no_gc[1]:8.3f} s")
     print(f"load_library (parse + validate):   {t_ours[0]:8.3f} s {t_ours[1]:8.3f} s")
+    print(f"  read in one pass:                {'yes' if one_pass else 'NO (careful path)'}")
+    print(f"careful path (with positions):     {t_careful[0]:8.3f} s {t_careful[1]:8.3f} s")
     print(
         f"ratio load_library / yaml.load:    {t_ours[0] / t_plain[0]:8.2f}x  {t_ours[1] / t_plain[1]:8.2f}x"
     )

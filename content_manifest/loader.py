@@ -4,12 +4,24 @@ from __future__ import annotations
 
 import gc
 import os
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 import yaml
 
-from .model import Audience, Chapter, ContentWarning, Film, Library, ManifestError, MediaInfo, Problem
+from .model import (
+    Audience,
+    Chapter,
+    ContentWarning,
+    Film,
+    Library,
+    ManifestError,
+    MediaInfo,
+    Problem,
+    film_file,
+)
 from .nodes import Node, Unsupported, compose, fast_compose
+from .onepass import read_checked
 from .schema import INVALID, LIBRARY, MANIFEST_VERSION, Context, Rec
 from .timecode import format_time
 
@@ -52,6 +64,7 @@ def check_manifest(
     Raises OSError when the manifest itself cannot be read.
     """
     manifest = Path(path)
+    stamp = _stamp(manifest)  # before reading: a change made meanwhile shows as a change
     data = manifest.read_bytes()
     try:
         text = data.decode("utf-8-sig")
@@ -64,23 +77,90 @@ def check_manifest(
     gc_was_enabled = gc.isenabled()
     gc.disable()  # a big manifest makes ~10^6 small objects, none cyclic: the collector would only slow it
     try:
-        try:
-            root = fast_compose(text)
-        except Unsupported:
-            root = None
-        if root is not None:
-            ctx = Context(str(path))
-            library = _check_root(root, resolved, ctx, check_files)
-            if library is not None:
-                return library, sorted(ctx.problems, key=lambda p: (p.line, p.col))
-        # anything unusual, and every invalid manifest, is (re)read by PyYAML: its positions are the reference
-        ctx = Context(str(path))
-        root = _compose(text, ctx)
-        library = None if root is None else _check_root(root, resolved, ctx, check_files)
-        return library, sorted(ctx.problems, key=lambda p: (p.line, p.col))
+        # the usual case first: a valid manifest in the plain block style, read in one pass without positions
+        doc = read_checked(text, LIBRARY)
+        if doc is not None:
+            try:
+                positions = _PositionsOnDemand(resolved, stamp)
+                return _build(doc, resolved, _Strict(str(path)), check_files, positions), []
+            except _NeedsCare:  # a problem found while building (a missing file, chapters out of order...)
+                pass
+        return _check_carefully(text, str(path), resolved, check_files)
     finally:
         if gc_was_enabled:
             gc.enable()
+
+
+def _check_carefully(
+    text: str, name: str, manifest: Path, check_files: bool
+) -> tuple[Library | None, list[Problem]]:
+    """Every problem with its position: nodes from the fast reader, or from PyYAML for anything unusual and
+    every invalid manifest (its positions are the reference)."""
+    try:
+        root = fast_compose(text)
+    except Unsupported:
+        root = None
+    if root is not None:
+        ctx = Context(name)
+        library = _check_root(root, manifest, ctx, check_files)
+        if library is not None:
+            return library, sorted(ctx.problems, key=lambda p: (p.line, p.col))
+    ctx = Context(name)
+    root = _compose(text, ctx)
+    library = None if root is None else _check_root(root, manifest, ctx, check_files)
+    return library, sorted(ctx.problems, key=lambda p: (p.line, p.col))
+
+
+class _NeedsCare(Exception):
+    """A manifest read without positions has a problem: it must be read again, carefully."""
+
+
+class _Strict(Context):
+    """The context of a manifest read without positions: the first problem stops it (see `_NeedsCare`)."""
+
+    def add(self, mark, path, message, expected="", warning=False):
+        raise _NeedsCare
+
+
+class _PositionsOnDemand(Mapping):
+    """`Library.positions` of a manifest read without positions: found by reading it again, carefully, the
+    first time they are asked for (only messages need them); none if the file has changed since."""
+
+    def __init__(self, manifest: Path, stamp: tuple[int, int] | None):
+        self._manifest = manifest
+        self._stamp = stamp
+        self._positions: Mapping[str, Mapping[str, tuple[int, int]]] | None = None
+
+    def _get(self) -> Mapping[str, Mapping[str, tuple[int, int]]]:
+        if self._positions is None:
+            self._positions = {}
+            try:
+                unchanged = self._stamp is not None and _stamp(self._manifest) == self._stamp
+                data = self._manifest.read_bytes() if unchanged else b""
+            except OSError:
+                unchanged = False
+            if unchanged and len(data) == self._stamp[0]:  # type: ignore[index]
+                library, _ = _check_carefully(data.decode("utf-8-sig"), "", self._manifest, False)
+                if library is not None:
+                    self._positions = library.positions
+        return self._positions
+
+    def __getitem__(self, film_id: str) -> Mapping[str, tuple[int, int]]:
+        return self._get()[film_id]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._get())
+
+    def __len__(self) -> int:
+        return len(self._get())
+
+
+def _stamp(path: Path) -> tuple[int, int] | None:
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return (st.st_size, st.st_mtime_ns)
 
 
 def _check_root(root: Node, manifest: Path, ctx: Context, check_files: bool) -> Library | None:
@@ -102,7 +182,15 @@ def load_library(path: str | os.PathLike[str], *, check_files: bool = True) -> L
     return library
 
 
-def _build(doc: Rec, manifest: Path, ctx: Context, check_files: bool) -> Library:
+def _build(
+    doc: Rec,
+    manifest: Path,
+    ctx: Context,
+    check_files: bool,
+    positions: Mapping[str, Mapping[str, tuple[int, int]]] | None = None,
+) -> Library:
+    """The library from checked values, with the checks that span fields; ``positions`` are taken from the
+    values' marks unless given."""
     version = doc.get("manifest_version")
     if version is not None and version != MANIFEST_VERSION:
         ctx.add(
@@ -112,11 +200,12 @@ def _build(doc: Rec, manifest: Path, ctx: Context, check_files: bool) -> Library
             f"{MANIFEST_VERSION}; this Viewpoint reads version {MANIFEST_VERSION}",
         )
     folder = manifest.parent
+    folder_name = str(folder)
     films: dict[str, Film] = {}
     first: dict[str, Rec] = {}
-    positions: dict[str, dict[str, tuple[int, int]]] = {}
+    marked: dict[str, dict[str, tuple[int, int]]] = {}
     for i, f in enumerate(doc.get("films", ())):
-        film = _film(f, f"films[{i}]", folder, ctx, check_files)
+        film = _film(f, f"films[{i}]", folder, folder_name, ctx, check_files)
         if film is None:
             continue
         if film.id in films:
@@ -129,36 +218,38 @@ def _build(doc: Rec, manifest: Path, ctx: Context, check_files: bool) -> Library
             continue
         films[film.id] = film
         first[film.id] = f
-        positions[film.id] = {"": f.mark, **{k: (n[3] + 1, n[4] + 1) for k, n in f.marks.items() if k in f}}
+        if positions is None:
+            marked[film.id] = {"": f.mark, **{k: (n[3] + 1, n[4] + 1) for k, n in f.marks.items() if k in f}}
     warnings = [p for p in ctx.problems if p.severity == "warning"]
     version = doc.get("manifest_version", MANIFEST_VERSION)
-    return Library(manifest, version, films, doc.get("title", ""), warnings, positions)
+    return Library(
+        manifest, version, films, doc.get("title", ""), warnings, marked if positions is None else positions
+    )
 
 
-def _film(f: Rec, path: str, folder: Path, ctx: Context, check_files: bool) -> Film | None:
+def _film(f: Rec, path: str, folder: Path, folder_name: str, ctx: Context, check_files: bool) -> Film | None:
     if "id" not in f or "title" not in f or "file" not in f or "sha256" not in f or "projection" not in f:
         return None  # already reported as missing or invalid
     duration = f.get("duration")
     file = f["file"]
-    film_path = _relative_file(file, folder)
+    film_path = film_file(folder_name, file)
     if film_path is None:
         _absolute(file, f.at("file"), f"{path}.file", ctx)
-    if check_files and film_path is not None and not film_path.is_file():
-        what = "is a folder" if film_path.is_dir() else "does not exist"
+    elif check_files and not os.path.isfile(film_path):
+        what = "is a folder" if os.path.isdir(film_path) else "does not exist"
         ctx.add(
-            f.at("file"), f"{path}.file", f"the film file {file!r} {what}", f"a video file at {film_path}"
+            f.at("file"),
+            f"{path}.file",
+            f"the film file {file!r} {what}",
+            f"a video file at {Path(film_path)}",
         )
-    subtitles: dict[str, Path] = {}
     subs = f.get("subtitles", {})
     for lang, sub in subs.items():
-        p = _relative_file(sub, folder)
+        p = film_file(folder_name, sub)
         if p is None:
             _absolute(sub, subs.at(lang), f"{path}.subtitles.{lang}", ctx)
-            continue
-        subtitles[lang] = p
-        if check_files:
+        elif check_files:
             _check_vtt(p, sub, subs.at(lang), f"{path}.subtitles.{lang}", ctx)
-
     chapters = _chapters(f.get("chapters", ()), duration, f"{path}.chapters", ctx)
     warnings = []
     for j, w in enumerate(f.get("content_warnings", ())):
@@ -202,7 +293,7 @@ def _film(f: Rec, path: str, folder: Path, ctx: Context, check_files: bool) -> F
     return Film(
         id=f["id"],
         title=f["title"],
-        path=film_path if film_path is not None else folder / file,
+        folder=folder,
         file=file,
         sha256=f["sha256"],
         projection=f["projection"],
@@ -213,7 +304,7 @@ def _film(f: Rec, path: str, folder: Path, ctx: Context, check_files: bool) -> F
         chapters=chapters,
         content_warnings=warnings,
         safe_points=sorted(safe),
-        subtitles=subtitles,
+        subtitle_files=dict(subs),
         audience=audience,
         description=f.get("description", ""),
         media=media,
@@ -282,25 +373,16 @@ def _chapters(items: list, duration: float | None, path: str, ctx: Context) -> l
     return out
 
 
-def _relative_file(file: str, folder: Path) -> Path | None:
-    """Absolute path of a file named relative to the manifest's folder (None if it is named absolutely)."""
-    if file[:1] in ("/", "\\") or file[1:2] == ":":  # POSIX root, UNC or Windows root, drive letter
-        return None
-    # '/' and '\\' both separate folders, so a manifest written on Windows works everywhere
-    rel = file.replace("\\", "/")
-    return Path(os.path.normpath(folder / rel)) if ".." in rel else folder / rel
-
-
 def _absolute(file: str, mark: tuple[int, int], where: str, ctx: Context) -> None:
     ctx.add(mark, where, f"{file!r} is an absolute path", "a path relative to the manifest's folder")
 
 
-def _check_vtt(p: Path, sub: str, mark: tuple[int, int], where: str, ctx: Context) -> None:
+def _check_vtt(p: str, sub: str, mark: tuple[int, int], where: str, ctx: Context) -> None:
     try:
         with open(p, "rb") as fh:
             head = fh.read(16)
     except FileNotFoundError:
-        ctx.add(mark, where, f"the subtitle file {sub!r} does not exist", f"a WebVTT file at {p}")
+        ctx.add(mark, where, f"the subtitle file {sub!r} does not exist", f"a WebVTT file at {Path(p)}")
         return
     except OSError as e:
         ctx.add(mark, where, f"cannot read the subtitle file {sub!r}: {e.strerror}", "a readable WebVTT file")

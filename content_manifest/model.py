@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 PROJECTIONS = ("equirect360", "equirect180")
@@ -74,11 +77,24 @@ class MediaInfo:
     size: int | None = None
 
 
+def film_file(folder: str, name: str) -> str | None:
+    """Where a file named in a manifest lies: ``name`` is relative to the manifest's ``folder``, with '/' or
+    '\\' separating folders (so a manifest written on Windows works everywhere); None when it is absolute."""
+    if name[:1] in ("/", "\\") or name[1:2] == ":":  # POSIX root, UNC or Windows root, drive letter
+        return None
+    rel = name.replace("\\", "/")
+    joined = os.path.join(folder, rel)
+    return os.path.normpath(joined) if ".." in rel else joined
+
+
 @dataclass(frozen=True)
 class Film:
+    """One film of a library. ``path`` and ``subtitles`` are made from the names in the manifest when first
+    used (a library of thousands of films need not make thousands of paths to load)."""
+
     id: str
     title: str
-    path: Path
+    folder: Path  # the manifest's folder: ``file`` and the subtitle files are relative to it
     file: str
     sha256: str
     projection: str
@@ -89,10 +105,24 @@ class Film:
     chapters: list[Chapter] = field(default_factory=list)
     content_warnings: list[ContentWarning] = field(default_factory=list)
     safe_points: list[float] = field(default_factory=list)
-    subtitles: dict[str, Path] = field(default_factory=dict)
+    subtitle_files: dict[str, str] = field(default_factory=dict)  # language -> file, as in the manifest
     audience: Audience | None = None
     description: str = ""
     media: MediaInfo | None = None
+
+    @cached_property
+    def path(self) -> Path:
+        """The video file."""
+        return self._file_path(self.file)
+
+    @cached_property
+    def subtitles(self) -> dict[str, Path]:
+        """WebVTT files by language."""
+        return {lang: self._file_path(name) for lang, name in self.subtitle_files.items()}
+
+    def _file_path(self, name: str) -> Path:
+        p = film_file(str(self.folder), name)
+        return Path(p) if p is not None else self.folder / name
 
     def chapter_at(self, t: float) -> Chapter | None:
         """The chapter playing at time ``t`` (None before the first chapter)."""
@@ -117,7 +147,9 @@ class Library:
     title: str = ""
     warnings: list[Problem] = field(default_factory=list)
     # film id -> field name -> (line, column) where it was written; "" -> the film's own mapping
-    positions: dict[str, dict[str, tuple[int, int]]] = field(default_factory=dict, repr=False, compare=False)
+    positions: Mapping[str, Mapping[str, tuple[int, int]]] = field(
+        default_factory=dict, repr=False, compare=False
+    )
 
     @property
     def folder(self) -> Path:

@@ -122,14 +122,10 @@ def line_tokens(text: str) -> tuple[list, Any]:
 
     Raises Unsupported for a line outside the subset.
     """
-    if "\r" in text:
-        text = text.replace("\r\n", "\n")
-    if _has_bad_chars(text):
-        raise Unsupported("tabs, special characters or unusual line breaks")
     cache: dict[str, tuple] = {}
     get = cache.get
     try:
-        tokens = [get(line) or _remember(line, cache) for line in text.split("\n")]
+        tokens = [get(line) or _remember(line, cache) for line in split_lines(text)]
     except IndexError as e:  # a flow list that does not close on its line
         raise Unsupported("unexpected end of a line") from e
     if SKIP in tokens:
@@ -140,6 +136,15 @@ def line_tokens(text: str) -> tuple[list, Any]:
     return tokens, numbers
 
 
+def split_lines(text: str) -> list[str]:
+    """The document's lines; raises Unsupported for tabs, special characters or unusual line breaks."""
+    if "\r" in text:
+        text = text.replace("\r\n", "\n")
+    if _has_bad_chars(text):
+        raise Unsupported("tabs, special characters or unusual line breaks")
+    return text.split("\n")
+
+
 def _has_bad_chars(text: str) -> bool:
     if text.isascii():  # the usual case, checked in C at memory speed
         return bool(text.encode("ascii").translate(None, _PRINTABLE_ASCII))
@@ -147,11 +152,11 @@ def _has_bad_chars(text: str) -> bool:
 
 
 def _remember(line: str, cache: dict[str, tuple]) -> tuple:
-    token = cache[line] = _token(line)
+    token = cache[line] = line_token(line)
     return token
 
 
-def _token(line: str) -> tuple:
+def line_token(line: str) -> tuple:
     """The token of one line (see above); raises Unsupported for a line outside the subset."""
     s = line.lstrip(" ")
     if not s or s[0] == "#":

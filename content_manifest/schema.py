@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import difflib
 import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Any
 
 import yaml
@@ -85,15 +87,24 @@ def suggest(word: str, choices: list[str] | tuple[str, ...]) -> str:
     return f"did you mean {close[0]!r}?" if close else "one of: " + ", ".join(choices)
 
 
+_NO_MARKS: Mapping[str, Node] = MappingProxyType({})
+
+
 class Rec(dict):
     """A checked mapping: its values, plus where it was written and the node of each value given for a known
-    key (for its position; a value that was refused keeps its node but has no entry)."""
+    key (for its position; a value that was refused keeps its node but has no entry). Read without
+    positions (`onepass`), a Rec has the class's ``mark`` (0, 0) and no ``marks``."""
 
-    __slots__ = ("mark", "marks")
+    mark: tuple[int, int] = (0, 0)
+    marks: Mapping[str, Node] = _NO_MARKS
 
-    def __init__(self, mark: tuple[int, int]):  # starts empty, as dict.__new__ made it
-        self.mark = mark
-        self.marks: dict[str, Node] = {}
+    @classmethod
+    def placed(cls, mark: tuple[int, int]) -> Rec:
+        """An empty Rec written at ``mark``."""
+        out = cls()
+        out.mark = mark
+        out.marks = {}
+        return out
 
     def at(self, key: str) -> tuple[int, int]:
         """1-based (line, column) of a key's value, or of the mapping when the key is absent."""
@@ -102,15 +113,24 @@ class Rec(dict):
 
 
 class Seq(list):
-    """A checked list: its items, plus where it was written and each item's node."""
+    """A checked list: its items, plus where it was written and each item's node (none when read without
+    positions)."""
 
-    __slots__ = ("mark", "marks")
+    mark: tuple[int, int] = (0, 0)
+    marks: Sequence[Node] = ()
 
-    def __init__(self, mark: tuple[int, int]):  # starts empty, as list.__new__ made it
-        self.mark = mark
-        self.marks: list[Node] = []
+    @classmethod
+    def placed(cls, mark: tuple[int, int]) -> Seq:
+        """An empty Seq written at ``mark``."""
+        out = cls()
+        out.mark = mark
+        out.marks = []
+        return out
 
     def at(self, index: int) -> tuple[int, int]:
+        """1-based (line, column) of an item, or of the list when its items have no positions."""
+        if index >= len(self.marks):
+            return self.mark
         node = self.marks[index]
         return (node[3] + 1, node[4] + 1)
 
@@ -296,10 +316,10 @@ class ListOf(Kind):
     def check(self, node: Node, path: str, ctx: Context) -> Any:
         if node[0] != SEQUENCE:
             if node[0] == SCALAR and node[1] == _NULL:
-                return Seq(mark_of(node))  # `key:` with nothing after it reads as an empty list
+                return Seq.placed(mark_of(node))  # `key:` with nothing after it reads as an empty list
             ctx.at(node, path, f"expected a list, got {describe(node)}", self.expected)
             return INVALID
-        out = Seq((node[3] + 1, node[4] + 1))
+        out = Seq.placed((node[3] + 1, node[4] + 1))
         append, mark = out.append, out.marks.append
         item = self.item
         if self._plain:  # type: ignore[attr-defined]
@@ -380,7 +400,7 @@ class Record(Kind):
             given = None
         if given is None or len(given) != len(pairs) or not given.keys() <= self._names_set:  # type: ignore[attr-defined]
             given = self._check_keys(pairs, prefix, ctx)
-        out = Rec((node[3] + 1, node[4] + 1))
+        out = Rec.placed((node[3] + 1, node[4] + 1))
         out.marks = given
         values = self._values  # type: ignore[attr-defined]
         plain = self._plain  # type: ignore[attr-defined]
@@ -458,10 +478,10 @@ class MapOf(Kind):
     def check(self, node: Node, path: str, ctx: Context) -> Any:
         if node[0] != MAPPING:
             if node[0] == SCALAR and node[1] == _NULL:
-                return Rec(mark_of(node))
+                return Rec.placed(mark_of(node))
             ctx.at(node, path, f"expected {self.expected}, got {describe(node)}", self.expected)
             return INVALID
-        out = Rec(mark_of(node))
+        out = Rec.placed(mark_of(node))
         seen: dict[str, int] = {}
         key_match = self._key_match  # type: ignore[attr-defined]
         for key_node, value_node in node[2]:
