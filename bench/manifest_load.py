@@ -105,7 +105,7 @@ def _reference_loop() -> None:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--films", type=int, default=10_000)
-    ap.add_argument("--repeat", type=int, default=3, help="rounds of load_library (best is kept)")
+    ap.add_argument("--repeat", type=int, default=5, help="rounds of load_library (best is kept)")
     ap.add_argument(
         "--reference-repeat", type=int, default=1, help="rounds of the slower yaml.load references"
     )

@@ -19,6 +19,7 @@ from .model import (
     MediaInfo,
     Problem,
     film_file,
+    is_absolute_name,
 )
 from .nodes import Node, Unsupported, compose, fast_compose
 from .onepass import read_checked
@@ -232,24 +233,20 @@ def _film(f: Rec, path: str, folder: Path, folder_name: str, ctx: Context, check
         return None  # already reported as missing or invalid
     duration = f.get("duration")
     file = f["file"]
-    film_path = film_file(folder_name, file)
-    if film_path is None:
+    if is_absolute_name(file):
         _absolute(file, f.at("file"), f"{path}.file", ctx)
-    elif check_files and not os.path.isfile(film_path):
-        what = "is a folder" if os.path.isdir(film_path) else "does not exist"
-        ctx.add(
-            f.at("file"),
-            f"{path}.file",
-            f"the film file {file!r} {what}",
-            f"a video file at {Path(film_path)}",
-        )
+    elif check_files:
+        film_path = film_file(folder_name, file)
+        if not os.path.isfile(film_path):
+            what = "is a folder" if os.path.isdir(film_path) else "does not exist"
+            expected = f"a video file at {Path(film_path)}"
+            ctx.add(f.at("file"), f"{path}.file", f"the film file {file!r} {what}", expected)
     subs = f.get("subtitles", {})
     for lang, sub in subs.items():
-        p = film_file(folder_name, sub)
-        if p is None:
+        if is_absolute_name(sub):
             _absolute(sub, subs.at(lang), f"{path}.subtitles.{lang}", ctx)
         elif check_files:
-            _check_vtt(p, sub, subs.at(lang), f"{path}.subtitles.{lang}", ctx)
+            _check_vtt(film_file(folder_name, sub), sub, subs.at(lang), f"{path}.subtitles.{lang}", ctx)
     chapters = _chapters(f.get("chapters", ()), duration, f"{path}.chapters", ctx)
     warnings = []
     for j, w in enumerate(f.get("content_warnings", ())):

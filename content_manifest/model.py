@@ -77,11 +77,15 @@ class MediaInfo:
     size: int | None = None
 
 
-def film_file(folder: str, name: str) -> str | None:
-    """Where a file named in a manifest lies: ``name`` is relative to the manifest's ``folder``, with '/' or
-    '\\' separating folders (so a manifest written on Windows works everywhere); None when it is absolute."""
-    if name[:1] in ("/", "\\") or name[1:2] == ":":  # POSIX root, UNC or Windows root, drive letter
-        return None
+def is_absolute_name(name: str) -> bool:
+    """Whether a file name in a manifest is absolute: a POSIX root, a UNC or Windows root, a drive letter."""
+    return name[:1] in ("/", "\\") or name[1:2] == ":"
+
+
+def film_file(folder: str, name: str) -> str:
+    """Where a file named in a manifest lies: ``name`` (not absolute, see `is_absolute_name`) is relative to
+    the manifest's ``folder``, with '/' or '\\' separating folders, so a manifest written on Windows works
+    everywhere."""
     rel = name.replace("\\", "/")
     joined = os.path.join(folder, rel)
     return os.path.normpath(joined) if ".." in rel else joined
@@ -121,8 +125,7 @@ class Film:
         return {lang: self._file_path(name) for lang, name in self.subtitle_files.items()}
 
     def _file_path(self, name: str) -> Path:
-        p = film_file(str(self.folder), name)
-        return Path(p) if p is not None else self.folder / name
+        return Path(name if is_absolute_name(name) else film_file(str(self.folder), name))
 
     def chapter_at(self, t: float) -> Chapter | None:
         """The chapter playing at time ``t`` (None before the first chapter)."""

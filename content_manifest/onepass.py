@@ -20,13 +20,21 @@ from typing import Any
 from .nodes import DASH, KEY, MAPPING, SCALAR, SEQUENCE, SKIP, Unsupported, line_token, split_lines
 from .schema import INVALID, ListOf, MapOf, Rec, Record, ScalarKind, Seq
 
-# what a line does in the block it belongs to (an entry: (indent, op, ...), see `_entry`)
-SET = 0  # (indent, SET, key, value): a key and its converted single value
-OPEN = 1  # (indent, OPEN, key, kind): a key whose value (of that kind) starts on the next line
-FLOW = 2  # (indent, FLOW, key, values): a key and a one-line list, its items converted
-EMPTY_MAP = 3  # (indent, EMPTY_MAP, key): a key and "{}" for a mapping of any keys
-ITEM = 4  # (indent, ITEM, value): a list item, a converted single value
-ITEM_RECORD = 5  # (indent, ITEM_RECORD, kind, key_indent, key_entry): "- key: ...", an item that is a mapping
+# What a line does in the block it stands in: an entry (indent, op, a, b, block, token, first), where block is
+# the kind of block it was read for, token the line's token (nodes.line_token) and, by op:
+SET = 0  # a: a key, b: its converted single value
+OPEN = 1  # a: a key, b: the kind of its value, which starts on the next line
+FLOW = 2  # a: a key, b: a one-line list's items, converted
+EMPTY_MAP = 3  # a: a key with "{}" as its value, for a mapping of any keys
+ITEM = 4  # a: a list item, a converted single value
+ITEM_RECORD = (
+    5  # "- key: ...": a: the kind of the item, a mapping; b: the key's indentation; first: its entry
+)
+SKIPPED = 6  # a blank or comment line
+
+
+_SKIPPED = (-2, SKIPPED, None, None, None, SKIP, None)
+_NEW = (-3, None, None, None, None, None, None)  # the entry of a line not read yet: in no kind of block
 
 
 class _GiveUp(Exception):
@@ -43,24 +51,23 @@ def read_checked(text: str, root: Record) -> Rec | None:
 
 
 def _read(lines: list[str], root: Record) -> Rec:
-    tokens: dict[str, tuple] = {}  # line -> its token (nodes.line_token), whatever block it is in
-    caches: dict[int, dict[str, tuple]] = {}  # id(kind) -> line -> its entry in a block of that kind
+    entries: dict[str, tuple] = {}  # line -> its entry in the kind of block it was last read in
     doc = Rec()
-    # the innermost open block: its value, kind, indentation, whether it is a mapping, and its entries
+    # the innermost open block: its value, kind, indentation and whether it is a mapping
     out: Any = doc
     kind: Any = root
     indent = -1  # set by the first line
     is_map = True
-    cache = caches.setdefault(id(root), {})
     stack: list[tuple] = []  # the blocks around it
     pending: Any = None  # (key, kind) of a "key:" whose value starts on the next line
+    get = entries.get
     for line in lines:
-        e = cache.get(line)
-        if e is None or e[0] != indent or pending is not None:
-            t = tokens.get(line)
-            if t is None:
-                t = tokens[line] = line_token(line)
+        e = get(line, _NEW)
+        if e[4] is not kind or e[0] != indent or pending is not None:
+            # a new line, a line that opens or closes a block, or one read before in another kind of block
+            t = line_token(line) if e is _NEW else e[5]
             if t is SKIP:
+                entries[line] = _SKIPPED
                 continue
             ind = t[0]
             if indent < 0:  # the first line: the document is a mapping at its indentation
@@ -72,7 +79,7 @@ def _read(lines: list[str], root: Record) -> Rec:
                 pending = None
                 if not (ind > indent or (ind == indent and t[1] is DASH)):
                     raise _GiveUp  # an empty value
-                stack.append((out, kind, indent, is_map, cache))
+                stack.append((out, kind, indent, is_map))
                 if t[1] is DASH:
                     if type(child) is not ListOf:
                         raise _GiveUp
@@ -84,7 +91,6 @@ def _read(lines: list[str], root: Record) -> Rec:
                     out[key] = out = Rec()
                     is_map = True
                 kind, indent = child, ind
-                cache = caches.setdefault(id(kind), {})
             elif ind != indent or is_map != (t[1] is KEY):
                 # close blocks until one at this indentation takes this line; "key:" then "- item" lines at
                 # the key's own indentation make a list that a key at that indentation ends
@@ -95,40 +101,35 @@ def _read(lines: list[str], root: Record) -> Rec:
                         raise _GiveUp
                     if type(kind) is Record:
                         _finish(kind, out)
-                    out, kind, indent, is_map, cache = stack.pop()
+                    out, kind, indent, is_map = stack.pop()
                 if ind != indent:
                     raise _GiveUp
-            e = cache.get(line)
-            if e is None or e[0] != indent:
-                e = cache[line] = _entry(t, kind)
+            if e[4] is not kind or e[0] != indent:
+                e = entries[line] = _entry(t, kind)
         op = e[1]
-        if op == ITEM_RECORD:  # "- key: ...": open the item's mapping, then set its first key
-            item = Rec()
-            out.append(item)
-            stack.append((out, kind, indent, is_map, cache))
-            out, kind, indent, is_map = item, e[2], e[3], True
-            cache = caches.setdefault(id(kind), {})
-            e = e[4]
-            op = e[1]
-        if op == SET:
+        if op == SET:  # the commonest line
             key = e[2]
             if key in out:
                 raise _GiveUp  # a repeated key
             out[key] = e[3]
         elif op == ITEM:
             out.append(e[2])
-        elif op == OPEN:
-            if e[2] in out:
+        elif op == ITEM_RECORD:  # "- key: ...": the item is a mapping whose first key is on this line
+            item = Rec()
+            out.append(item)
+            stack.append((out, kind, indent, is_map))
+            out, kind, indent, is_map = item, e[2], e[3], True
+            pending = _set_first(item, e[6])
+        else:
+            key = e[2]
+            if key in out:
                 raise _GiveUp
-            pending = (e[2], e[3])
-        elif op == FLOW:
-            if e[2] in out:
-                raise _GiveUp
-            out[e[2]] = Seq(e[3])
-        else:  # EMPTY_MAP
-            if e[2] in out:
-                raise _GiveUp
-            out[e[2]] = Rec()
+            if op == OPEN:
+                pending = (key, e[3])
+            elif op == FLOW:
+                out[key] = Seq(e[3])
+            else:  # EMPTY_MAP
+                out[key] = Rec()
     if pending is not None:
         raise _GiveUp  # an empty value at the end
     while True:
@@ -136,7 +137,22 @@ def _read(lines: list[str], root: Record) -> Rec:
             _finish(kind, out)
         if not stack:
             return doc
-        out, kind, indent, is_map, cache = stack.pop()
+        out, kind, indent, is_map = stack.pop()
+
+
+def _set_first(item: Rec, e: tuple) -> tuple | None:
+    """Set the first key of a list item that is a mapping (entry ``e``); the pending (key, kind) if its value
+    starts on the next line."""
+    op = e[1]
+    if op == SET:
+        item[e[2]] = e[3]
+    elif op == FLOW:
+        item[e[2]] = Seq(e[3])
+    elif op == EMPTY_MAP:
+        item[e[2]] = Rec()
+    else:  # OPEN
+        return (e[2], e[3])
+    return None
 
 
 def _finish(record: Record, out: Rec) -> None:
@@ -163,7 +179,8 @@ def _entry(t: tuple, kind: Any) -> tuple:
             child = kind.value
         else:
             raise _GiveUp
-        return _key_entry(indent, t[2], t[4], child)
+        op, a, b = _key_entry(t[2], t[4], child)
+        return (indent, op, a, b, kind, t, None)
     if type(kind) is not ListOf:
         raise _GiveUp
     _, _, key_token, value = t
@@ -171,28 +188,29 @@ def _entry(t: tuple, kind: Any) -> tuple:
     if key_token is not None:
         if type(item) is not Record:
             raise _GiveUp
-        return (indent, ITEM_RECORD, item, key_token[0], _entry(key_token, item))
+        return (indent, ITEM_RECORD, item, key_token[0], kind, t, _entry(key_token, item))
     if value is None or value[0] != SCALAR or not isinstance(item, ScalarKind):
         raise _GiveUp
-    return (indent, ITEM, _convert(item, value))
+    return (indent, ITEM, _convert(item, value), None, kind, t, None)
 
 
-def _key_entry(indent: int, key: str, value: tuple | None, kind: Any) -> tuple:
+def _key_entry(key: str, value: tuple | None, kind: Any) -> tuple[int, Any, Any]:
+    """(op, a, b) of a key whose value (a template, or None when it follows) is of ``kind``."""
     if value is None:
         if not isinstance(kind, (Record, ListOf, MapOf)):
             raise _GiveUp  # a single value on the next lines
-        return (indent, OPEN, key, kind)
+        return (OPEN, key, kind)
     if value[0] == SCALAR:
         if not isinstance(kind, ScalarKind):
             raise _GiveUp
-        return (indent, SET, key, _convert(kind, value))
+        return (SET, key, _convert(kind, value))
     if value[0] == SEQUENCE:
         if type(kind) is not ListOf or (value[1] and not isinstance(kind.item, ScalarKind)):
             raise _GiveUp  # not a list, or a one-line list of what must be mappings
         items = tuple(_convert(kind.item, (SCALAR, tag, text)) for tag, text, _ in value[1])
-        return (indent, FLOW, key, items)
+        return (FLOW, key, items)
     if value[0] == MAPPING and type(kind) is MapOf:
-        return (indent, EMPTY_MAP, key)
+        return (EMPTY_MAP, key, None)
     raise _GiveUp
 
 
