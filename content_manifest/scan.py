@@ -1,11 +1,14 @@
 """`viewpoint-manifest scan DIR -o MANIFEST`: build or update a manifest from a folder of films.
 
 Probed fields (sha256, duration, media, and projection/stereo where the file's spherical metadata says) are
-updated; hand-written fields (titles, chapters, warnings, prompts, safe points, audience...) are kept.
+updated; hand-written fields (titles, chapters, warnings, prompts, safe points, audience...) are kept, and so
+are comments, key order and quoting: an existing manifest is read and written by ruamel.yaml's round-trip
+mode. Text scan writes is quoted wherever a YAML 1.1 reader (PyYAML) would take it for something else.
 """
 
 from __future__ import annotations
 
+import copy
 import os
 import re
 import tempfile
@@ -13,10 +16,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
+from ruamel.yaml import YAML
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.error import YAMLError
+from ruamel.yaml.scalarstring import DoubleQuotedScalarString
 
 from .loader import ASPECT_TOLERANCE, ASPECTS, check_manifest
 from .model import Problem
+from .nodes import STR, resolve
 from .probe import Probe, ProbeError, probe, sha256_file
 from .schema import MANIFEST_VERSION
 from .timecode import format_time
@@ -97,12 +104,16 @@ def scan_folder(
             continue
         entry = by_file.get(abspath)
         if entry is None:
+            tail = _take_tail_comment(entries)  # a comment at the end of the list stays at its end
             entry = _new_entry(abspath, rel, used_ids)
             entries.append(entry)
             report.added += 1
+            _update(entry, info, rel, rehash, report)
+            if tail is not None:
+                _give_tail_comment(entry, tail)
         else:
             report.updated += 1
-        _update(entry, info, rel, rehash, report)
+            _update(entry, info, rel, rehash, report)
     for p, e in by_file.items():
         if p not in seen and not p.is_file():
             report.missing += 1
@@ -114,68 +125,157 @@ def scan_folder(
     return report
 
 
-def _read_existing(output: Path) -> dict[str, Any]:
+HEADER = (
+    "Viewpoint film library (docs/manifest.md). Written by `viewpoint-manifest scan`; edit freely:\n"
+    "re-running scan updates sha256, duration, media, projection/stereo and keeps everything else."
+)
+
+
+def _round_trip() -> YAML:
+    """ruamel.yaml in round-trip mode, writing the block style the loader reads fastest."""
+    y = YAML()
+    y.preserve_quotes = True
+    y.indent(mapping=2, sequence=4, offset=2)
+    y.width = 110
+    return y
+
+
+def _read_existing(output: Path) -> CommentedMap:
     if not output.exists():
-        return {"manifest_version": MANIFEST_VERSION, "title": output.resolve().parent.name, "films": []}
+        doc = CommentedMap()
+        doc["manifest_version"] = MANIFEST_VERSION
+        doc["title"] = _text(output.resolve().parent.name)
+        doc["films"] = CommentedSeq()
+        doc.yaml_set_start_comment(HEADER)
+        return doc
     try:
-        doc = yaml.load(
-            output.read_text(encoding="utf-8-sig"), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-        )
-    except yaml.YAMLError as e:
+        doc = _round_trip().load(output.read_text(encoding="utf-8-sig"))
+    except YAMLError as e:
         raise ScanError(f"{output}: cannot update it, it is not valid YAML: {e}", invalid=True) from e
-    if not isinstance(doc, dict) or not isinstance(doc.get("films", []), list):
+    if not isinstance(doc, CommentedMap) or not isinstance(doc.get("films", []), list):
         raise ScanError(f"{output}: cannot update it: expected a mapping with a films list", invalid=True)
-    doc.setdefault("manifest_version", MANIFEST_VERSION)
-    doc["films"] = doc.get("films") or []
+    if "manifest_version" not in doc:
+        doc.insert(0, "manifest_version", MANIFEST_VERSION)
+    if not doc.get("films"):
+        doc["films"] = CommentedSeq()
     return doc
 
 
-def _new_entry(path: Path, rel: str, used_ids: set) -> dict[str, Any]:
+def _text(value: str) -> str:
+    """``value`` as scan writes it: double-quoted where PyYAML would read it as something other than text
+    ("no", "00:06.000", "1e3"...)."""
+    return DoubleQuotedScalarString(value) if resolve(value) != STR else value
+
+
+def _put(entry: dict[str, Any], key: str, value: Any, order: list[str] | None = None) -> None:
+    """Set a field; a new one goes where ``order`` (default `_ORDER`) puts it among the fields there."""
+    order = _ORDER if order is None else order
+    if key in entry or not isinstance(entry, CommentedMap) or key not in order:
+        entry[key] = value
+        return
+    later = order[order.index(key) + 1 :]
+    for i, k in enumerate(entry):
+        if k in later:
+            entry.insert(i, key, value)
+            return
+    # at the end: a comment after the last field belongs to what follows (the next film), so it moves down
+    tail = _take_tail_comment(entry)
+    entry[key] = value
+    if tail is not None:
+        _give_tail_comment(entry, tail)
+
+
+def _take_tail_comment(node: Any) -> Any:
+    """Remove and return the comment that follows the last scalar written in ``node`` (None if none)."""
+    while isinstance(node, (CommentedMap, CommentedSeq)) and len(node):
+        last = list(node)[-1] if isinstance(node, CommentedMap) else len(node) - 1
+        tokens = node.ca.items.get(last)
+        slot = 2 if isinstance(node, CommentedMap) else 0
+        value = node[last]
+        if tokens and tokens[slot] is not None:  # after a scalar, or a one-line list or mapping
+            comment = tokens[slot]
+            eol, _, below = comment.value.partition("\n")
+            if not below.strip():
+                return None  # only a comment at the end of the line: it stays there
+            moved = copy.copy(comment)
+            moved.value = "\n" + below  # starts on a line of its own
+            if eol.strip():  # the line's own comment stays; the lines below it move
+                comment.value = eol + "\n"
+            else:
+                tokens[slot] = None
+                if isinstance(value, (CommentedMap, CommentedSeq)) and value.ca.comment:
+                    value.ca.comment[0] = None  # ruamel keeps it on a flow collection too
+            return moved
+        if not isinstance(value, (CommentedMap, CommentedSeq)) or not len(value):
+            return None
+        node = value
+    return None
+
+
+def _give_tail_comment(node: Any, comment: Any) -> None:
+    """Put ``comment`` after the last scalar written in ``node``."""
+    while True:
+        last = list(node)[-1] if isinstance(node, CommentedMap) else len(node) - 1
+        if isinstance(node[last], (CommentedMap, CommentedSeq)) and len(node[last]):
+            node = node[last]
+            continue
+        slot = 2 if isinstance(node, CommentedMap) else 0
+        tokens = node.ca.items.setdefault(last, [None, None, None, None])
+        tokens[slot] = comment
+        return
+
+
+def _new_entry(path: Path, rel: str, used_ids: set) -> CommentedMap:
     base_id = slug(path.stem)
     film_id, n = base_id, 2
     while film_id in used_ids:
         film_id, n = f"{base_id}-{n}", n + 1
     used_ids.add(film_id)
     title = re.sub(r"[-_]+", " ", path.stem).strip().capitalize() or film_id
-    return {"id": film_id, "title": title, "file": rel}
+    entry = CommentedMap()
+    entry["id"] = _text(film_id)
+    entry["title"] = _text(title)
+    entry["file"] = _text(rel)
+    return entry
 
 
 def _update(entry: dict[str, Any], info: Probe, rel: str, rehash: bool, report: ScanReport) -> None:
-    old_file = entry.get("file")
-    entry["file"] = rel if old_file is None else old_file
+    if entry.get("file") is None:
+        _put(entry, "file", _text(rel))
     if rehash or not entry.get("sha256"):
-        entry["sha256"] = sha256_file(info.path, f"sha256 {rel}")
+        _put(entry, "sha256", _text(sha256_file(info.path, f"sha256 {rel}")))
     sph = info.spherical
     guess = layout_from_aspect(info.width, info.height)
     if sph is not None and sph.projection:
-        entry["projection"] = sph.projection
+        _put(entry, "projection", sph.projection)
     elif "projection" not in entry:
-        entry["projection"] = guess[0] if guess else "equirect360"
+        _put(entry, "projection", guess[0] if guess else "equirect360")
         report.messages.append(
             f"warning: {rel}: no spherical metadata; projection {entry['projection']} guessed from the "
             f"aspect ratio {info.width}x{info.height}: check it"
         )
     if sph is not None and sph.stereo:
-        entry["stereo"] = sph.stereo
+        _put(entry, "stereo", sph.stereo)
     elif "stereo" not in entry:
         stereo = "mono"
         if guess and guess[0] == entry["projection"]:
             stereo = guess[1]
-        entry["stereo"] = stereo
+        _put(entry, "stereo", stereo)
         report.messages.append(
             f"warning: {rel}: no stereo metadata; stereo {stereo} guessed from the aspect ratio: check it"
         )
-    entry.setdefault("front_heading", 0)
+    if "front_heading" not in entry:
+        _put(entry, "front_heading", 0)
     if "audio" not in entry:
         if info.audio_channels == 4:
-            entry["audio"] = "ambix-foa"
+            _put(entry, "audio", "ambix-foa")
             report.messages.append(
                 f"warning: {rel}: 4 audio channels taken as first-order ambisonics (AmbiX)"
             )
         else:
-            entry["audio"] = _CHANNELS_TO_AUDIO.get(info.audio_channels or 2, "stereo")
+            _put(entry, "audio", _CHANNELS_TO_AUDIO.get(info.audio_channels or 2, "stereo"))
     if info.duration is not None:
-        entry["duration"] = format_time(info.duration)
+        _put(entry, "duration", _text(format_time(info.duration)))
     media = {
         "codec": info.codec,
         "width": info.width,
@@ -186,9 +286,21 @@ def _update(entry: dict[str, Any], info: Probe, rel: str, rehash: bool, report: 
         "audio_channels": info.audio_channels,
         "size": info.size,
     }
-    entry["media"] = {k: v for k, v in media.items() if v is not None}
+    probed = {k: _text(v) if isinstance(v, str) else v for k, v in media.items() if v is not None}
+    old = entry.get("media")
+    if isinstance(old, CommentedMap):  # updated in place, so that comments in and after it stay
+        for k in [k for k in old if k not in probed]:
+            del old[k]
+        for k, v in probed.items():
+            if k not in old or old[k] != v:  # an equal value keeps how it was written
+                _put(old, k, v, list(media))
+    else:
+        fresh = CommentedMap()
+        fresh.update(probed)
+        _put(entry, "media", fresh)
     for key in ("chapters", "content_warnings", "safe_points"):
-        entry.setdefault(key, [])
+        if key not in entry:
+            _put(entry, key, CommentedSeq())
 
 
 _ORDER = [
@@ -211,32 +323,13 @@ _ORDER = [
 ]
 
 
-def _write(output: Path, doc: dict[str, Any]) -> None:
-    films = []
-    for e in doc["films"]:
-        if isinstance(e, dict):
-            e = {k: e[k] for k in _ORDER if k in e} | {k: v for k, v in e.items() if k not in _ORDER}
-        films.append(e)
-    top = {"manifest_version": doc["manifest_version"]}
-    top |= {k: v for k, v in doc.items() if k not in ("manifest_version", "films")}
-    top["films"] = films
-    text = "# Viewpoint film library (docs/manifest.md). Written by `viewpoint-manifest scan`; edit freely:\n"
-    text += (
-        "# re-running scan updates sha256, duration, media, projection/stereo and keeps everything else.\n"
-    )
-    text += yaml.dump(
-        top,
-        Dumper=getattr(yaml, "CSafeDumper", yaml.SafeDumper),
-        sort_keys=False,
-        allow_unicode=True,
-        default_flow_style=False,
-        width=110,
-    )
+def _write(output: Path, doc: CommentedMap) -> None:
+    """Write the manifest whole or not at all (a temporary file renamed over it)."""
     output.parent.mkdir(parents=True, exist_ok=True)
     fd, name = tempfile.mkstemp(prefix=output.name + ".", suffix=".tmp", dir=output.parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as f:
-            f.write(text)
+            _round_trip().dump(doc, f)
         os.chmod(name, 0o644)
         os.replace(name, output)
     finally:

@@ -94,6 +94,74 @@ def test_rescan_keeps_hand_written_fields_and_updates_probed_ones(films, capsys)
     assert film.sha256 != "f" * 64 and film.duration == pytest.approx(6.0)
 
 
+def test_rescan_keeps_comments_order_and_quoting_and_is_stable(films, capsys):
+    out = films / "manifest.yaml"
+    assert main(["scan", str(films), "-o", str(out)]) == 0
+    first = out.read_text()
+    assert main(["scan", str(films), "-o", str(out)]) == 0
+    assert out.read_text() == first  # nothing changed: not a byte either
+    text = first.replace(
+        "  - id: calibration-tb\n    title: Calibration tb\n",
+        "  # reviewed by the family-support team, 2026-11\n"
+        "  - id: calibration-tb\n    title: 'No'  # a one-word title YAML 1.1 reads as false\n"
+        '    description: "Left eye on top."\n',
+    )
+    text = text.replace("    stereo: top-bottom\n", "    stereo: top-bottom  # checked in the headset\n")
+    text = text.replace('    duration: "00:06.000"\n', "", 1)  # scan puts it back, in its place
+    out.write_text(text)
+    capsys.readouterr()
+    assert main(["scan", str(films), "-o", str(out)]) == 0
+    after = out.read_text()
+    assert after.count("# reviewed by the family-support team, 2026-11\n  - id: calibration-tb") == 1
+    assert "    title: 'No'  # a one-word title YAML 1.1 reads as false\n" in after
+    assert "    stereo: top-bottom  # checked in the headset\n" in after
+    assert after == first.replace(
+        "  - id: calibration-tb\n    title: Calibration tb\n",
+        "  # reviewed by the family-support team, 2026-11\n"
+        "  - id: calibration-tb\n    title: 'No'  # a one-word title YAML 1.1 reads as false\n"
+        '    description: "Left eye on top."\n',
+    ).replace("    stereo: top-bottom\n", "    stereo: top-bottom  # checked in the headset\n")
+    from content_manifest.onepass import read_checked
+    from content_manifest.schema import LIBRARY
+
+    assert read_checked(after, LIBRARY) is not None  # what scan writes is read in one pass
+    assert load_library(out).films["calibration-tb"].title == "No"
+
+
+def test_a_comment_before_the_next_film_stays_before_it_when_fields_are_added(films, capsys):
+    out = films / "manifest.yaml"
+    out.write_text(
+        "manifest_version: 1\nfilms:\n"
+        "  - id: calibration-mono\n    title: Mono\n    file: calibration-mono.mp4\n"
+        "    safe_points: [1]  # after the intro\n"
+        "  # the next film is the stereo one\n"
+        "  - id: calibration-tb\n    title: Top-bottom\n    file: calibration-tb.mp4\n"
+        "    safe_points:\n      - 2\n"
+        "  # the end\n"
+    )
+    assert main(["scan", str(films), "-o", str(out)]) == 0
+    text = out.read_text()
+    assert re.search(
+        r"\n      size: \d+\n  # the next film is the stereo one\n  - id: calibration-tb\n", text
+    )
+    assert "      - 2\n    media:\n" in text
+    assert re.search(r"\n  - id: calibration-foa\n(    .*\n)+  # the end\n$", text)  # added last
+    assert "    safe_points: [1]  # after the intro\n    media:\n" in text
+    assert load_library(out).films["calibration-mono"].safe_points == [1.0]
+
+
+def test_scan_quotes_text_yaml_would_read_as_something_else(films, capsys):
+    for name in ("calibration-mono.mp4", "calibration-foa.mp4"):
+        (films / name).unlink()
+    (films / "calibration-tb.mp4").rename(films / "no.mp4")
+    out = films / "manifest.yaml"
+    assert main(["scan", str(films), "-o", str(out)]) == 0
+    text = out.read_text()
+    assert '  - id: "no"\n    title: "No"\n    file: no.mp4\n' in text
+    assert 'duration: "00:06.000"' in text
+    assert load_library(out).films["no"].title == "No"
+
+
 def test_scan_without_metadata_guesses_from_aspect_ratio_with_a_warning(
     films, sample_film_without_metadata, capsys
 ):
