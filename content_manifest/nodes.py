@@ -104,7 +104,8 @@ _BAD_CHARS = re.compile(
     "[^\x0a\x20-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufefe\uff00-\ufffd\U00010000-\U0010ffff]"
 )
 _PRINTABLE_ASCII = bytes([0x0A, *range(0x20, 0x7F)])
-_KEY = re.compile(r"([A-Za-z0-9_][A-Za-z0-9_.-]*):(?: +(.*))?$")
+_KEY_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*").fullmatch  # a key the fast reader takes
+_key_tags: dict[str, str] = {}  # key names seen -> their tags (manifests use few)
 _PLAIN_BAD_START = frozenset("&*!|>%@`,[]{}#'\"")
 _FLOW_INDICATORS = frozenset("?:[]{}#")
 
@@ -185,15 +186,23 @@ def _is_dash(s: str) -> bool:
 
 def _key_token(s: str, indent: int) -> tuple | None:
     """The KEY token for ``s`` (a line without its indentation), or None if it is not "key: ..."."""
-    m = _KEY.match(s)
-    if m is None:
+    key, colon, after = s.partition(":")  # a key name has no ':', so the first one ends it
+    if not colon or (after and after[0] != " "):
         return None
-    key, rest = m.groups()
-    key_tag = _resolved.get(key) or resolve(key)  # "no: 1" has a bool key, as in PyYAML
+    key_tag = _key_tags.get(key)
+    if key_tag is None:
+        if _KEY_NAME(key) is None:
+            return None
+        key_tag = resolve(key)  # "no: 1" has a bool key, as in PyYAML
+        if len(_key_tags) < 8192:
+            _key_tags[key] = key_tag
+    rest = after.lstrip(" ")
     if not rest or rest[0] == "#":
         return (indent, KEY, key, key_tag, None)
-    col = indent + m.start(2)
+    col = indent + len(s) - len(rest)
     c = rest[0]
+    if c == '"' and rest[-1] == '"' and rest.find('"', 1) == len(rest) - 1 and "\\" not in rest:
+        return (indent, KEY, key, key_tag, (SCALAR, STR, rest[1:-1], col))  # "text", the next commonest
     if c in _PLAIN_BAD_START or c in "-?:" or " #" in rest or ": " in rest or rest[-1] in ": ":
         return (indent, KEY, key, key_tag, _value(rest, col))
     tag = _resolved.get(rest) or resolve(rest)

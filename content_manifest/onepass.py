@@ -168,6 +168,14 @@ def _entry(t: tuple, kind: Any) -> tuple:
     """What line token ``t`` does in a block of ``kind`` (an entry, see above); raises _GiveUp if the
     line has no place there or its value is refused."""
     indent, what = t[0], t[1]
+    if what is KEY and type(kind) is Record:  # the commonest: "key: value" for a single-value field
+        convert = kind._values.get(t[2])  # type: ignore[attr-defined]
+        value = t[4]
+        if convert is not None and value is not None and value[0] == SCALAR:
+            converted = convert(value)
+            if converted is INVALID:
+                raise _GiveUp
+            return (indent, SET, t[2], converted, kind, t, None)
     if what is KEY:
         if type(kind) is Record:
             child = kind._kinds.get(t[2])  # type: ignore[attr-defined]
