@@ -27,9 +27,8 @@ OPEN = 1  # a: a key, b: the kind of its value, which starts on the next line
 FLOW = 2  # a: a key, b: a one-line list's items, converted
 EMPTY_MAP = 3  # a: a key with "{}" as its value, for a mapping of any keys
 ITEM = 4  # a: a list item, a converted single value
-ITEM_RECORD = (
-    5  # "- key: ...": a: the kind of the item, a mapping; b: the key's indentation; first: its entry
-)
+# "- key: ...", an item that is a mapping: a: its kind; b: the key's indentation; first: the key's entry
+ITEM_RECORD = 5
 SKIPPED = 6  # a blank or comment line
 
 
