@@ -112,3 +112,75 @@ def test_pairing_with_the_code_the_player_shows(sample_manifest, tmp_path):
         c.close()
     finally:
         p.stop()
+
+
+def _raw_subscriber(ctx: zmq.Context, p: Player, home) -> zmq.Socket:
+    """A bare SUB socket with a facilitator's keys on the player's event port (no client library)."""
+    ident = home.identity()
+    sub = ctx.socket(zmq.SUB)
+    sub.linger = 0
+    sub.curve_serverkey = p.public_key()
+    sub.curve_publickey, sub.curve_secretkey = ident.public, ident.secret
+    sub.setsockopt(zmq.SUBSCRIBE, b"ev")
+    sub.connect(f"tcp://127.0.0.1:{p.port + 1}")
+    return sub
+
+
+def _event_types(sub: zmq.Socket, seconds: float) -> list[str]:
+    import json
+
+    out, end = [], time.monotonic() + seconds
+    while time.monotonic() < end:
+        if sub.poll(100):
+            out.append(json.loads(sub.recv_multipart()[-1])["type"])
+    return out
+
+
+def test_revoking_a_console_also_closes_its_event_stream(sample_manifest, tmp_path):
+    p = Player(sample_manifest, tmp_path / "player", "room-3").start()
+    ctx = zmq.Context()
+    try:
+        alice, bob = make_home(tmp_path / "alice", "alice"), make_home(tmp_path / "bob", "bob")
+        p.authorize(alice)
+        p.authorize(bob)
+        b_sub = _raw_subscriber(ctx, p, bob)
+        c = p.client(alice)
+        c.subscribe(queue_events=True, since="now")
+        assert wait_for(lambda: b_sub.poll(50), 10)  # bob hears the player
+        (p.keys / "authorized" / "bob.key").unlink()
+        assert wait_for(
+            lambda: any(
+                e["type"] == "facilitator.revoked" for e in c.request("events", {"limit": 1000})["events"]
+            ),
+            10,
+        )
+        _event_types(b_sub, 0.3)  # what was queued before the revocation
+        refs = [c.request("annotate", {"text": f"said after bob was removed {i}"})["ref"] for i in range(3)]
+        time.sleep(0.3)
+        refs.append(c.request("annotate", {"text": "and later"})["ref"])
+        # alice's connection was closed too, and let in again: her client catches up on what it missed
+        seen = [e for e in c.events(timeout=5.0) if e["type"] == "annotation.added"]
+        assert [e["seq"] for e in seen] == refs
+        assert _event_types(b_sub, 1.5) == []  # bob hears nothing more, heartbeats included
+        revoked = [
+            e for e in c.request("events", {"limit": 1000})["events"] if e["type"] == "facilitator.revoked"
+        ]
+        assert [(e["data"]["name"], e["data"]["role"]) for e in revoked] == [("bob", "lead")]
+        c.close()
+    finally:
+        ctx.destroy(0)
+        p.stop()
+
+
+def test_a_certificate_role_is_read_strictly(tmp_path):
+    from player.session.security import write_public_cert
+
+    auth = Authorizations(tmp_path)
+    keys = [load_or_create_identity(tmp_path / n, "facilitator").public for n in ("a", "b", "c")]
+    write_public_cert(auth.dir / "a.key", keys[0], {"role": " Observer", "name": "a"})
+    write_public_cert(auth.dir / "b.key", keys[1], {"role": "admin", "name": "b"})
+    write_public_cert(auth.dir / "c.key", keys[2], {"name": "c"})
+    auth.refresh()
+    assert auth.lookup(keys[0]) == ("observer", "a")  # spelling aside, what was meant
+    assert auth.lookup(keys[1]) is None  # a role we do not know grants nothing
+    assert auth.lookup(keys[2]) == ("lead", "c")  # none written: lead, as documented

@@ -130,7 +130,7 @@ class PairingDesk:
             raise P.ProtocolError(P.E_TOO_LARGE, "pair: message too large")
         try:
             obj = json.loads(raw.decode("utf-8"))
-        except (UnicodeDecodeError, ValueError):
+        except (UnicodeDecodeError, ValueError, RecursionError):  # RecursionError: "[[[[..." nested too deep
             raise P.ProtocolError(P.E_BAD_JSON, "pair: not UTF-8 JSON") from None
         if not isinstance(obj, dict) or obj.get("cmd") != "pair" or obj.get("v") != P.PROTOCOL_VERSION:
             raise P.ProtocolError(

@@ -582,7 +582,7 @@ def apply_event(state: dict[str, Any], event: Mapping[str, Any]) -> dict[str, An
         state["participant"] = None
     elif kind == "facilitator.connected" and isinstance(data, dict):
         state.setdefault("facilitators", {})[str(data.get("key", "?"))] = {**data, "alive": True}
-    elif kind in ("facilitator.lost", "facilitator.left") and isinstance(data, dict):
+    elif kind in ("facilitator.lost", "facilitator.left", "facilitator.revoked") and isinstance(data, dict):
         f = state.setdefault("facilitators", {}).get(str(data.get("key", "?")))
         if f is not None:
             f["alive"] = False

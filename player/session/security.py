@@ -16,6 +16,7 @@ import base64
 import contextlib
 import datetime
 import hashlib
+import logging
 import os
 import re
 import secrets
@@ -29,6 +30,8 @@ import zmq.auth
 from zmq.utils import z85
 
 from .protocol import ROLE_LEAD, ROLES
+
+log = logging.getLogger("viewpoint.session")
 
 PAIRING_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford base32: no I, L, O, U
 PAIRING_CODE_CHARS = 8  # 40 bits
@@ -181,6 +184,7 @@ class Authorizations:
         self.dir = Path(keys_dir) / "authorized"
         self.dir.mkdir(parents=True, exist_ok=True)
         self._roles: dict[bytes, tuple[str, str]] = {}
+        self._removed: dict[bytes, tuple[str, str]] = {}
         self._stamp: tuple | None = None
         self.refresh()
 
@@ -198,12 +202,24 @@ class Authorizations:
         for p in sorted(self.dir.glob("*.key")):
             try:
                 public = load_public_key(p)
-                role = read_cert_metadata(p).get("role", ROLE_LEAD)
+                written = read_cert_metadata(p).get("role")
             except (KeyFileError, OSError):
                 continue
-            roles[public] = (role if role in ROLES else ROLE_LEAD, p.stem)
+            role = ROLE_LEAD if written is None else written.strip().lower()  # no role: lead, as documented
+            if role not in ROLES:  # a typo must not grant more than was meant: the key is not let in
+                log.warning(
+                    "%s: unknown role %r (expected %s): not authorised", p, written, " or ".join(ROLES)
+                )
+                continue
+            roles[public] = (role, p.stem)
+        self._removed.update((k, v) for k, v in self._roles.items() if k not in roles)
         self._roles = roles
         self._stamp = stamp
+
+    def take_removed(self) -> dict[bytes, tuple[str, str]]:
+        """The keys (with role and name) whose certificates went away since the last call."""
+        removed, self._removed = self._removed, {}
+        return removed
 
     def __len__(self) -> int:
         """How many facilitators are authorised (as last read)."""

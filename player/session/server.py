@@ -364,6 +364,7 @@ class SessionServer:
                     self.events.flush_poses()
                     next_flush = now + self.pose_flush_s
                 if now >= next_check:
+                    self._check_revocations()
                     self._check_peers(now)
                     next_check = now + PEER_CHECK_S
                 self.events.commit_and_publish()
@@ -377,6 +378,24 @@ class SessionServer:
                 log.exception("session thread: unexpected error (playback continues)")
                 self.events.replies.clear()
                 time.sleep(0.01)
+
+    def _check_revocations(self) -> None:
+        """A facilitator whose certificate was removed loses its event stream as well as its commands: the
+        event socket is bound afresh, which closes every subscriber's connection, so each one reconnects
+        through the key check. The others are let in again and catch up by sequence number."""
+        self.auth.refresh()
+        gone = self.auth.take_removed()  # also what the key checks of the handshakes and commands noticed
+        if not gone or self.endpoints is None:
+            return
+        try:
+            self.pub.unbind(self.endpoints.events)
+            self.pub.bind(self.endpoints.events)
+        except zmq.ZMQError as exc:  # the port taken meanwhile: no events until a restart, said loudly
+            log.error("cannot re-open the event socket %s after a revocation: %s", self.endpoints.events, exc)
+        for key, (role, name) in gone.items():
+            self.events.append(
+                "facilitator.revoked", {"key": key.decode("ascii"), "name": name, "role": role}
+            )
 
     def _check_peers(self, now: float) -> None:
         """Log consoles gone silent; pause if the last lead was lost and the session asks for it."""
