@@ -30,6 +30,7 @@ from facilitator.client import (
 )
 from facilitator.store import FacilitatorStore, StoreError
 from player.session import protocol as P
+from player.session.security import open_private
 
 PROG = "viewpoint-facilitator"
 
@@ -286,7 +287,7 @@ def cmd_export(args: argparse.Namespace) -> int:
         if args.output is None or str(args.output) == "-":
             store.export(args.session, args.format, sys.stdout)
         else:
-            with open(args.output, "w", encoding="utf-8", newline="") as f:
+            with open_private(Path(args.output), "w", encoding="utf-8", newline="") as f:
                 n = store.export(args.session, args.format, f)
             print(f"{args.output}: {n} rows", file=sys.stderr)
     except StoreError as exc:

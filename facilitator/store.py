@@ -23,6 +23,7 @@ from typing import IO, Any
 
 from player.session.log import POSE_STRUCT, pack_poses, unpack_poses
 from player.session.protocol import utc_now
+from player.session.security import private_file
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS events(
@@ -82,7 +83,7 @@ class FacilitatorStore:
     def __init__(self, path: Path | str, pose_batch: int = 50):
         self.path = Path(path)
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+            private_file(self.path)  # participant codes, notes and poses: owner only (so are -wal, -shm)
             self.db = sqlite3.connect(
                 str(self.path), isolation_level=None, check_same_thread=False, timeout=10
             )
@@ -92,7 +93,7 @@ class FacilitatorStore:
             self.db.executescript(_SCHEMA)
             if "groups" not in {r[1] for r in self.db.execute("PRAGMA table_info(purges)")}:
                 self.db.execute("ALTER TABLE purges ADD COLUMN groups TEXT")  # which group records went
-        except sqlite3.Error as exc:
+        except (sqlite3.Error, OSError) as exc:
             raise StoreError(f"{self.path}: cannot open the facilitator store ({exc})") from None
         self._lock = threading.Lock()
         self._pose_batch = pose_batch

@@ -15,6 +15,8 @@ from player.session.security import (
     fingerprint,
     load_or_create_identity,
     load_public_key,
+    private_folder,
+    write_private_text,
     write_public_cert,
 )
 
@@ -46,6 +48,7 @@ class FacilitatorHome:
 
     def identity(self) -> Identity:
         """This facilitator's CURVE keypair (created on first use, secret 0600)."""
+        private_folder(self.path)
         return load_or_create_identity(self.keys_dir, "facilitator", {"name": self.name})
 
     def players(self) -> dict[str, dict[str, Any]]:
@@ -61,7 +64,8 @@ class FacilitatorHome:
         self, player: str, endpoint: str, public_key: bytes, role: str, events: str | None = None
     ) -> Path:
         """Record a paired player (its certificate in zmq.auth format plus a small JSON record)."""
-        self.players_dir.mkdir(parents=True, exist_ok=True)
+        private_folder(self.path)
+        private_folder(self.players_dir)
         safe = "".join(c if c.isalnum() or c in "-_" else "-" for c in player)[:60] or "player"
         cert = write_public_cert(self.players_dir / f"{safe}.key", public_key, {"name": safe})
         rec = {
@@ -74,7 +78,7 @@ class FacilitatorHome:
             "paired_utc": P.utc_now(),
         }
         path = self.players_dir / f"{safe}.json"
-        path.write_text(json.dumps(rec, indent=2), encoding="utf-8")
+        write_private_text(path, json.dumps(rec, indent=2))
         return path
 
     def find(self, target: str) -> dict[str, Any]:

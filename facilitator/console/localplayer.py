@@ -19,7 +19,7 @@ from typing import Any
 
 from facilitator.client import FacilitatorHome, PlayerClient
 from facilitator.console.link import ClientLink
-from player.session.security import Authorizations, load_public_key
+from player.session.security import Authorizations, load_public_key, open_private
 
 
 class LocalPlayerError(Exception):
@@ -153,7 +153,7 @@ def start_local_player(
     if backend == "headless":
         env.setdefault("PYOPENGL_PLATFORM", "egl")
         env.setdefault("EGL_PLATFORM", "surfaceless")
-    with open(out_path, "wb") as out:
+    with open_private(out_path, "wb") as out:  # it holds the pairing code: owner only
         proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env)
     player = LocalPlayer(proc, endpoint, keys_dir, log_path, out_path, home)
     deadline = time.monotonic() + timeout

@@ -18,6 +18,7 @@ from facilitator.report.frames import FrameCache
 from facilitator.report.html import _CSS, _e, build_report, fmt_dur, fmt_t
 from facilitator.report.model import parse_utc
 from facilitator.report.sources import SourceError
+from player.session.security import write_private_text
 
 
 @dataclass
@@ -289,6 +290,5 @@ report with the session records and apply the same retention.</p>
 def write_group_report(data: GroupData, out: Path | str, **kwargs: Any) -> Path:
     """Write `build_group_report(data, **kwargs)` to ``out`` (UTF-8); returns the path."""
     out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(build_group_report(data, **kwargs), encoding="utf-8")
+    write_private_text(out, build_group_report(data, **kwargs))  # participant codes and notes: owner only
     return out

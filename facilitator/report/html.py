@@ -15,6 +15,7 @@ from PIL import Image
 from facilitator.report.frames import FrameCache, FrameError
 from facilitator.report.heatmap import heatmap_image
 from facilitator.report.model import Session, summarise
+from player.session.security import write_private_text
 
 
 def fmt_t(t: float | None) -> str:
@@ -400,6 +401,5 @@ pseudonymous; keep this report with the session records and apply the same reten
 def write_report(events: list[dict], out: Path | str, **kwargs: Any) -> Path:
     """Write `build_report(events, **kwargs)` to `out` (UTF-8); returns the path."""
     out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(build_report(events, **kwargs), encoding="utf-8")
+    write_private_text(out, build_report(events, **kwargs))  # participant codes and notes: owner only
     return out

@@ -20,6 +20,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .security import private_file
+
 SCHEMA_VERSION = 1
 
 _SCHEMA = """
@@ -107,7 +109,7 @@ def connect(path: Path, synchronous: str = "FULL") -> sqlite3.Connection:
         raise ValueError(f"synchronous={synchronous!r}: expected FULL, NORMAL, EXTRA or OFF")
     path = Path(path)
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        private_file(path)  # participant codes, notes and poses: owner only (so are -wal, -shm)
         db = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False, timeout=10.0)
         db.execute("PRAGMA journal_mode=WAL")
         db.execute(f"PRAGMA synchronous={synchronous}")
@@ -121,7 +123,7 @@ def connect(path: Path, synchronous: str = "FULL") -> sqlite3.Connection:
         check = db.execute("PRAGMA quick_check").fetchone()[0]
         if check != "ok":
             raise LogError(f"{path}: integrity check failed: {check}")
-    except sqlite3.Error as exc:
+    except (sqlite3.Error, OSError) as exc:
         raise LogError(f"{path}: cannot open the session log ({exc})") from None
     return db
 

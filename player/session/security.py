@@ -24,6 +24,7 @@ import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO, Any
 
 import zmq
 import zmq.auth
@@ -64,15 +65,43 @@ def restrict_to_owner(path: Path) -> None:
         os.chmod(path, 0o600)
 
 
-def _write_private(path: Path, content: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
+def write_private_text(path: Path, content: str, newline: str | None = None) -> None:
+    """Write a file whole (a temporary file renamed over it), readable by its owner only."""
+    private_folder(path.parent)
     tmp = path.with_name(path.name + ".tmp")
     flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_BINARY", 0)
     fd = os.open(tmp, flags, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as f:
+    with os.fdopen(fd, "w", encoding="utf-8", newline=newline) as f:
         f.write(content)
     restrict_to_owner(tmp)
     os.replace(tmp, path)
+
+
+def open_private(path: Path, mode: str = "w", **kwargs: Any) -> IO[Any]:
+    """Open a file for writing, created readable by its owner only (what session data is written to)."""
+    private_folder(path.parent)
+    flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_BINARY", 0)
+    f = os.fdopen(os.open(path, flags, 0o600), mode, **kwargs)
+    with contextlib.suppress(OSError):
+        restrict_to_owner(path)
+    return f
+
+
+def private_file(path: Path) -> Path:
+    """Make sure a data file (a session log or store: participant codes, notes, poses) exists and only its
+    owner can read it; SQLite gives its -wal and -shm files the same permissions."""
+    private_folder(path.parent)
+    if not path.exists():
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | getattr(os, "O_BINARY", 0), 0o600))
+    with contextlib.suppress(OSError):  # someone else's file: left as it is
+        restrict_to_owner(path)
+    return path
+
+
+def private_folder(path: Path) -> None:
+    """Create a folder (with its parents) that only its owner can enter; an existing one is left as it is."""
+    if not path.is_dir():
+        path.mkdir(parents=True, exist_ok=True, mode=0o700)
 
 
 def _cert_text(public: bytes, secret: bytes | None, metadata: dict[str, str] | None) -> str:
@@ -144,7 +173,7 @@ def load_or_create_identity(keys_dir: Path, name: str, metadata: dict[str, str] 
         with contextlib.suppress(OSError):
             os.chmod(keys_dir, 0o700)
     public, secret = zmq.curve_keypair()
-    _write_private(sec_file, _cert_text(public, secret, metadata))
+    write_private_text(sec_file, _cert_text(public, secret, metadata))
     write_public_cert(pub_file, public, metadata)
     return Identity(public, secret, pub_file)
 
