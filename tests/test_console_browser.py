@@ -254,11 +254,13 @@ def test_a_whole_session_from_the_browser(rig):
     assert "Welfare: STOP" in html and "What do you see in front of you?" in html
     assert html.count("data:image/jpeg;base64,") == 4  # whole film + three chapters
     assert not re.search(r'(src|href)="(?!data:|#)', html)
-    report_page = rig["browser"].new_page(viewport={"width": 1000, "height": 1400})
+    tab = rig["browser"].new_context(viewport={"width": 1000, "height": 1400})
+    tab.add_cookies(page.context.cookies())  # another tab of the same browser: the console's cookie
+    report_page = tab.new_page()
     report_page.goto(urljoin(rig["url"], page.locator("#report-link").get_attribute("href")))
     report_page.wait_for_selector("h1:text('Session report')")
     report_page.screenshot(path=str(ARTIFACTS / "console-report.png"), full_page=True)
-    report_page.close()
+    tab.close()
     assert rig["errors"] == []
 
 
@@ -286,6 +288,23 @@ def test_the_console_needs_its_token(rig):
     with pytest.raises(urllib.error.HTTPError) as err:
         urllib.request.urlopen(req, timeout=5)
     assert err.value.code == 403
+    # a browser opening the printed URL is sent on without the token in it, holding it in a cookie
+    import http.client
+    from urllib.parse import urlsplit
+
+    u = urlsplit(rig["url"])
+    conn = http.client.HTTPConnection(u.hostname, u.port, timeout=5)
+    conn.request("GET", f"{u.path}?{u.query}", headers={"Accept": "text/html,*/*"})
+    res = conn.getresponse()
+    res.read()
+    assert res.status == 303 and res.getheader("Location") == "/"
+    assert res.getheader("Referrer-Policy") == "no-referrer"
+    cookie = res.getheader("Set-Cookie")
+    assert f"viewpoint_console_{u.port}=" in cookie and "HttpOnly" in cookie and "SameSite=Strict" in cookie
+    conn.request("GET", "/", headers={"Cookie": cookie.split(";")[0], "Accept": "text/html"})
+    res = conn.getresponse()
+    assert res.status == 200 and b"<html" in res.read().lower()
+    conn.close()
 
 
 def test_viewer_requests_and_headset_off_flash_until_acknowledged(rig, sample_library, tmp_path):

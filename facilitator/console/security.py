@@ -12,6 +12,13 @@ import secrets
 from urllib.parse import urlsplit
 
 COOKIE = "viewpoint_console"
+# a report is one self-contained page: inline styles and pictures, nothing that runs, nothing fetched
+REPORT_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; frame-ancestors 'none'"
+
+
+def cookie_name(port: int | None) -> str:
+    """The token's cookie for the console on ``port``: cookies ignore ports, so each console names its own."""
+    return f"{COOKIE}_{port}" if port else COOKIE
 
 
 def new_token() -> str:

@@ -212,17 +212,26 @@ class ConsoleServer:
     async def _guard(self, request: web.Request, handler: Any) -> web.StreamResponse:
         if not security.host_allowed(request.headers.get("Host"), self.host):
             return web.Response(status=403, text="This console only answers on its own address.")
-        given = request.query.get("token") or request.cookies.get(security.COOKIE)
-        if not security.token_ok(self.token, given):
+        cookie = security.cookie_name(self.port)
+        in_url = request.query.get("token")
+        if not security.token_ok(self.token, in_url or request.cookies.get(cookie)):
             return web.Response(
                 status=403,
                 text="This console needs its access token: open the URL printed when it started.",
             )
-        response = await handler(request)
-        if request.query.get("token") and isinstance(response, web.Response):
-            response.set_cookie(security.COOKIE, self.token, httponly=True, samesite="Strict")
+        if in_url and request.method == "GET" and "text/html" in request.headers.get("Accept", ""):
+            # a browser opening the printed URL: the token goes into a cookie and out of the address bar
+            # (and so out of the history, screen shares and Referer headers)
+            query = "&".join(f"{k}={v}" for k, v in request.rel_url.query.items() if k != "token")
+            target = request.path + (f"?{query}" if query else "")
+            response: web.StreamResponse = web.Response(status=303, headers={"Location": target})
+        else:
+            response = await handler(request)
+        if in_url and isinstance(response, web.Response):
+            response.set_cookie(cookie, self.token, httponly=True, samesite="Strict", path="/")
         response.headers.setdefault("Cache-Control", "no-store")
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "no-referrer")
         return response
 
     async def _index(self, request: web.Request) -> web.Response:
@@ -271,7 +280,8 @@ class ConsoleServer:
         path = self.report_dir / name
         if not path.is_file():
             raise web.HTTPNotFound()
-        return web.FileResponse(path, headers={"Content-Type": "text/html; charset=utf-8"})
+        headers = {"Content-Type": "text/html; charset=utf-8", "Content-Security-Policy": security.REPORT_CSP}
+        return web.FileResponse(path, headers=headers)
 
     # ------------------------------------------------------------------ WebSocket
 
