@@ -127,9 +127,11 @@ def cmd_pair(args: argparse.Namespace) -> int:
         except KeyFileError as exc:
             raise Failure(str(exc), 2) from None
         name = args.as_name or args.player_cert.stem
-        home.remember(name, args.endpoint, public, "observer" if args.observer else "lead")
+        role = "observer" if args.observer else "lead"
+        record = home.remember(name, args.endpoint, public, role, replace=args.replace)
+        _say_if_renamed(name, record.stem)
         print(
-            f"remembered {name} at {args.endpoint} (player key {_fp(public)}); "
+            f"remembered {record.stem} at {args.endpoint} (player key {_fp(public)}); "
             f"this facilitator's certificate to authorise there: {ident.public_file}"
         )
         return 0
@@ -140,15 +142,30 @@ def cmd_pair(args: argparse.Namespace) -> int:
         code = input("Pairing code shown on the player: ")
     try:
         res = pair(
-            args.endpoint, code, home, role="observer" if args.observer else "lead", timeout=args.timeout * 5
+            args.endpoint,
+            code,
+            home,
+            role="observer" if args.observer else "lead",
+            timeout=args.timeout * 5,
+            replace=args.replace,
         )
     except PairingError as exc:
         raise Failure(str(exc), 2) from None
+    _say_if_renamed(res.player, res.remembered_as)
     print(
-        f"paired with {res.player} at {res.endpoint} as {res.role}; player key {res.fingerprint}, "
+        f"paired with {res.remembered_as} at {res.endpoint} as {res.role}; player key {res.fingerprint}, "
         f"this facilitator {ident.fingerprint}"
     )
     return 0
+
+
+def _say_if_renamed(name: str, remembered_as: str) -> None:
+    if remembered_as != name:
+        print(
+            f"warning: another player (a different key) is already paired as {name!r}; this one is "
+            f"remembered as {remembered_as!r} (pair again with --replace if it takes the old one's place)",
+            file=sys.stderr,
+        )
 
 
 def _fp(public: bytes) -> str:
@@ -379,6 +396,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--show-cert",
         action="store_true",
         help="print this facilitator's public certificate file (to authorise without a code)",
+    )
+    s.add_argument(
+        "--replace",
+        action="store_true",
+        help="a player with a new key takes the place of the one already paired under its name "
+        "(otherwise it is remembered as NAME-2)",
     )
     s.set_defaults(func=cmd_pair)
 

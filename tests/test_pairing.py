@@ -184,3 +184,16 @@ def test_a_certificate_role_is_read_strictly(tmp_path):
     assert auth.lookup(keys[0]) == ("observer", "a")  # spelling aside, what was meant
     assert auth.lookup(keys[1]) is None  # a role we do not know grants nothing
     assert auth.lookup(keys[2]) == ("lead", "c")  # none written: lead, as documented
+
+
+def test_a_second_player_by_the_same_name_does_not_take_the_first_ones_place(tmp_path):
+    home = make_home(tmp_path / "home", "alice")
+    first = load_or_create_identity(tmp_path / "p1", "player").public
+    second = load_or_create_identity(tmp_path / "p2", "player").public
+    assert home.remember("room-2", "tcp://10.0.0.5:5555", first, "lead").stem == "room-2"
+    assert home.remember("room-2", "tcp://10.0.0.5:5555", first, "lead").stem == "room-2"  # the same: updated
+    assert home.remember("room-2", "tcp://10.0.0.9:5555", second, "lead").stem == "room-2-2"
+    assert home.find("room-2")["endpoint"] == "tcp://10.0.0.5:5555"  # the first is still there
+    assert home.find("room-2-2")["endpoint"] == "tcp://10.0.0.9:5555"
+    assert home.remember("room-2", "tcp://10.0.0.9:5555", second, "lead", replace=True).stem == "room-2"
+    assert home.find("room-2")["endpoint"] == "tcp://10.0.0.9:5555"

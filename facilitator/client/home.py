@@ -12,6 +12,7 @@ from typing import Any
 from player.session import protocol as P
 from player.session.security import (
     Identity,
+    KeyFileError,
     fingerprint,
     load_or_create_identity,
     load_public_key,
@@ -61,12 +62,23 @@ class FacilitatorHome:
         return out
 
     def remember(
-        self, player: str, endpoint: str, public_key: bytes, role: str, events: str | None = None
+        self,
+        player: str,
+        endpoint: str,
+        public_key: bytes,
+        role: str,
+        events: str | None = None,
+        replace: bool = False,
     ) -> Path:
-        """Record a paired player (its certificate in zmq.auth format plus a small JSON record)."""
+        """Record a paired player (its certificate in zmq.auth format plus a small JSON record), under its
+        name. A different player (another key) already known by that name is kept unless ``replace``: this
+        one is recorded as ``NAME-2`` (``-3``...), so one headset never silently takes another's place."""
         private_folder(self.path)
         private_folder(self.players_dir)
-        safe = "".join(c if c.isalnum() or c in "-_" else "-" for c in player)[:60] or "player"
+        base = "".join(c if c.isalnum() or c in "-_" else "-" for c in player)[:60] or "player"
+        safe, n = base, 2
+        while not replace and self._held_by_another(safe, public_key):
+            safe, n = f"{base}-{n}", n + 1
         cert = write_public_cert(self.players_dir / f"{safe}.key", public_key, {"name": safe})
         rec = {
             "player": player,
@@ -80,6 +92,16 @@ class FacilitatorHome:
         path = self.players_dir / f"{safe}.json"
         write_private_text(path, json.dumps(rec, indent=2))
         return path
+
+    def _held_by_another(self, name: str, public_key: bytes) -> bool:
+        """Whether ``name`` is the record of a player with another key."""
+        cert = self.players_dir / f"{name}.key"
+        if not cert.is_file():
+            return False
+        try:
+            return load_public_key(cert) != public_key
+        except KeyFileError:
+            return False  # an unreadable leftover: replaced
 
     def find(self, target: str) -> dict[str, Any]:
         """A paired player by name or endpoint; raises ClientError naming what is known."""

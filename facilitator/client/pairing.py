@@ -6,6 +6,7 @@ The pairing socket's CURVE key is derived from the code, so a wrong code simply 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import secrets
 import time
 from dataclasses import dataclass
@@ -28,6 +29,7 @@ class Paired:
     endpoint: str
     events: str
     fingerprint: str
+    remembered_as: str = ""  # the name it is known by in the facilitator's home (NAME-2... if NAME was taken)
 
 
 def pair(
@@ -40,8 +42,10 @@ def pair(
     name: str | None = None,
     timeout: float = 5.0,
     context: zmq.Context | None = None,
+    replace: bool = False,
 ) -> Paired:
-    """Pair with the player at ``endpoint`` using the code it shows; remembers it in ``home``."""
+    """Pair with the player at ``endpoint`` using the code it shows; remembers it in ``home`` (``replace``:
+    in place of another player known by the same name; see `FacilitatorHome.remember`)."""
     try:
         code = normalize_pairing_code(code)
     except ValueError as exc:
@@ -89,5 +93,6 @@ def pair(
         fingerprint(public),
     )
     if home is not None:
-        home.remember(paired.player, endpoint, public, paired.role, paired.events)
+        record = home.remember(paired.player, endpoint, public, paired.role, paired.events, replace=replace)
+        paired = dataclasses.replace(paired, remembered_as=record.stem)
     return paired
