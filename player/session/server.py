@@ -120,6 +120,8 @@ class SessionServer:
         self.endpoints: Endpoints | None = None
         self.public_key: bytes | None = None
         self.auth: Authorizations | None = None
+        self._rebind_since: float | None = None  # when the event socket was closed to be bound afresh
+        self._rebind_warned = False
         self.log: SessionLog | None = None
         self._wake_r, self._wake_w = socket.socketpair()
         self._wake_r.setblocking(False)
@@ -330,6 +332,8 @@ class SessionServer:
         while self._running.is_set():
             now = time.monotonic()
             deadline = min(next_hb, next_pose, next_check, next_flush if self.poses.pending else math.inf)
+            if self._rebind_since is not None:
+                deadline = min(deadline, now + 0.02)
             scheduled = self.schedule.next_at()
             if scheduled is not None:
                 deadline = min(deadline, scheduled)
@@ -363,6 +367,8 @@ class SessionServer:
                 if self.poses.pending and (now >= next_flush or self.pose_flush_s == 0):
                     self.events.flush_poses()
                     next_flush = now + self.pose_flush_s
+                if self._rebind_since is not None:
+                    self._rebind_events()
                 if now >= next_check:
                     self._check_revocations()
                     self._check_peers(now)
@@ -387,15 +393,29 @@ class SessionServer:
         gone = self.auth.take_removed()  # also what the key checks of the handshakes and commands noticed
         if not gone or self.endpoints is None:
             return
-        try:
-            self.pub.unbind(self.endpoints.events)
-            self.pub.bind(self.endpoints.events)
-        except zmq.ZMQError as exc:  # the port taken meanwhile: no events until a restart, said loudly
-            log.error("cannot re-open the event socket %s after a revocation: %s", self.endpoints.events, exc)
+        if self._rebind_since is None:
+            with contextlib.suppress(zmq.ZMQError):
+                self.pub.unbind(self.endpoints.events)
+            self._rebind_since = time.monotonic()
+            self._rebind_events()
         for key, (role, name) in gone.items():
             self.events.append(
                 "facilitator.revoked", {"key": key.decode("ascii"), "name": name, "role": role}
             )
+
+    def _rebind_events(self) -> None:
+        """Listen again on the event endpoint after closing it. The old listener closes on ZeroMQ's I/O
+        thread, so the port may still be busy for a moment: the session loop tries again every 20 ms."""
+        assert self.endpoints is not None and self._rebind_since is not None
+        try:
+            self.pub.bind(self.endpoints.events)
+        except zmq.ZMQError as exc:
+            if time.monotonic() - self._rebind_since > 5.0 and not self._rebind_warned:
+                self._rebind_warned = True
+                log.error("cannot listen on %s again after a revocation: %s", self.endpoints.events, exc)
+            return
+        self._rebind_since = None
+        self._rebind_warned = False
 
     def _check_peers(self, now: float) -> None:
         """Log consoles gone silent; pause if the last lead was lost and the session asks for it."""
