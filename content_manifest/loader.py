@@ -52,6 +52,9 @@ def _compose(text: str, ctx: Context) -> Node | None:
     except yaml.YAMLError as e:
         ctx.add((1, 1), "(document)", f"YAML error: {e}", "valid YAML")
         return None
+    except RecursionError:
+        ctx.add((1, 1), "(document)", "lists or mappings nested too deeply", "at most a few hundred levels")
+        return None
     if root is None:
         ctx.add((1, 1), "(document)", "the manifest is empty", "a mapping with manifest_version and films")
     return root

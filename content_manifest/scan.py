@@ -94,7 +94,12 @@ def scan_folder(
     found = find_films(folder)
     seen: set[Path] = set()
     for path in found:
-        abspath = Path(os.path.normpath(path.resolve()))
+        try:
+            abspath = Path(os.path.normpath(path.resolve(strict=True)))
+        except (OSError, RuntimeError) as e:  # a dangling link, a loop of links, a file gone meanwhile
+            what = "a link in a loop" if isinstance(e, RuntimeError) else (e.strerror or str(e)).lower()
+            report.messages.append(f"skipped {path}: {what}")
+            continue
         seen.add(abspath)
         rel = Path(os.path.relpath(abspath, base)).as_posix()
         try:
@@ -150,8 +155,16 @@ def _read_existing(output: Path) -> CommentedMap:
         return doc
     try:
         doc = _round_trip().load(output.read_text(encoding="utf-8-sig"))
+    except UnicodeDecodeError:
+        raise ScanError(f"{output}: cannot update it: it is not UTF-8 text", invalid=True) from None
+    except RecursionError:
+        raise ScanError(
+            f"{output}: cannot update it: lists or mappings nested too deeply", invalid=True
+        ) from None
     except YAMLError as e:
-        raise ScanError(f"{output}: cannot update it, it is not valid YAML: {e}", invalid=True) from e
+        raise ScanError(
+            f"{output}: cannot update it, it is not valid YAML: {_yaml_problem(e)}", invalid=True
+        ) from e
     if not isinstance(doc, CommentedMap) or not isinstance(doc.get("films", []), list):
         raise ScanError(f"{output}: cannot update it: expected a mapping with a films list", invalid=True)
     if "manifest_version" not in doc:
@@ -159,6 +172,15 @@ def _read_existing(output: Path) -> CommentedMap:
     if not doc.get("films"):
         doc["films"] = CommentedSeq()
     return doc
+
+
+def _yaml_problem(e: YAMLError) -> str:
+    """ruamel's error in one line: where and what, without its advice and links."""
+    mark = getattr(e, "problem_mark", None)
+    problem = getattr(e, "problem", None) or str(e).strip().splitlines()[0]
+    context = getattr(e, "context", None)
+    where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark is not None else ""
+    return where + (f"{context}: {problem}" if context else problem)
 
 
 def _text(value: str) -> str:

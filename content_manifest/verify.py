@@ -59,7 +59,7 @@ def _verify_file(film: Film, add) -> None:
     except ProbeError as e:
         add(
             "file",
-            f"{film.file!r} is {e}",
+            f"{film.file!r}: {e}",
             "a video file that PyAV can open (e.g. MP4 or MKV, H.264 or HEVC)",
         )
         return

@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import json
+import math
 import sys
 import time
 from pathlib import Path
@@ -29,6 +30,7 @@ from facilitator.client import (
     pair,
 )
 from facilitator.store import FacilitatorStore, StoreError
+from player.arguments import number
 from player.session import protocol as P
 from player.session.security import open_private
 
@@ -89,9 +91,32 @@ def _print_json(obj: Any) -> None:
     print(json.dumps(obj, indent=2, ensure_ascii=False))
 
 
+class _NotFinite(ValueError):
+    pass
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise _NotFinite(text)
+    return value
+
+
+def _no_constant(text: str) -> float:
+    raise _NotFinite(text)
+
+
+def _json(text: str) -> Any:
+    """JSON without NaN or infinities (the protocol has none); raises Failure naming the number."""
+    try:
+        return json.loads(text, parse_float=_finite, parse_constant=_no_constant)
+    except _NotFinite as exc:
+        raise Failure(f"{exc}: not a finite number", 2) from None
+
+
 def _parse_value(text: str) -> Any:
     try:
-        return json.loads(text)
+        return _json(text)
     except ValueError:
         return text
 
@@ -197,7 +222,7 @@ def cmd_send(args: argparse.Namespace) -> int:
     payload = parse_send_args(args.pairs)
     if args.args:
         try:
-            extra = json.loads(args.args)
+            extra = _json(args.args)
         except ValueError as exc:
             raise Failure(f"--args: not JSON ({exc})", 2) from None
         if not isinstance(extra, dict):
@@ -363,7 +388,10 @@ def build_parser() -> argparse.ArgumentParser:
             "--player", default=d(None), help="paired player name or endpoint (default: the only one)"
         )
         parser.add_argument(
-            "--timeout", type=float, default=d(1.0), help="seconds per try of a command (3 tries)"
+            "--timeout",
+            type=number(0.05, 600, what="seconds"),
+            default=d(1.0),
+            help="seconds per try of a command (3 tries)",
         )
         parser.add_argument("--name", default=d(None), help="this facilitator's name as players show it")
 
@@ -420,7 +448,9 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("annotate", help="pin a note at the current media time")
     s.add_argument("text")
     s.add_argument("--tags", nargs="+", default=None, help="tags (space or comma separated)")
-    s.add_argument("--at", type=float, default=None, help="media time in seconds (default: now)")
+    s.add_argument(
+        "--at", type=number(0, what="seconds"), default=None, help="media time in seconds (default: now)"
+    )
     s.set_defaults(func=cmd_annotate)
 
     s = sub.add_parser("tail", help="print events as JSON lines (and keep them in the store)")
@@ -432,7 +462,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     s.add_argument("--poses", action="store_true", help="include pose samples")
     s.add_argument("--count", type=int, default=0, help="stop after N lines")
-    s.add_argument("--duration", type=float, default=0.0, help="stop after S seconds")
+    s.add_argument("--duration", type=number(0, what="seconds"), default=0.0, help="stop after S seconds")
     s.add_argument("--no-store", action="store_true", help="do not keep the events in the facilitator store")
     s.add_argument("--store", type=Path, default=None, help="store file (default: in --home)")
     s.set_defaults(func=cmd_tail)
@@ -454,7 +484,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.set_defaults(func=cmd_export)
 
     s = sub.add_parser("purge", help="delete sessions older than the retention period (the purge is logged)")
-    s.add_argument("--older-than", type=float, required=True, metavar="DAYS", help="age in days")
+    s.add_argument(
+        "--older-than", type=number(0, 36500, what="days"), required=True, metavar="DAYS", help="age in days"
+    )
     s.add_argument("--on-player", action="store_true", help="also purge the player's own log")
     s.add_argument("--store", type=Path, default=None)
     s.set_defaults(func=cmd_purge)

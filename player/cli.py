@@ -11,6 +11,8 @@ import sys
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
+from player.arguments import number
+
 EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
 
 
@@ -91,17 +93,32 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="eye size WxH (default: headless 256x256, desktop 640x640)",
     )
-    play.add_argument("--fov", type=float, default=90.0, help="horizontal field of view in degrees")
     play.add_argument(
-        "--display-rate", type=float, default=60.0, help="simulated display rate in Hz (headless)"
+        "--fov",
+        type=number(10, 170, what="degrees"),
+        default=90.0,
+        help="horizontal field of view in degrees",
+    )
+    play.add_argument(
+        "--display-rate",
+        type=number(1, 1000, what="a rate in Hz"),
+        default=60.0,
+        help="simulated display rate in Hz (headless)",
     )
     play.add_argument(
         "--snapshot-at", type=_times, default=[], help="media times T1,T2,... to save eye images"
     )
     play.add_argument("--out", type=Path, help="folder for snapshots")
     play.add_argument("--report", type=Path, help="write a JSON report here")
-    play.add_argument("--duration", type=float, help="stop after this many media seconds")
-    play.add_argument("--speed", type=float, default=1.0, help="0.5..2 with sound; up to 8 video only")
+    play.add_argument(
+        "--duration", type=number(0, above=True, what="seconds"), help="stop after this many media seconds"
+    )
+    play.add_argument(
+        "--speed",
+        type=number(0, above=True, what="a speed"),
+        default=1.0,
+        help="0.5..2 with sound; up to 8 video only",
+    )
     play.add_argument(
         "--audio",
         choices=("auto", "null", "none"),
@@ -126,8 +143,8 @@ def build_parser() -> argparse.ArgumentParser:
     )  # fmt: skip
     play.add_argument("--name", default=None, help="player name shown to facilitators")
     play.add_argument(
-        "--retention-days", type=float, default=None,
-        help="at start, purge sessions that ended more than this many days ago (the purge is logged)",
+        "--retention-days", type=number(1, 36500, what="days"), default=None,
+        help="at start, purge sessions that ended more than DAYS ago, 1..36500 (the purge is logged)",
     )  # fmt: skip
     play.add_argument(
         "--wait", action="store_true",
@@ -148,7 +165,12 @@ def build_parser() -> argparse.ArgumentParser:
     qa.add_argument("--films", nargs="*", help="film ids (default: all)")
     qa.add_argument("--junit", type=Path, help="JUnit XML output")
     qa.add_argument("--eye-size", type=_size, default=(128, 128))
-    qa.add_argument("--speed", type=float, default=4.0, help="fast mode factor (video only), 1..8")
+    qa.add_argument(
+        "--speed",
+        type=number(0, above=True, what="a speed"),
+        default=4.0,
+        help="fast mode factor (video only), 1..8",
+    )
     qa.add_argument("--report-dir", type=Path, help="also write one JSON report per film here")
 
     doctor = sub.add_parser("doctor", help="pre-flight check: OpenXR runtime, graphics, audio, films")

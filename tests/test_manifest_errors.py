@@ -426,7 +426,7 @@ def test_not_a_video(media_folder, capsys):
     (media_folder / "calibration-tb.mp4").write_text("hello, I am text\n")
     rc, lines = verify(media_folder, capsys)
     assert rc == 2
-    assert any("films[1].file: 'calibration-tb.mp4' is not a video file PyAV can open" in x for x in lines), (
+    assert any("films[1].file: 'calibration-tb.mp4': not a video file PyAV can open" in x for x in lines), (
         lines
     )
 
@@ -436,7 +436,7 @@ def test_truncated_files(media_folder, capsys):
     film.write_bytes(film.read_bytes()[:20000])  # moov at the end: the index is gone
     rc, lines = verify(media_folder, capsys)
     assert rc == 2
-    assert any("films[0].file: 'calibration-mono.mp4' is not a video file PyAV can open" in x for x in lines)
+    assert any("films[0].file: 'calibration-mono.mp4': not a video file PyAV can open" in x for x in lines)
 
 
 def test_truncated_faststart_file_stops_early(media_folder, capsys):
