@@ -32,7 +32,7 @@ from facilitator.client import (
 from facilitator.store import FacilitatorStore, StoreError
 from player.arguments import number
 from player.session import protocol as P
-from player.session.security import open_private
+from player.session.security import KeyFileError, open_private
 
 PROG = "viewpoint-facilitator"
 
@@ -71,7 +71,8 @@ def _connect(args: argparse.Namespace) -> PlayerClient:
         players = home.players()
         if len(players) != 1:
             known = ", ".join(players) or "none paired yet: run 'viewpoint-facilitator pair'"
-            raise Failure(f"--player: say which player ({known})", 2)
+            damaged = "".join(f"; {p} is damaged ({why})" for p, why in home.damaged().items())
+            raise Failure(f"--player: say which player ({known}){damaged}", 2)
         target = next(iter(players))
     try:
         return home.client(target, timeout=args.timeout)
@@ -531,7 +532,7 @@ def main(argv: list[str] | None = None) -> int:
     except RequestTimeout as exc:
         print(f"{PROG}: {exc} (is the player running, and paired with this facilitator?)", file=sys.stderr)
         return 1
-    except (ClientError, StoreError, OSError) as exc:
+    except (ClientError, StoreError, KeyFileError, OSError) as exc:
         print(f"{PROG}: {exc}", file=sys.stderr)
         return 1
 

@@ -1,10 +1,13 @@
-"""argparse value types shared by the command lines: numbers that must be finite and within a range."""
+"""What the command lines check before they start: numbers that must be finite and within a range, and
+output paths that must be writable."""
 
 from __future__ import annotations
 
 import argparse
 import math
+import os
 from collections.abc import Callable
+from pathlib import Path
 
 
 def number(
@@ -36,3 +39,18 @@ def number(
 
     parse.__name__ = what  # argparse names the type in some messages
     return parse
+
+
+def output_problem(path: Path, folder: bool = False) -> str | None:
+    """Why ``path`` cannot be written as a file (or made a folder, with ``folder``), or None if it can: so a
+    command refuses a bad output path before it does its work rather than after."""
+    if path.exists():
+        if folder != path.is_dir():
+            return f"{path} is {'not a folder' if folder else 'a folder'}"
+        return None if os.access(path, os.W_OK) else f"{path} cannot be written"
+    parent = path.parent
+    while not parent.exists() and parent != parent.parent:
+        parent = parent.parent
+    if not parent.is_dir():
+        return f"{parent} is not a folder"
+    return None if os.access(parent, os.W_OK) else f"cannot write in {parent}"

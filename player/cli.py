@@ -11,7 +11,7 @@ import sys
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
-from player.arguments import number
+from player.arguments import number, output_problem
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
 
@@ -24,6 +24,16 @@ def _size(text: str) -> tuple[int, int]:
     if w <= 0 or h <= 0 or w > 16384 or h > 16384:
         raise argparse.ArgumentTypeError(f"{text!r}: width and height must be 1..16384")
     return w, h
+
+
+def _endpoint(text: str) -> str:
+    from player.session.sockets import SessionServerError, split_endpoint
+
+    try:
+        split_endpoint(text)
+    except SessionServerError as exc:
+        raise argparse.ArgumentTypeError(f"{text!r}: {exc}") from None
+    return text
 
 
 def _times(text: str) -> list[float]:
@@ -127,7 +137,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     play.add_argument("--hwdec", choices=("auto", "cuda", "none"), default="auto")
     play.add_argument("--eyes", choices=("both", "left"), default="both", help="desktop: one eye or both")
-    play.add_argument("--listen", help="ZeroMQ endpoint for facilitators, e.g. tcp://0.0.0.0:5555")
+    play.add_argument(
+        "--listen", type=_endpoint, help="ZeroMQ endpoint for facilitators, e.g. tcp://0.0.0.0:5555"
+    )
     try:
         home = "%LOCALAPPDATA%\\Viewpoint\\player" if sys.platform == "win32" else str(player_home())
     except RuntimeError:  # no home folder known
@@ -328,6 +340,10 @@ def _play(args: argparse.Namespace, stopper: StopOnSignal) -> int:
         return _fail(f"--speed {args.speed:g}: expected 0.5..8")
     if args.snapshot_at and args.out is None:
         return _fail("--snapshot-at needs --out DIR for the images")
+    for option, path, folder in (("--report", args.report, False), ("--out", args.out, True)):
+        problem = path is not None and output_problem(path, folder)
+        if problem:
+            return _fail(f"{option}: {problem}")
     if args.listen and (args.keys is None or args.log is None):
         try:
             args.keys = args.keys if args.keys is not None else default_keys_dir()

@@ -203,6 +203,7 @@ def run_qa(args: argparse.Namespace) -> int:
     import sys
 
     from content_manifest import LibraryUnavailable, open_library
+    from player.arguments import output_problem
 
     try:
         library = open_library(args.manifest)
@@ -217,6 +218,11 @@ def run_qa(args: argparse.Namespace) -> int:
     if not 1.0 <= args.speed <= 8.0:
         print(f"viewpoint-player: --speed {args.speed:g}: expected 1..8", file=sys.stderr)
         return 2
+    for option, path, folder in (("--junit", args.junit, False), ("--report-dir", args.report_dir, True)):
+        problem = path is not None and output_problem(path, folder)
+        if problem:
+            print(f"viewpoint-player: {option}: {problem}", file=sys.stderr)
+            return 2
     verdicts = []
     for film_id in ids:
         v = qa_film(library, library.films[film_id], args.eye_size, args.speed)

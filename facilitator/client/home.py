@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import sys
@@ -53,12 +52,25 @@ class FacilitatorHome:
         return load_or_create_identity(self.keys_dir, "facilitator", {"name": self.name})
 
     def players(self) -> dict[str, dict[str, Any]]:
-        """Paired players by name: endpoint, events endpoint, public key file, role."""
-        out = {}
+        """Paired players by name: endpoint, events endpoint, public key file, role (damaged records are left
+        out: see `damaged`)."""
+        return {p.stem: rec for p, rec in self._records().items() if isinstance(rec, dict)}
+
+    def damaged(self) -> dict[Path, str]:
+        """Player records that cannot be read, with why."""
+        return {p: rec for p, rec in self._records().items() if isinstance(rec, str)}
+
+    def _records(self) -> dict[Path, dict[str, Any] | str]:
+        out: dict[Path, dict[str, Any] | str] = {}
         if self.players_dir.is_dir():
             for p in sorted(self.players_dir.glob("*.json")):
-                with contextlib.suppress(OSError, ValueError):
-                    out[p.stem] = json.loads(p.read_text(encoding="utf-8"))
+                try:
+                    rec = json.loads(p.read_text(encoding="utf-8"))
+                except (OSError, ValueError) as exc:
+                    out[p] = f"cannot read it: {exc.__class__.__name__}"
+                    continue
+                ok = isinstance(rec, dict) and all(isinstance(rec.get(k), str) for k in ("endpoint", "cert"))
+                out[p] = rec if ok else "not a player record (endpoint and cert missing)"
         return out
 
     def remember(
@@ -112,14 +124,18 @@ class FacilitatorHome:
             if rec.get("endpoint") == target:
                 return rec
         known = ", ".join(f"{k} ({v.get('endpoint')})" for k, v in players.items()) or "none"
+        damaged = "".join(f"; {p} is damaged ({why})" for p, why in self.damaged().items())
         raise ClientError(
-            f"{target}: not a paired player (paired: {known}); run 'viewpoint-facilitator pair'"
+            f"{target}: not a paired player (paired: {known}{damaged}); run 'viewpoint-facilitator pair'"
         )
 
     def client(self, target: str, **kwargs: Any) -> PlayerClient:
         """A client for a paired player (by name or endpoint)."""
         rec = self.find(target)
-        server_key = load_public_key(self.players_dir / rec["cert"])
+        try:
+            server_key = load_public_key(self.players_dir / rec["cert"])
+        except KeyFileError as exc:
+            raise ClientError(f"{exc}; pair with the player again") from None
         return PlayerClient(
             rec["endpoint"],
             server_key,

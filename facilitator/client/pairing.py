@@ -15,6 +15,7 @@ import zmq
 
 from player.session import protocol as P
 from player.session.security import Identity, fingerprint, normalize_pairing_code, pairing_keypair
+from player.session.sockets import SessionServerError, split_endpoint
 
 from .errors import PairingError
 from .home import FacilitatorHome
@@ -50,6 +51,12 @@ def pair(
         code = normalize_pairing_code(code)
     except ValueError as exc:
         raise PairingError(str(exc)) from None
+    try:
+        scheme, _, port = split_endpoint(endpoint)
+    except SessionServerError as exc:
+        raise PairingError(f"{endpoint}: {exc}") from None
+    if scheme == "tcp" and not port:
+        raise PairingError(f"{endpoint}: give the player's own port, as it prints it")
     if identity is None:
         if home is None:
             home = FacilitatorHome()

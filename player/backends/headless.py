@@ -38,8 +38,8 @@ class HeadlessBackend(ScriptedEyes):
             raise ValueError(f"eye size {width}x{height}: expected positive width and height")
         if not 1.0 <= fov < 180.0:
             raise ValueError(f"fov {fov:g}: expected degrees between 1 and 180")
-        if display_rate <= 0:
-            raise ValueError(f"display rate {display_rate:g}: expected Hz > 0")
+        if not 0 < display_rate <= 1000:  # NaN fails this too
+            raise ValueError(f"display rate {display_rate:g}: expected Hz, more than 0 and at most 1000")
         self.eye_size = (int(width), int(height))
         self.fov = symmetric_fov(fov, width, height)
         self.period = 1.0 / display_rate

@@ -32,15 +32,15 @@ def split_endpoint(endpoint: str) -> tuple[str, str, int | None]:
     if endpoint.startswith("tcp://"):
         host, _, port = endpoint[6:].rpartition(":")
         if not host:
-            raise SessionServerError(f"--listen {endpoint}: expected tcp://HOST:PORT")
+            raise SessionServerError("expected tcp://HOST:PORT")
         if port in ("*", "0"):
             return "tcp", host, 0
         if not port.isdigit() or not 0 < int(port) < 65534:
-            raise SessionServerError(f"--listen {endpoint}: port must be 1..65533 (or 0 / * for any)")
+            raise SessionServerError("the port must be 1..65533 (or 0 / * for any)")
         return "tcp", host, int(port)
     if endpoint.startswith("ipc://"):
         return "ipc", endpoint[6:], None
-    raise SessionServerError(f"--listen {endpoint}: expected tcp://HOST:PORT or ipc://PATH")
+    raise SessionServerError("expected tcp://HOST:PORT or ipc://PATH")
 
 
 def curve_server_socket(ctx: zmq.Context, kind: int, secret: bytes, public: bytes, domain: str) -> zmq.Socket:
