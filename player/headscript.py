@@ -9,6 +9,7 @@ from 350 to 370 passes through 0 while 350 to 10 turns the long way round.
 from __future__ import annotations
 
 import bisect
+import contextlib
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -48,6 +49,15 @@ class HeadScript:
             data = yaml.safe_load(path.read_text(encoding="utf-8"))
         except OSError as exc:
             raise HeadScriptError(f"{path}: cannot read head script ({exc.strerror or exc})") from None
+        except UnicodeDecodeError:
+            raise HeadScriptError(f"{path}: not a head script (not UTF-8 text)") from None
+        except RecursionError:
+            raise HeadScriptError(f"{path}: lists or mappings nested too deeply") from None
+        except yaml.MarkedYAMLError as exc:
+            mark = exc.problem_mark or exc.context_mark
+            where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else str(path)
+            what = " ".join(x for x in (exc.context, exc.problem) if x)
+            raise HeadScriptError(f"{where}: not valid YAML ({what})") from None
         except yaml.YAMLError as exc:
             raise HeadScriptError(f"{path}: not valid YAML ({exc})") from None
         return cls.from_data(data, source=str(path))
@@ -65,15 +75,18 @@ class HeadScript:
                 raise HeadScriptError(f"{where}: expected a mapping with t, heading, pitch, roll")
             unknown = set(item) - {"t", "heading", "pitch", "roll"}
             if unknown:
-                key = sorted(unknown)[0]
+                key = sorted(unknown, key=str)[0]
                 raise HeadScriptError(f"{where}: unknown key {key!r} (expected t, heading, pitch, roll)")
             if "t" not in item:
                 raise HeadScriptError(f"{where}.t: missing (media time in seconds)")
             values = {}
             for key in ("t", "heading", "pitch", "roll"):
                 value = item.get(key, 0.0)
+                if isinstance(value, str):  # YAML 1.1 reads "1e308" (no dot) as text: take it as a number
+                    with contextlib.suppress(ValueError):
+                        value = float(value)
                 if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-                    raise HeadScriptError(f"{where}.{key}: expected a number, got {value!r}")
+                    raise HeadScriptError(f"{where}.{key}: expected a finite number, got {value!r}")
                 values[key] = float(value)
             if values["t"] < 0:
                 raise HeadScriptError(f"{where}.t: {values['t']:g} is before the film starts (expected >= 0)")
