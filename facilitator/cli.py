@@ -276,8 +276,24 @@ def cmd_tail(args: argparse.Namespace) -> int:
         if args.poses:
             out(sample)
 
+    lost = False
+
+    def health(alive: bool) -> None:  # said on stderr; the stream goes on and fills the gap when it is back
+        nonlocal lost
+        if not alive:
+            lost = True
+            silent = f"no heartbeat for {P.DEAD_AFTER_S:g} s"
+            print(
+                f"{PROG}: {name}: lost ({silent}); still listening, Ctrl-C to stop",
+                file=sys.stderr,
+                flush=True,
+            )
+        elif lost:
+            lost = False
+            print(f"{PROG}: {name}: heard again; catching up", file=sys.stderr, flush=True)
+
     try:
-        client.subscribe(on_event=keep, on_pose=keep_pose, since=since)
+        client.subscribe(on_event=keep, on_pose=keep_pose, on_health=health, since=since)
         if client.snapshot is None:
             raise Failure(f"no answer from {client.endpoint}: is the player running, and paired with you?")
         end = time.monotonic() + args.duration if args.duration else None

@@ -127,3 +127,33 @@ def test_non_interactive_pairing_with_certificate_files(tmp_path, capsys):
         capsys, "--home", home, "pair", "tcp://x:1", "--player-cert", str(tmp_path / "none")
     )
     assert status == 2 and "none" in err
+
+
+def test_tail_says_when_the_player_is_lost(sample_manifest, tmp_path):
+    import os
+    import subprocess
+    import sys
+    import time
+
+    from tests.session_support import make_home
+
+    p = Player(sample_manifest, tmp_path / "player", "room-9").start()
+    try:
+        home = make_home(tmp_path / "fh", "alice")
+        p.authorize(home)
+        env = dict(os.environ, VIEWPOINT_FACILITATOR_HOME=str(tmp_path / "fh"))
+        tail = subprocess.Popen(
+            [sys.executable, "-m", "facilitator.cli", "tail", "--duration", "6", "--no-store"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+        )
+        time.sleep(2.0)
+        p.kill()  # SIGKILL: no goodbye
+        out, err = tail.communicate(timeout=30)
+    finally:
+        p.stop()
+    assert '"type": ' in out  # the stream ran before the player went
+    assert "room-9: lost (no heartbeat for 2.5 s); still listening" in err
+    assert tail.returncode == 0
