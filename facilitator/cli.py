@@ -80,8 +80,12 @@ def _connect(args: argparse.Namespace) -> PlayerClient:
         raise Failure(str(exc), 2) from None
 
 
-def _store(args: argparse.Namespace) -> FacilitatorStore:
-    path = getattr(args, "store", None) or _home(args).store_path
+def _store(args: argparse.Namespace, create: bool = False) -> FacilitatorStore:
+    """The store named by --store (which must exist unless the command writes to it), else the home's."""
+    given = getattr(args, "store", None)
+    if given is not None and not create and not Path(given).exists():
+        raise Failure(f"--store {given}: no such file (a store is made by 'tail' or 'export --fetch')", 2)
+    path = given or _home(args).store_path
     try:
         return FacilitatorStore(path)
     except StoreError as exc:
@@ -248,7 +252,7 @@ def cmd_annotate(args: argparse.Namespace) -> int:
 
 def cmd_tail(args: argparse.Namespace) -> int:
     client = _connect(args)
-    store = None if args.no_store else _store(args)
+    store = None if args.no_store else _store(args, create=True)
     count = 0
     done = False
 
@@ -339,7 +343,7 @@ def cmd_sessions(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    store = _store(args)
+    store = _store(args, create=args.fetch)
     try:
         if args.fetch:
             _fetch_into(args, store)
@@ -487,7 +491,7 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("sessions", help="sessions in the facilitator store (or on the player with --remote)")
     s.add_argument("--remote", action="store_true", help="list the player's log instead")
     s.add_argument("--all", action="store_true", help="include standby sessions")
-    s.add_argument("--limit", type=int, default=50)
+    s.add_argument("--limit", type=number(1, integer=True, what="a count"), default=50)
     s.add_argument("--json", action="store_true")
     s.add_argument("--store", type=Path, default=None)
     s.set_defaults(func=cmd_sessions)

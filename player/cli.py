@@ -394,8 +394,8 @@ def _play(args: argparse.Namespace, stopper: StopOnSignal) -> int:
                 advertiser = advertise_server(server, args.name or "viewpoint-player")
         try:
             controller.load(args.film)
-        except CommandError as exc:
-            return _fail(exc.message)
+        except CommandError as exc:  # the protocol names the field args.film; here it is --film
+            return _fail("--film: " + exc.message.removeprefix("args.film: "))
         if args.speed != 1.0:
             controller.set_rate(args.speed)
         try:
