@@ -412,7 +412,7 @@ def build_parser() -> argparse.ArgumentParser:
             "--timeout",
             type=number(0.05, 600, what="seconds"),
             default=d(1.0),
-            help="seconds per try of a command (3 tries)",
+            help="seconds per try of a command (4 tries: the first and 3 retries)",
         )
         parser.add_argument("--name", default=d(None), help="this facilitator's name as players show it")
 

@@ -232,7 +232,8 @@ class Authorizations:
             try:
                 public = load_public_key(p)
                 written = read_cert_metadata(p).get("role")
-            except (KeyFileError, OSError):
+            except (KeyFileError, OSError) as exc:  # said once each time the folder changes
+                log.warning("%s: not a facilitator certificate, not authorised (%s)", p, exc)
                 continue
             role = ROLE_LEAD if written is None else written.strip().lower()  # no role: lead, as documented
             if role not in ROLES:  # a typo must not grant more than was meant: the key is not let in
