@@ -197,3 +197,58 @@ def test_a_second_player_by_the_same_name_does_not_take_the_first_ones_place(tmp
     assert home.find("room-2-2")["endpoint"] == "tcp://10.0.0.9:5555"
     assert home.remember("room-2", "tcp://10.0.0.9:5555", second, "lead", replace=True).stem == "room-2"
     assert home.find("room-2")["endpoint"] == "tcp://10.0.0.9:5555"
+
+
+def test_guessing_codes_pauses_pairing_then_a_new_code_comes(tmp_path):
+    """Past the limit of failed handshakes (wrong codes), the pairing socket closes for a pause; the code it
+    showed is dead, and a new one is shown after the pause."""
+    from player.session.pairing_desk import PairingDesk
+    from player.session.sockets import Endpoints
+    from tests.session_support import free_port_triple
+
+    port = free_port_triple()
+    eps = Endpoints(*(f"tcp://127.0.0.1:{port + i}" for i in range(3)))
+    ctx = zmq.Context()
+    poller = zmq.Poller()
+    codes: list[str] = []
+    desk = PairingDesk(
+        ctx,
+        poller,
+        eps,
+        Authorizations(tmp_path / "keys"),
+        lambda name, role, key, cert: {"player": "p", "public_key": "x", "role": role},
+        lambda: None,
+        on_code=codes.append,
+        announce=False,
+        wrong_code_limit=5,
+        cooldown_s=1.0,
+    )
+
+    def turn(seconds: float) -> None:
+        end = time.monotonic() + seconds
+        while time.monotonic() < end:
+            ready = dict(poller.poll(50))
+            if desk.socket is not None and desk.socket in ready:
+                desk.read()
+            if desk.monitor is not None and desk.monitor in ready:
+                desk.read_monitor()
+            desk.open_prepared()
+
+    try:
+        desk.open()
+        first = codes[-1]
+        guesser = make_home(tmp_path / "mallory", "mallory")
+        wrong = "0000-0000" if first != "0000-0000" else "1111-1111"
+        for _ in range(3):
+            with pytest.raises(PairingError):
+                pair(eps.command, wrong, guesser, timeout=0.3)
+            turn(0.1)
+        turn(0.2)
+        assert desk.socket is None and desk.code is None  # paused: the code shown is dead
+        turn(1.5)
+        assert (
+            len(codes) == 2 and codes[-1] != first and desk.socket is not None
+        )  # a new code after the pause
+    finally:
+        desk.discard()
+        ctx.destroy(0)

@@ -1,7 +1,10 @@
 """The pairing socket: a CURVE ROUTER keyed by the code the player shows, open to any client key.
 
 One code pairs one facilitator: after a pairing the socket closes and a fresh code's socket opens (its key is
-derived off the session thread, as scrypt takes tens of ms). A wrong code gets no answer at all.
+derived off the session thread, as scrypt takes tens of ms). A wrong code gets no answer at all; the socket's
+monitor counts the failed handshakes, and after `WRONG_CODE_LIMIT` of them (a few mistyped codes make about
+fifty, as a client retries for its whole timeout) pairing pauses for `COOLDOWN_S` and comes back with a new
+code, so guessing over the network gets a few hundred tries a minute at most against 2^40 codes.
 """
 
 from __future__ import annotations
@@ -10,6 +13,7 @@ import contextlib
 import json
 import logging
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -23,6 +27,13 @@ from .sockets import Endpoints, curve_server_socket
 log = logging.getLogger("viewpoint.session")
 
 MAX_PAIR_MESSAGE = 4096
+WRONG_CODE_LIMIT = 200  # failed handshakes on one code before pairing pauses
+COOLDOWN_S = 30.0
+_FAILED_HANDSHAKES = (
+    zmq.EVENT_HANDSHAKE_FAILED_PROTOCOL
+    | zmq.EVENT_HANDSHAKE_FAILED_NO_DETAIL
+    | zmq.EVENT_HANDSHAKE_FAILED_AUTH
+)
 
 OnPaired = Callable[[str, str, str, Path], dict[str, Any]]
 """(name, role, key, certificate file) -> the pairing reply's result; called once authorized."""
@@ -40,6 +51,8 @@ class PairingDesk:
         *,
         on_code: Callable[[str], None] | None,
         announce: bool,
+        wrong_code_limit: int = WRONG_CODE_LIMIT,
+        cooldown_s: float = COOLDOWN_S,
     ):
         self._ctx = ctx
         self._poller = poller
@@ -53,6 +66,11 @@ class PairingDesk:
         self.code: str | None = None
         self._next: tuple[str, bytes, bytes] | None = None
         self._bind_failures = 0
+        self.monitor: zmq.Socket | None = None  # the pairing socket's failed handshakes (wrong codes)
+        self.wrong_codes = 0  # on the code shown now
+        self._wrong_code_limit = wrong_code_limit
+        self._cooldown_s = cooldown_s
+        self._paused_until = 0.0
 
     def open(self, prepared: tuple[str, bytes, bytes] | None = None) -> None:
         """Bind the pairing socket for a new code (or ``prepared`` (code, public, secret)) and show the code.
@@ -75,6 +93,9 @@ class PairingDesk:
         self._bind_failures = 0
         self.socket = sock
         self._poller.register(sock, zmq.POLLIN)
+        self.monitor = sock.get_monitor_socket(_FAILED_HANDSHAKES)
+        self._poller.register(self.monitor, zmq.POLLIN)
+        self.wrong_codes = 0
         self.code = code
         if self._on_code is not None:
             try:
@@ -89,8 +110,9 @@ class PairingDesk:
             )
 
     def open_prepared(self) -> None:
-        """Open the next code's socket once its key is ready (session thread, each turn)."""
-        if self._next is not None and self.socket is None:
+        """Open the next code's socket once its key is ready and any pause is over (session thread, each
+        turn)."""
+        if self._next is not None and self.socket is None and time.monotonic() >= self._paused_until:
             prepared, self._next = self._next, None
             self.open(prepared)
 
@@ -147,8 +169,35 @@ class PairingDesk:
         path = self._auth.authorize(key.encode("ascii"), args["name"], role)
         return P.encode_ok(rid, self._on_paired(args["name"], role, key, path))
 
+    def read_monitor(self) -> None:
+        """Count wrong codes; past the limit, pause pairing and prepare a new code for after the pause."""
+        assert self.monitor is not None
+        with contextlib.suppress(zmq.Again):
+            while True:
+                self.monitor.recv_multipart(zmq.NOBLOCK)
+                self.wrong_codes += 1
+        if self.wrong_codes >= self._wrong_code_limit:
+            log.warning(
+                "pairing: %d handshakes with a wrong code; pairing paused for %g s, then a new code",
+                self.wrong_codes,
+                self._cooldown_s,
+            )
+            self.close()
+            self._paused_until = time.monotonic() + self._cooldown_s
+            self._prepare_next()
+
+    def _close_monitor(self) -> None:
+        if self.monitor is not None:
+            self._poller.unregister(self.monitor)
+            if self.socket is not None:
+                with contextlib.suppress(zmq.ZMQError):
+                    self.socket.disable_monitor()
+            self.monitor.close(linger=0)
+            self.monitor = None
+
     def close(self) -> None:
         """Unbind and close the socket; the code is no longer valid."""
+        self._close_monitor()
         if self.socket is not None:
             self._poller.unregister(self.socket)
             with contextlib.suppress(zmq.ZMQError):
@@ -159,6 +208,8 @@ class PairingDesk:
 
     def discard(self) -> None:
         """Close at teardown (no linger)."""
+        with contextlib.suppress(Exception):
+            self._close_monitor()
         if self.socket is not None:
             with contextlib.suppress(Exception):
                 self.socket.close(linger=0)

@@ -358,6 +358,8 @@ class SessionServer:
                 if desk is not None:
                     if desk.socket is not None and desk.socket in ready:
                         desk.read()
+                    if desk.monitor is not None and desk.monitor in ready:
+                        desk.read_monitor()
                     desk.open_prepared()
                 now = time.monotonic()
                 self.commands.run_scheduled(now)
