@@ -3,11 +3,16 @@ route to :mod:`player.session.commands` and turn failures into error replies.
 
 A logged command's reply is kept by (console key, request id), in memory and in the log, so a Lazy Pirate
 retry of a request that was already executed gets the same answer without running it again.
+
+A welfare command (a facilitator's stop) must not wait behind other consoles' work: what is waiting is read
+into a backlog, welfare commands go first (with the commands their own console sent before them, so each
+console's order holds), and a turn handles commands for at most `TURN_BUDGET_S` before it looks again.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 import time
 from collections import OrderedDict
 from typing import TYPE_CHECKING
@@ -23,6 +28,22 @@ if TYPE_CHECKING:
 log = logging.getLogger("viewpoint.session")
 
 REPLY_CACHE = 4096  # replies kept in memory; older ones are read back from the log
+TURN_BUDGET_S = 0.01  # commands handled per turn before the socket is read again (welfare may be waiting)
+BACKLOG = 1000
+_WELFARE = re.compile(rb'"cmd"\s*:\s*"welfare"')
+
+Waiting = tuple[bytes, str, bytes, float]  # (console identity, key, raw command, when it was read)
+
+
+def welfare_first(backlog: list[Waiting]) -> list[Waiting]:
+    """The backlog in the order to handle it: each welfare command, with what its console sent before it,
+    ahead of everything else; otherwise as received (stable, so every console's own order holds)."""
+    last = {ident: i for i, (ident, _, raw, _) in enumerate(backlog) if _WELFARE.search(raw)}
+    if not last:
+        return backlog
+    first = [w for i, w in enumerate(backlog) if i <= last.get(w[0], -1)]
+    rest = [w for i, w in enumerate(backlog) if i > last.get(w[0], -1)]
+    return first + rest
 
 
 class ReplyCache:
@@ -54,10 +75,26 @@ class Dispatcher:
         self.stats = server.stats
         self.replies = ReplyCache(server.events)
         self._auth_checked = 0.0
+        self.backlog: list[Waiting] = []  # read, not handled yet
 
     def read(self, router: zmq.Socket) -> None:
-        """Handle the commands waiting on ``router`` (at most 1000 per turn)."""
-        for _ in range(1000):
+        """Read what is waiting on ``router`` into the backlog, then handle the backlog, welfare first, for
+        at most `TURN_BUDGET_S` (the rest stays for the next turn, which comes at once)."""
+        self._take(router)
+        if not self.backlog:
+            return
+        backlog = welfare_first(self.backlog)
+        deadline = time.monotonic() + TURN_BUDGET_S
+        done = 0
+        for ident, key, raw, t_recv in backlog:
+            self.handle(router, ident, key, raw, t_recv)
+            done += 1
+            if time.monotonic() >= deadline:
+                break
+        self.backlog = backlog[done:]
+
+    def _take(self, router: zmq.Socket) -> None:
+        while len(self.backlog) < BACKLOG:
             try:
                 frames = router.recv_multipart(zmq.NOBLOCK, copy=False)
             except zmq.Again:
@@ -74,7 +111,7 @@ class Dispatcher:
                 key = frames[1].get("User-Id")
             except zmq.ZMQError:
                 key = ""
-            self.handle(router, ident, key, frames[1].bytes, t_recv)
+            self.backlog.append((ident, key, frames[1].bytes, t_recv))
 
     def _error(self, router: zmq.Socket, ident: bytes, rid: str | None, code: str, message: str) -> None:
         self.stats["errors"] += 1

@@ -334,6 +334,8 @@ class SessionServer:
             deadline = min(next_hb, next_pose, next_check, next_flush if self.poses.pending else math.inf)
             if self._rebind_since is not None:
                 deadline = min(deadline, now + 0.02)
+            if self.dispatcher.backlog:  # commands read but not handled yet: come straight back
+                deadline = now
             scheduled = self.schedule.next_at()
             if scheduled is not None:
                 deadline = min(deadline, scheduled)
@@ -352,7 +354,7 @@ class SessionServer:
                     with contextlib.suppress(OSError):
                         while self._wake_r.recv(4096):
                             pass
-                if self.router in ready:
+                if self.router in ready or self.dispatcher.backlog:
                     self.dispatcher.read(self.router)
                 desk = self._desk
                 if desk is not None:
