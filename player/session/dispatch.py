@@ -5,12 +5,16 @@ A logged command's reply is kept by (console key, request id), in memory and in 
 retry of a request that was already executed gets the same answer without running it again.
 
 A welfare command (a facilitator's stop) must not wait behind other consoles' work: what is waiting is read
-into a backlog, welfare commands go first (with the commands their own console sent before them, so each
-console's order holds), and a turn handles commands for at most `TURN_BUDGET_S` before it looks again.
+into a backlog (every turn, however long it is), welfare commands go first (with the commands their own
+console sent before them, so each console's order holds), and a turn handles commands for at most
+`TURN_BUDGET_S` before it reads again. A console with `PER_CONSOLE` commands already waiting gets
+`unavailable` for more (welfare commands excepted), so one flooding console can neither hold the others up
+nor fill memory.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 import time
@@ -29,10 +33,19 @@ log = logging.getLogger("viewpoint.session")
 
 REPLY_CACHE = 4096  # replies kept in memory; older ones are read back from the log
 TURN_BUDGET_S = 0.01  # commands handled per turn before the socket is read again (welfare may be waiting)
-BACKLOG = 1000
+READ_PER_TURN = 2000  # messages read per turn (reading and refusing one costs microseconds)
+PER_CONSOLE = 100  # commands one console may have waiting
 _WELFARE = re.compile(rb'"cmd"\s*:\s*"welfare"')
 
 Waiting = tuple[bytes, str, bytes, float]  # (console identity, key, raw command, when it was read)
+
+
+def _request_id(raw: bytes) -> str | None:
+    try:
+        obj = json.loads(raw)
+    except (ValueError, RecursionError):
+        return None
+    return P.peek_id(obj) if isinstance(obj, dict) else None
 
 
 def welfare_first(backlog: list[Waiting]) -> list[Waiting]:
@@ -76,6 +89,7 @@ class Dispatcher:
         self.replies = ReplyCache(server.events)
         self._auth_checked = 0.0
         self.backlog: list[Waiting] = []  # read, not handled yet
+        self.waiting: dict[bytes, int] = {}  # how many of the backlog's commands each console sent
 
     def read(self, router: zmq.Socket) -> None:
         """Read what is waiting on ``router`` into the backlog, then handle the backlog, welfare first, for
@@ -84,6 +98,7 @@ class Dispatcher:
         if not self.backlog:
             return
         backlog = welfare_first(self.backlog)
+        self.waiting.clear()
         deadline = time.monotonic() + TURN_BUDGET_S
         done = 0
         for ident, key, raw, t_recv in backlog:
@@ -92,9 +107,11 @@ class Dispatcher:
             if time.monotonic() >= deadline:
                 break
         self.backlog = backlog[done:]
+        for ident, *_ in self.backlog:
+            self.waiting[ident] = self.waiting.get(ident, 0) + 1
 
     def _take(self, router: zmq.Socket) -> None:
-        while len(self.backlog) < BACKLOG:
+        for _ in range(READ_PER_TURN):
             try:
                 frames = router.recv_multipart(zmq.NOBLOCK, copy=False)
             except zmq.Again:
@@ -111,7 +128,14 @@ class Dispatcher:
                 key = frames[1].get("User-Id")
             except zmq.ZMQError:
                 key = ""
-            self.backlog.append((ident, key, frames[1].bytes, t_recv))
+            raw = frames[1].bytes
+            if self.waiting.get(ident, 0) >= PER_CONSOLE and not _WELFARE.search(raw):
+                self.stats["busy"] += 1
+                message = f"busy: {PER_CONSOLE} commands from this console are waiting; send fewer at once"
+                self.events.reply(router, ident, P.encode_error(_request_id(raw), P.E_UNAVAILABLE, message))
+                continue
+            self.waiting[ident] = self.waiting.get(ident, 0) + 1
+            self.backlog.append((ident, key, raw, t_recv))
 
     def _error(self, router: zmq.Socket, ident: bytes, rid: str | None, code: str, message: str) -> None:
         self.stats["errors"] += 1

@@ -144,6 +144,7 @@ class SessionServer:
             "poses": 0,
             "commits": 0,
             "internal_errors": 0,
+            "busy": 0,
             "paired": 0,
         }
         self.poses = PoseStream()
