@@ -268,6 +268,16 @@ class MediaEngine:
             frame_count=round(duration * fps) if duration else None,
         )
 
+    def _software_instead(self, why: str) -> None:
+        """Tell listeners that cuda decoding was asked for and software decodes instead."""
+        self._transport.notify(
+            "warning",
+            reason="hwdec_unavailable",
+            requested=self.hwdec,
+            active="none",
+            message=f"cuda decoding unavailable ({why}); using software",
+        )
+
     def _open_video(self, path: Path) -> tuple[av.container.InputContainer, str, list[av.VideoFrame]]:
         """Open the container and decode the first picture (hardware first when asked; software fallback)."""
         global _cuda_unavailable
@@ -288,14 +298,7 @@ class MediaEngine:
                 ctx = container.streams.video[0].codec_context
                 active = "cuda" if ctx.is_hwaccel and hw_frames else "none"
                 if active == "none":
-                    why = "the cuda decoder did not take this stream"
-                    self._transport.notify(
-                        "warning",
-                        reason="hwdec_unavailable",
-                        requested=self.hwdec,
-                        active="none",
-                        message=f"cuda decoding unavailable ({why}); using software",
-                    )
+                    self._software_instead("the cuda decoder did not take this stream")
                 return container, active, primed
             except MediaError as exc:
                 if exc.reason in ("not_found", "no_video", "unreadable", "unsupported_codec"):
@@ -306,13 +309,7 @@ class MediaEngine:
                 _cuda_unavailable = why  # no device: later films go straight to software, without a word
             level = logging.WARNING if self.hwdec == "cuda" else logging.INFO
             log.log(level, "hardware decoding (cuda) unavailable, decoding in software: %s", why)
-            self._transport.notify(
-                "warning",
-                reason="hwdec_unavailable",
-                requested=self.hwdec,
-                active="none",
-                message=f"cuda decoding unavailable ({why}); using software",
-            )
+            self._software_instead(why)
         container = _av_open(path)
         try:
             return container, "none", _probe_video(path, container, self._budget)

@@ -18,7 +18,7 @@ import json
 import logging
 import re
 import time
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from typing import TYPE_CHECKING
 
 import zmq
@@ -87,9 +87,7 @@ class Dispatcher:
         self.events = server.events
         self.stats = server.stats
         self.replies = ReplyCache(server.events)
-        self._auth_checked = 0.0
         self.backlog: list[Waiting] = []  # read, not handled yet
-        self.waiting: dict[bytes, int] = {}  # how many of the backlog's commands each console sent
 
     def read(self, router: zmq.Socket) -> None:
         """Read what is waiting on ``router`` into the backlog, then handle the backlog, welfare first, for
@@ -98,7 +96,6 @@ class Dispatcher:
         if not self.backlog:
             return
         backlog = welfare_first(self.backlog)
-        self.waiting.clear()
         deadline = time.monotonic() + TURN_BUDGET_S
         done = 0
         for ident, key, raw, t_recv in backlog:
@@ -107,10 +104,9 @@ class Dispatcher:
             if time.monotonic() >= deadline:
                 break
         self.backlog = backlog[done:]
-        for ident, *_ in self.backlog:
-            self.waiting[ident] = self.waiting.get(ident, 0) + 1
 
     def _take(self, router: zmq.Socket) -> None:
+        waiting = Counter(ident for ident, *_ in self.backlog)  # commands each console has waiting
         for _ in range(READ_PER_TURN):
             try:
                 frames = router.recv_multipart(zmq.NOBLOCK, copy=False)
@@ -129,12 +125,12 @@ class Dispatcher:
             except zmq.ZMQError:
                 key = ""
             raw = frames[1].bytes
-            if self.waiting.get(ident, 0) >= PER_CONSOLE and not _WELFARE.search(raw):
+            if waiting[ident] >= PER_CONSOLE and not _WELFARE.search(raw):
                 self.stats["busy"] += 1
                 message = f"busy: {PER_CONSOLE} commands from this console are waiting; send fewer at once"
                 self.events.reply(router, ident, P.encode_error(_request_id(raw), P.E_UNAVAILABLE, message))
                 continue
-            self.waiting[ident] = self.waiting.get(ident, 0) + 1
+            waiting[ident] += 1
             self.backlog.append((ident, key, raw, t_recv))
 
     def _error(self, router: zmq.Socket, ident: bytes, rid: str | None, code: str, message: str) -> None:
@@ -145,10 +141,9 @@ class Dispatcher:
         """One command from the console with CURVE key ``key`` (z85); its reply goes out after the publish."""
         server = self.server
         self.stats["commands"] += 1
-        if t_recv - self._auth_checked > 1.0:  # a removed certificate also stops connections made before
-            self._auth_checked = t_recv
-            server.auth.refresh()
-        who = server.auth.lookup(key.encode("ascii", "replace"))
+        who = server.auth.lookup(
+            key.encode("ascii", "replace")
+        )  # re-read by the session loop 4 times a second
         if who is None:  # revoked since it connected
             self._error(router, ident, None, P.E_FORBIDDEN, "this console is not paired with this player")
             return

@@ -67,13 +67,9 @@ def restrict_to_owner(path: Path) -> None:
 
 def write_private_text(path: Path, content: str, newline: str | None = None) -> None:
     """Write a file whole (a temporary file renamed over it), readable by its owner only."""
-    private_folder(path.parent)
     tmp = path.with_name(path.name + ".tmp")
-    flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_BINARY", 0)
-    fd = os.open(tmp, flags, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8", newline=newline) as f:
+    with open_private(tmp, "w", encoding="utf-8", newline=newline) as f:
         f.write(content)
-    restrict_to_owner(tmp)
     os.replace(tmp, path)
 
 

@@ -12,7 +12,21 @@ from .swapchain import Swapchain
 LAYER_CHOICES = ("auto", "projection", "equirect")
 
 
-class ProjectionLayer:
+class _SwapchainLayer:
+    """A layer made of swapchains (``self.swapchains``)."""
+
+    swapchains: list[Swapchain]
+
+    def release(self) -> None:
+        for sc in self.swapchains:
+            sc.release()
+
+    def destroy(self) -> None:
+        for sc in self.swapchains:
+            sc.destroy()
+
+
+class ProjectionLayer(_SwapchainLayer):
     """One swapchain per view; the renderer draws each eye every display frame."""
 
     kind = "projection"
@@ -52,16 +66,8 @@ class ProjectionLayer:
             sc.release()
         return list(self._refs)
 
-    def release(self) -> None:
-        for sc in self.swapchains:
-            sc.release()
 
-    def destroy(self) -> None:
-        for sc in self.swapchains:
-            sc.destroy()
-
-
-class EquirectLayer:
+class EquirectLayer(_SwapchainLayer):
     """XR_KHR_composition_layer_equirect2: the film as a sphere the compositor samples at display resolution.
 
     The film is converted from YUV into these swapchains once per video frame (`targets`), not per display
@@ -129,14 +135,6 @@ class EquirectLayer:
         for layer in self._layers:
             layer.space = space
         return list(self._refs)
-
-    def release(self) -> None:
-        for sc in self.swapchains:
-            sc.release()
-
-    def destroy(self) -> None:
-        for sc in self.swapchains:
-            sc.destroy()
 
 
 def eye_view(v) -> EyeView:
