@@ -210,9 +210,8 @@ def _put(entry: dict[str, Any], key: str, value: Any, order: list[str] | None = 
 def _take_tail_comment(node: Any) -> Any:
     """Remove and return the comment that follows the last scalar written in ``node`` (None if none)."""
     while isinstance(node, (CommentedMap, CommentedSeq)) and len(node):
-        last = list(node)[-1] if isinstance(node, CommentedMap) else len(node) - 1
+        last, slot = _last(node)
         tokens = node.ca.items.get(last)
-        slot = 2 if isinstance(node, CommentedMap) else 0
         value = node[last]
         if tokens and tokens[slot] is not None:  # after a scalar, or a one-line list or mapping
             comment = tokens[slot]
@@ -237,14 +236,19 @@ def _take_tail_comment(node: Any) -> Any:
 def _give_tail_comment(node: Any, comment: Any) -> None:
     """Put ``comment`` after the last scalar written in ``node``."""
     while True:
-        last = list(node)[-1] if isinstance(node, CommentedMap) else len(node) - 1
+        last, slot = _last(node)
         if isinstance(node[last], (CommentedMap, CommentedSeq)) and len(node[last]):
             node = node[last]
             continue
-        slot = 2 if isinstance(node, CommentedMap) else 0
-        tokens = node.ca.items.setdefault(last, [None, None, None, None])
-        tokens[slot] = comment
+        node.ca.items.setdefault(last, [None, None, None, None])[slot] = comment
         return
+
+
+def _last(node: CommentedMap | CommentedSeq) -> tuple[Any, int]:
+    """The last key (or index) of a mapping (or list), and the slot of the comment after it in ruamel."""
+    if isinstance(node, CommentedMap):
+        return next(reversed(node)), 2
+    return len(node) - 1, 0
 
 
 def _new_entry(path: Path, rel: str, used_ids: set) -> CommentedMap:
