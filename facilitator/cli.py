@@ -40,6 +40,7 @@ EXTENSIONS: dict[str, str] = {
     "console": "facilitator.console.cli",
     "report": "facilitator.report.cli",
     "group": "facilitator.group.cli",
+    "programme": "facilitator.programme.cli",  # programme collect|push|report (docs/evaluation.md)
 }
 """Subcommand name -> module (``HELP``, ``add_arguments``, ``run``); modules that are missing are skipped."""
 
