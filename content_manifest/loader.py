@@ -21,8 +21,9 @@ from .model import (
     film_file,
     is_absolute_name,
 )
-from .nodes import Node, Unsupported, compose, fast_compose
+from .nodes import ALIAS_LIMIT_TEXT, Node, TooManyAliases, Unsupported, compose, fast_compose
 from .onepass import read_checked
+from .safefile import NotRegularFile, irregular, open_regular
 from .schema import INVALID, LIBRARY, MANIFEST_VERSION, Context, Rec
 from .timecode import format_time
 
@@ -37,12 +38,24 @@ ASPECTS = {
     ("equirect180", "left-right"): 2.0,
 }
 ASPECT_TOLERANCE = 0.02
+_CONTROL_NAMES = {0: "NUL", 7: "BEL", 8: "BS", 0x1B: "ESC", 0x7F: "DEL"}
 
 
 def _compose(text: str, ctx: Context) -> Node | None:
     """Node tuples by PyYAML (any YAML), or None with a problem on a syntax error or an empty document."""
     try:
         root = compose(text)
+    except yaml.reader.ReaderError as e:  # a control character: placed where it is, not at 1:1
+        line = text.count("\n", 0, e.position) + 1
+        col = e.position - (text.rfind("\n", 0, e.position) + 1) + 1
+        code = e.character if isinstance(e.character, int) else ord(e.character)
+        name = _CONTROL_NAMES.get(code, "a control character")
+        ctx.add((line, col), "(document)", f"character U+{code:04X} ({name}) is not allowed in YAML",
+                "printable text; remove it or write it as an escape in double quotes, e.g. \"\\x01\"")
+        return None
+    except TooManyAliases as e:
+        ctx.add(e.mark, "(document)", str(e), f"at most {ALIAS_LIMIT_TEXT} values once aliases are expanded")
+        return None
     except yaml.MarkedYAMLError as e:
         mark = e.problem_mark or e.context_mark
         pos = (mark.line + 1, mark.column + 1) if mark else (1, 1)
@@ -205,49 +218,61 @@ def _build(
         )
     folder = manifest.parent
     folder_name = str(folder)
+    outside = bool(doc.get("allow_outside_folder", False))
     films: dict[str, Film] = {}
     first: dict[str, Rec] = {}
     marked: dict[str, dict[str, tuple[int, int]]] = {}
     for i, f in enumerate(doc.get("films", ())):
-        film = _film(f, f"films[{i}]", folder, folder_name, ctx, check_files)
-        if film is None:
-            continue
-        if film.id in films:
+        # every check runs on every film, whatever else is wrong with it (a refused field hides nothing)
+        film = _film(f, f"films[{i}]", folder, folder_name, ctx, check_files, outside)
+        film_id = f.get("id")
+        if film_id is not None and film_id in first:
             ctx.add(
                 f.at("id"),
                 f"films[{i}].id",
-                f"duplicate film id {film.id!r}",
-                f"a unique id; first used at line {first[film.id].at('id')[0]}",
+                f"duplicate film id {film_id!r}",
+                f"a unique id; first used at line {first[film_id].at('id')[0]}",
             )
             continue
+        if film_id is not None:
+            first[film_id] = f
+        if film is None:
+            continue
         films[film.id] = film
-        first[film.id] = f
         if positions is None:
             marked[film.id] = {"": f.mark, **{k: (n[3] + 1, n[4] + 1) for k, n in f.marks.items() if k in f}}
     warnings = [p for p in ctx.problems if p.severity == "warning"]
     version = doc.get("manifest_version", MANIFEST_VERSION)
     return Library(
-        manifest, version, films, doc.get("title", ""), warnings, marked if positions is None else positions
-    )
+        manifest, version, films, doc.get("title", ""), outside, warnings,
+        marked if positions is None else positions,
+    )  # fmt: skip
 
 
-def _film(f: Rec, path: str, folder: Path, folder_name: str, ctx: Context, check_files: bool) -> Film | None:
-    if "id" not in f or "title" not in f or "file" not in f or "sha256" not in f or "projection" not in f:
-        return None  # already reported as missing or invalid
+def _film(
+    f: Rec, path: str, folder: Path, folder_name: str, ctx: Context, check_files: bool, outside: bool
+) -> Film | None:
+    """Check one film; the Film, or None when a required field is missing or refused (already reported:
+    the film's other checks still run)."""
     duration = f.get("duration")
-    file = f["file"]
-    if is_absolute_name(file):
-        _absolute(file, f.at("file"), f"{path}.file", ctx)
-    elif check_files:
-        film_path = film_file(folder_name, file)
-        if not os.path.isfile(film_path):
-            what = "is a folder" if os.path.isdir(film_path) else "does not exist"
-            expected = f"a video file at {Path(film_path)}"
-            ctx.add(f.at("file"), f"{path}.file", f"the film file {file!r} {what}", expected)
+    file = f.get("file")
+    if file is not None:
+        if is_absolute_name(file):
+            _absolute(file, f.at("file"), f"{path}.file", ctx)
+        elif not outside and _leaves(file):
+            _leaves_folder(file, f.at("file"), f"{path}.file", ctx)
+        elif check_files:
+            film_path = film_file(folder_name, file)
+            what = _file_problem(film_path)
+            if what:
+                expected = f"a video file at {Path(film_path)}"
+                ctx.add(f.at("file"), f"{path}.file", f"the film file {file!r} {what}", expected)
     subs = f.get("subtitles", {})
     for lang, sub in subs.items():
         if is_absolute_name(sub):
             _absolute(sub, subs.at(lang), f"{path}.subtitles.{lang}", ctx)
+        elif not outside and _leaves(sub):
+            _leaves_folder(sub, subs.at(lang), f"{path}.subtitles.{lang}", ctx)
         elif check_files:
             _check_vtt(film_file(folder_name, sub), sub, subs.at(lang), f"{path}.subtitles.{lang}", ctx)
     chapters = _chapters(f.get("chapters", ()), duration, f"{path}.chapters", ctx)
@@ -290,6 +315,8 @@ def _film(f: Rec, path: str, folder: Path, folder_name: str, ctx: Context, check
     audience = None
     if "audience" in f and "guidance" in f["audience"]:
         audience = Audience(f["audience"]["guidance"], f["audience"].get("min_age"))
+    if any(k not in f for k in _REQUIRED):
+        return None  # already reported as missing or invalid
     return Film(
         id=f["id"],
         title=f["title"],
@@ -298,6 +325,7 @@ def _film(f: Rec, path: str, folder: Path, folder_name: str, ctx: Context, check
         sha256=f["sha256"],
         projection=f["projection"],
         stereo=f.get("stereo", "mono"),
+        eye_order=f.get("eye_order", "left-first"),
         front_heading=f.get("front_heading", 0.0),
         audio=f.get("audio", "stereo"),
         duration=duration,
@@ -373,26 +401,66 @@ def _chapters(items: list, duration: float | None, path: str, ctx: Context) -> l
     return out
 
 
+_REQUIRED = ("id", "title", "file", "sha256", "projection")
+
+
+def _leaves(name: str) -> bool:
+    """Whether a relative name climbs out of the manifest's folder ('../x', 'a/../../x')."""
+    depth = 0
+    for part in name.replace("\\", "/").split("/"):
+        if part == "..":
+            depth -= 1
+            if depth < 0:
+                return True
+        elif part not in ("", "."):
+            depth += 1
+    return False
+
+
+def _leaves_folder(file: str, mark: tuple[int, int], where: str, ctx: Context) -> None:
+    ctx.add(
+        mark, where, f"{file!r} leaves the library folder",
+        "a path inside the manifest's folder, or `allow_outside_folder: true` at the top of the manifest",
+    )  # fmt: skip
+
+
+def _file_problem(path: str) -> str | None:
+    """None for a regular file (or a link to one), else what is there instead, in words."""
+    try:
+        return irregular(path)
+    except FileNotFoundError:
+        return "does not exist"
+    except OSError as e:
+        return f"cannot be read ({e.strerror or e})"
+
+
 def _absolute(file: str, mark: tuple[int, int], where: str, ctx: Context) -> None:
     ctx.add(mark, where, f"{file!r} is an absolute path", "a path relative to the manifest's folder")
 
 
 def _check_vtt(p: str, sub: str, mark: tuple[int, int], where: str, ctx: Context) -> None:
+    """The subtitle file exists, is a regular file and every cue parses (problems with their line)."""
+    from .webvtt import MAX_BYTES, check_text
+
     try:
-        with open(p, "rb") as fh:
-            head = fh.read(16)
+        with open_regular(p) as fh:
+            data = fh.read(MAX_BYTES + 1)
     except FileNotFoundError:
         ctx.add(mark, where, f"the subtitle file {sub!r} does not exist", f"a WebVTT file at {Path(p)}")
+        return
+    except NotRegularFile:
+        what = _file_problem(p) or "is not a regular file"
+        ctx.add(mark, where, f"the subtitle file {sub!r} {what}", "a regular WebVTT file")
         return
     except OSError as e:
         ctx.add(mark, where, f"cannot read the subtitle file {sub!r}: {e.strerror}", "a readable WebVTT file")
         return
-    if not head.removeprefix(b"\xef\xbb\xbf").startswith(b"WEBVTT"):
-        ctx.add(mark, where, f"{sub!r} is not a WebVTT file", "a file starting with 'WEBVTT'")
+    for problem in check_text(data, sub):
+        ctx.add(mark, where, problem.text, problem.expected, warning=problem.warning)
 
 
 def _check_aspect(f: Rec, media: MediaInfo, path: str, ctx: Context) -> None:
-    if media.width and media.height:
+    if media.width and media.height and "projection" in f:
         problem = aspect_problem(f["projection"], f.get("stereo", "mono"), media.width, media.height)
         if problem:
             mark = f.at("stereo") if "stereo" in f.marks and "stereo" in f else f.at("projection")

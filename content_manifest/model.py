@@ -10,7 +10,8 @@ from pathlib import Path
 
 PROJECTIONS = ("equirect360", "equirect180")
 STEREO_LAYOUTS = ("mono", "top-bottom", "left-right")
-AUDIO_LAYOUTS = ("stereo", "mono", "ambix-foa")
+AUDIO_LAYOUTS = ("stereo", "mono", "ambix-foa", "none")  # none: the film has no audio track
+EYE_ORDERS = ("left-first", "right-first")  # which eye's picture is on top (top-bottom) or left (left-right)
 
 
 @dataclass(frozen=True)
@@ -103,6 +104,7 @@ class Film:
     sha256: str
     projection: str
     stereo: str = "mono"
+    eye_order: str = "left-first"
     front_heading: float = 0.0
     audio: str = "stereo"
     duration: float | None = None
@@ -148,6 +150,7 @@ class Library:
     manifest_version: int
     films: dict[str, Film]
     title: str = ""
+    allow_outside_folder: bool = False  # film and subtitle paths may leave the manifest's folder
     warnings: list[Problem] = field(default_factory=list)
     # film id -> field name -> (line, column) where it was written; "" -> the film's own mapping
     positions: Mapping[str, Mapping[str, tuple[int, int]]] = field(

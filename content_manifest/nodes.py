@@ -39,10 +39,59 @@ class Unsupported(Exception):
 # --- PyYAML (any YAML) ------------------------------------------------------------------------------------
 
 
+# Aliases let a small text stand for a huge document ("billion laughs"): each value the checker walks is made
+# anew, so the document is refused when its aliases expand it past this many values (and 16 times the values
+# written, whichever is more).
+ALIAS_LIMIT = 1_000_000
+ALIAS_LIMIT_TEXT = "1,000,000 (or 16 times the values written)"
+
+
+class TooManyAliases(yaml.YAMLError):
+    """Aliases expand the document too far; ``mark`` is the 1-based (line, column) of the anchor."""
+
+    def __init__(self, message: str, mark: tuple[int, int]):
+        super().__init__(message)
+        self.mark = mark
+
+
 def compose(text: str) -> Node | None:
-    """Compose with PyYAML (libyaml when available) and convert to node tuples. Raises yaml.YAMLError."""
+    """Compose with PyYAML (libyaml when available) and convert to node tuples. Raises yaml.YAMLError,
+    TooManyAliases when the aliases expand the document beyond `ALIAS_LIMIT`."""
     root = yaml.compose(text, Loader=_Loader)
-    return None if root is None else _convert(root, {})
+    if root is None:
+        return None
+    memo: dict[int, Node] = {}
+    out = _convert(root, memo)
+    if "&" in text:
+        _expanded_size(root, {}, max(ALIAS_LIMIT, 16 * len(memo)), set())
+    return out
+
+
+def _expanded_size(node: yaml.Node, sizes: dict[int, int], limit: int, open_: set[int]) -> int:
+    """How many values ``node`` stands for once every alias in it is expanded (raises TooManyAliases)."""
+    key = id(node)
+    known = sizes.get(key)
+    if known is not None:
+        return known
+    if isinstance(node, yaml.ScalarNode):
+        return 1
+    if key in open_:  # a recursive alias: the checker never follows it twice
+        return 1
+    open_.add(key)
+    total = 1
+    children = (c for pair in node.value for c in pair) if isinstance(node, yaml.MappingNode) else node.value
+    for child in children:
+        total += _expanded_size(child, sizes, limit, open_)
+        if total > limit:
+            m = node.start_mark
+            raise TooManyAliases(
+                f"aliases expand the document to more than {limit:,} values (the list or mapping written at "
+                f"line {m.line + 1} alone)",
+                (m.line + 1, m.column + 1),
+            )
+    open_.discard(key)
+    sizes[key] = total
+    return total
 
 
 def _convert(node: yaml.Node, memo: dict[int, Node]) -> Node:

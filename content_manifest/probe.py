@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import hashlib
 import os
 from dataclasses import dataclass
 from pathlib import Path
 
 from .progress import Progress
+from .safefile import NotRegularFile, irregular, sha256_regular
 from .spherical import SphericalInfo, from_frame_side_data
 
 
@@ -36,6 +36,9 @@ def probe(path: str | os.PathLike[str]) -> Probe:
     import av
 
     p = Path(path)
+    reason = irregular(p)
+    if reason:  # a FIFO would block FFmpeg forever, a device never end
+        raise ProbeError(f"{reason}, not a regular file")
     size = p.stat().st_size
     try:
         container = av.open(str(p))
@@ -83,11 +86,11 @@ def _reason(e: Exception) -> str:
 
 
 def sha256_file(path: str | os.PathLike[str], label: str | None = None) -> str:
-    """SHA-256 of a file, with a progress bar on a terminal for big files."""
+    """SHA-256 of a regular file's content, with a progress bar on a terminal for big files; raises
+    `NotRegularFile` (an OSError) for a FIFO, a device or a link to one."""
     p = Path(path)
-    h = hashlib.sha256()
-    with open(p, "rb") as f, Progress(label or f"sha256 {p.name}", p.stat().st_size) as bar:
-        while block := f.read(4 << 20):
-            h.update(block)
-            bar.update(len(block))
-    return h.hexdigest()
+    reason = irregular(p)
+    if reason:
+        raise NotRegularFile(f"{p}: {reason}, not a regular file")
+    with Progress(label or f"sha256 {p.name}", p.stat().st_size) as bar:
+        return sha256_regular(p, bar.update)

@@ -123,6 +123,12 @@ def scan_folder(
         if p not in seen and not p.is_file():
             report.missing += 1
             report.messages.append(f"kept {e.get('id')}: its file {e.get('file')} is missing")
+    outside = any(isinstance(e, dict) and str(e.get("file", "")).startswith("../") for e in entries)
+    if outside and doc.get("allow_outside_folder") is not True:
+        doc.insert(min(2, len(doc)), "allow_outside_folder", True)
+        report.messages.append(
+            f"{output}: the films lie outside the manifest's folder: wrote allow_outside_folder: true"
+        )
     report.films = entries
     _write(output, doc)
     _, report.problems = check_manifest(output)

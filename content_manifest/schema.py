@@ -16,7 +16,7 @@ from typing import Any
 import yaml
 from yaml.constructor import SafeConstructor
 
-from .model import AUDIO_LAYOUTS, PROJECTIONS, STEREO_LAYOUTS, Problem
+from .model import AUDIO_LAYOUTS, EYE_ORDERS, PROJECTIONS, STEREO_LAYOUTS, Problem
 from .nodes import MAPPING, SCALAR, SEQUENCE, Node
 from .timecode import TIME_EXPECTED, TIME_PATTERN, parse_time
 
@@ -267,6 +267,22 @@ class Number(ScalarKind):
         if self.maximum is not None:
             s["maximum"] = self.maximum
         return s
+
+
+@dataclass(frozen=True)
+class Bool(ScalarKind):
+    expected: str = "true or false"
+
+    def value(self, node: Node) -> Any:
+        if node[0] != SCALAR or node[1] != _BOOL:
+            return INVALID
+        return bool(SafeConstructor.bool_values.get(node[2].lower(), False))
+
+    def report(self, node: Node, path: str, ctx: Context) -> None:
+        ctx.at(node, path, f"expected true or false, got {describe(node)}", self.expected)
+
+    def schema(self) -> dict[str, Any]:
+        return {"type": "boolean"}
 
 
 @dataclass(frozen=True)
@@ -611,6 +627,12 @@ FILM = Record(
             "stereo", Text(enum=STEREO_LAYOUTS), "stereo layout (top-bottom: left eye on top)", default="mono"
         ),
         Field(
+            "eye_order",
+            Text(enum=EYE_ORDERS),
+            "which eye comes first (on top or on the left); right-first files swap the halves",
+            default="left-first",
+        ),
+        Field(
             "front_heading",
             Number(expected="degrees, -360..360", minimum=-360, maximum=360),
             "heading of the picture (clockwise from its centre column) facing the viewer at start",
@@ -619,7 +641,7 @@ FILM = Record(
         Field(
             "audio",
             Text(enum=AUDIO_LAYOUTS),
-            "audio layout (ambix-foa: first-order ambisonics, AmbiX)",
+            "audio layout (ambix-foa: first-order ambisonics, AmbiX; none: no audio track)",
             default="stereo",
         ),
         Field("duration", Time(), "length of the film (probed by scan)"),
@@ -640,6 +662,12 @@ LIBRARY = Record(
             "manifest_version", Number(expected=f"{MANIFEST_VERSION}", integer=True), "format version", True
         ),
         Field("title", Text(), "name of the library", default=""),
+        Field(
+            "allow_outside_folder",
+            Bool(),
+            "true lets film and subtitle paths leave the manifest's folder ('../'); an error otherwise",
+            default=False,
+        ),
         Field("films", ListOf(FILM), "the films", True),
     ),
     expected="a library (a mapping with manifest_version and films)",

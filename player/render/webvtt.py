@@ -1,69 +1,42 @@
-"""A small WebVTT reader for head-locked subtitles: cues with start, end and plain text."""
+"""Head-locked subtitles: a WebVTT file's cues (read by `content_manifest.webvtt`) and the text showing."""
 
 from __future__ import annotations
 
 import bisect
-import re
-from dataclasses import dataclass
 from pathlib import Path
 
-_TIME = re.compile(r"^(?:(\d+):)?(\d{1,2}):(\d{2})\.(\d{3})$")
-_TAG = re.compile(r"<[^>]*>")
+from content_manifest.safefile import open_regular
+from content_manifest.webvtt import MAX_BYTES, Cue, read
+
+__all__ = ["Cue", "CueTrack", "WebVTTError", "load", "parse"]
 
 
 class WebVTTError(ValueError):
     """A subtitle file that cannot be read; names the file and the line."""
 
 
-@dataclass(frozen=True, slots=True)
-class Cue:
-    start: float
-    end: float
-    text: str
-
-
-def _time(value: str, where: str) -> float:
-    m = _TIME.match(value.strip())
-    if not m:
-        raise WebVTTError(f"{where}: bad cue time {value.strip()!r} (expected hh:mm:ss.ttt or mm:ss.ttt)")
-    h, mi, s, ms = (int(g) if g else 0 for g in m.groups())
-    return h * 3600 + mi * 60 + s + ms / 1000.0
-
-
 def parse(text: str, source: str = "subtitles") -> list[Cue]:
-    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
-    if not lines or not lines[0].lstrip("\ufeff").startswith("WEBVTT"):
-        raise WebVTTError(f"{source}:1: a WebVTT file starts with 'WEBVTT'")
-    cues: list[Cue] = []
-    i = 1
-    while i < len(lines):
-        line = lines[i]
-        if "-->" in line:
-            where = f"{source}:{i + 1}"
-            left, _, right = line.partition("-->")
-            start = _time(left, where)
-            end = _time(right.strip().split()[0] if right.strip() else "", where)
-            if end <= start:
-                raise WebVTTError(f"{where}: cue ends ({end:.3f}) before it starts ({start:.3f})")
-            body = []
-            i += 1
-            while i < len(lines) and lines[i].strip():
-                body.append(_TAG.sub("", lines[i]).strip())
-                i += 1
-            cues.append(Cue(start, end, "\n".join(body)))
-        elif line.startswith(("NOTE", "STYLE", "REGION")):
-            while i < len(lines) and lines[i].strip():
-                i += 1
-        i += 1
+    """The cues in order of start; WebVTTError with the first error (warnings do not stop a film)."""
+    cues, problems = read(text, source)
+    errors = [p for p in problems if not p.warning]
+    if errors:
+        raise WebVTTError(errors[0].text)
     return sorted(cues, key=lambda c: c.start)
 
 
 def load(path: str | Path) -> list[Cue]:
     path = Path(path)
     try:
-        return parse(path.read_text(encoding="utf-8-sig"), str(path))
+        with open_regular(path) as f:
+            data = f.read(MAX_BYTES + 1)
     except OSError as exc:
         raise WebVTTError(f"{path}: cannot read subtitles ({exc.strerror or exc})") from None
+    if len(data) > MAX_BYTES:
+        raise WebVTTError(f"{path}: subtitles bigger than {MAX_BYTES >> 20} MB")
+    try:
+        return parse(data.decode("utf-8-sig"), str(path))
+    except UnicodeDecodeError as exc:
+        raise WebVTTError(f"{path}: subtitles are not UTF-8 text ({exc.reason})") from None
 
 
 class CueTrack:
