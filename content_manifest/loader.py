@@ -50,8 +50,12 @@ def _compose(text: str, ctx: Context) -> Node | None:
         col = e.position - (text.rfind("\n", 0, e.position) + 1) + 1
         code = e.character if isinstance(e.character, int) else ord(e.character)
         name = _CONTROL_NAMES.get(code, "a control character")
-        ctx.add((line, col), "(document)", f"character U+{code:04X} ({name}) is not allowed in YAML",
-                "printable text; remove it or write it as an escape in double quotes, e.g. \"\\x01\"")
+        ctx.add(
+            (line, col),
+            "(document)",
+            f"character U+{code:04X} ({name}) is not allowed in YAML",
+            'printable text; remove it or write it as an escape in double quotes, e.g. "\\x01"',
+        )
         return None
     except TooManyAliases as e:
         ctx.add(e.mark, "(document)", str(e), f"at most {ALIAS_LIMIT_TEXT} values once aliases are expanded")
