@@ -13,6 +13,8 @@ from pathlib import Path
 
 import numpy as np
 
+from player.backends.base import Backend
+from player.cadence import Cadence
 from player.control import RUNTIME_NOTICES, SEEK_STEP_S, CommandError, Controller
 
 log = logging.getLogger(__name__)
@@ -35,6 +37,7 @@ class PlayOptions:
     exit_on_end: bool = True
     autoplay: bool = True
     frame_hook: Callable[[PlaybackLoop, object], None] | None = None  # called after each presented frame
+    on_open: Callable[[Backend], None] | None = None  # called once the backend is open (what it is using)
 
 
 @dataclass
@@ -54,11 +57,12 @@ class PlayResult:
     stopped_by: str = ""  # end, duration, viewer, backend, error, stall, terminated, operator
     stop_detail: str = ""  # terminated/operator: the signal
     errors: list[str] = field(default_factory=list)
+    cadence: Cadence = field(default_factory=Cadence)  # judder: display frames per picture while playing
 
 
 class PlaybackLoop:
     def __init__(
-        self, backend, controller: Controller, options: PlayOptions | None = None, server=None
+        self, backend: Backend, controller: Controller, options: PlayOptions | None = None, server=None
     ) -> None:
         self.backend = backend
         self.controller = controller
@@ -69,6 +73,7 @@ class PlaybackLoop:
         self._pending = sorted(self.options.snapshot_at)
         self.upload_mode = ""
         self.gl_renderer = ""
+        self.backend_report: dict = {}  # backend.frame_report() at the end (layer, display rate)
         self.stop_requested: str | None = None
         self.stop_detail = ""
 
@@ -104,7 +109,7 @@ class PlaybackLoop:
                 c.viewer_event(kind, data)
                 # the first focus after wait_for_headset starts the film (a user-presence focus_gained
                 # before the session itself is FOCUSED does not: the backend says whether it is focused)
-                if kind == "focus_gained" and getattr(self.backend, "focused", True):
+                if kind == "focus_gained" and self.backend.focused:
                     c.start_when_focused()
             elif kind in RUNTIME_NOTICES:
                 c.runtime_notice(kind, data)
@@ -123,19 +128,22 @@ class PlaybackLoop:
         backend, c, opts, res = self.backend, self.controller, self.options, self.result
         backend.open()
         try:
+            if opts.on_open is not None:
+                opts.on_open(backend)
             film = c.film
             self.renderer = renderer = Renderer(film.projection, film.stereo, film.front_heading)
             generation = c.film_generation
             from OpenGL import GL
 
             self.gl_renderer = (GL.glGetString(GL.GL_RENDERER) or b"").decode(errors="replace")
-            draw_film = getattr(backend, "draw_film", None)  # OpenXR equirect layer: once per video frame
-            update_views = getattr(backend, "update_views", None)  # scripted heads follow the picture
+            draw_film = backend.draw_film  # OpenXR equirect layers: converted once per video frame
+            update_views = backend.update_views  # scripted heads follow the picture
+            cadence = res.cadence
             last_frame = None
             last_progress = (time.monotonic(), -1.0)
             if opts.autoplay and c.welfare != "stop":
-                if getattr(backend, "starts_when_focused", False):
-                    c.wait_for_headset(getattr(backend, "name", "backend"))  # first focus_gained plays
+                if backend.starts_when_focused:
+                    c.wait_for_headset(backend.name)  # the first focus_gained plays
                 else:
                     c.engine.play()
             while True:
@@ -145,7 +153,7 @@ class PlaybackLoop:
                 info = backend.begin_frame()
                 if info is None:
                     # a window closed by the viewer says so (finish_reason); anything else is unexpected
-                    res.stopped_by = res.stopped_by or getattr(backend, "finish_reason", "") or "backend"
+                    res.stopped_by = res.stopped_by or backend.finish_reason or "backend"
                     break
                 if not all(self.handle(e) for e in backend.poll_events()):
                     break
@@ -157,6 +165,11 @@ class PlaybackLoop:
                     last_frame = None
                 engine = c.engine
                 frame = engine.frame_for(info.display_time)
+                state = str(getattr(engine.state, "value", engine.state))
+                cadence.frame(
+                    frame is not None and frame is not last_frame,
+                    state == "playing" and engine.rate == 1.0,
+                )
                 if frame is not None and frame is not last_frame:
                     try:
                         renderer.upload(frame)
@@ -170,14 +183,17 @@ class PlaybackLoop:
                         res.uploads += 1
                     last_frame = frame
                 media_t = engine.media_time(info.display_time)
-                if update_views is not None:
-                    update_views(info, last_frame.pts if last_frame is not None else media_t)
+                update_views(info, last_frame.pts if last_frame is not None else media_t)
                 c.tick(media_t)
                 overlay = c.overlay_state()
                 start = time.perf_counter()
-                if info.should_render and not (draw_film and draw_film(renderer, overlay)):
+                if info.should_render and not draw_film(renderer, overlay):
                     for eye, (view, target) in enumerate(zip(info.views, info.targets)):
                         renderer.draw_eye(eye, view, target, overlay)
+                if self._pending and last_frame is not None and info.should_render:
+                    snap0 = time.perf_counter()
+                    self._snapshots(last_frame.pts)  # read back before end_frame presents the images
+                    start += time.perf_counter() - snap0
                 backend.end_frame(info)
                 res.render_ms.append((time.perf_counter() - start) * 1000.0)
                 res.display_frames += 1
@@ -188,10 +204,9 @@ class PlaybackLoop:
                 res.last_media_t = media_t
                 if last_frame is not None:
                     res.last_frame_pts = last_frame.pts
-                    self._snapshots(last_frame.pts)
                 if opts.frame_hook is not None:
                     opts.frame_hook(self, info)
-                state = str(getattr(engine.state, "value", engine.state))
+                state = str(getattr(engine.state, "value", engine.state))  # after the tick
                 if state == "error":
                     res.stopped_by = "error"
                     break
@@ -215,6 +230,7 @@ class PlaybackLoop:
             self.upload_mode = renderer.upload_mode  # "auto" settles on a path during the first uploads
             res.end_state = str(getattr(c.engine.state, "value", c.engine.state))
             res.missing_snapshots = list(self._pending)
+            self.backend_report = backend.frame_report()
         finally:
             if self.renderer is not None:
                 self.renderer.close()
@@ -222,17 +238,21 @@ class PlaybackLoop:
         return res
 
     def _snapshots(self, pts: float) -> None:
+        """Save the eye images for every pending snapshot time ``pts`` has reached; a backend that cannot
+        read them back leaves them pending (the report fails, naming why)."""
+        problem = self.backend.snapshot_problem()
+        if problem is not None or self.options.out_dir is None:
+            if problem and not any(e.startswith("snapshots:") for e in self.result.errors):
+                self.result.errors.append(f"snapshots: {problem}")
+            return
         while self._pending and pts >= self._pending[0] - 1e-6:
             t = self._pending.pop(0)
-            read_eye = getattr(self.backend, "read_eye", None)
-            if read_eye is None or self.options.out_dir is None:
-                continue
             from PIL import Image
 
             out = Path(self.options.out_dir)
             out.mkdir(parents=True, exist_ok=True)
-            for eye, name in enumerate(("left", "right")[: getattr(self.backend, "eyes", 2)]):
-                image: np.ndarray = read_eye(eye)
+            for eye, name in enumerate(("left", "right")[: self.backend.eyes]):
+                image: np.ndarray = self.backend.read_eye(eye)
                 path = out / f"snap-{t:.3f}-{name}.png"
                 partial = path.with_name(path.name + ".partial")
                 Image.fromarray(image).save(partial, format="PNG")
@@ -257,6 +277,7 @@ def build_report(
     options: PlayOptions,
     gl_renderer: str = "",
     upload_mode: str = "",
+    backend_report: dict | None = None,
 ) -> dict:
     """The --report JSON: counters, timings, per-stage notes and a pass/fail verdict with reasons."""
     reasons = list(result.errors)
@@ -315,6 +336,8 @@ def build_report(
         "stopped_by": result.stopped_by,
         **({"stop_detail": result.stop_detail} if result.stop_detail else {}),
         "snapshots": result.snapshots,
+        "judder": result.cadence.report(),
+        **({"output": backend_report} if backend_report else {}),
         "notes": notes,
         "result": "fail" if reasons else "pass",
         "reasons": reasons,

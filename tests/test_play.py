@@ -129,7 +129,7 @@ def test_head_script_headings_are_film_headings(sample_library):
     """With front_heading 90, a script heading of 180 still looks at film heading 180 (the blue disc)."""
     import dataclasses
 
-    from player.cli import scripted_orientation
+    from player.compose import scripted_orientation
     from player.control import Controller
     from player.headscript import HeadScript
     from player.render.projection import eye_to_film, forward_heading_pitch

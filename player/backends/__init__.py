@@ -1,10 +1,11 @@
-"""Where the pixels go: ``create_backend("headless" | "desktop" | "openxr", **options)``."""
+"""Where the pixels go: the registry of backends (one line each; every class derives from ``Backend`` in
+``player.backends.base``), ``backend_class(name)`` and ``create_backend(name, **options)``."""
 
 from __future__ import annotations
 
 from importlib import import_module
 
-from player.backends.base import Backend, BackendEvent, EyeView, FrameInfo, RenderTarget
+from player.backends.base import Backend, BackendEvent, BackendOptions, EyeView, FrameInfo, RenderTarget
 
 BACKENDS = {
     "headless": ("player.backends.headless", "HeadlessBackend"),
@@ -17,8 +18,8 @@ class BackendError(RuntimeError):
     """A backend that cannot be created or opened; the message says why and what to do."""
 
 
-def create_backend(name: str, **options: object) -> Backend:
-    """Make the named backend (nothing is opened yet: call ``open()`` on the render thread)."""
+def backend_class(name: str) -> type[Backend]:
+    """The registered backend class (its module is imported now); BackendError says why not."""
     if name not in BACKENDS:
         raise BackendError(f"backend {name!r}: expected one of {', '.join(BACKENDS)}")
     module_name, class_name = BACKENDS[name]
@@ -26,7 +27,12 @@ def create_backend(name: str, **options: object) -> Backend:
         module = import_module(module_name)
     except ImportError as exc:
         raise BackendError(f"backend {name!r} is not available: {exc}") from None
-    return getattr(module, class_name)(**options)
+    return getattr(module, class_name)
+
+
+def create_backend(name: str, **options: object) -> Backend:
+    """Make the named backend (nothing is opened yet: call ``open()`` on the render thread)."""
+    return backend_class(name)(**options)
 
 
 def openxr_available() -> bool:
@@ -43,9 +49,11 @@ __all__ = [
     "Backend",
     "BackendError",
     "BackendEvent",
+    "BackendOptions",
     "EyeView",
     "FrameInfo",
     "RenderTarget",
+    "backend_class",
     "create_backend",
     "openxr_available",
 ]

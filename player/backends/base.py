@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import ClassVar
+
+import numpy as np
 
 Quat = tuple[float, float, float, float]  # (x, y, z, w), OpenXR conventions: +Y up, -Z forward, +X right
 Fov = tuple[float, float, float, float]  # (angle_left, angle_right, angle_up, angle_down) in radians
@@ -62,23 +65,103 @@ class BackendEvent:
     data: dict = field(default_factory=dict)
 
 
-class Backend(Protocol):
-    name: str
-    # True: the playback loop keeps the film loaded and paused (first frame shown) until the first
-    # focus_gained, then starts it (OpenXR: the runtime may take seconds to reach FOCUSED). Optional: a
-    # backend without the attribute starts at once.
-    starts_when_focused: bool
+@dataclass(frozen=True, slots=True)
+class BackendOptions:
+    """What the play command (player/compose.py) gives every backend's ``from_options``; each takes what it
+    uses. ``eye_size`` None: the backend's own default."""
 
+    eye_size: tuple[int, int] | None = None
+    fov: float = 90.0
+    display_rate: float = 60.0
+    eyes: str = "both"  # desktop: "both" or "left"
+    layer: str = "auto"  # openxr: auto, projection, equirect2, equirect
+    graphics: str = "auto"  # openxr: auto, egl, glx, wgl
+    render_scale: float = 1.0  # openxr: times the runtime's recommended eye size
+    projection: str = "equirect360"
+    stereo: str = "mono"
+    front_heading: float = 0.0
+    film_fps: float | None = None  # openxr: the display refresh rate is matched to it where the runtime can
+    snapshots: bool = False  # the eye images will be read back (--snapshot-at)
+
+
+class Backend:
+    """Where the pixels go (hello_xr's ``IGraphicsPlugin``): one base class every backend derives from.
+
+    Four methods are required (``open``, ``begin_frame``, ``end_frame``, ``close``); every optional capability
+    is declared here with its default, so the playback loop calls it without probing. A new backend is one
+    module with a subclass and one line in ``player.backends.BACKENDS``.
+    """
+
+    name: ClassVar[str] = "backend"
+    # True: the playback loop keeps the film loaded and paused (first frame shown) until the first
+    # focus_gained while ``focused``, then starts it (OpenXR: the runtime may take seconds to reach FOCUSED).
+    starts_when_focused: bool = False
+    # How many eye images the backend shows (and read_eye can give back).
+    eyes: int = 2
+    # Why begin_frame returned None ("viewer": the window was closed; OpenXR: requested, viewer,
+    # runtime_lost); empty: the loop reports "backend".
+    finish_reason: str = ""
+
+    @classmethod
+    def from_options(cls, options: BackendOptions) -> Backend:
+        """The backend made from the play command's options (nothing is opened yet)."""
+        raise NotImplementedError(f"{cls.__name__}.from_options")
+
+    # -- required ---------------------------------------------------------------------------------------
     def open(self) -> None:
         """Create the GL context (current on the calling thread) and whatever the output needs."""
+        raise NotImplementedError
 
     def begin_frame(self) -> FrameInfo | None:
         """Wait for the next display frame; None when the backend has finished (window closed, ended)."""
+        raise NotImplementedError
 
     def end_frame(self, info: FrameInfo) -> None:
         """Present or submit what was drawn into info.targets."""
+        raise NotImplementedError
 
+    def close(self) -> None:
+        raise NotImplementedError
+
+    # -- optional, with defaults --------------------------------------------------------------------------
     def poll_events(self) -> list[BackendEvent]:
-        """Input and lifecycle events since the last call."""
+        """Input and lifecycle events since the last call (default: none)."""
+        return []
 
-    def close(self) -> None: ...
+    @property
+    def focused(self) -> bool:
+        """Whether the viewer's output has focus now (default: always)."""
+        return True
+
+    def head_script_problem(self) -> str | None:
+        """None when ``set_orientation_source`` drives the eyes (a head script); else why it cannot."""
+        return f"the {self.name} backend takes the head pose from the headset; --head-script is not used"
+
+    def set_orientation_source(self, source: Callable[[float], Quat] | None) -> None:
+        """``source(media_t)`` gives the head pose for a media time (see head_script_problem)."""
+        raise NotImplementedError(self.head_script_problem() or "set_orientation_source")
+
+    def update_views(self, info: FrameInfo, media_t: float) -> None:
+        """Re-pose ``info.views`` for the media time of the picture shown (default: nothing to do)."""
+
+    def draw_film(self, renderer: object, overlay: object = None) -> bool:
+        """Draw the film the backend's own way (OpenXR equirect layers) and return True, or return False
+        (the default) for the loop to draw each eye with ``renderer.draw_eye``."""
+        return False
+
+    def snapshot_problem(self) -> str | None:
+        """None when ``read_eye`` can give the eye images back (``--snapshot-at``); else why it cannot."""
+        return f"the {self.name} backend cannot read its eye images back"
+
+    def read_eye(self, index: int) -> np.ndarray:
+        """The image just drawn for eye ``index`` (between drawing and ``end_frame``): (height, width, 3)
+        uint8, top row first."""
+        raise NotImplementedError(self.snapshot_problem() or "read_eye")
+
+    def frame_report(self) -> dict:
+        """What the backend adds to the play report (display rate, layer, ...); default nothing."""
+        return {}
+
+    def describe(self) -> dict:
+        """What the backend is using, for logs and the doctor."""
+        return {"backend": self.name}

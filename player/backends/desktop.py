@@ -12,7 +12,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-from player.backends.base import BackendEvent, EyeView, FrameInfo
+from player.backends.base import BackendEvent, BackendOptions, EyeView, FrameInfo
 from player.backends.scripted import ScriptedEyes
 from player.render.glplatform import core_profile_hints, ensure_platform
 from player.render.projection import Quat, head_orientation, symmetric_fov
@@ -58,6 +58,10 @@ class DesktopBackend(ScriptedEyes):
         self._windowed_geometry: tuple[int, int, int, int] | None = None
         self._last_swap = 0.0
         self.finish_reason = ""
+
+    @classmethod
+    def from_options(cls, options: BackendOptions) -> DesktopBackend:
+        return cls(eye_size=options.eye_size or (640, 640), fov=options.fov, eyes=options.eyes)
 
     # -- lifecycle --------------------------------------------------------------------------------------
     def open(self) -> None:

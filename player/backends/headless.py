@@ -10,7 +10,7 @@ import queue
 import time
 from collections.abc import Callable
 
-from player.backends.base import BackendEvent, EyeView, FrameInfo, RenderTarget
+from player.backends.base import BackendEvent, BackendOptions, EyeView, FrameInfo, RenderTarget
 from player.backends.scripted import ScriptedEyes
 from player.render.glplatform import core_profile_hints, ensure_platform
 from player.render.projection import IDENTITY, Quat, symmetric_fov
@@ -55,6 +55,15 @@ class HeadlessBackend(ScriptedEyes):
         self._targets: list = []
         self._next: float | None = None
         self._closed = False
+
+    @classmethod
+    def from_options(cls, options: BackendOptions) -> HeadlessBackend:
+        size = options.eye_size or (256, 256)
+        return cls(eye_size=size, fov=options.fov, display_rate=options.display_rate)
+
+    def describe(self) -> dict:
+        rate = round(1 / self.period, 3)
+        return {"backend": self.name, "eye_size": list(self.eye_size), "display_rate": rate}
 
     def open(self) -> None:
         from player.render.targets import OffscreenTarget

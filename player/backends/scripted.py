@@ -7,16 +7,23 @@ from collections.abc import Callable
 
 import numpy as np
 
-from player.backends.base import EyeView, FrameInfo
+from player.backends.base import Backend, EyeView, FrameInfo
 from player.render.projection import Quat
 
 
-class ScriptedEyes:
-    """Mixin: the backend sets ``orientation_source``, ``_media_t`` and ``_targets`` (`OffscreenTarget`s)."""
+class ScriptedEyes(Backend):
+    """Base of the headless and desktop backends: they set ``orientation_source``, ``_media_t`` and
+    ``_targets`` (`OffscreenTarget`s); head scripts and snapshots work on both."""
 
     orientation_source: Callable[[float], Quat] | None
     _media_t: float
     _targets: list
+
+    def head_script_problem(self) -> str | None:
+        return None
+
+    def snapshot_problem(self) -> str | None:
+        return None
 
     def set_orientation_source(self, source: Callable[[float], Quat] | None) -> None:
         """``source(media_t)`` gives the head pose for a media time (a head script); None gives the backend's

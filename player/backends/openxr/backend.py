@@ -6,14 +6,16 @@ import ctypes
 import time
 from dataclasses import dataclass, field
 
-from ..base import BackendEvent, FrameInfo, RenderTarget
+import numpy as np
+
+from ..base import Backend, BackendEvent, BackendOptions, FrameInfo, RenderTarget
 from .actions import ViewerActions
+from .capabilities import REFRESH_RATE, choose_layer, choose_refresh_rate
 from .clock import XrClock
 from .errors import XrSetupError, explain
 from .graphics import GlBinding, create_binding, gl_version_for, plan_graphics
-from .layers import LAYER_CHOICES, EquirectLayer, ProjectionLayer, eye_view
+from .layers import EquirectLayer, ProjectionLayer, eye_view
 from .runtime import (
-    EQUIRECT2,
     OPENGL,
     OPTIONAL_EXTENSIONS,
     USER_PRESENCE,
@@ -60,6 +62,7 @@ class XrStats:
         default_factory=list
     )  # per display frame: wait_frame return -> end_frame return
     display_lead_ms: list[float] = field(default_factory=list)  # predicted display time - now, at begin_frame
+    display_period_ms: float = 0.0  # the runtime's predicted display period, last frame
     losses: int = 0
     restores: int = 0
     keep_timings: int = 100_000
@@ -74,7 +77,7 @@ def _overlay_visible(overlay: object) -> bool:
     )
 
 
-class OpenXRBackend:
+class OpenXRBackend(Backend):
     """Puts the film in a headset through the active OpenXR runtime. See docs/openxr.md."""
 
     name = "openxr"
@@ -93,9 +96,12 @@ class OpenXRBackend:
         reconnect: bool = True,
         reconnect_interval_s: float = 1.0,
         render_scale: float = 1.0,
+        snapshots: bool = False,
+        film_fps: float | None = None,
     ) -> None:
-        if layer not in LAYER_CHOICES:
-            raise XrSetupError(f"--layer {layer!r} is not known.", f"Use one of: {', '.join(LAYER_CHOICES)}.")
+        choose_layer(layer, [], projection, snapshots)  # an unknown --layer, or equirect with snapshots: now
+        self.snapshots = snapshots
+        self.film_fps = film_fps
         self.graphics = plan_graphics(graphics)
         self.requested_layer = layer
         self.front_heading = front_heading
@@ -110,6 +116,8 @@ class OpenXRBackend:
         self.runtime: RuntimeInfo | None = None
         self.gl: GlBinding | None = None
         self.layer = "projection"
+        self.layer_reason = ""
+        self.refresh: dict = {}  # XR_FB_display_refresh_rate: offered, chosen, reason, current
         self.swapchain_format = 0
         self.swapchain_srgb = False
         self.user_presence = False
@@ -143,6 +151,15 @@ class OpenXRBackend:
         self._last_display_time = 0
         self._begin_cpu = 0.0
         self._last_orientation: tuple | None = None
+        self._targets: list[RenderTarget] = []  # this frame's projection images (read_eye)
+
+    @classmethod
+    def from_options(cls, options: BackendOptions) -> OpenXRBackend:
+        return cls(
+            layer=options.layer, graphics=options.graphics, render_scale=options.render_scale,
+            projection=options.projection, stereo=options.stereo, front_heading=options.front_heading,
+            snapshots=options.snapshots, film_fps=options.film_fps,
+        )  # fmt: skip
 
     # ---- lifecycle ---------------------------------------------------------------------------------------
     def open(self) -> None:
@@ -185,7 +202,9 @@ class OpenXRBackend:
             self._spaces = Spaces(session)
             formats = [int(f) for f in xr.enumerate_swapchain_formats(session)]
             self.swapchain_format, self.swapchain_srgb = choose_format(formats)
-            self.layer = self._choose_layer(enabled)
+            choice = choose_layer(self.requested_layer, enabled, self.projection, self.snapshots)
+            self.layer, self.layer_reason = choice.layer, choice.reason
+            self.refresh = self._match_refresh_rate(enabled)
             if self.layer == "projection":
                 sizes = [self._eye_size(v) for v in self._view_config_views]
                 self._layer = ProjectionLayer(session, self.swapchain_format, self.swapchain_srgb, sizes)
@@ -211,17 +230,24 @@ class OpenXRBackend:
         h = round(v.recommended_image_rect_height * self.render_scale)
         return (max(16, min(w, v.max_image_rect_width)), max(16, min(h, v.max_image_rect_height)))
 
-    def _choose_layer(self, enabled: list[str]) -> str:
-        if self.requested_layer == "projection":
-            return "projection"
-        if EQUIRECT2 in enabled:
-            return "equirect"
-        if self.requested_layer == "equirect":
-            raise XrSetupError(
-                "--layer equirect needs XR_KHR_composition_layer_equirect2, which this runtime lacks.",
-                "Use --layer projection (or auto).",
-            )
-        return "projection"
+    def _match_refresh_rate(self, enabled: list[str]) -> dict:
+        """XR_FB_display_refresh_rate: ask for the offered rate that suits the film best (no judder)."""
+        if REFRESH_RATE not in enabled:
+            return {"offered": [], "chosen": None, "reason": f"the runtime does not offer {REFRESH_RATE}"}
+        xr = self._xr
+        try:
+            offered = [round(float(r), 3) for r in xr.enumerate_display_refresh_rates_fb(self._session)]
+            current = round(float(xr.get_display_refresh_rate_fb(self._session)), 3)
+        except Exception as exc:  # a runtime that lists the extension but fails the call
+            return {"offered": [], "chosen": None, "reason": f"the runtime's refresh rates: {exc!r}"}
+        rate, reason = choose_refresh_rate(offered, self.film_fps)
+        if rate is not None and abs(rate - current) > 0.01:
+            try:
+                xr.request_display_refresh_rate_fb(self._session, rate)
+            except Exception as exc:
+                reason += f"; the runtime refused it ({type(exc).__name__})"
+                rate = None
+        return {"offered": offered, "chosen": rate, "reason": reason, "current": current}
 
     def _teardown(self) -> None:
         """Destroy every OpenXR object (the GL context stays for a later reconnect)."""
@@ -311,6 +337,11 @@ class OpenXRBackend:
             elif kind == st.EVENT_DATA_INTERACTION_PROFILE_CHANGED:
                 if self._actions is not None:
                     self._emit("input_profile", **self._actions.current_profiles())
+            elif kind == st.EVENT_DATA_DISPLAY_REFRESH_RATE_CHANGED_FB:
+                e = ctypes.cast(
+                    ctypes.byref(ev), ctypes.POINTER(xr.EventDataDisplayRefreshRateChangedFB)
+                ).contents
+                self.refresh["current"] = round(float(e.to_display_refresh_rate), 3)
             elif kind == st.EVENT_DATA_USER_PRESENCE_CHANGED_EXT:
                 e = ctypes.cast(ctypes.byref(ev), ctypes.POINTER(xr.EventDataUserPresenceChangedEXT)).contents
                 if e.is_user_present:
@@ -395,12 +426,14 @@ class OpenXRBackend:
             targets: list[RenderTarget] = []
             if should_render and isinstance(self._layer, ProjectionLayer):
                 targets = self._layer.targets()
+            self._targets = targets
         except Exception as exc:
             if type(exc).__name__ in LOST_ERRORS:
                 self._lose(type(exc).__name__)
                 return self._idle_frame()
             raise
         self._clock.observe(pdt, fs.predicted_display_period)
+        self.stats.display_period_ms = int(fs.predicted_display_period) / 1e6
         eye_views = [eye_view(v) for v in views]
         self._note_views(eye_views)
         self._frame_views = eye_views if should_render else []
@@ -437,7 +470,7 @@ class OpenXRBackend:
     def equirect_targets(self, video_size: tuple[int, int]) -> list[RenderTarget]:
         """Equirect layer only: the per-eye images to convert the current video frame into (call only when the
         picture changed, between begin_frame and end_frame). `video_size` is the film's (width, height)."""
-        if self.layer != "equirect" or self._session is None:
+        if self.layer == "projection" or self._session is None:
             return []
         w, h = video_size
         if self.stereo == "top-bottom":
@@ -457,6 +490,7 @@ class OpenXRBackend:
                 eyes,
                 self.projection,
                 self.front_heading,
+                version=2 if self.layer == "equirect2" else 1,
             )
             self._equirect_size = eye_size
         self.stats.equirect_updates += 1
@@ -468,7 +502,7 @@ class OpenXRBackend:
 
         The playback loop calls this once per display frame, after uploading, before end_frame.
         """
-        if self.layer != "equirect":
+        if self.layer == "projection":
             return False
         frame = getattr(renderer, "frame", None)
         if frame is None or self._session is None:
@@ -507,7 +541,7 @@ class OpenXRBackend:
     @property
     def needs_equirect_picture(self) -> bool:
         """True while the equirect layer has no picture yet (draw the current frame even if unchanged)."""
-        return self.layer == "equirect" and (self._layer is None or not self._layer.ready)
+        return self.layer != "projection" and (self._layer is None or not self._layer.ready)
 
     def end_frame(self, info: FrameInfo) -> None:
         data = info.backend_data
@@ -576,6 +610,32 @@ class OpenXRBackend:
     def focused(self) -> bool:
         return self._focused
 
+    def snapshot_problem(self) -> str | None:
+        if self.layer != "projection":
+            return f"the {self.layer} layer's eyes are drawn by the compositor and cannot be read back"
+        return None
+
+    def read_eye(self, index: int) -> np.ndarray:
+        """The projection swapchain image just drawn for eye ``index`` (before end_frame releases it)."""
+        from player.render.targets import read_framebuffer
+
+        problem = self.snapshot_problem()
+        if problem:
+            raise XrSetupError(problem, "Use --layer projection with --snapshot-at.")
+        if index >= len(self._targets):
+            raise XrSetupError("No eye image is drawn on this display frame.", "Try a later media time.")
+        t = self._targets[index]
+        return read_framebuffer(t.framebuffer, t.width, t.height)
+
+    def frame_report(self) -> dict:
+        periods = self.stats.display_period_ms
+        return {
+            "layer": self.layer,
+            "layer_reason": self.layer_reason,
+            "display_hz": round(1000.0 / periods, 3) if periods else None,
+            "refresh_rate": dict(self.refresh),
+        }
+
     def request_exit(self) -> None:
         """Ask for the session to end (safe from any thread); begin_frame returns None once it has."""
         self._exit_requested = True
@@ -614,6 +674,8 @@ class OpenXRBackend:
             "graphics": self.graphics,
             "gl_renderer": self.gl.renderer if self.gl else None,
             "layer": self.layer,
+            "layer_reason": self.layer_reason,
+            "refresh_rate": dict(self.refresh),
             "swapchain_format": hex(self.swapchain_format),
             "srgb": self.swapchain_srgb,
             "user_presence": self.user_presence,

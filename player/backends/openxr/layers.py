@@ -1,4 +1,5 @@
-"""Composition layers: a projection layer our renderer draws, or equirect layers the compositor samples."""
+"""Composition layers: a projection layer our renderer draws, or equirect layers (version 2, or version 1 for
+the Meta PC runtime) the compositor samples. Which one a session uses: capabilities.choose_layer."""
 
 from __future__ import annotations
 
@@ -8,8 +9,6 @@ import math
 from ..base import EyeView, RenderTarget
 from .spaces import posef, yaw_quat
 from .swapchain import Swapchain
-
-LAYER_CHOICES = ("auto", "projection", "equirect")
 
 
 class _SwapchainLayer:
@@ -68,14 +67,15 @@ class ProjectionLayer(_SwapchainLayer):
 
 
 class EquirectLayer(_SwapchainLayer):
-    """XR_KHR_composition_layer_equirect2: the film as a sphere the compositor samples at display resolution.
+    """An equirect layer: the film as a sphere the compositor samples at display resolution.
+
+    ``version`` 2 is XR_KHR_composition_layer_equirect2 (angles); 1 is XR_KHR_composition_layer_equirect
+    (scale and bias over the whole sphere: 360 films only, see capabilities.layer_paths).
 
     The film is converted from YUV into these swapchains once per video frame (`targets`), not per display
     frame; stereo films get one layer per eye. The layer is turned so that the film's front_heading faces the
     viewer (headings are clockwise, yaw is counter-clockwise: yaw = +heading).
     """
-
-    kind = "equirect"
 
     def __init__(
         self,
@@ -86,10 +86,12 @@ class EquirectLayer(_SwapchainLayer):
         eyes: int,
         projection: str,
         front_heading: float,
+        version: int = 2,
     ) -> None:
         import xr
 
         self._xr = xr
+        self.kind = "equirect2" if version == 2 else "equirect"
         w, h = eye_size
         self.swapchains = [Swapchain.create(session, fmt, srgb, w, h) for _ in range(eyes)]
         visibility = [xr.EyeVisibility.BOTH] if eyes == 1 else [xr.EyeVisibility.LEFT, xr.EyeVisibility.RIGHT]
@@ -97,16 +99,24 @@ class EquirectLayer(_SwapchainLayer):
         self.front_heading = front_heading
         self._layers = []
         for sc, vis in zip(self.swapchains, visibility):
-            layer = xr.CompositionLayerEquirect2KHR(
-                space=None,
-                eye_visibility=vis,
-                sub_image=xr.SwapchainSubImage(swapchain=sc.handle, image_rect=sc.rect),
-                pose=posef(xr, yaw_quat(math.radians(front_heading))),
-                radius=0.0,  # infinite: the film is at the horizon
-                central_horizontal_angle=central,
-                upper_vertical_angle=math.pi / 2.0,
-                lower_vertical_angle=-math.pi / 2.0,
-            )
+            common = {
+                "space": None,
+                "eye_visibility": vis,
+                "sub_image": xr.SwapchainSubImage(swapchain=sc.handle, image_rect=sc.rect),
+                "pose": posef(xr, yaw_quat(math.radians(front_heading))),
+                "radius": 0.0,  # infinite: the film is at the horizon
+            }
+            if version == 2:
+                layer = xr.CompositionLayerEquirect2KHR(
+                    **common,
+                    central_horizontal_angle=central,
+                    upper_vertical_angle=math.pi / 2.0,
+                    lower_vertical_angle=-math.pi / 2.0,
+                )
+            else:  # the whole image over the whole sphere
+                layer = xr.CompositionLayerEquirectKHR(
+                    **common, scale=xr.Vector2f(1.0, 1.0), bias=xr.Vector2f(0.0, 0.0)
+                )
             self._layers.append(layer)
         self._refs = [ctypes.byref(layer) for layer in self._layers]
 

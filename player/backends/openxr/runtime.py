@@ -15,11 +15,16 @@ APP_NAME = "Viewpoint"
 OPENGL = "XR_KHR_opengl_enable"
 EGL = "XR_MNDX_egl_enable"
 EQUIRECT2 = "XR_KHR_composition_layer_equirect2"
+EQUIRECT1 = "XR_KHR_composition_layer_equirect"
+REFRESH_RATE = "XR_FB_display_refresh_rate"
 TIMESPEC = "XR_KHR_convert_timespec_time"
 WIN32_TIME = "XR_KHR_win32_convert_performance_counter_time"
 USER_PRESENCE = "XR_EXT_user_presence"
 HEADLESS = "XR_MND_headless"
-OPTIONAL_EXTENSIONS = (EGL, EQUIRECT2, TIMESPEC, WIN32_TIME, USER_PRESENCE)
+OPTIONAL_EXTENSIONS = (EGL, EQUIRECT2, EQUIRECT1, TIMESPEC, WIN32_TIME, USER_PRESENCE, REFRESH_RATE)
+# Extensions the player treats as absent although the runtime offers them: a comma-separated list, to force
+# the fall-backs in tests, or to work around a runtime whose extension misbehaves (docs/openxr.md).
+WITHHOLD_ENV = "VIEWPOINT_XR_WITHHOLD"
 
 
 @dataclass
@@ -80,14 +85,21 @@ def _text(value: object) -> str:
     return value.decode() if isinstance(value, bytes | bytearray) else str(value)
 
 
+def withheld_extensions() -> set[str]:
+    """The extensions named in $VIEWPOINT_XR_WITHHOLD."""
+    return {e.strip() for e in os.environ.get(WITHHOLD_ENV, "").split(",") if e.strip()}
+
+
 def available_extensions() -> list[str]:
-    """The extensions the active runtime offers (raises XrSetupError when there is no runtime)."""
+    """The extensions the active runtime offers, less the withheld ones (XrSetupError when no runtime)."""
     try:
         import xr
 
-        return [_text(e.extension_name) for e in xr.enumerate_instance_extension_properties()]
+        offered = [_text(e.extension_name) for e in xr.enumerate_instance_extension_properties()]
     except Exception as exc:  # the loader raises its own errors, OSError when it cannot load
         raise explain(exc, "asking the runtime for its extensions") from exc
+    withheld = withheld_extensions()
+    return [e for e in offered if e not in withheld]
 
 
 def create_instance(required: list[str], optional: list[str]) -> tuple[object, list[str], RuntimeInfo]:
