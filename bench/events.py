@@ -32,8 +32,8 @@ from content_manifest import load_library  # noqa: E402
 from content_manifest.sample import write_sample_library  # noqa: E402
 from facilitator.client import FacilitatorHome, PlayerClient  # noqa: E402
 from player.control import Controller  # noqa: E402
+from player.protocol.keys import load_or_create_identity, write_public_cert  # noqa: E402
 from player.session.log import connect  # noqa: E402
-from player.session.security import load_or_create_identity, write_public_cert  # noqa: E402
 from player.session.server import SessionServer  # noqa: E402
 from tests.session_support import Player  # noqa: E402
 

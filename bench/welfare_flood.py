@@ -24,7 +24,7 @@ import zmq
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from content_manifest.sample import write_sample_library
-from player.session import protocol as P
+from player import protocol as P
 from tests.session_support import Player, make_home
 
 

@@ -30,9 +30,10 @@ from facilitator.client import (
     pair,
 )
 from facilitator.store import FacilitatorStore, StoreError
-from player.arguments import number
-from player.session import protocol as P
-from player.session.security import KeyFileError, open_private
+from player import protocol as P
+from player.protocol.argtypes import number
+from player.protocol.keys import KeyFileError
+from player.protocol.private import open_private
 
 PROG = "viewpoint-facilitator"
 
@@ -151,7 +152,7 @@ def cmd_pair(args: argparse.Namespace) -> int:
     if args.endpoint is None:
         raise Failure("pair: give the player's address, e.g. tcp://10.0.0.5:5555", 2)
     if args.player_cert is not None:
-        from player.session.security import KeyFileError, load_public_key
+        from player.protocol.keys import KeyFileError, load_public_key
 
         try:
             public = load_public_key(args.player_cert)
@@ -200,7 +201,7 @@ def _say_if_renamed(name: str, remembered_as: str) -> None:
 
 
 def _fp(public: bytes) -> str:
-    from player.session.security import fingerprint
+    from player.protocol.keys import fingerprint
 
     return fingerprint(public)
 

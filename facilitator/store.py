@@ -21,9 +21,9 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import IO, Any
 
-from player.session.log import POSE_STRUCT, pack_poses, unpack_poses
-from player.session.protocol import utc_now
-from player.session.security import private_file
+from player.protocol import utc_now
+from player.protocol.poses import POSE_STRUCT, pack_poses, unpack_poses
+from player.protocol.private import private_file
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS events(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import os
 import signal
@@ -11,7 +10,7 @@ import sys
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
-from player.arguments import number, output_problem
+from player.protocol.argtypes import number, output_problem
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
 
@@ -27,11 +26,11 @@ def _size(text: str) -> tuple[int, int]:
 
 
 def _endpoint(text: str) -> str:
-    from player.session.sockets import SessionServerError, split_endpoint
+    from player.protocol.endpoints import EndpointError, split_endpoint
 
     try:
         split_endpoint(text)
-    except SessionServerError as exc:
+    except EndpointError as exc:
         raise argparse.ArgumentTypeError(f"{text!r}: {exc}") from None
     return text
 
@@ -74,12 +73,6 @@ def default_log_path(env: Mapping[str, str] | None = None, platform: str | None 
     return player_home(env, platform) / "sessions.sqlite"
 
 
-def _default_backend() -> str:
-    from player.backends import openxr_available
-
-    return "openxr" if openxr_available() else "headless"
-
-
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="viewpoint-player", description=__doc__)
     parser.add_argument("-v", "--verbose", action="store_true", help="log more")
@@ -90,9 +83,10 @@ def build_parser() -> argparse.ArgumentParser:
     play.add_argument("--film", required=True, help="film id from the manifest")
     play.add_argument(
         "--backend",
-        choices=("headless", "desktop", "openxr"),
-        default=None,
-        help="where the picture goes (default: openxr when a runtime is present, else headless)",
+        choices=("auto", "openxr", "desktop", "headless"),
+        default="auto",
+        help="where the picture goes: auto (the default) is the headset through the active OpenXR runtime "
+        "and fails with the doctor's message when there is none; desktop: a window; headless: none (QA)",
     )
     play.add_argument(
         "--head-script", type=Path, help="YAML keyframes {t, heading, pitch, roll} (headless/desktop)"
@@ -166,7 +160,17 @@ def build_parser() -> argparse.ArgumentParser:
         "--advertise", action="store_true", help="announce this player on the network (mDNS, with --listen)"
     )
     play.add_argument(
-        "--layer", choices=("auto", "projection", "equirect"), default="auto", help="openxr layer"
+        "--layer",
+        choices=("auto", "projection", "equirect2", "equirect"),
+        default="auto",
+        help="openxr: how the film reaches the compositor; auto picks equirect2, then equirect (version 1), "
+        "then projection, by what the runtime offers (docs/openxr.md)",
+    )
+    play.add_argument(
+        "--render-scale",
+        type=number(0.1, 2.0, what="a scale"),
+        default=1.0,
+        help="openxr: eye images at this times the runtime's recommended size, 0.1..2 (software OpenGL: 0.3)",
     )
     play.add_argument(
         "--graphics", choices=("auto", "egl", "glx", "wgl"), default="auto", help="openxr binding"
@@ -217,42 +221,6 @@ def main(argv: list[str] | None = None) -> int:
 def _fail(message: str, code: int = EXIT_USAGE) -> int:
     print(f"viewpoint-player: {message}", file=sys.stderr)
     return code
-
-
-def scripted_orientation(script, controller, media_t: float | None = None):
-    """The head pose a script asks for at a media time (default: now). Script headings are film headings
-    (clockwise from the picture's centre column, as in the sample films), so the head turns by
-    ``heading - front_heading + recentre``."""
-    from player.render.projection import head_orientation, quat_multiply
-
-    film = controller.film
-    offset = (film.front_heading if film else 0.0) - controller.overlay.recentre_yaw
-    q = script.orientation_at(controller.media_time() if media_t is None else media_t)
-    return quat_multiply(head_orientation(-offset, 0.0, 0.0), q) if offset else q
-
-
-def make_backend(args: argparse.Namespace, controller, name: str):
-    from player.backends import create_backend
-    from player.headscript import HeadScript
-
-    script = HeadScript.load(args.head_script) if args.head_script else None
-    if args.eye_size is None:
-        args.eye_size = (640, 640) if name == "desktop" else (256, 256)
-    if name == "headless":
-        backend = create_backend(
-            "headless", eye_size=args.eye_size, fov=args.fov, display_rate=args.display_rate
-        )
-    elif name == "desktop":
-        backend = create_backend("desktop", eye_size=args.eye_size, fov=args.fov, eyes=args.eyes)
-    else:
-        film = controller.film
-        backend = create_backend(
-            "openxr", layer=args.layer, graphics=args.graphics, projection=film.projection,
-            stereo=film.stereo, front_heading=film.front_heading,
-        )  # fmt: skip
-    if script is not None and hasattr(backend, "set_orientation_source"):
-        backend.set_orientation_source(lambda media_t: scripted_orientation(script, controller, media_t))
-    return backend
 
 
 def stop_signals() -> list[signal.Signals]:
@@ -330,12 +298,7 @@ def cmd_play(args: argparse.Namespace) -> int:
 
 
 def _play(args: argparse.Namespace, stopper: StopOnSignal) -> int:
-    from content_manifest import LibraryUnavailable, open_library
-    from player.app import PlaybackLoop, PlayOptions, build_report
-    from player.backends import BackendError
-    from player.control import CommandError, Controller
-    from player.headscript import HeadScriptError
-
+    """Check the arguments, then play (player/compose.py puts the parts together)."""
     if not 0.5 <= args.speed <= 8.0:
         return _fail(f"--speed {args.speed:g}: expected 0.5..8")
     if args.snapshot_at and args.out is None:
@@ -353,103 +316,9 @@ def _play(args: argparse.Namespace, stopper: StopOnSignal) -> int:
                 f"--listen: no home folder for the keys and log ({exc}); give --keys DIR and --log FILE"
             )
         print(f"viewpoint-player: keys in {args.keys}, session log {args.log}", flush=True)
-    try:
-        library = open_library(args.manifest)
-    except LibraryUnavailable as exc:
-        return _fail(str(exc))
-    backend_name = args.backend or _default_backend()
-    audio = args.audio or ("null" if backend_name == "headless" else "auto")
-    controller = Controller(library, engine_options={"audio": audio, "hwdec": args.hwdec})
-    server = None
-    loop = None
-    group_sync = advertiser = None
-    sinks: list = []
+    from player.compose import play
 
-    def emit(kind: str, data: dict) -> None:
-        for sink in sinks:
-            sink(kind, data)
-
-    controller.set_sink(emit)
-    try:
-        if args.listen:  # before the film loads, so that the session log holds transport.loaded too
-            from player.session.server import SessionServer
-            from player.sync.service import GroupSyncService
-
-            server = SessionServer(
-                controller, endpoint=args.listen, keys_dir=args.keys, log_path=args.log,
-                player_name=args.name or "viewpoint-player", retention_days=args.retention_days,
-            )  # fmt: skip
-            server.on_pairing_code = pairing_notice(server, controller)
-            group_sync = GroupSyncService(controller).attach(server)
-            # a viewer's hold or a welfare stop released: rejoin where the group is by now
-            controller.add_resume_listener(group_sync.follower.catch_up)
-            sinks.append(server.emit)
-            try:
-                server.start()
-            except Exception as exc:  # SessionServerError: port in use, unreadable keys, log not writable
-                return _fail(f"--listen {args.listen}: {exc}", EXIT_FAIL)
-            if args.advertise:
-                from player.sync.advertise import advertise_server
-
-                advertiser = advertise_server(server, args.name or "viewpoint-player")
-        try:
-            controller.load(args.film)
-        except CommandError as exc:  # the protocol names the field args.film; here it is --film
-            return _fail("--film: " + exc.message.removeprefix("args.film: "))
-        if args.speed != 1.0:
-            controller.set_rate(args.speed)
-        try:
-            backend = make_backend(args, controller, backend_name)
-        except (HeadScriptError, BackendError, ValueError) as exc:
-            return _fail(str(exc))
-        options = PlayOptions(
-            snapshot_at=args.snapshot_at, out_dir=args.out, duration=args.duration,
-            exit_on_end=not args.listen,  # a facilitated player stays up after the film ends
-        )  # fmt: skip
-        if args.wait:
-            options.autoplay = options.exit_on_end = False
-        loop = PlaybackLoop(backend, controller, options, server=server)
-        sinks.insert(0, loop.record_event)
-        stopper.on_stop(lambda name: loop.request_stop(stop_reason(name), detail=name))
-        try:
-            result = loop.run()
-        except Exception as exc:  # a backend that cannot open: say why, no traceback
-            logging.getLogger(__name__).debug("playback failed", exc_info=True)
-            if args.report:
-                failed = {"film": args.film, "backend": backend_name, "result": "fail",
-                          "reasons": [f"playback failed: {exc}"]}  # fmt: skip
-                args.report.parent.mkdir(parents=True, exist_ok=True)
-                args.report.write_text(json.dumps(failed, indent=2) + "\n", encoding="utf-8")
-            return _fail(f"playback failed: {exc}", EXIT_FAIL)
-        stats = controller.engine.stats()
-        report = build_report(
-            film=controller.film, backend_name=backend_name, result=result, stats=stats,
-            media_info=controller.engine.info, options=options,
-            gl_renderer=getattr(loop, "gl_renderer", ""),
-            upload_mode=getattr(loop, "upload_mode", ""),
-        )  # fmt: skip
-        if args.report:
-            args.report.parent.mkdir(parents=True, exist_ok=True)
-            args.report.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
-        if stopper.signal_name is not None:
-            print(f"viewpoint-player: {report['notes'].get('stop', 'stopped')}", file=sys.stderr)
-            return EXIT_OK  # stopped on purpose; the session log says so
-        if report["result"] != "pass":
-            for reason in report["reasons"]:
-                print(f"viewpoint-player: FAIL: {reason}", file=sys.stderr)
-            return EXIT_FAIL
-        return EXIT_OK
-    finally:
-        if advertiser is not None:
-            advertiser.close()
-        if group_sync is not None:
-            group_sync.close()
-        if server is not None:
-            if stopper.signal_name is not None:
-                server.stop("player_terminated", detail=stopper.signal_name)
-            else:
-                server.stop()
-        controller.close()
+    return play(args, stopper, pairing_notice, stop_reason)
 
 
 if __name__ == "__main__":

@@ -11,7 +11,6 @@ from __future__ import annotations
 import bisect
 import hashlib
 import logging
-import math
 import os
 import threading
 from collections.abc import Callable
@@ -21,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from content_manifest import Film, Library
+from player import protocol as P
 from player.render.overlay import OverlayAnimator, OverlayState
 from player.render.projection import Quat, forward_heading_pitch, head_orientation, quat_multiply
 from player.render.webvtt import CueTrack, WebVTTError
@@ -49,17 +49,6 @@ class CommandError(Exception):
         super().__init__(message)
         self.code = code
         self.message = message
-
-
-def _number(args: dict, key: str, lo: float | None = None, hi: float | None = None, unit: str = "") -> float:
-    value = args.get(key)
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        raise CommandError(
-            "bad_args", f"args.{key}: expected a number{unit and ' of ' + unit}, got {value!r}"
-        )
-    if (lo is not None and value < lo) or (hi is not None and value > hi):
-        raise CommandError("bad_args", f"args.{key}: {value!r} outside {lo:g}..{hi:g}")
-    return float(value)
 
 
 class FilmHasher:
@@ -655,15 +644,20 @@ class Controller:
         }
 
     def dispatch(self, cmd: str, args: dict | None = None) -> dict:
-        """Carry out one protocol command; returns its result or raises CommandError."""
-        args = args if args is not None else {}
-        if not isinstance(args, dict):
-            raise CommandError("bad_args", "args: expected an object")
-        handler = _COMMANDS.get(cmd)
-        if handler is None:
+        """Carry out one playback command of the catalogue (``target="controller"``), validated there;
+        returns its result or raises CommandError."""
+        spec = P.COMMANDS.get(cmd)
+        handler = _HANDLERS.get(cmd)
+        if spec is None or handler is None:
             raise CommandError(
-                "unknown_command", f"cmd: unknown command {cmd!r} (known: {', '.join(_COMMANDS)})"
+                "unknown_command", f"cmd: unknown command {cmd!r} (known: {', '.join(_HANDLERS)})"
             )
+        try:
+            args = P.check_args(spec.args, args if args is not None else {})
+            if spec.extra_check is not None:
+                spec.extra_check(args)
+        except P.ProtocolError as exc:
+            raise CommandError(exc.code, exc.message) from None
         try:
             return handler(self, args)
         except CommandError:
@@ -675,52 +669,27 @@ class Controller:
             raise CommandError("internal", f"{cmd} failed: {exc}") from None
 
 
-def _text(args: dict, key: str) -> str:
-    value = args.get(key)
-    if not isinstance(value, str) or not value:
-        raise CommandError("bad_args", f"args.{key}: expected a non-empty string, got {value!r}")
-    return value
-
-
-def _bool(args: dict, key: str) -> bool:
-    value = args.get(key)
-    if not isinstance(value, bool):
-        raise CommandError("bad_args", f"args.{key}: expected true or false, got {value!r}")
-    return value
-
-
-def _index(args: dict) -> int:
-    value = args.get("index")
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise CommandError(
-            "bad_args", f"args.id or args.index: expected a chapter id or index >= 0, got {value!r}"
-        )
-    return value
-
-
 def _volume(c: Controller, args: dict) -> dict:
-    if "volume" not in args and "muted" not in args:
-        raise CommandError("bad_args", "args: expected volume (0..1) and/or muted (true/false)")
     result: dict = {}
     if "muted" in args:
-        result.update(c.set_muted(_bool(args, "muted")))
+        result.update(c.set_muted(args["muted"]))
     if "volume" in args:
-        result.update(c.set_volume(_number(args, "volume", 0.0, 1.0)))
+        result.update(c.set_volume(args["volume"]))
     return result
 
 
-_COMMANDS: dict[str, Callable[[Controller, dict], dict]] = {
-    "load": lambda c, a: c.load(_text(a, "film"), play=bool(a.get("play", False))),
+# One handler per catalogue command with target "controller" (arguments already checked by the catalogue).
+_HANDLERS: dict[str, Callable[[Controller, dict], dict]] = {
+    "load": lambda c, a: c.load(a["film"], play=a.get("play", False)),
     "play": lambda c, a: c.play(),
     "pause": lambda c, a: c.pause(),
-    "seek": lambda c, a: c.seek(_number(a, "t", 0.0, None, "seconds")),
-    "chapter": lambda c, a: c.chapter(_text(a, "id")) if "id" in a else c.chapter(index=_index(a)),
+    "seek": lambda c, a: c.seek(a["t"]),
+    "chapter": lambda c, a: c.chapter(a["id"]) if "id" in a else c.chapter(index=a["index"]),
     "next_safe_point": lambda c, a: c.next_safe_point(),
-    "rate": lambda c, a: c.set_rate(_number(a, "rate", 0.5, 8.0)),
-    "volume": lambda c, a: _volume(c, a),
-    "mute": lambda c, a: c.set_muted(_bool(a, "muted")),
+    "rate": lambda c, a: c.set_rate(a["rate"]),
+    "volume": _volume,
+    "mute": lambda c, a: c.set_muted(a["muted"]),
     "recentre": lambda c, a: c.recentre(),
-    "welfare": lambda c, a: c.set_welfare(_text(a, "action")),
-    "status": lambda c, a: c.status(),
+    "welfare": lambda c, a: c.set_welfare(a["action"]),
 }
-COMMANDS = tuple(_COMMANDS)
+COMMANDS = tuple(_HANDLERS)

@@ -203,7 +203,7 @@ def run_qa(args: argparse.Namespace) -> int:
     import sys
 
     from content_manifest import LibraryUnavailable, open_library
-    from player.arguments import output_problem
+    from player.protocol.argtypes import output_problem
 
     try:
         library = open_library(args.manifest)

@@ -18,7 +18,7 @@ import threading
 from pathlib import Path
 
 from facilitator.client import FacilitatorHome, PlayerClient
-from player.session.security import load_or_create_identity, load_public_key, write_public_cert
+from player.protocol.keys import load_or_create_identity, load_public_key, write_public_cert
 from tests.support import wait_for
 
 __all__ = ["KeepPlaying", "Player", "Relay", "copy_tree", "free_port_triple", "make_home", "wait_for"]

@@ -162,7 +162,7 @@ def test_a_store_that_is_not_there_is_not_made_by_reading_it(tmp_path, monkeypat
 
 
 def test_damaged_player_records_are_named(tmp_path, monkeypatch, capsys):
-    from player.session.security import load_or_create_identity
+    from player.protocol.keys import load_or_create_identity
     from tests.session_support import make_home
 
     home = make_home(tmp_path / "fh", "alice")

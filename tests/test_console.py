@@ -84,13 +84,13 @@ def test_the_scripted_demo_session_writes_its_report(tmp_path, sample_manifest, 
     report = run_demo_session(tmp_path, library=sample_manifest, say=lines.append)
     assert report.is_file() and lines[-1] == f"demo: report written: {report}"
     html = report.read_text(encoding="utf-8")
-    assert "P-DEMO01" in html and "asked to pause; talked it through; on" in html and "Welfare: STOP" in html
+    assert "P-D01" in html and "asked to pause; talked it through; on" in html and "Welfare: STOP" in html
     log = tmp_path / "session" / "player-log.sqlite"
     if sys.platform != "win32":  # the log, and the player's output with its pairing code: owner only
         for private in (log, tmp_path / "session" / "player-output.txt", report):
             assert stat.S_IMODE(private.stat().st_mode) == 0o600, private
     db = sqlite3.connect(log)
-    sid, consent = db.execute("SELECT id, consent FROM sessions WHERE participant='P-DEMO01'").fetchone()
+    sid, consent = db.execute("SELECT id, consent FROM sessions WHERE participant='P-D01'").fetchone()
     kinds = [r[0] for r in db.execute("SELECT type FROM events WHERE session=? ORDER BY seq", (sid,))]
     poses = db.execute("SELECT sum(count) FROM poses WHERE session=?", (sid,)).fetchone()[0]
     db.close()

@@ -317,7 +317,7 @@ def test_viewer_requests_and_headset_off_flash_until_acknowledged(rig, sample_li
     from facilitator.console.link import ClientLink
     from facilitator.console.localplayer import free_port_block
     from player.control import Controller
-    from player.session.security import Authorizations, load_public_key
+    from player.protocol.keys import Authorizations, load_public_key
     from player.session.server import SessionServer
 
     home = rig["player"].home

@@ -128,5 +128,5 @@ def test_a_failing_sink_does_not_stop_commands(controller):
         raise RuntimeError("disk full")
 
     controller.set_sink(broken)
-    assert controller.dispatch("status", {})["film"] == "calibration-mono"
+    assert controller.status()["film"] == "calibration-mono"
     controller.dispatch("pause", {})

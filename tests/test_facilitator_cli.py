@@ -101,7 +101,7 @@ def test_the_cli_end_to_end(sample_manifest, tmp_path, capsys):
 
 
 def test_non_interactive_pairing_with_certificate_files(tmp_path, capsys):
-    from player.session.security import load_or_create_identity, read_cert_metadata
+    from player.protocol.keys import load_or_create_identity, read_cert_metadata
 
     home = str(tmp_path / "fac")
     status, out, _ = run(capsys, "--home", home, "pair", "--show-cert")

@@ -12,7 +12,7 @@ import zmq
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from player.session import protocol as P
+from player import protocol as P
 from tests.session_support import KeepPlaying, Player, make_home, wait_for
 
 pytestmark = pytest.mark.timeout(180)

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from facilitator.group.discovery import Discovery, PlayerAddress, parse_address
-from player.session.security import fingerprint
-from player.sync.advertise import SERVICE_TYPE, Advertiser, advertise_server, service_name
+from player.protocol.endpoints import SERVICE_TYPE, Advertiser, advertise_server, service_name
+from player.protocol.keys import fingerprint
 
 
 @pytest.mark.parametrize(

@@ -14,7 +14,7 @@ import pytest
 from content_manifest import load_library
 from facilitator.client import CommandFailed, FacilitatorHome, PlayerClient
 from player.control import CommandError, Controller
-from player.session.security import load_or_create_identity, write_public_cert
+from player.protocol.keys import load_or_create_identity, write_public_cert
 from player.session.server import SessionServer
 from player.sync.service import GroupSyncService
 from tests.session_support import wait_for

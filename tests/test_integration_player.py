@@ -15,7 +15,7 @@ import pytest
 from PIL import Image
 
 from facilitator.client import pair
-from player.session import protocol as P
+from player import protocol as P
 from tests.session_support import Player, make_home, wait_for
 from tests.support import log_events
 

@@ -8,8 +8,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from player.protocol import utc_now
 from player.session.log import LogError, PoseBatch, SessionLog, pack_poses, unpack_poses
-from player.session.protocol import utc_now
 from tests.support import event_row as ev
 
 

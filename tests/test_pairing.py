@@ -12,7 +12,7 @@ import pytest
 import zmq.auth
 
 from facilitator.client import CommandFailed, PairingError, RequestTimeout, pair
-from player.session.security import (
+from player.protocol.keys import (
     Authorizations,
     load_or_create_identity,
     new_pairing_code,
@@ -173,7 +173,7 @@ def test_revoking_a_console_also_closes_its_event_stream(sample_manifest, tmp_pa
 
 
 def test_a_certificate_role_is_read_strictly(tmp_path):
-    from player.session.security import write_public_cert
+    from player.protocol.keys import write_public_cert
 
     auth = Authorizations(tmp_path)
     keys = [load_or_create_identity(tmp_path / n, "facilitator").public for n in ("a", "b", "c")]

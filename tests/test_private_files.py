@@ -13,8 +13,8 @@ import pytest
 from facilitator.client.home import FacilitatorHome
 from facilitator.report.html import write_report
 from facilitator.store import FacilitatorStore
+from player.protocol.private import open_private, private_file, write_private_text
 from player.session.log import SessionLog
-from player.session.security import open_private, private_file, write_private_text
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX modes (Windows uses owner-only ACLs)")
 

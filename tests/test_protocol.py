@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from player.session import protocol as P
+from player import protocol as P
 
 
 def cmd(name, args=None, rid="c-1", v=1) -> bytes:
@@ -116,16 +116,32 @@ def test_errors_keep_the_request_id_when_it_is_usable():
     assert P.decode_reply(P.encode_ok("c-1", {"x": 1}))["result"] == {"x": 1}
 
 
-def test_register_command_for_other_parts():
-    spec = P.register_command("group.sync", None, target="controller", doc="test")
-    try:
-        c = P.decode_command(cmd("group.sync", {"at": 1.0, "anything": [1, 2]}))
-        assert c.args == {"at": 1.0, "anything": [1, 2]}
-        assert spec.lead_only
-        with pytest.raises(ValueError):
-            P.register_command("Bad Name")
-    finally:
-        P.COMMANDS.pop("group.sync", None)
+def test_group_commands_are_catalogue_entries_with_argument_specs():
+    c = P.decode_command(cmd("group.sync", {"timeline": {"at": 1.0}, "cmd": "play"}))
+    assert c.args == {"timeline": {"at": 1.0}, "cmd": "play"} and P.COMMANDS["group.sync"].target == P.GROUP
+    with pytest.raises(P.ProtocolError, match=r"args\.anything: unknown argument"):
+        P.decode_command(cmd("group.sync", {"timeline": {}, "anything": 1}))
+    with pytest.raises(P.ProtocolError, match=r"args\.cmd: expected one of play"):
+        P.decode_command(cmd("group.sync", {"timeline": {}, "cmd": "welfare"}))
+    assert not hasattr(P, "register_command")  # no run-time registration: the table is the table
+
+
+def test_too_large_and_broken_json_echo_the_request_id():
+    """A Lazy Pirate client matches replies by id: too_large and bad_json carry it where it can be read."""
+    pad = b"x" * (P.MAX_MESSAGE_BYTES + 10)
+    big = b'{"v":1,"id":"c-big","cmd":"annotate","args":{"text":"' + pad + b'"}}'
+    with pytest.raises(P.ProtocolError) as e:
+        P.decode_command(big)
+    assert (e.value.code, e.value.request_id) == (P.E_TOO_LARGE, "c-big")
+    with pytest.raises(P.ProtocolError) as e:
+        P.decode_command(b'{"v":1,"id":"c-7","cmd":')
+    assert (e.value.code, e.value.request_id) == (P.E_BAD_JSON, "c-7")
+
+
+def test_chapter_by_index_is_accepted_and_exactly_one_of_id_or_index():
+    assert P.decode_command(cmd("chapter", {"index": 2})).args == {"index": 2}
+    with pytest.raises(P.ProtocolError, match="exactly one of id, index"):
+        P.decode_command(cmd("chapter", {"index": 2, "id": "a"}))
 
 
 def test_clone_state_folds_events_and_time_format():

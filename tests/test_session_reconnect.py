@@ -12,7 +12,7 @@ import pytest
 
 from facilitator.client import ClientError, PlayerClient
 from facilitator.store import FacilitatorStore
-from player.session.protocol import DEAD_AFTER_S
+from player.protocol import DEAD_AFTER_S
 from tests.session_support import KeepPlaying, Player, Relay, free_port_triple, make_home, wait_for
 
 pytestmark = pytest.mark.timeout(120)

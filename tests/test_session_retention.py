@@ -5,8 +5,8 @@ from __future__ import annotations
 import time
 
 from player.control import Controller
+from player.protocol import utc_now
 from player.session.log import SessionLog
-from player.session.protocol import utc_now
 from player.session.server import SessionServer
 from tests.support import event_row
 

@@ -11,7 +11,7 @@ import pytest
 
 from facilitator.client import FacilitatorHome, PlayerClient
 from player.control import Controller
-from player.session.security import load_or_create_identity, write_public_cert
+from player.protocol.keys import load_or_create_identity, write_public_cert
 from player.session.server import SessionServer, SessionServerError
 from tests.session_support import wait_for
 

@@ -10,7 +10,7 @@ from typing import Any
 
 import zmq
 
-from player.session import protocol as P
+from player import protocol as P
 
 from .errors import failed
 from .health import Health

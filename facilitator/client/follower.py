@@ -10,7 +10,7 @@ import queue
 from collections.abc import Callable
 from typing import Any
 
-from player.session import protocol as P
+from player import protocol as P
 
 from .errors import call_safely
 from .health import Health

@@ -6,7 +6,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from player.session import protocol as P
+from player import protocol as P
 
 from .errors import call_safely
 

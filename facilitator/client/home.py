@@ -8,17 +8,16 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from player.session import protocol as P
-from player.session.security import (
+from player import protocol as P
+from player.protocol.keys import (
     Identity,
     KeyFileError,
     fingerprint,
     load_or_create_identity,
     load_public_key,
-    private_folder,
-    write_private_text,
     write_public_cert,
 )
+from player.protocol.private import private_folder, write_private_text
 
 from .errors import ClientError
 from .player_client import PlayerClient

@@ -13,7 +13,7 @@ from typing import Any
 
 import zmq
 
-from player.session import protocol as P
+from player import protocol as P
 
 from .errors import RequestTimeout, failed
 

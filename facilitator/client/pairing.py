@@ -13,9 +13,9 @@ from dataclasses import dataclass
 
 import zmq
 
-from player.session import protocol as P
-from player.session.security import Identity, fingerprint, normalize_pairing_code, pairing_keypair
-from player.session.sockets import SessionServerError, split_endpoint
+from player import protocol as P
+from player.protocol.endpoints import EndpointError, split_endpoint
+from player.protocol.keys import Identity, fingerprint, normalize_pairing_code, pairing_keypair
 
 from .errors import PairingError
 from .home import FacilitatorHome
@@ -53,7 +53,7 @@ def pair(
         raise PairingError(str(exc)) from None
     try:
         scheme, _, port = split_endpoint(endpoint)
-    except SessionServerError as exc:
+    except EndpointError as exc:
         raise PairingError(f"{endpoint}: {exc}") from None
     if scheme == "tcp" and not port:
         raise PairingError(f"{endpoint}: give the player's own port, as it prints it")

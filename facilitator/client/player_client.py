@@ -12,7 +12,7 @@ from typing import Any
 
 import zmq
 
-from player.session.security import Identity
+from player.protocol.keys import Identity
 
 from .errors import ClientError, RequestTimeout
 from .follower import CloneFollower, EventCallback

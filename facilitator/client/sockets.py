@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import zmq
 
-from player.session.security import Identity
+from player.protocol.keys import Identity
 
 
 def pairing_endpoint_for(command_endpoint: str) -> str:

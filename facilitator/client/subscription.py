@@ -14,8 +14,8 @@ from typing import Any
 
 import zmq
 
-from player.session import protocol as P
-from player.session.security import Identity
+from player import protocol as P
+from player.protocol.keys import Identity
 
 from .channel import ControlChannel
 from .errors import ClientError, CommandFailed, call_safely

@@ -77,9 +77,9 @@ def run_demo_session(
             "pose_capture": True,
             "note": "content warnings (flashing lights, loud noise) shown and acknowledged",
         }
-        who = {"participant": "P-DEMO01", "consent": consent, "facilitator": "FAC-1"}
+        who = {"participant": "P-D01", "consent": consent, "facilitator": "FAC-1"}
         started = c.request("session.start", who)
-        say(f"demo: consent recorded for P-DEMO01, session {started['session']}")
+        say(f"demo: consent recorded for P-D01, session {started['session']}")
         c.request("play", {})
         _wait(c, lambda s: (s.get("media_t") or 0) >= 1.0, "1 s of film")
         c.request("annotate", {"text": "leaned back at the first flash", "tags": ["engaged"]})

@@ -6,6 +6,8 @@ import contextlib
 from collections.abc import Callable
 from typing import Any, Protocol
 
+from player import protocol as P
+
 EventCallback = Callable[[dict[str, Any]], None]
 
 
@@ -82,23 +84,31 @@ class ClientLink:
                     )
             on_pose(msg)
 
+        from facilitator.client import ClientError
+
+        wait, player = 5.0, None
+        if self.client.player is None:
+            hello = {"client": self.client.name, "cid": self.client.cid}
+            try:  # one short try: a headset that is switched off must not hold the console's start
+                self.client._introduced(self.client.request("hello", hello, timeout=2.0, retries=0))
+            except ClientError:  # absent now: its stream starts by itself once it answers
+                wait, player = 0.0, self.name
         if self.store is not None:
-            self.store.follow(self.client, on_event=on_event, on_pose=pose, wait=5.0)
+            self.store.follow(self.client, player=player, on_event=on_event, on_pose=pose, wait=wait)
         else:
-            self.client.subscribe(on_event=on_event, on_pose=pose, since="session", wait=5.0)
+            self.client.subscribe(on_event=on_event, on_pose=pose, since="session", wait=wait)
         if self.client.player:
             self.name = self.client.player
-        if self.urgent is not None:
+        if self.urgent is not None and wait:
             # Connect and finish the CURVE handshake now, so the first stop does not pay for it.
-            from facilitator.client import ClientError
-
             with contextlib.suppress(ClientError):
                 self.urgent.request("ping", {"cid": self.urgent.cid}, timeout=2.0, retries=0)
 
     def command(self, cmd: str, args: dict[str, Any]) -> dict[str, Any]:
         from facilitator.client import CommandFailed, RequestTimeout
 
-        conn = self.urgent if (cmd == "welfare" and self.urgent is not None) else self.client
+        urgent = cmd in P.URGENT_COMMANDS and self.urgent is not None
+        conn = self.urgent if urgent else self.client
         try:
             result = conn.request(cmd, args)
         except CommandFailed as exc:

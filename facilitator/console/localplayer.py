@@ -19,7 +19,8 @@ from typing import Any
 
 from facilitator.client import FacilitatorHome, PlayerClient
 from facilitator.console.link import ClientLink
-from player.session.security import Authorizations, load_public_key, open_private
+from player.protocol.keys import Authorizations, load_public_key
+from player.protocol.private import open_private
 
 
 class LocalPlayerError(Exception):

@@ -28,6 +28,7 @@ from facilitator.console.link import LinkError, PlayerLink
 from facilitator.console.preflight import preflight_checks
 from facilitator.report.frames import FrameCache, FrameError
 from facilitator.report.pose import film_heading_pitch
+from player import protocol as P
 
 log = logging.getLogger("viewpoint.console")
 
@@ -36,21 +37,8 @@ POSE_HZ = 15.0
 STATUS_EVERY_TICKS = 10  # ticks of 0.5 s
 STATE_HZ = 4.0
 RECENT_EVENTS = 400
-# Page commands answered by the console itself (everything else goes to the player as is).
+# Page commands answered by the console itself (the rest: the catalogue's page commands, to the player).
 LOCAL_COMMANDS = {"load", "report"}
-# Commands a page may send through to a player (the protocol's catalogue, minus admin ones).
-PASS_THROUGH = {
-    "play", "pause", "seek", "chapter", "next_safe_point", "rate", "volume", "recentre", "welfare",
-    "session.start", "session.end", "annotate", "annotation.edit", "annotation.delete", "status",
-}  # fmt: skip
-
-
-# Events that set the player's transport state ("transport.closed" comes from an engine retired by a load,
-# after the new engine's events; "transport.volume" and the like are not states).
-TRANSPORT_STATES = {
-    f"transport.{s}"
-    for s in ("loaded", "playing", "paused", "seeking", "buffering", "ended", "error", "idle")
-}
 
 
 @dataclass
@@ -349,7 +337,7 @@ class ConsoleServer:
                 raise LinkError("forbidden", "this console is read-only (observer)")
             if cmd in LOCAL_COMMANDS:
                 result = await self._local_command(str(cmd), args)
-            elif cmd in PASS_THROUGH:
+            elif cmd in P.PAGE_COMMANDS:
                 result = await self.command(str(cmd), args)
             else:
                 raise LinkError("unknown_command", f"cmd: {str(cmd)[:40]!r} is not a console command")
@@ -436,33 +424,15 @@ class ConsoleServer:
             )
 
     def _fold(self, view: PlayerView, ev: dict[str, Any]) -> None:
-        st = view.state
-        etype = ev.get("type", "")
-        data = ev.get("data") or {}
-        if ev.get("session"):
-            st["session"] = ev["session"]
-        if ev.get("film") is not None:
-            st["film"] = ev["film"]
+        """The protocol's one state fold, plus when the media time was heard, the last facilitated
+        session (what a report is of) and the recentre yaw."""
+        P.apply_event(view.state, ev)
+        if view.state.get("participant") is not None:
+            view.state["last_session"] = view.state.get("session")
         if isinstance(ev.get("media_t"), (int, float)):
-            st["media_t"] = ev["media_t"]
-            st["media_mono"] = time.monotonic()
-        if etype in TRANSPORT_STATES:
-            st["transport"] = etype.split(".", 1)[1]
-        elif etype == "welfare.changed":
-            st["welfare"] = data.get("level", st.get("welfare"))
-        elif etype == "session.started":
-            st["participant"] = data.get("participant")
-            st["session_active"] = bool(data.get("participant"))
-            if data.get("participant"):
-                st["last_session"] = ev.get("session")
-        elif etype == "session.ended":
-            st["participant"] = None
-            st["session_active"] = False
-        if isinstance(data.get("volume"), (int, float)) and etype.endswith("volume"):
-            st["volume"] = data["volume"]
-        if isinstance(data.get("rate"), (int, float)) and "rate" in etype:
-            st["rate"] = data["rate"]
-        if etype == "viewer.recentre" and isinstance(data.get("heading"), (int, float)):
+            view.state["media_mono"] = time.monotonic()
+        data = ev.get("data") or {}
+        if ev.get("type") == "viewer.recentre" and isinstance(data.get("heading"), (int, float)):
             view.recentre_yaw = -float(data["heading"])  # the head heading that becomes the film's front
 
     def _on_pose(self, pid: str, sample: dict[str, Any]) -> None:
@@ -510,7 +480,7 @@ class ConsoleServer:
             return
         ctl = res.get("controller") if isinstance(res.get("controller"), dict) else res
         st = self.players[pid].state
-        if f"transport.{ctl.get('state')}" in TRANSPORT_STATES:
+        if ctl.get("state") in P.TRANSPORT_STATES:
             st["transport"] = ctl["state"]
         for key in ("welfare", "volume", "film", "rate"):
             if ctl.get(key) is not None:
@@ -520,9 +490,8 @@ class ConsoleServer:
         session = res.get("session") if isinstance(res.get("session"), dict) else {}
         if session.get("id"):
             st["session"] = session["id"]
-            st["session_active"] = session.get("kind") == "facilitated"
-            st["participant"] = session.get("participant")
-            if st["session_active"]:
+            st["participant"] = session.get("participant") if session.get("kind") == "facilitated" else None
+            if st["participant"] is not None:
                 st["last_session"] = session["id"]
         if pid == self.selected:
             await self._broadcast({"kind": "state", "state": self._page_state(self.players[pid])})
@@ -544,7 +513,7 @@ class ConsoleServer:
             "rate": st.get("rate") or 1.0,
             "session": {
                 "id": st.get("session"),
-                "active": bool(st.get("session_active")),
+                "active": st.get("participant") is not None,
                 "participant": st.get("participant"),
             },
         }

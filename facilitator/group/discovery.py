@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from player.sync.advertise import SERVICE_TYPE
+from player.protocol.endpoints import SERVICE_TYPE
 
 log = logging.getLogger(__name__)
 

@@ -88,7 +88,12 @@ films:
       - id: middle
         start: {seconds / 2:g}
         title: Middle
-    safe_points: [0, {seconds / 2:g}]
+    content_warnings:
+      - start: {seconds * 0.6:g}
+        end: {seconds * 0.7:g}
+        tags: [raised-voices]
+        note: "Rehearsal: a pretend warning to practise the warning step with."
+    safe_points: [0, {seconds / 2:g}, {seconds * 0.75:g}]
 """,
         encoding="utf-8",
     )
@@ -121,7 +126,7 @@ class LocalPlayer:
     port: int
     keys: Path
     log: Path
-    process: subprocess.Popen
+    process: subprocess.Popen | None
     stderr_path: Path
     public_key: bytes = b""
 
@@ -140,10 +145,13 @@ class Rehearsal:
     film: str = REHEARSAL_FILM
     eye_size: str = "64x64"
     display_rate: float = 10.0
+    extra_args: tuple[str, ...] = ()  # more player options for every player (e.g. the clock test facility)
     players: list[LocalPlayer] = field(default_factory=list)
 
-    def start(self, timeout: float = 60.0) -> Rehearsal:
-        from player.session.security import Authorizations, load_or_create_identity
+    def start(self, timeout: float = 60.0, absent: tuple[str, ...] = ()) -> Rehearsal:
+        """Start every player but those named in ``absent`` (paired all the same: switched off, as in a room
+        where one headset is late); :meth:`launch` starts one later."""
+        from player.protocol.keys import Authorizations, load_or_create_identity
 
         self.root.mkdir(parents=True, exist_ok=True)
         self.identity = load_or_create_identity(self.root / "facilitator", "facilitator")
@@ -154,29 +162,60 @@ class Rehearsal:
             player_id = load_or_create_identity(keys, "player", {"name": name})
             Authorizations(keys).authorize(self.identity.public, "rehearsal", "lead")
             port = free_port_block()
-            err = d / "stderr.txt"
-            cmd = [
-                sys.executable, "-m", "player.cli", "play", "--manifest", str(self.manifest),
-                "--film", self.film, "--backend", "headless", "--eye-size", self.eye_size,
-                "--display-rate", f"{self.display_rate:g}", "--wait", "--listen", f"tcp://127.0.0.1:{port}",
-                "--keys", str(keys), "--log", str(d / "log.sqlite"), "--name", name,
-            ]  # fmt: skip
-            flags = subprocess.CREATE_NEW_PROCESS_GROUP if sys.platform == "win32" else 0
-            env = {**os.environ, "PYOPENGL_PLATFORM": os.environ.get("PYOPENGL_PLATFORM", "egl")}
-            with err.open("wb") as ef:
-                proc = subprocess.Popen(
-                    cmd, stdout=subprocess.DEVNULL, stderr=ef, creationflags=flags, env=env
-                )
-            self.players.append(LocalPlayer(name, port, keys, d / "log.sqlite", proc, err, player_id.public))
-        deadline = time.monotonic() + timeout
+            p = LocalPlayer(name, port, keys, d / "log.sqlite", None, d / "stderr.txt", player_id.public)
+            self.players.append(p)
+            if name not in absent:
+                self._spawn(p)
         for p in self.players:
-            while not _listening(p.port):
-                if p.process.poll() is not None:
-                    raise RuntimeError(f"{p.name} exited ({p.process.returncode}): {_tail(p.stderr_path)}")
-                if time.monotonic() > deadline:
-                    raise RuntimeError(f"{p.name} did not listen on {p.endpoint} in {timeout:g} s")
-                time.sleep(0.05)
+            if p.process is not None:
+                self._wait_listening(p, timeout)
         return self
+
+    def player(self, name: str) -> LocalPlayer:
+        for p in self.players:
+            if p.name == name:
+                return p
+        raise KeyError(f"{name}: no such rehearsal player")
+
+    def launch(self, name: str, timeout: float = 60.0, extra: tuple[str, ...] = ()) -> LocalPlayer:
+        """Start (or start again, after :meth:`kill`) one player on its own port, keys and log."""
+        p = self.player(name)
+        if p.process is not None and p.process.poll() is None:
+            raise RuntimeError(f"{name} is running already")
+        self._spawn(p, extra)
+        self._wait_listening(p, timeout)
+        return p
+
+    def kill(self, name: str) -> None:
+        """End one player at once (SIGKILL: a crash or a flat battery, nothing said to anyone)."""
+        p = self.player(name)
+        if p.process is not None and p.process.poll() is None:
+            p.process.kill()
+            p.process.wait(10)
+
+    def _spawn(self, p: LocalPlayer, extra: tuple[str, ...] = ()) -> None:
+        cmd = [
+            sys.executable, "-m", "player.cli", "play", "--manifest", str(self.manifest),
+            "--film", self.film, "--backend", "headless", "--eye-size", self.eye_size,
+            "--display-rate", f"{self.display_rate:g}", "--wait", "--listen", f"tcp://127.0.0.1:{p.port}",
+            "--keys", str(p.keys), "--log", str(p.log), "--name", p.name, *self.extra_args, *extra,
+        ]  # fmt: skip
+        flags = subprocess.CREATE_NEW_PROCESS_GROUP if sys.platform == "win32" else 0
+        env = {**os.environ, "PYOPENGL_PLATFORM": os.environ.get("PYOPENGL_PLATFORM", "egl")}
+        with p.stderr_path.open("ab") as ef:
+            p.process = subprocess.Popen(
+                cmd, stdout=subprocess.DEVNULL, stderr=ef, creationflags=flags, env=env
+            )
+
+    @staticmethod
+    def _wait_listening(p: LocalPlayer, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while not _listening(p.port):
+            if p.process.poll() is not None:
+                raise RuntimeError(f"{p.name} exited ({p.process.returncode}): {_tail(p.stderr_path)}")
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"{p.name} did not listen on {p.endpoint} in {timeout:g} s")
+            time.sleep(0.05)
 
     def clients(self, **kwargs) -> dict[str, object]:
         from facilitator.client import PlayerClient
@@ -188,7 +227,7 @@ class Rehearsal:
 
     def stop(self, timeout: float = 10.0) -> None:
         for p in self.players:
-            if p.process.poll() is None:
+            if p.process is not None and p.process.poll() is None:
                 with contextlib.suppress(OSError):
                     if sys.platform == "win32":
                         p.process.send_signal(signal.CTRL_BREAK_EVENT)
@@ -196,6 +235,8 @@ class Rehearsal:
                         p.process.send_signal(signal.SIGINT)
         deadline = time.monotonic() + timeout
         for p in self.players:
+            if p.process is None:
+                continue
             try:
                 p.process.wait(max(0.1, deadline - time.monotonic()))
             except subprocess.TimeoutExpired:

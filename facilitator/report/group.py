@@ -18,7 +18,7 @@ from facilitator.report.frames import FrameCache
 from facilitator.report.html import _CSS, _e, build_report, fmt_dur, fmt_t
 from facilitator.report.model import parse_utc
 from facilitator.report.sources import SourceError
-from player.session.security import write_private_text
+from player.protocol.private import write_private_text
 
 
 @dataclass

@@ -15,7 +15,8 @@ from PIL import Image
 from facilitator.report.frames import FrameCache, FrameError
 from facilitator.report.heatmap import heatmap_image
 from facilitator.report.model import Session, summarise
-from player.session.security import write_private_text
+from player import protocol as P
+from player.protocol.private import write_private_text
 
 
 def fmt_t(t: float | None) -> str:
@@ -77,43 +78,8 @@ def _chapters(film: Any, duration: float | None) -> list[tuple[str, str, float, 
     return out
 
 
-_EVENT_LABELS = {
-    "session.started": "Session started (consent recorded)",
-    "session.ended": "Session ended",
-    "transport.loaded": "Film loaded",
-    "transport.playing": "Playing",
-    "transport.paused": "Paused",
-    "transport.seeking": "Seek",
-    "transport.ended": "Film ended",
-    "transport.error": "Playback error",
-    "welfare.soften": "Welfare: soften",
-    "welfare.stop": "Welfare: STOP",
-    "welfare.resume": "Welfare: resumed",
-    "chapter.entered": "Chapter",
-    "content_warning.entered": "Content warning begins",
-    "warning.entered": "Content warning begins",
-    "welfare.request": "Viewer asked for a break",
-    "viewer.break_request": "Viewer asked for a break",
-    "viewer.focus_lost": "Headset taken off",
-    "viewer.focus_gained": "Headset back on",
-    "viewer.recentre": "Recentred",
-}
-
-
 def _event_label(ev: dict) -> str:
-    etype = str(ev.get("type", ""))
-    data = ev.get("data") or {}
-    label = _EVENT_LABELS.get(etype)
-    if label is None and etype.startswith("welfare."):
-        level = str(data.get("level") or etype.split(".", 1)[1])
-        label = {
-            "stop": "Welfare: STOP (calm scene, muted, paused)",
-            "soften": "Welfare: soften (dimmed, quieter)",
-            "none": "Welfare: back to the film",
-        }.get(level, "Welfare: " + level)
-    if label is None and etype.startswith("viewer."):
-        label = "Viewer: " + etype.split(".", 1)[1].replace("_", " ")
-    return label or etype
+    return P.event_label(str(ev.get("type", "")), ev.get("data") or {})
 
 
 def _event_detail(ev: dict) -> str:

@@ -1,9 +1,5 @@
-"""The player's session layer: the ZeroMQ protocol server, CURVE security and pairing, the SQLite log.
+"""The player's session layer: the ZeroMQ session server, pairing, the SQLite log and command dispatch.
 
-See ``docs/protocol.md``. ``SessionServer`` is the entry point; ``protocol`` is shared with the facilitator.
+See ``docs/protocol.md``. ``player.session.server.SessionServer`` is the entry point; the wire contract it
+speaks is :mod:`player.protocol`, shared with the facilitator.
 """
-
-from .protocol import PROTOCOL_VERSION, ProtocolError
-from .server import SessionServer, SessionServerError
-
-__all__ = ["PROTOCOL_VERSION", "ProtocolError", "SessionServer", "SessionServerError"]

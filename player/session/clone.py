@@ -9,7 +9,8 @@ import json
 import time
 from typing import Any
 
-from . import protocol as P
+from player import protocol as P
+
 from .log import SessionLog
 from .peers import Peer
 

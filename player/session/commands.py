@@ -10,12 +10,13 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from player import protocol as P
+from player.protocol.keys import fingerprint
+
 from . import clone
-from . import protocol as P
 from .peers import Peer
 from .pipeline import Reply
 from .schedule import MAX_SCHEDULE_AHEAD_S
-from .security import fingerprint
 
 if TYPE_CHECKING:
     from .server import SessionServer
@@ -75,12 +76,7 @@ class Commands:
         return P.encode_ok(cmd.id, self._dispatch(cmd.cmd, args))
 
     def _dispatch(self, name: str, args: dict[str, Any]) -> dict[str, Any]:
-        """Hand a playback command to the controller (``volume`` with ``muted`` is two controller calls)."""
-        if name == "volume" and "muted" in args:
-            result = dict(self.controller.dispatch("mute", {"muted": args["muted"]}) or {})
-            if "volume" in args:
-                result.update(self.controller.dispatch("volume", {"volume": args["volume"]}) or {})
-            return result
+        """Hand a playback command to the controller."""
         return dict(self.controller.dispatch(name, args) or {})
 
     def run_scheduled(self, now: float) -> None:
@@ -114,8 +110,8 @@ class Commands:
         if handler is not None:
             return handler(cmd, peer, t_recv)
         extension = self.extensions.get(cmd.cmd)
-        if extension is None:
-            raise P.ProtocolError(P.E_UNKNOWN_COMMAND, f"cmd: {cmd.cmd!r} is not handled by this player")
+        if extension is None:  # a group command on a player that is not in a group
+            raise P.ProtocolError(P.E_UNAVAILABLE, f"{cmd.cmd}: this player does not take part in groups")
         if P.COMMANDS[cmd.cmd].logged:
             self.events.append(
                 "command", {"id": cmd.id, "cmd": cmd.cmd, "args": cmd.args, "by": peer.name, "key": peer.key}
@@ -222,7 +218,7 @@ class Commands:
 
     def controller_status(self) -> dict[str, Any]:
         try:
-            st = self.controller.dispatch("status", {})
+            st = self.controller.status()
             return dict(st) if isinstance(st, dict) else {}
         except Exception as exc:
             return {"error": f"{type(exc).__name__}: {exc}"}

@@ -23,7 +23,8 @@ from typing import TYPE_CHECKING
 
 import zmq
 
-from . import protocol as P
+from player import protocol as P
+
 from .pipeline import EventPipeline, Reply
 
 if TYPE_CHECKING:
@@ -166,7 +167,7 @@ class Dispatcher:
             return
         body: Reply
         try:
-            if spec.target == "session":
+            if spec.target != P.CONTROLLER:
                 body = server.commands.session(cmd, peer, t_recv)
             else:
                 body = server.commands.playback(cmd, peer)

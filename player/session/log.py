@@ -14,13 +14,13 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import struct
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .security import private_file
+from player.protocol.poses import pack_poses, unpack_poses
+from player.protocol.private import private_file
 
 SCHEMA_VERSION = 1
 
@@ -66,10 +66,6 @@ CREATE TABLE IF NOT EXISTS requests(
 ) WITHOUT ROWID;
 """
 
-POSE_STRUCT = struct.Struct("<dd4f")
-"""One pose sample: player monotonic time, media time, orientation quaternion (x, y, z, w)."""
-
-
 class LogError(Exception):
     """The log file cannot be opened or written (the message names the file and the reason)."""
 
@@ -93,14 +89,6 @@ class PoseBatch:
     first_pseq: int
     film: str | None
     samples: list[tuple[float, float, float, float, float, float]]  # mono, media_t, x, y, z, w
-
-
-def pack_poses(samples: Sequence[Sequence[float]]) -> bytes:
-    return b"".join(POSE_STRUCT.pack(*s) for s in samples)
-
-
-def unpack_poses(blob: bytes) -> list[tuple[float, ...]]:
-    return [POSE_STRUCT.unpack_from(blob, i) for i in range(0, len(blob), POSE_STRUCT.size)]
 
 
 def connect(path: Path, synchronous: str = "FULL") -> sqlite3.Connection:

@@ -20,8 +20,9 @@ from typing import Any
 
 import zmq
 
-from . import protocol as P
-from .security import DOMAIN_PAIRING, Authorizations, new_pairing_code, pairing_keypair
+from player import protocol as P
+from player.protocol.keys import DOMAIN_PAIRING, Authorizations, new_pairing_code, pairing_keypair
+
 from .sockets import Endpoints, curve_server_socket
 
 log = logging.getLogger("viewpoint.session")

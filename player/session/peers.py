@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import zmq
 
-from . import protocol as P
+from player import protocol as P
 
 
 @dataclass

@@ -18,7 +18,8 @@ from typing import Any
 
 import zmq
 
-from . import protocol as P
+from player import protocol as P
+
 from .log import EventRow, LogError, SessionLog
 from .poses import PoseStream, publish_poses
 

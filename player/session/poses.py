@@ -11,7 +11,8 @@ import time
 
 import zmq
 
-from . import protocol as P
+from player import protocol as P
+
 from .log import PoseBatch
 
 Sample = tuple[float, float, float, float, float, float]

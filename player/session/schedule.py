@@ -5,7 +5,7 @@ from __future__ import annotations
 import bisect
 from collections.abc import Iterator
 
-from . import protocol as P
+from player import protocol as P
 
 MAX_SCHEDULE_AHEAD_S = 30.0
 

@@ -32,7 +32,10 @@ from typing import Any
 
 import zmq
 
-from . import protocol as P
+from player import protocol as P
+from player.protocol.keys import Authorizations, fingerprint, load_or_create_identity
+from player.session.zap import ZapHandler
+
 from .commands import Commands, Handler
 from .dispatch import Dispatcher
 from .log import LogError, SessionLog
@@ -41,7 +44,6 @@ from .peers import Peer, PeerTable, publish_heartbeat
 from .pipeline import EventPipeline
 from .poses import PoseStream
 from .schedule import MAX_SCHEDULE_AHEAD_S, Schedule
-from .security import Authorizations, ZapHandler, fingerprint, load_or_create_identity
 from .sessions import Sessions, new_session_id
 from .sockets import MAX_SOCKET_MESSAGE, Endpoints, SessionServerError, bind_session_sockets
 
@@ -158,11 +160,12 @@ class SessionServer:
     # ------------------------------------------------------------------ public API (any thread)
 
     def add_handler(self, name: str, handler: Handler) -> None:
-        """Execute command ``name`` (registered with ``protocol.register_command(..., target="session")``)
-        with ``handler(args, client)`` on the session thread; ``client`` has ``name``, ``role``, ``key``.
+        """Execute catalogue command ``name`` (``target="group"`` in :data:`player.protocol.COMMANDS`) with
+        ``handler(args, client)`` on the session thread; ``client`` has ``name``, ``role``, ``key``.
         Raise an exception with ``code`` and ``message`` attributes to refuse. Call before :meth:`start`."""
-        if name not in P.COMMANDS:
-            raise ValueError(f"{name}: register it with player.session.protocol.register_command first")
+        spec = P.COMMANDS.get(name)
+        if spec is None or spec.target != P.GROUP:
+            raise ValueError(f"{name}: not a target='group' command of player.protocol.COMMANDS")
         self.commands.extensions[name] = handler
 
     def start(self, timeout: float = 10.0) -> None:

@@ -11,7 +11,8 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
-from . import protocol as P
+from player import protocol as P
+
 from .log import SessionLog
 from .pipeline import EventPipeline
 

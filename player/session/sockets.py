@@ -11,7 +11,8 @@ from dataclasses import dataclass
 
 import zmq
 
-from .security import DOMAIN_SESSION
+from player.protocol.endpoints import EndpointError, split_endpoint
+from player.protocol.keys import DOMAIN_SESSION
 
 MAX_SOCKET_MESSAGE = 1 << 20  # libzmq drops peers sending more than this; the app limit is smaller
 
@@ -25,22 +26,6 @@ class Endpoints:
     command: str
     events: str
     pairing: str
-
-
-def split_endpoint(endpoint: str) -> tuple[str, str, int | None]:
-    """(scheme, host-or-path, port) of ``tcp://host:port`` or ``ipc://path``; port 0 means any."""
-    if endpoint.startswith("tcp://"):
-        host, _, port = endpoint[6:].rpartition(":")
-        if not host:
-            raise SessionServerError("expected tcp://HOST:PORT")
-        if port in ("*", "0"):
-            return "tcp", host, 0
-        if not port.isdigit() or not 0 < int(port) < 65534:
-            raise SessionServerError("the port must be 1..65533 (or 0 / * for any)")
-        return "tcp", host, int(port)
-    if endpoint.startswith("ipc://"):
-        return "ipc", endpoint[6:], None
-    raise SessionServerError("expected tcp://HOST:PORT or ipc://PATH")
 
 
 def curve_server_socket(ctx: zmq.Context, kind: int, secret: bytes, public: bytes, domain: str) -> zmq.Socket:
@@ -72,7 +57,10 @@ def bind_session_sockets(
 
 
 def _bind(ctx: zmq.Context, router: zmq.Socket, pub: zmq.Socket, requested: str, pairing: bool) -> Endpoints:
-    scheme, host, port = split_endpoint(requested)
+    try:
+        scheme, host, port = split_endpoint(requested)
+    except EndpointError as exc:
+        raise SessionServerError(str(exc)) from None
     if scheme == "ipc":
         eps = Endpoints(f"ipc://{host}", f"ipc://{host}.events", f"ipc://{host}.pairing")
         try:

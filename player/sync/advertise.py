@@ -13,7 +13,8 @@ import re
 import socket
 from collections.abc import Mapping, Sequence
 
-SERVICE_TYPE = "_viewpoint._tcp.local."
+from player.protocol.endpoints import SERVICE_TYPE
+
 _LABEL_BAD = re.compile(r"[^A-Za-z0-9 _-]")
 
 log = logging.getLogger(__name__)
@@ -121,7 +122,7 @@ def advertise_server(server: object, player_name: str) -> Advertiser | None:
     props = {}
     public = getattr(server, "public_key", None)
     if public:
-        from player.session.security import fingerprint
+        from player.protocol.keys import fingerprint
 
         props["fp"] = fingerprint(public)
     try:

@@ -104,6 +104,7 @@ class GroupSyncService:
 
     def __init__(self, controller: Any, follower: GroupFollower | None = None) -> None:
         self.controller = controller
+        self.server: Any = None
         self.follower = follower or GroupFollower(ControllerHooks(controller))
         self.follower.on_event = self._emit
         self.follower.start()
@@ -112,18 +113,8 @@ class GroupSyncService:
         self.controller.emit(kind, data)
 
     def attach(self, server: Any) -> GroupSyncService:
-        """Register the group commands with the protocol and ``server`` (a SessionServer, before start())."""
-        from player.session import protocol as P
-
-        P.register_command(
-            "group.sync", None, target="session", logged=True,
-            doc="follow the group's timeline: act at timeline.at (player clock); see docs/group.md",
-        )  # fmt: skip
-        P.register_command(
-            "group.status", None, target="session", logged=False, lead_only=False,
-            doc="sync figures, recent executions and (player instant, media time) samples after args.since",
-        )  # fmt: skip
-        P.register_command("group.leave", None, target="session", doc="stop following the group")
+        """Handle the catalogue's ``group.*`` commands on ``server`` (a SessionServer, before start())."""
+        self.server = server
         server.add_handler("group.sync", lambda args, client: self.sync(args))
         server.add_handler("group.status", lambda args, client: self.status(args))
         server.add_handler("group.leave", lambda args, client: self.leave())
@@ -163,6 +154,8 @@ class GroupSyncService:
             out["player"] = {k: st.get(k) for k in ("film", "state", "media_t", "chapter", "welfare")}
         except Exception as e:  # status must answer even if the controller cannot
             out["player"] = {"error": f"{type(e).__name__}: {e}"}
+        info = getattr(self.server, "session_info", None) or {}
+        out["session"] = {k: info.get(k) for k in ("id", "kind", "participant", "group")}
         out["samples"] = self.follower.samples(float(since))[-4000:]
         out["executions"] = list(self.follower.executions[-32:])
         out["mono"] = self.follower.clock()

@@ -1,5 +1,5 @@
-"""What the command lines check before they start: numbers that must be finite and within a range, and
-output paths that must be writable."""
+"""What both programs' command lines check before they start: numbers that must be finite and within a
+range, and output paths that must be writable."""
 
 from __future__ import annotations
 

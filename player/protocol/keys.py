@@ -1,4 +1,4 @@
-"""CURVE keys, certificates in ZeroMQ's own format, the ZAP handler and pairing codes.
+"""CURVE keys, certificates in ZeroMQ's own format, authorisations and pairing codes (both sides).
 
 Layout of a player's keys directory::
 
@@ -20,19 +20,18 @@ import logging
 import os
 import re
 import secrets
-import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
 
 import zmq
 import zmq.auth
 from zmq.utils import z85
 
-from .protocol import ROLE_LEAD, ROLES
+from .codec import ROLE_LEAD, ROLES
+from .private import write_private_text
 
-log = logging.getLogger("viewpoint.session")
+log = logging.getLogger("viewpoint.keys")
 
 PAIRING_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford base32: no I, L, O, U
 PAIRING_CODE_CHARS = 8  # 40 bits
@@ -44,60 +43,6 @@ DOMAIN_PAIRING = "viewpoint-pairing"
 
 class KeyFileError(Exception):
     """A key or certificate file is missing or unreadable (the message says which and why)."""
-
-
-# ------------------------------------------------------------------------------------------- files
-
-
-def restrict_to_owner(path: Path) -> None:
-    """Make a file readable by its owner only: 0600 on POSIX, an owner-only ACL on Windows."""
-    if sys.platform == "win32":
-        user = os.environ.get("USERNAME")
-        if user:
-            with contextlib.suppress(OSError, subprocess.SubprocessError):
-                subprocess.run(
-                    ["icacls", str(path), "/inheritance:r", "/grant:r", f"{user}:F"],
-                    check=False,
-                    capture_output=True,
-                    timeout=10,
-                )
-    else:
-        os.chmod(path, 0o600)
-
-
-def write_private_text(path: Path, content: str, newline: str | None = None) -> None:
-    """Write a file whole (a temporary file renamed over it), readable by its owner only."""
-    tmp = path.with_name(path.name + ".tmp")
-    with open_private(tmp, "w", encoding="utf-8", newline=newline) as f:
-        f.write(content)
-    os.replace(tmp, path)
-
-
-def open_private(path: Path, mode: str = "w", **kwargs: Any) -> IO[Any]:
-    """Open a file for writing, created readable by its owner only (what session data is written to)."""
-    private_folder(path.parent)
-    flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_BINARY", 0)
-    f = os.fdopen(os.open(path, flags, 0o600), mode, **kwargs)
-    with contextlib.suppress(OSError):
-        restrict_to_owner(path)
-    return f
-
-
-def private_file(path: Path) -> Path:
-    """Make sure a data file (a session log or store: participant codes, notes, poses) exists and only its
-    owner can read it; SQLite gives its -wal and -shm files the same permissions."""
-    private_folder(path.parent)
-    if not path.exists():
-        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | getattr(os, "O_BINARY", 0), 0o600))
-    with contextlib.suppress(OSError):  # someone else's file: left as it is
-        restrict_to_owner(path)
-    return path
-
-
-def private_folder(path: Path) -> None:
-    """Create a folder (with its parents) that only its owner can enter; an existing one is left as it is."""
-    if not path.is_dir():
-        path.mkdir(parents=True, exist_ok=True, mode=0o700)
 
 
 def _cert_text(public: bytes, secret: bytes | None, metadata: dict[str, str] | None) -> str:
@@ -262,60 +207,6 @@ class Authorizations:
         self._stamp = None
         self.refresh()
         return path
-
-
-class ZapHandler:
-    """ZeroMQ Authentication Protocol (RFC 27) handler, polled by the session thread.
-
-    Sockets in the ``viewpoint`` domain admit only CURVE clients whose key is authorised; the pairing
-    domain admits any CURVE client (its server key is derived from the pairing code, so only someone who
-    knows the code can complete the handshake). Bind this before binding any CURVE server socket.
-    """
-
-    def __init__(self, ctx: zmq.Context, auth: Authorizations):
-        self.auth = auth
-        self.socket = ctx.socket(zmq.REP)
-        self.socket.linger = 0
-        self.socket.bind(ZAP_ENDPOINT)
-        self.refused = 0
-        self.admitted = 0
-
-    def handle(self) -> None:
-        """Answer every pending ZAP request (non-blocking)."""
-        while True:
-            try:
-                frames = self.socket.recv_multipart(zmq.NOBLOCK)
-            except zmq.Again:
-                return
-            self.socket.send_multipart(self._answer(frames))
-
-    def _answer(self, frames: list[bytes]) -> list[bytes]:
-        if len(frames) < 6:
-            return [b"1.0", b"", b"500", b"malformed ZAP request", b"", b""]
-        version, request_id, domain, _address, _identity, mechanism = frames[:6]
-        creds = frames[6:]
-
-        def reply(code: bytes, text: bytes, user: bytes = b"") -> list[bytes]:
-            return [version, request_id, code, text, user, b""]
-
-        if version != b"1.0":
-            return reply(b"400", b"bad ZAP version")
-        if mechanism != b"CURVE" or len(creds) != 1 or len(creds[0]) != 32:
-            self.refused += 1
-            return reply(b"400", b"CURVE required")
-        key = z85.encode(creds[0])
-        if domain == DOMAIN_PAIRING.encode():
-            return reply(b"200", b"OK", key)
-        if domain == DOMAIN_SESSION.encode():
-            self.auth.refresh()
-            if self.auth.lookup(key) is not None:
-                self.admitted += 1
-                return reply(b"200", b"OK", key)
-        self.refused += 1
-        return reply(b"400", b"not paired")
-
-    def close(self) -> None:
-        self.socket.close(0)
 
 
 # ------------------------------------------------------------------------------------------- pairing
