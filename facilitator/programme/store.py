@@ -1,0 +1,176 @@
+"""The programme store: an embedded DuckDB file of session summaries; Parquet files are the exchange format.
+
+store = ProgrammeStore("programme.duckdb")
+store.put(rows)                       # a session collected again replaces its earlier rows
+store.export_parquet("exchange/")     # one NAME.parquet per table, for another laptop or the centre
+store.import_parquet("exchange/")
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import numpy as np
+
+from .definition import Programme
+from .tables import CATALOGUE_TABLES, SESSION_TABLES, TABLES
+
+
+class ProgrammeStoreError(Exception):
+    """The programme store or an exchange folder cannot be read or written (the message says which)."""
+
+
+def _private_connect(path: Path) -> duckdb.DuckDBPyConnection:
+    """A DuckDB file created readable by its owner only, in a folder only its owner can enter."""
+    if not path.parent.is_dir():
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    old = os.umask(0o077)  # the database and its write-ahead log: owner only from the start
+    try:
+        con = duckdb.connect(str(path))
+    finally:
+        os.umask(old)
+    for p in (path, path.with_name(path.name + ".wal")):
+        with contextlib.suppress(OSError):
+            os.chmod(p, 0o600)
+    return con
+
+
+class ProgrammeStore:
+    """DuckDB tables of `tables.TABLES`; ``path`` None keeps them in memory."""
+
+    def __init__(self, path: Path | str | None = None, *, read_only: bool = False):
+        self.path = None if path is None else Path(path)
+        try:
+            if self.path is None:
+                self.con = duckdb.connect()
+            elif read_only:
+                if not self.path.is_file():
+                    raise ProgrammeStoreError(
+                        f"{self.path}: no programme store here (run 'programme collect')"
+                    )
+                self.con = duckdb.connect(str(self.path), read_only=True)
+            else:
+                self.con = _private_connect(self.path)
+            if not read_only:
+                for t in TABLES.values():
+                    self.con.execute(t.ddl("duckdb"))
+        except duckdb.Error as exc:
+            raise ProgrammeStoreError(f"{self.path}: cannot open the programme store ({exc})") from None
+
+    # -- writing
+
+    def put(self, rows: dict[str, list[tuple]]) -> int:
+        """Store summary rows; every session named in ``rows["sessions"]`` loses its earlier rows first.
+        Returns the number of sessions."""
+        ids = sorted({r[0] for r in rows.get("sessions", ())})
+        con = self.con
+        con.execute("BEGIN")
+        try:
+            if ids:
+                con.register("_ids", {"session": np.array(ids, dtype=object)})
+                for name in SESSION_TABLES:
+                    con.execute(f"DELETE FROM {name} WHERE session IN (SELECT session FROM _ids)")
+                con.unregister("_ids")
+            for name in SESSION_TABLES:
+                insert(con, name, rows.get(name, ()))
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+        return len(ids)
+
+    def put_programme(self, programme: Programme) -> None:
+        """The questions and areas the stored answers and dwell refer to (kept, or updated by id)."""
+        items = [
+            (inst.id, it.id, pos, it.kind, it.points, it.agree_threshold, it.text, inst.title)
+            for inst in programme.instruments.values()
+            for pos, it in enumerate(inst.items)
+        ]
+        areas = [(a.film, a.id, a.label, a.start, a.end) for a in programme.areas]
+        insert(self.con, "items", items, replace=True)
+        insert(self.con, "areas", areas, replace=True)
+
+    # -- Parquet exchange
+
+    def export_parquet(self, folder: Path | str) -> list[Path]:
+        """Write every table as ``folder/NAME.parquet`` (each written whole, then renamed into place)."""
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+        out = []
+        for name in TABLES:
+            final = folder / f"{name}.parquet"
+            tmp = folder / f".{name}.parquet.tmp"
+            try:
+                old = os.umask(0o077)
+                try:
+                    self.con.execute(f"COPY {name} TO '{_sql_path(tmp)}' (FORMAT parquet)")
+                finally:
+                    os.umask(old)
+                os.replace(tmp, final)
+            except (duckdb.Error, OSError) as exc:
+                raise ProgrammeStoreError(f"{final}: cannot write ({exc})") from None
+            out.append(final)
+        return out
+
+    def import_parquet(self, folder: Path | str) -> int:
+        """Add the sessions (and catalogue) of an exchange folder; returns how many sessions it held."""
+        folder = Path(folder)
+        if not (folder / "sessions.parquet").is_file():
+            raise ProgrammeStoreError(f"{folder}: no sessions.parquet (not an exchange folder)")
+        con = self.con
+        try:
+            con.execute("BEGIN")
+            src = _sql_path(folder / "sessions.parquet")
+            n = con.execute(f"SELECT count(*) FROM read_parquet('{src}')").fetchone()[0]
+            for name in SESSION_TABLES:
+                con.execute(
+                    f"DELETE FROM {name} WHERE session IN (SELECT session FROM read_parquet('{src}'))"
+                )
+            for name in (*SESSION_TABLES, *CATALOGUE_TABLES):
+                f = folder / f"{name}.parquet"
+                if f.is_file():
+                    cols = ", ".join(TABLES[name].names)
+                    verb = "INSERT OR REPLACE" if name in CATALOGUE_TABLES else "INSERT"
+                    con.execute(f"{verb} INTO {name} SELECT {cols} FROM read_parquet('{_sql_path(f)}')")
+            con.execute("COMMIT")
+        except duckdb.Error as exc:
+            con.execute("ROLLBACK")
+            raise ProgrammeStoreError(f"{folder}: cannot import ({str(exc).splitlines()[0]})") from None
+        return int(n)
+
+    def count(self, table: str = "sessions") -> int:
+        return int(self.con.execute(f"SELECT count(*) FROM {TABLES[table].name}").fetchone()[0])
+
+    def close(self) -> None:
+        with contextlib.suppress(duckdb.Error):
+            self.con.close()
+
+
+def _sql_path(path: Path) -> str:
+    return str(path).replace("'", "''")
+
+
+def columns(table: str, rows: Iterable[tuple]) -> dict[str, Any]:
+    """Rows as one array per column (what DuckDB scans without copying row by row)."""
+    names = TABLES[table].names
+    rows = list(rows)
+    return {n: np.array([r[i] for r in rows], dtype=object) for i, n in enumerate(names)}
+
+
+def insert(con: duckdb.DuckDBPyConnection, table: str, rows: Iterable[tuple], replace: bool = False) -> None:
+    rows = list(rows)
+    if not rows:
+        return
+    t = TABLES[table]
+    con.register("_rows", columns(table, rows))
+    casts = ", ".join(f"CAST({c} AS {ty})" for c, ty in zip(t.names, t.types("duckdb")))
+    verb = "INSERT OR REPLACE" if replace else "INSERT"
+    try:
+        con.execute(f"{verb} INTO {table} SELECT {casts} FROM _rows")
+    finally:
+        con.unregister("_rows")
