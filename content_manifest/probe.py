@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from .progress import Progress
 from .safefile import NotRegularFile, irregular, sha256_regular
-from .spherical import SphericalInfo, from_frame_side_data
+from .spherical import SphericalInfo, from_frame_side_data, mp4_projection
 
 
 class ProbeError(Exception):
@@ -64,6 +64,11 @@ def probe(path: str | os.PathLike[str]) -> Probe:
                 raise ProbeError("the video stream has no pictures")
         except av.error.FFmpegError as e:
             raise ProbeError(f"cannot decode the first picture ({_reason(e)})") from e
+        if spherical is None or (spherical.projection is None and not spherical.unplayable):
+            mesh = mp4_projection(p)  # a mesh (YouTube's EAC) FFmpeg does not report
+            if mesh:
+                old = spherical or SphericalInfo(None, None)
+                spherical = replace(old, detail=mesh, unplayable=mesh)
         fmt = v.codec_context.format
         return Probe(
             path=p,

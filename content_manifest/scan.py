@@ -26,6 +26,7 @@ from .model import Problem
 from .nodes import STR, resolve
 from .probe import Probe, ProbeError, probe, sha256_file
 from .schema import MANIFEST_VERSION
+from .spherical import CONVERT_HINT
 from .timecode import format_time
 
 VIDEO_EXTENSIONS = {".mp4", ".m4v", ".mov", ".mkv", ".webm"}
@@ -106,6 +107,12 @@ def scan_folder(
             info = probe(abspath)
         except ProbeError as e:
             report.messages.append(f"skipped {rel}: {e}")
+            continue
+        if info.spherical is not None and info.spherical.unplayable:
+            report.messages.append(
+                f"skipped {rel}: its spherical metadata says {info.spherical.unplayable}; Viewpoint plays "
+                f"equirectangular 360 and 180 films only: {CONVERT_HINT}"
+            )
             continue
         entry = by_file.get(abspath)
         if entry is None:
@@ -296,6 +303,9 @@ def _update(entry: dict[str, Any], info: Probe, rel: str, rehash: bool, report: 
         report.messages.append(
             f"warning: {rel}: no stereo metadata; stereo {stereo} guessed from the aspect ratio: check it"
         )
+    order = sph.eye_order if sph is not None and entry.get("stereo") != "mono" else None
+    if order and (order != "left-first" or "eye_order" in entry):  # written where it matters
+        _put(entry, "eye_order", order)
     if "front_heading" not in entry:
         _put(entry, "front_heading", 0)
     if "audio" not in entry:
@@ -304,8 +314,10 @@ def _update(entry: dict[str, Any], info: Probe, rel: str, rehash: bool, report: 
             report.messages.append(
                 f"warning: {rel}: 4 audio channels taken as first-order ambisonics (AmbiX)"
             )
+        elif info.audio_channels is None:
+            _put(entry, "audio", "none")
         else:
-            _put(entry, "audio", _CHANNELS_TO_AUDIO.get(info.audio_channels or 2, "stereo"))
+            _put(entry, "audio", _CHANNELS_TO_AUDIO.get(info.audio_channels, "stereo"))
     if info.duration is not None:
         _put(entry, "duration", _text(format_time(info.duration)))
     media = {
@@ -343,6 +355,7 @@ _ORDER = [
     "sha256",
     "projection",
     "stereo",
+    "eye_order",
     "front_heading",
     "audio",
     "duration",

@@ -14,11 +14,23 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-# enum AVSphericalProjection
-_EQUIRECT, _CUBEMAP, _EQUIRECT_TILE, _HALF_EQUIRECT = 0, 1, 2, 3
+# enum AVSphericalProjection (FFmpeg 8)
+_EQUIRECT, _CUBEMAP, _EQUIRECT_TILE, _HALF_EQUIRECT, _RECTILINEAR, _FISHEYE = 0, 1, 2, 3, 4, 5
+_LAYOUT_NAMES = {
+    _CUBEMAP: "cubemap",
+    _RECTILINEAR: "rectilinear (flat)",
+    _FISHEYE: "fisheye",
+    6: "parametric immersive",
+}
 # enum AVStereo3DType
 _STEREO_TYPES = {0: "mono", 1: "left-right", 2: "top-bottom"}
 _STEREO_INVERT = 1  # AV_STEREO3D_FLAG_INVERT: the right eye comes first
+# MP4 sv3d/proj children FFmpeg does not turn into side data
+_MP4_PROJECTIONS = {
+    b"mshp": "mesh projection (YouTube's equi-angular cubemap, EAC, is stored as one)",
+    b"cbmp": "cubemap",
+}
+CONVERT_HINT = "convert it to equirectangular first, e.g. ffmpeg -i IN -vf v360=eac:e OUT (or v360=c3x2:e)"
 
 
 @dataclass(frozen=True)
@@ -27,60 +39,116 @@ class SphericalInfo:
 
     projection: str | None  # "equirect360" | "equirect180" | None
     stereo: str | None  # "mono" | "top-bottom" | "left-right" | None
-    detail: str = ""  # e.g. "cubemap", "right eye first": why a value is unusable
+    detail: str = ""  # e.g. "equirectangular projection over 270 degrees": why a value is unusable
+    eye_order: str | None = None  # "left-first" | "right-first" | None (not said, or mono)
+    unplayable: str = ""  # a layout Viewpoint does not play, named: "cubemap", "mesh projection (...)"
 
 
 def from_frame_side_data(frame: Any) -> SphericalInfo | None:
     """The spherical/stereo side data of a decoded PyAV frame, or None when it carries neither."""
     import av.sidedata.sidedata as sd
 
-    projection = stereo = None
+    projection = stereo = eye_order = None
     detail = []
+    unplayable = ""
     found = False
     for item in frame.side_data:
         if item.type == sd.Type.SPHERICAL:
             found = True
-            projection, why = _projection(bytes(item))
+            projection, why, unplayable = _projection(bytes(item))
             if why:
                 detail.append(why)
         elif item.type == sd.Type.STEREO3D:
             found = True
-            stereo, why = _stereo(bytes(item))
+            stereo, eye_order, why = _stereo(bytes(item))
             if why:
                 detail.append(why)
     if not found:
         return None
-    return SphericalInfo(projection, stereo, "; ".join(detail))
+    return SphericalInfo(projection, stereo, "; ".join(detail), eye_order, unplayable)
 
 
-def _projection(raw: bytes) -> tuple[str | None, str]:
+def _projection(raw: bytes) -> tuple[str | None, str, str]:
+    """(projection, why it is unusable, the unplayable layout's name)."""
     if len(raw) < 32:
-        return None, "short spherical side data"
+        return None, "short spherical side data", ""
     kind, _yaw, _pitch, _roll, left, _top, right, _bottom = struct.unpack_from("=iiiiIIII", raw)
     if kind == _HALF_EQUIRECT:
-        return "equirect180", ""
+        return "equirect180", "", ""
     if kind not in (_EQUIRECT, _EQUIRECT_TILE):
-        names = {_CUBEMAP: "cubemap"}
-        return None, f"{names.get(kind, f'projection type {kind}')} projection"
+        name = _LAYOUT_NAMES.get(kind, f"projection type {kind}")
+        return None, f"{name} projection", name
     # FFmpeg calls an equirect picture with bounds "tiled"; bounds are 0.32 fixed-point fractions cut off
     span = 360.0 * (1.0 - (left + right) / 2**32)
     if abs(span - 360.0) < 1.0:
-        return "equirect360", ""
+        return "equirect360", "", ""
     if abs(span - 180.0) < 1.0:
-        return "equirect180", ""
-    return None, f"equirectangular projection over {span:.0f} degrees"
+        return "equirect180", "", ""
+    return None, f"equirectangular projection over {span:.0f} degrees", ""
 
 
-def _stereo(raw: bytes) -> tuple[str | None, str]:
+def _stereo(raw: bytes) -> tuple[str | None, str | None, str]:
+    """(stereo, eye order, why it is unusable)."""
     if len(raw) < 8:
-        return None, "short stereo side data"
+        return None, None, "short stereo side data"
     kind, flags = struct.unpack_from("=ii", raw)
     name = _STEREO_TYPES.get(kind)
     if name is None:
-        return None, f"stereo type {kind}"
-    if name != "mono" and flags & _STEREO_INVERT:
-        return None, f"{name} with the right eye first"
-    return name, ""
+        return None, None, f"stereo type {kind}"
+    if name == "mono":
+        return name, None, ""
+    return name, "right-first" if flags & _STEREO_INVERT else "left-first", ""
+
+
+def mp4_projection(path: str | Path, limit: int = 64 << 20) -> str:
+    """The name of an MP4's sv3d projection that FFmpeg skips (a mesh: YouTube's EAC), or ""; reads only the
+    box headers and the moov box (at most ``limit`` bytes)."""
+    try:
+        with open(path, "rb") as f:
+            if f.read(8)[4:8] not in (b"ftyp", b"moov", b"mdat", b"free", b"wide", b"skip"):
+                return ""
+            f.seek(0)
+            while head := f.read(8):
+                if len(head) < 8:
+                    return ""
+                size, kind = struct.unpack(">I4s", head)
+                header = 8
+                if size == 1:
+                    size, header = struct.unpack(">Q", f.read(8))[0], 16
+                if kind == b"moov":
+                    if size == 0 or size > limit:
+                        return ""
+                    moov = f.read(size - header)
+                    break
+                if size < header:
+                    return ""
+                f.seek(size - header, 1)
+            else:
+                return ""
+    except (OSError, struct.error):
+        return ""
+    return _find_projection(moov, 0, len(moov))
+
+
+def _find_projection(data: bytes, start: int, end: int) -> str:
+    try:
+        for pos, size, kind, header in _children(data, start, end):
+            if kind in _CONTAINERS or kind in (b"sv3d", b"proj"):
+                found = _find_projection(data, pos + header, pos + size)
+                if found:
+                    return found
+            elif kind in _MP4_PROJECTIONS and end - start > 0:
+                return _MP4_PROJECTIONS[kind]
+            elif kind == b"stsd":
+                for entry in _children(data, pos + header + 8, pos + size):
+                    if entry[2] in _VIDEO_ENTRIES:
+                        first = entry[0] + entry[3] + _VISUAL_SAMPLE_ENTRY_HEADER
+                        found = _find_projection(data, first, entry[0] + entry[1])
+                        if found:
+                            return found
+    except (ValueError, struct.error):
+        return ""
+    return ""
 
 
 # --- writing (MP4) ---------------------------------------------------------------------------------------
@@ -99,14 +167,20 @@ def _full_box(kind: bytes, payload: bytes) -> bytes:
 
 
 def spherical_boxes(projection: str, stereo: str) -> bytes:
-    """The `st3d` and `sv3d` boxes (Spherical Video V2) for a projection and stereo layout."""
+    """The `st3d` and `sv3d` boxes (Spherical Video V2) for a projection ("equirect360", "equirect180",
+    or, to make test films of layouts Viewpoint refuses, "cubemap" and "mesh") and a stereo layout."""
     mode = {"mono": 0, "top-bottom": 1, "left-right": 2}[stereo]
-    side = 0 if projection == "equirect360" else 0x40000000  # 180 degrees: a quarter cut from each side
     st3d = _full_box(b"st3d", bytes([mode]))
     svhd = _full_box(b"svhd", b"Viewpoint\0")
     prhd = _full_box(b"prhd", struct.pack(">iii", 0, 0, 0))
-    equi = _full_box(b"equi", struct.pack(">IIII", 0, 0, side, side))
-    return st3d + _box(b"sv3d", svhd + _box(b"proj", prhd + equi))
+    if projection == "cubemap":
+        body = _full_box(b"cbmp", struct.pack(">II", 0, 0))  # layout 0 (3x2), no padding
+    elif projection == "mesh":
+        body = _full_box(b"mshp", struct.pack(">I", 0) + b"raw " + b"\0" * 8)
+    else:
+        side = 0 if projection == "equirect360" else 0x40000000  # 180 degrees: a quarter cut from each side
+        body = _full_box(b"equi", struct.pack(">IIII", 0, 0, side, side))
+    return st3d + _box(b"sv3d", svhd + _box(b"proj", prhd + body))
 
 
 def _children(data: bytes, start: int, end: int):

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import os
 
+from .formats import unsupported
+from .layout import metadata_findings
 from .loader import aspect_problem
 from .model import Film, Library, Problem
 from .probe import Probe, ProbeError, probe, sha256_file
 from .progress import Progress
+from .safefile import irregular
 from .timecode import format_time
 
 AUDIO_CHANNELS = {"mono": 1, "stereo": 2, "ambix-foa": 4}
@@ -36,8 +39,12 @@ def verify_film(film: Film, marks: dict[str, tuple[int, int]], manifest: str, in
         sev = "warning" if warning else "error"
         problems.append(Problem(manifest, line, col, f"{base}.{key}", message, expected, sev))
 
-    if not film.path.is_file():
-        add("file", f"the film file {film.file!r} does not exist", f"a video file at {film.path}")
+    try:
+        reason = irregular(film.path)
+    except FileNotFoundError:
+        reason = "does not exist"
+    if reason:
+        add("file", f"the film file {film.file!r} {reason}", f"a regular video file at {film.path}")
         return problems
     try:
         _verify_file(film, add)
@@ -90,26 +97,11 @@ def _compare(film: Film, info: Probe, add) -> None:
             "the resolution the manifest records; re-run `viewpoint-manifest scan`",
         )
     sph = info.spherical
-    if sph is not None and (sph.projection or sph.stereo):
-        if sph.projection and sph.projection != film.projection:
-            add(
-                "projection",
-                f"the file's spherical metadata says {sph.projection}, not {film.projection}",
-                f"projection: {sph.projection}",
-            )
-        if sph.stereo and sph.stereo != film.stereo:
-            add(
-                "stereo",
-                f"the file's stereo metadata says {sph.stereo}, not {film.stereo}",
-                f"stereo: {sph.stereo}",
-            )
-        if sph.detail:
-            add(
-                "projection",
-                f"the file's spherical metadata describes {sph.detail}",
-                "equirectangular 360 or 180, mono, top-bottom or left-right",
-                warning=True,
-            )
+    for f in metadata_findings(film, sph):
+        add(f.field, f.message, f.expected, warning=f.warning)
+    bad_format = unsupported(info.pix_fmt)
+    if bad_format:
+        add("file", f"{film.file!r}: {bad_format}", "a film the player can show; re-encode it")
     problem = aspect_problem(film.projection, film.stereo, info.width, info.height)
     if problem:
         add("stereo", *problem)
@@ -121,8 +113,21 @@ def _compare(film: Film, info: Probe, add) -> None:
             warning=True,
         )
     want = AUDIO_CHANNELS.get(film.audio)
-    if info.audio_channels is None:
-        add("audio", f"the file has no audio stream, but the manifest says {film.audio}", "an audio stream")
+    if film.audio == "none":
+        if info.audio_channels is not None:
+            add(
+                "audio",
+                f"the file has an audio stream ({info.audio_channels} channel(s)), but the manifest says "
+                "none: it will not be played",
+                "audio: stereo, mono or ambix-foa",
+                warning=True,
+            )
+    elif info.audio_channels is None:
+        add(
+            "audio",
+            f"the file has no audio stream, but the manifest says {film.audio}",
+            "an audio stream, or audio: none",
+        )
     elif want is not None and info.audio_channels != want:
         add(
             "audio",

@@ -131,7 +131,9 @@ class PlaybackLoop:
             if opts.on_open is not None:
                 opts.on_open(backend)
             film = c.film
-            self.renderer = renderer = Renderer(film.projection, film.stereo, film.front_heading)
+            self.renderer = renderer = Renderer(
+                film.projection, film.stereo, film.front_heading, eye_order=film.eye_order
+            )
             generation = c.film_generation
             from OpenGL import GL
 
@@ -160,7 +162,7 @@ class PlaybackLoop:
                 if c.film_generation != generation:
                     c.collect_retired()
                     film, generation = c.film, c.film_generation
-                    renderer.set_film(film.projection, film.stereo, film.front_heading)
+                    renderer.set_film(film.projection, film.stereo, film.front_heading, film.eye_order)
                     renderer.clear_frame()
                     last_frame = None
                 engine = c.engine

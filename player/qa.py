@@ -1,7 +1,11 @@
 """viewpoint-player qa: play every film headless, check it end to end, write JUnit XML for CI.
 
-Per film: it decodes to the end with no errors (fast mode, video only), its duration matches the manifest,
-and, for the calibration films, the projection is right (golden colours at the centre of each eye).
+A whole verdict: every film named gets a test case whatever happens to the others, and the JUnit file is
+written whenever qa ran (an unreadable manifest is one failed case). Per film: the file is there and a
+regular file, its sha256 is the manifest's, its subtitles parse, its projection and stereo layout are what
+the manifest says (its own spherical metadata, and its pictures: see `content_manifest.layout`), it decodes
+to the end with no errors (fast mode, video only) and its duration matches. The calibration films also get
+their golden checks (colours at the centre of each eye, frame numbers read back from the picture).
 """
 
 from __future__ import annotations
@@ -26,6 +30,8 @@ class FilmVerdict:
     seconds: float = 0.0
     failures: list[str] = field(default_factory=list)
     checks: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)  # findings that do not fail the film
+    notes: list[str] = field(default_factory=list)
     report: dict = field(default_factory=dict)
 
     @property
@@ -93,12 +99,89 @@ def check_frame_number(renderer, frame) -> str | None:
 
 
 def qa_film(library, film, eye_size: tuple[int, int], speed: float) -> FilmVerdict:
+    """Every check of one film; never raises (a film that breaks a check is a failed case)."""
+    verdict = FilmVerdict(film.id)
+    start = time.monotonic()
+    try:
+        if _file_checks(film, verdict):
+            _layout_checks(film, verdict)
+            _play(library, film, eye_size, speed, verdict)
+    except Exception as exc:  # a film that breaks the player is a failed test case, not a crash
+        verdict.failures.append(f"{type(exc).__name__}: {exc}")
+    finally:
+        verdict.seconds = time.monotonic() - start
+    return verdict
+
+
+def _file_checks(film, verdict: FilmVerdict) -> bool:
+    """The file is a regular file with the manifest's sha256, the subtitles parse; False when the film
+    cannot be played at all (missing, or not a regular file)."""
+    from content_manifest.probe import sha256_file
+    from content_manifest.safefile import irregular
+    from content_manifest.webvtt import check_text
+
+    verdict.checks.append("file")
+    try:
+        reason = irregular(film.path)
+    except FileNotFoundError:
+        reason = "does not exist"
+    if reason:
+        verdict.failures.append(f"file: {film.file!r} {reason}")
+        return False
+    verdict.checks.append("sha256")
+    digest = sha256_file(film.path, f"sha256 {film.file}")
+    if digest != film.sha256.lower():
+        verdict.failures.append(
+            f"sha256: the file's sha256 is {digest}, the manifest's {film.sha256}: not the file the manifest "
+            "was made for"
+        )
+    for lang, path in film.subtitles.items():
+        verdict.checks.append(f"subtitles {lang}")
+        try:
+            reason = irregular(path)
+            problems = check_text(path.read_bytes(), film.subtitle_files[lang]) if not reason else []
+        except OSError as exc:
+            reason = f"cannot be read ({exc.strerror or exc})"
+        if reason:
+            verdict.failures.append(f"subtitles.{lang}: {film.subtitle_files[lang]!r} {reason}")
+        for p in problems:
+            (verdict.warnings if p.warning else verdict.failures).append(f"subtitles.{lang}: {p.text}")
+    return True
+
+
+def _layout_checks(film, verdict: FilmVerdict) -> None:
+    """The projection and stereo layout against the file's metadata and its pictures, whatever the film."""
+    from content_manifest.layout import metadata_findings, picture_findings, sample_pictures
+    from content_manifest.loader import aspect_problem
+    from content_manifest.probe import ProbeError, probe
+
+    verdict.checks.append("projection")
+    try:
+        info = probe(film.path)
+    except ProbeError as exc:
+        verdict.failures.append(f"file: {film.file!r}: {exc}")
+        return
+    findings = metadata_findings(film, info.spherical)
+    aspect = aspect_problem(film.projection, film.stereo, info.width, info.height)
+    if aspect:
+        verdict.failures.append(f"stereo: {aspect[0]} ({aspect[1]})")
+    if info.spherical is not None and info.spherical.unplayable:
+        pictures = []  # not an equirect picture: its halves and edges say nothing
+    else:
+        pictures = sample_pictures(film.path)
+        findings += picture_findings(film, pictures)
+    for f in findings:
+        text = f"{f.field}: {f.message}" + (f" ({f.expected})" if f.expected else "")
+        (verdict.warnings if f.warning else verdict.failures).append(text)
+    said = "no spherical metadata" if info.spherical is None else "spherical metadata read"
+    verdict.notes.append(f"layout: {said}; {len(pictures)} picture(s) sampled for the picture checks")
+
+
+def _play(library, film, eye_size: tuple[int, int], speed: float, verdict: FilmVerdict) -> None:
     from player.app import PlaybackLoop, PlayOptions, build_report
     from player.backends import create_backend
     from player.control import CommandError, Controller
 
-    verdict = FilmVerdict(film.id)
-    start = time.monotonic()
     controller = Controller(
         library, engine_options={"audio": "none", "hwdec": "auto"}, subtitle_language=None
     )
@@ -107,7 +190,7 @@ def qa_film(library, film, eye_size: tuple[int, int], speed: float) -> FilmVerdi
             controller.load(film.id)
         except CommandError as exc:
             verdict.failures.append(exc.message)
-            return verdict
+            return
         if speed > 1.0:
             controller.set_rate(speed)
         backend = create_backend("headless", eye_size=eye_size, fov=90.0, paced=False)
@@ -125,7 +208,7 @@ def qa_film(library, film, eye_size: tuple[int, int], speed: float) -> FilmVerdi
                 golden_done.append(True)
                 problems = check_projection(loop.renderer, film)
                 if numbered:
-                    verdict.checks.append("projection")
+                    verdict.checks.append("golden projection")
                     verdict.checks.append("frame numbers")
                 verdict.failures.extend(problems)
             if numbered and frame.index - last_checked[0] >= FRAME_CHECK_EVERY:
@@ -160,12 +243,8 @@ def qa_film(library, film, eye_size: tuple[int, int], speed: float) -> FilmVerdi
                     f"duration: {stats.get('decoded', 0)} frames at {info.fps:g} fps make "
                     f"{decoded_to:.3f} s, manifest says {expected:.3f} s"
                 )
-    except Exception as exc:  # a film that breaks the player is a failed test case, not a crash
-        verdict.failures.append(f"{type(exc).__name__}: {exc}")
     finally:
         controller.close()
-        verdict.seconds = time.monotonic() - start
-    return verdict
 
 
 def junit_xml(verdicts: list[FilmVerdict], manifest: Path) -> ET.ElementTree:
@@ -187,7 +266,11 @@ def junit_xml(verdicts: list[FilmVerdict], manifest: Path) -> ET.ElementTree:
             failure = ET.SubElement(case, "failure", message=v.failures[0], type="qa")
             failure.text = "\n".join(v.failures)
         out = ET.SubElement(case, "system-out")
-        out.text = f"checks: {', '.join(v.checks)}\n" + json.dumps(v.report, indent=1)
+        lines = [f"checks: {', '.join(v.checks)}", *v.notes]
+        out.text = "\n".join(lines) + "\n" + json.dumps(v.report, indent=1)
+        if v.warnings:
+            err = ET.SubElement(case, "system-err")
+            err.text = "\n".join(f"warning: {w}" for w in v.warnings)
     return ET.ElementTree(_wrap(suite))
 
 
@@ -200,21 +283,13 @@ def _wrap(suite: ET.Element) -> ET.Element:
 
 
 def run_qa(args: argparse.Namespace) -> int:
+    """Exit 0 when every film passed, 1 when one failed, 2 when the manifest (or an argument) is unusable;
+    the JUnit file is written in every case once the arguments are good."""
     import sys
 
-    from content_manifest import LibraryUnavailable, open_library
+    from content_manifest import check_manifest
     from player.protocol.argtypes import output_problem
 
-    try:
-        library = open_library(args.manifest)
-    except LibraryUnavailable as exc:
-        print(f"viewpoint-player: {exc}", file=sys.stderr)
-        return 2
-    ids = args.films or list(library.films)
-    unknown = [f for f in ids if f not in library.films]
-    if unknown:
-        print(f"viewpoint-player: --films: unknown film(s) {', '.join(unknown)}", file=sys.stderr)
-        return 2
     if not 1.0 <= args.speed <= 8.0:
         print(f"viewpoint-player: --speed {args.speed:g}: expected 1..8", file=sys.stderr)
         return 2
@@ -223,18 +298,69 @@ def run_qa(args: argparse.Namespace) -> int:
         if problem:
             print(f"viewpoint-player: {option}: {problem}", file=sys.stderr)
             return 2
-    verdicts = []
-    for film_id in ids:
-        v = qa_film(library, library.films[film_id], args.eye_size, args.speed)
-        verdicts.append(v)
-        status = "PASS" if v.passed else "FAIL"
-        print(f"{status} {film_id} ({v.seconds:.1f} s){'' if v.passed else ': ' + '; '.join(v.failures)}")
-        if args.report_dir:
-            args.report_dir.mkdir(parents=True, exist_ok=True)
-            (args.report_dir / f"{film_id}.json").write_text(json.dumps(v.report, indent=2), encoding="utf-8")
-    if args.junit:
-        args.junit.parent.mkdir(parents=True, exist_ok=True)
-        tree = junit_xml(verdicts, args.manifest)
-        ET.indent(tree)
-        tree.write(args.junit, encoding="utf-8", xml_declaration=True)
-    return 0 if all(v.passed for v in verdicts) else 1
+    verdicts: list[FilmVerdict] = []
+    try:
+        try:
+            # the films' own files are checked film by film (a missing one fails its case, not the run)
+            library, problems = check_manifest(args.manifest, check_files=False)
+        except OSError as exc:
+            library, problems = None, [f"{args.manifest}: cannot read ({exc.strerror or exc})"]
+        if library is None:
+            errors = [str(p) for p in problems if getattr(p, "severity", "error") == "error"]
+            verdicts.append(FilmVerdict("manifest", failures=errors or ["invalid manifest"]))
+            print(f"viewpoint-player: {args.manifest}: invalid manifest:", *errors, sep="\n", file=sys.stderr)
+            return 2
+        ids = args.films or list(library.films)
+        for film_id in ids:
+            film = library.films.get(film_id)
+            if film is None:
+                known = ", ".join(library.films) or "none"
+                missing = f"--films: no film {film_id!r} in the library (known: {known})"
+                v = FilmVerdict(film_id, failures=[missing])
+            else:
+                v = qa_film(library, film, args.eye_size, args.speed)
+            verdicts.append(v)
+            _say(v)
+            if args.report_dir and v.report:
+                _write_report(args.report_dir, film_id, v.report)
+        return 0 if all(v.passed for v in verdicts) else 1
+    finally:
+        if args.junit:
+            _write_junit(args.junit, verdicts, args.manifest)
+
+
+def _say(v: FilmVerdict) -> None:
+    status = "PASS" if v.passed else "FAIL"
+    print(f"{status} {v.film} ({v.seconds:.1f} s){'' if v.passed else ': ' + '; '.join(v.failures)}")
+    for w in v.warnings:
+        print(f"  warning: {w}")
+
+
+def _write_report(folder: Path, film_id: str, report: dict) -> None:
+    import sys
+
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / f"{film_id}.json").write_text(json.dumps(report, indent=2), encoding="utf-8")
+    except OSError as exc:
+        what = f"cannot write {film_id}.json ({exc.strerror or exc})"
+        print(f"viewpoint-player: --report-dir: {what}", file=sys.stderr)
+
+
+def _write_junit(path: Path, verdicts: list[FilmVerdict], manifest: Path) -> None:
+    """The JUnit file, whole or not at all (a temporary file renamed over it)."""
+    import os
+    import tempfile
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tree = junit_xml(verdicts, manifest)
+    ET.indent(tree)
+    fd, name = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            tree.write(f, encoding="utf-8", xml_declaration=True)
+        os.chmod(name, 0o644)
+        os.replace(name, path)
+    finally:
+        if os.path.exists(name):
+            os.unlink(name)

@@ -7,14 +7,11 @@ from dataclasses import dataclass
 import av
 import numpy as np
 
-# Pixel formats the renderer uploads directly, with each plane's GL layout: (channels, bytes per sample).
-PLANE_LAYOUTS: dict[str, tuple[tuple[int, int], ...]] = {
-    "yuv420p": ((1, 1), (1, 1), (1, 1)),
-    "yuvj420p": ((1, 1), (1, 1), (1, 1)),
-    "yuv420p10le": ((1, 2), (1, 2), (1, 2)),
-    "nv12": ((1, 1), (2, 1)),
-    "p010le": ((1, 2), (2, 2)),
-}
+from content_manifest.formats import PIXEL_FORMATS, unsupported
+
+# Pixel formats the renderer uploads directly, with each plane's GL layout: (channels, bytes per sample); the
+# one list is content_manifest.formats (check and doctor read it too).
+PLANE_LAYOUTS: dict[str, tuple[tuple[int, int], ...]] = {name: f.planes for name, f in PIXEL_FORMATS.items()}
 
 _COLORSPACES = {1: "bt709", 5: "bt601", 6: "bt601", 9: "bt2020", 10: "bt2020"}
 
@@ -37,14 +34,14 @@ class VideoFrame:
 
     @property
     def bit_depth(self) -> int:
-        return 10 if self.pix_fmt in ("yuv420p10le", "p010le") else 8
+        return PIXEL_FORMATS[self.pix_fmt].depth
 
     @classmethod
     def from_av(cls, frame: av.VideoFrame, *, pts: float, index: int) -> VideoFrame:
         """Wrap a PyAV frame's planes without converting them (the planes keep the frame alive)."""
         fmt = frame.format.name
         if fmt not in PLANE_LAYOUTS:
-            raise ValueError(f"unsupported pixel format {fmt!r} (supported: {', '.join(PLANE_LAYOUTS)})")
+            raise ValueError(unsupported(fmt))
         layouts = PLANE_LAYOUTS[fmt]
         planes, line_sizes, sizes, total = [], [], [], 0
         for plane, (_channels, sample_bytes) in zip(frame.planes, layouts):

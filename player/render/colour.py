@@ -11,6 +11,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from content_manifest.formats import PIXEL_FORMATS
+
 # (Kr, Kb) luma coefficients per colour space (ITU-R BT.601, BT.709, BT.2020 non-constant luminance).
 LUMA_COEFFICIENTS: dict[str, tuple[float, float]] = {
     "bt601": (0.299, 0.114),
@@ -29,18 +31,16 @@ class YuvConversion:
 
 
 def texel_scale(pix_fmt: str) -> float:
-    """Factor from the normalised texel value to the integer code value for this pixel format."""
-    if pix_fmt in ("yuv420p", "yuvj420p", "nv12"):
-        return 255.0
-    if pix_fmt == "yuv420p10le":  # 10-bit codes in the low bits of 16-bit samples, sampled as R16 UNORM
-        return 65535.0
-    if pix_fmt == "p010le":  # 10-bit codes in the high bits: code = sample >> 6
-        return 65535.0 / 64.0
-    raise ValueError(f"no YUV conversion for pixel format {pix_fmt!r}")
+    """Factor from the normalised texel value to the integer code value for this pixel format (R16 UNORM
+    holds 10 or 12-bit codes in its low bits, except P010's, which are in the high bits)."""
+    fmt = PIXEL_FORMATS.get(pix_fmt)
+    if fmt is None:
+        raise ValueError(f"no YUV conversion for pixel format {pix_fmt!r}")
+    return fmt.scale
 
 
 def bit_depth(pix_fmt: str) -> int:
-    return 10 if pix_fmt in ("yuv420p10le", "p010le") else 8
+    return PIXEL_FORMATS[pix_fmt].depth
 
 
 def yuv_to_rgb(colorspace: str, color_range: str, depth: int) -> tuple[np.ndarray, np.ndarray]:
@@ -75,5 +75,7 @@ def yuv_to_rgb(colorspace: str, color_range: str, depth: int) -> tuple[np.ndarra
 
 
 def conversion_for(pix_fmt: str, colorspace: str, color_range: str) -> YuvConversion:
+    if pix_fmt in PIXEL_FORMATS and PIXEL_FORMATS[pix_fmt].full_range:
+        color_range = "full"  # yuvj*: JPEG range, whatever the stream's flag says
     matrix, offset = yuv_to_rgb(colorspace, color_range, bit_depth(pix_fmt))
     return YuvConversion(scale=texel_scale(pix_fmt), matrix=matrix, offset=offset)

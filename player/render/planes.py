@@ -15,7 +15,8 @@ import statistics
 import time
 from dataclasses import dataclass
 
-from player.media.frames import PLANE_LAYOUTS, VideoFrame
+from content_manifest.formats import PIXEL_FORMATS, unsupported
+from player.media.frames import VideoFrame
 from player.render.gl import GL
 
 _INTERNAL = {(1, 1): GL.GL_R8, (2, 1): GL.GL_RG8, (1, 2): GL.GL_R16, (2, 2): GL.GL_RG16}
@@ -39,12 +40,14 @@ class PlaneSpec:
 
 
 def plane_specs(pix_fmt: str, width: int, height: int) -> tuple[PlaneSpec, ...]:
-    """Texture sizes for a 4:2:0 picture: full-size luma, half-size chroma (rounded up)."""
-    if pix_fmt not in PLANE_LAYOUTS:
-        raise ValueError(f"unsupported pixel format {pix_fmt!r} (supported: {', '.join(PLANE_LAYOUTS)})")
-    cw, ch = (width + 1) // 2, (height + 1) // 2
+    """Texture sizes: full-size luma, chroma subsampled as the format says (4:2:0, 4:2:2, 4:4:4)."""
+    fmt = PIXEL_FORMATS.get(pix_fmt)
+    if fmt is None:
+        raise ValueError(unsupported(pix_fmt))
+    sx, sy = fmt.chroma_shift
+    cw, ch = (width + (1 << sx) - 1) >> sx, (height + (1 << sy) - 1) >> sy
     specs = []
-    for i, (channels, sample_bytes) in enumerate(PLANE_LAYOUTS[pix_fmt]):
+    for i, (channels, sample_bytes) in enumerate(fmt.planes):
         w, h = (width, height) if i == 0 else (cw, ch)
         specs.append(PlaneSpec(w, h, channels, sample_bytes))
     return tuple(specs)

@@ -25,6 +25,7 @@ from player.render.text import pause_icon, text_panel
 
 PROJECTIONS = ("equirect360", "equirect180")
 STEREO_LAYOUTS = ("mono", "top-bottom", "left-right")
+EYE_ORDERS = ("left-first", "right-first")
 
 # Head-locked overlay placement in degrees (centre pitch) and size scale (degrees per texel).
 SUBTITLE_PITCH = -16.0
@@ -65,9 +66,12 @@ def _eye_to_film(yaw: tuple[float, ...], q: tuple[float, float, float, float]) -
     )  # fmt: skip
 
 
-def eye_region(stereo: str, eye_index: int) -> tuple[float, float, float, float]:
-    """The eye's rectangle in the picture (s0, t0, width, height), t0 measured from the top row."""
-    second = eye_index % 2 == 1
+def eye_region(
+    stereo: str, eye_index: int, eye_order: str = "left-first"
+) -> tuple[float, float, float, float]:
+    """The eye's rectangle in the picture (s0, t0, width, height), t0 measured from the top row; a
+    right-first film has the right eye's picture on top (or on the left)."""
+    second = (eye_index % 2 == 1) != (eye_order == "right-first")
     if stereo == "top-bottom":
         return (0.0, 0.5 if second else 0.0, 1.0, 0.5)
     if stereo == "left-right":
@@ -85,8 +89,9 @@ class Renderer:
         front_heading: float = 0.0,
         *,
         upload_mode: str = "auto",
+        eye_order: str = "left-first",
     ) -> None:
-        self.set_film(projection, stereo, front_heading)
+        self.set_film(projection, stereo, front_heading, eye_order)
         self._upload_mode = upload_mode
         self._ready = False
         self.frame: VideoFrame | None = None
@@ -97,7 +102,12 @@ class Renderer:
         self._matrix = (ctypes.c_float * 9)()  # u_eye_to_film, row-major (uploaded transposed)
 
     # -- set-up -----------------------------------------------------------------------------------------
-    def set_film(self, projection: str, stereo: str, front_heading: float) -> None:
+    def set_film(
+        self, projection: str, stereo: str, front_heading: float, eye_order: str = "left-first"
+    ) -> None:
+        if eye_order not in EYE_ORDERS:
+            raise ValueError(f"eye_order {eye_order!r}: expected one of {', '.join(EYE_ORDERS)}")
+        self.eye_order = eye_order
         if projection not in PROJECTIONS:
             raise ValueError(f"projection {projection!r}: expected one of {', '.join(PROJECTIONS)}")
         if stereo not in STEREO_LAYOUTS:
@@ -233,7 +243,7 @@ class Renderer:
         frame, conv = self.frame, self._conversion
         has_frame = frame is not None and conv is not None
         interleaved = has_frame and len(self.planes.specs) == 2
-        region = eye_region(self.stereo, eye_index)
+        region = eye_region(self.stereo, eye_index, self.eye_order)
         p = self._film_program_for(
             (
                 interleaved,
