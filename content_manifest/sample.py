@@ -16,7 +16,6 @@ Conventions (documented in docs/manifest.md, "Sample films"):
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import tempfile
@@ -434,11 +433,9 @@ films:
 
 
 def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
+    from .safefile import sha256_regular
+
+    return sha256_regular(path)
 
 
 def _recipe() -> str:

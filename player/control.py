@@ -9,7 +9,6 @@ upcoming and entered, welfare changes and viewer requests all go to the sink set
 from __future__ import annotations
 
 import bisect
-import hashlib
 import logging
 import os
 import threading
@@ -20,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from content_manifest import Film, Library
+from content_manifest.safefile import sha256_regular
 from player import protocol as P
 from player.render.overlay import OverlayAnimator, OverlayState
 from player.render.projection import Quat, forward_heading_pitch, head_orientation, quat_multiply
@@ -73,13 +73,8 @@ class FilmHasher:
             return fut
 
     def _hash(self, path: Path) -> str:
-        h = hashlib.sha256()
-        with open(path, "rb") as f:
-            while chunk := f.read(self.CHUNK):  # hashlib lets go of the GIL on large updates
-                if self._closed.is_set():  # the player is stopping: never hold its exit up
-                    raise RuntimeError(f"{path.name}: hashing stopped (the player is closing)")
-                h.update(chunk)
-        return h.hexdigest()
+        # the one sha256 helper: regular files only; stops between blocks when the player is closing
+        return sha256_regular(path, block=self.CHUNK, stop=self._closed.is_set)
 
     @property
     def closed(self) -> bool:
@@ -135,6 +130,10 @@ class Controller:
         self.hasher = FilmHasher()
         self.verified: dict | None = None  # sha256 check of the loaded film (filled in by a worker)
         self._autoplay_pending = False  # wait_for_headset: the first focus_gained starts the film
+        # the session lifecycle (docs/protocol.md): with a session server the player starts in the lobby (no
+        # consented session: calm scene, nothing plays, no pose shared); without one, play is a local preview
+        self.lobby = False
+        self.share_pose = True  # head direction in status (the lobby and a session without pose consent: no)
 
     # -- events -----------------------------------------------------------------------------------------
     def set_sink(self, emit: EventSink | None) -> None:
@@ -169,6 +168,8 @@ class Controller:
 
     # -- films ------------------------------------------------------------------------------------------
     def load(self, film_id: str, *, play: bool = False) -> dict:
+        if play:
+            self._need_session("load with play")
         film = self.library.films.get(film_id)
         if film is None:
             known = ", ".join(self.library.films) or "none"
@@ -305,6 +306,7 @@ class Controller:
 
     def play(self, source: str = "facilitator") -> dict:
         """Play (a person's decision: it ends a viewer's hold, see :meth:`hold`)."""
+        self._need_session("play")
         if self.welfare == "stop":
             raise CommandError("welfare_stop", "playback is stopped for welfare: send welfare resume first")
         engine = self._engine()
@@ -316,6 +318,7 @@ class Controller:
 
     def play_scheduled(self) -> dict:
         """A group's scheduled play: refused while held (the headset stays paused and says why)."""
+        self._need_session("play")
         held = self.held
         if held:
             raise CommandError("held", f"this headset is held ({held}): it rejoins the group on resume")
@@ -464,7 +467,7 @@ class Controller:
         if not self._autoplay_pending:
             return False
         self._autoplay_pending = False
-        if self.engine is None or self.welfare == "stop" or self.hold_reason is not None:
+        if self.engine is None or self.welfare == "stop" or self.hold_reason is not None or self.lobby:
             return False
         state = str(getattr(self.engine.state, "value", self.engine.state))
         if state not in ("loaded", "paused", "seeking"):
@@ -473,6 +476,39 @@ class Controller:
             self.overlay.set_paused(False)
         log.info("the headset is in use: playing")
         return True
+
+    # -- the session lifecycle: the session server calls these (docs/protocol.md, "Session lifecycle") ----
+    def _need_session(self, what: str) -> None:
+        if self.lobby:
+            raise CommandError(
+                P.E_NO_CONSENT,
+                f"{what}: no session with recorded consent is running (send session.start with the"
+                " participant code and consent first)",
+            )
+
+    def enter_lobby(self) -> bool:
+        """No consented session from now on: the film is paused (True if it was moving), the calm scene
+        fades in, play is refused and no head direction is shared."""
+        with self._lock:
+            self.lobby = True
+            self.share_pose = False
+            self._autoplay_pending = False
+            self._resume_after_welfare = self._resume_after_hold = False  # a resume must not play here
+        engine = self.engine
+        stopped = False
+        if engine is not None:
+            state = str(getattr(engine.state, "value", engine.state))
+            stopped = state in ("playing", "buffering", "seeking")
+            engine.pause()
+        self.overlay.set_lobby(True)
+        return stopped
+
+    def open_session(self, pose_capture: bool) -> None:
+        """A consented session began: play is allowed (a person still starts it); the calm scene fades out
+        unless a welfare stop holds it."""
+        self.lobby = False
+        self.share_pose = pose_capture
+        self.overlay.set_lobby(False)
 
     # -- holds: a viewer's break holds this headset out of the group until someone resumes it ------------
     @property
@@ -627,6 +663,7 @@ class Controller:
         engine = self.engine
         state = str(getattr(engine.state, "value", engine.state)) if engine is not None else "idle"
         heading, pitch = forward_heading_pitch(self.last_orientation)
+        head = {"heading": round(heading, 2), "pitch": round(pitch, 2)} if self.share_pose else {}
         return {
             "film": self.film.id if self.film else None,
             "state": state,
@@ -638,8 +675,8 @@ class Controller:
             "volume": self.volume,
             "muted": self.muted,
             "rate": getattr(engine, "rate", 1.0) if engine is not None else 1.0,
-            "heading": round(heading, 2),
-            "pitch": round(pitch, 2),
+            "lobby": self.lobby,
+            **head,
             **({k: v for k, v in self.verified.items() if k != "film"} if self.verified else {}),
         }
 
