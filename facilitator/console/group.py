@@ -22,18 +22,20 @@ from typing import Any
 from aiohttp import web
 
 from facilitator.console import pages
+from facilitator.console.group_safety import GroupSafety
+from facilitator.console.group_text import brief, notice, viewer_alert
 from facilitator.console.library import library_json
 from facilitator.console.link import LinkError
 from facilitator.group.controller import GroupController, GroupError
+from player.protocol.participant import ParticipantCodeError, check_participant
 
 log = logging.getLogger("viewpoint.console.group")
 
 WELFARE_ACTIONS = ("stop", "soften", "resume")
-CODE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{1,23}$")
 READ_ONLY_OK = {"report"}
 
 
-class GroupConsole:
+class GroupConsole(GroupSafety):
     """The group page's server side (see module doc). ``links``: member name -> the console's `ClientLink`."""
 
     def __init__(
@@ -46,8 +48,13 @@ class GroupConsole:
         report_dir: Path | str | None = None,
         figures_every: float = 10.0,
         state_every: float = 1.0,
+        link_factory: Any = None,
     ) -> None:
         self.controller = controller
+        self.link_factory = link_factory  # target (paired name or address) -> a ClientLink, for "add"
+        self.acknowledged: str | None = None  # the film whose content warnings the facilitator acknowledged
+        self._resume_play = False  # the group was playing when STOP ALL came
+        self._loop: asyncio.AbstractEventLoop | None = None
         self.links = links
         self.library = library
         self.store = store
@@ -59,6 +66,7 @@ class GroupConsole:
         self._tasks: set[asyncio.Future] = set()
         self._ticker: asyncio.Task | None = None
         self._joined = False
+        self._players_announced = len(links)
         self._join_lock = threading.Lock()
 
     @property
@@ -88,6 +96,7 @@ class GroupConsole:
             self._joined = True
 
     async def _on_startup(self, app: web.Application) -> None:
+        self._loop = asyncio.get_running_loop()
         self._ticker = asyncio.ensure_future(self._tick())
 
     async def _on_shutdown(self, app: web.Application) -> None:
@@ -132,7 +141,15 @@ class GroupConsole:
                 ],
                 "read_only": self.read_only,
             },
-            "state": self.controller.state(),
+            "state": self.state(),
+        }
+
+    def state(self) -> dict[str, Any]:
+        """The controller's view plus the page's own facts (warnings acknowledged, a STOP ALL to resume)."""
+        return {
+            **self.controller.state(),
+            "acknowledged": self.acknowledged,
+            "resume_play": self._resume_play,
         }
 
     def _spawn(self, coro: Any) -> None:
@@ -154,8 +171,11 @@ class GroupConsole:
             if not self._joined:
                 with contextlib.suppress(Exception):
                     await asyncio.to_thread(self.join)
+            if self._sockets and len(self.links) != self._players_announced:
+                self._players_announced = len(self.links)
+                await self.broadcast(self._hello())  # a headset added: the pages learn its name
             if self._sockets:
-                await self.broadcast({"kind": "group", "state": self.controller.state()})
+                await self.broadcast({"kind": "group", "state": self.state()})
             if time.monotonic() >= next_figures:
                 next_figures = time.monotonic() + self.figures_every
                 with contextlib.suppress(Exception):
@@ -219,8 +239,8 @@ class GroupConsole:
             reply = pages.reply_error(rid, "internal", f"{type(exc).__name__}: {exc}")
         await self._send(ws, reply)
         if reply["ok"]:
-            await self.broadcast({"kind": "group", "state": self.controller.state()})
-            note = _notice(cmd, args, reply["result"])
+            await self.broadcast({"kind": "group", "state": self.state()})
+            note = notice(cmd, args, reply["result"])
             if note:
                 await self.broadcast({"kind": "notice", "text": note})
 
@@ -234,21 +254,25 @@ class GroupConsole:
         """Run one page command (blocking: the controller waits for every player's answer)."""
         self.join()
         g = self.controller
+        if cmd == "play":
+            self._check_warnings_acknowledged()
         if cmd in ("play", "pause"):
-            return _brief(getattr(g, cmd)())
+            return brief(getattr(g, cmd)())
         if cmd == "seek":
             t = args.get("t")
             if not isinstance(t, (int, float)) or isinstance(t, bool):
                 raise ValueError("seek: args.t: expected media seconds")
-            return _brief(g.seek(max(0.0, float(t))))
+            return brief(g.seek(max(0.0, float(t))))
         if cmd == "chapter":
-            return _brief(g.chapter(str(args.get("id") or "")))
+            return brief(g.chapter(str(args.get("id") or "")))
         if cmd == "load":
             film = str(args.get("film") or "")
             if self.library is not None and film not in self.library.films:
                 raise ValueError(f"film: {film[:40]!r} is not in the console's library")
+            self.acknowledged = None  # a new film: its warnings are read to the group before it starts
             acks = g.load(film)["acks"]
-            return {"film": film, "failed": self._preflight(film, acks)}
+            absent = sorted(k for k, v in acks.items() if isinstance(v, dict) and "absent" in v)
+            return {"film": film, "failed": self._preflight(film, acks), "absent": absent}
         if cmd == "welfare":
             name, action = self._player(args), args.get("action")
             if action not in WELFARE_ACTIONS:
@@ -260,6 +284,14 @@ class GroupConsole:
             return {"player": name, "action": action, "result": result}
         if cmd == "stop_all":
             return self._stop_all()
+        if cmd == "resume_all":
+            return self._resume_all()
+        if cmd == "ack_warnings":
+            return self._ack_warnings(args)
+        if cmd == "safe_point":
+            return self._safe_point()
+        if cmd == "add":
+            return self.add_headset(str(args.get("target") or "").strip())
         if cmd == "rejoin":
             return {"player": self._player(args), "result": g.rejoin(self._player(args))}
         if cmd == "start_sessions":
@@ -280,6 +312,8 @@ class GroupConsole:
 
         failed: dict[str, list[str]] = {}
         for name, link in self.links.items():
+            if isinstance(acks.get(name), dict) and "absent" in acks[name]:
+                continue  # loaded and checked when it answers (member catch-up)
             try:
                 status = link.command("status", {})
             except LinkError:
@@ -292,39 +326,40 @@ class GroupConsole:
                 failed[name] = bad
         return failed
 
-    def _stop_all(self) -> dict[str, Any]:
-        """Welfare stop on every headset at once (each on its own thread), then the group's pause."""
-        results: dict[str, Any] = {}
+    def add_headset(self, target: str) -> dict[str, Any]:
+        """Add a paired headset to the running group (typed name or address); it is caught up when present."""
+        if not target:
+            raise ValueError("add: args.target: a paired headset's name or address")
+        if target in self.controller.members:
+            raise ValueError(f"add: {target[:40]!r} is in group {self.name} already")
+        if self.link_factory is None:
+            raise LinkError(
+                "unavailable", "this console cannot add headsets (it was started without pairings)"
+            )
+        try:
+            link = self.link_factory(target)
+        except Exception as exc:  # not paired, damaged record
+            raise ValueError(f"add: {target[:40]!r}: {exc}") from None
 
-        def one(name: str) -> None:
-            try:
-                link = self.links.get(name)
-                results[name] = self.controller.welfare(name, "stop", via=getattr(link, "urgent", None))
-            except Exception as exc:
-                results[name] = {"error": f"{type(exc).__name__}: {exc}"}
+        def on_event(ev: dict[str, Any]) -> None:
+            if self._loop is not None:
+                self._loop.call_soon_threadsafe(self.on_event, target, ev)
 
-        threads = [threading.Thread(target=one, args=(n,)) for n in list(self.controller.members)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join(5)
-        if self.controller.timeline.playing:
-            with contextlib.suppress(GroupError):
-                self.controller.pause()
-        failed = {k: v["error"] for k, v in results.items() if isinstance(v, dict) and "error" in v}
-        if failed:
-            raise GroupError("stop did not reach: " + "; ".join(f"{k}: {v}" for k, v in failed.items()))
-        return {"stopped": sorted(results)}
+        link.start(on_event=on_event, on_pose=lambda sample: None)
+        self.links[target] = link
+        self.controller.add(target, link.client, subscribe=False)
+        return {"player": target, "endpoint": link.endpoint}
 
     def _start_sessions(self, args: dict[str, Any]) -> dict[str, Any]:
         codes = args.get("participants")
         consent = args.get("consent")
         if not isinstance(codes, dict) or not codes:
             raise ValueError("start_sessions: args.participants: {headset: participant code} expected")
-        bad = [f"{k}: {v!r}" for k, v in codes.items() if not isinstance(v, str) or not CODE_RE.match(v)]
-        if bad:
-            raise ValueError("start_sessions: participant codes are 2-24 letters, digits, -, _, . (" +
-                             ", ".join(bad) + ")")  # fmt: skip
+        for k, v in codes.items():
+            try:
+                check_participant(v)
+            except ParticipantCodeError as exc:
+                raise ValueError(f"start_sessions: participant code for {str(k)[:40]}: {exc}") from None
         if len(set(codes.values())) != len(codes):
             raise ValueError("start_sessions: each headset needs its own participant code")
         if not isinstance(consent, dict) or consent.get("given") is not True:
@@ -347,60 +382,6 @@ class GroupConsole:
         name = re.sub(r"[^A-Za-z0-9._-]", "_", f"group-report-{self.name}.html")
         path = write_group_report(data, Path(out_dir) / name, library=self.library)
         return {"url": f"/reports/{name}", "path": str(path.resolve()), "participants": len(data.sessions)}
-
-
-def viewer_alert(etype: str, data: dict[str, Any]) -> str | None:
-    """What a group page must be told at once about one headset's event (None: nothing)."""
-    if etype in ("viewer.break_request", "welfare.request"):
-        return "the viewer asked for a break (this headset is held)"
-    if etype in ("viewer.focus_lost", "viewer.headset_off"):
-        return "headset taken off (held)"
-    if etype == "viewer.focus_gained":
-        return "headset back on (still held until you resume it)"
-    if etype == "transport.error":
-        return f"playback error: {data.get('reason') or 'unknown'}"
-    by = str(data.get("by") or "").lower()
-    if etype == "welfare.changed" and by in ("viewer", "headset") and data.get("level") != "none":
-        return f"welfare {data.get('level')} from the headset"
-    return None
-
-
-def _brief(record: dict[str, Any]) -> dict[str, Any]:
-    """A group command's record, without every player's full answer (the page shows the summary)."""
-    acks = record.get("acks") or {}
-    return {
-        "cmd": record.get("cmd"),
-        "media_t": record.get("media_t"),
-        "lead_s": record.get("lead_s"),
-        "epoch": record.get("epoch"),
-        "accepted": sum(1 for a in acks.values() if isinstance(a, dict) and a.get("accepted")),
-        "players": len(acks),
-    }
-
-
-def _notice(cmd: str, args: dict[str, Any], result: dict[str, Any]) -> str | None:
-    if cmd in ("play", "pause", "seek", "chapter"):
-        return (
-            f"group {cmd} at film {result.get('media_t', 0):.1f} s, {result.get('lead_s', 0) * 1000:.0f} ms "
-            f"ahead: {result.get('accepted')} of {result.get('players')} headsets accepted"
-        )
-    if cmd == "welfare":
-        return f"{result.get('player')}: welfare {result.get('action')} (this headset only)"
-    if cmd == "stop_all":
-        return "STOP on every headset, group paused"
-    if cmd == "rejoin":
-        return f"{result.get('player')}: rejoining the group"
-    if cmd == "start_sessions":
-        return f"sessions started on {len(result.get('acks') or {})} headsets"
-    if cmd == "end_sessions":
-        return "sessions ended"
-    if cmd == "load":
-        failed = result.get("failed") or {}
-        if failed:
-            detail = "; ".join(f"{k}: {', '.join(v)}" for k, v in failed.items())
-            return f"loaded {result.get('film')}; PRE-FLIGHT FAILED on {detail}"
-        return f"loaded {result.get('film')} on every headset; pre-flight passed"
-    return None
 
 
 def default_group_name() -> str:

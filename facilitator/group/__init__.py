@@ -1,8 +1,9 @@
 """Group sessions, facilitator side: discovery, clock estimation, scheduled commands (docs/group.md)."""
 
 from facilitator.group.clock import ClockEstimate, ClockEstimator, ClockSample
-from facilitator.group.controller import GroupController, GroupError, GroupMember, JsonlRecorder
+from facilitator.group.controller import GroupController, JsonlRecorder
 from facilitator.group.discovery import Discovery, PlayerAddress, parse_address
+from facilitator.group.member import GroupError, GroupMember
 from facilitator.group.schedule import GroupTimeline, lead_time
 
 __all__ = [

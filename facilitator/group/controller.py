@@ -7,6 +7,10 @@ clock (:func:`~facilitator.group.schedule.lead_time` ahead), and each worker con
 clock
 with the freshest estimate just before sending, so one slow player never delays the others' commands.
 
+A group is whoever is there: commands go to the *present* members (answering, clock measured); the absent
+ones are listed with the reason and caught up by their own worker when they answer again
+(:mod:`facilitator.group.member`). A command succeeds when every present member accepted it.
+
 ``GroupController.state()`` is the console's view (docs/group.md lists the fields): per player, transport
 state, sync error, clock offset ± uncertainty, round trip, connection health and welfare.
 """
@@ -15,25 +19,20 @@ from __future__ import annotations
 
 import json
 import logging
-import queue
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import Future
 from pathlib import Path
 from typing import Any
 
-from facilitator.group.clock import ClockEstimator, probe
+from facilitator.group.member import GroupError, GroupMember
 from facilitator.group.schedule import GroupTimeline, lead_time
+
+__all__ = ["GroupController", "GroupError", "GroupMember", "JsonlRecorder"]
 
 log = logging.getLogger(__name__)
 
 Recorder = Callable[[str, dict], None]
-AUTO_REJOIN_S = 3.0
-
-
-class GroupError(Exception):
-    """A group operation that could not be done (the message says which player and why)."""
 
 
 class JsonlRecorder:
@@ -57,233 +56,6 @@ class JsonlRecorder:
     def close(self) -> None:
         with self._lock:
             self._f.close()
-
-
-class GroupMember:
-    """One player in the group: its client, clock estimate, health and sync figures (worker thread)."""
-
-    def __init__(
-        self,
-        name: str,
-        client: Any,
-        group: GroupController,
-        probe_period: float,
-        status_period: float,
-        collect_samples: bool,
-    ) -> None:
-        self.name = name
-        self.client = client
-        self.group = group
-        self.estimator = ClockEstimator()
-        self.probe_period = probe_period
-        self.status_period = status_period
-        self.collect_samples = collect_samples
-        self.samples: list[tuple[float, float]] = []  # (player instant, media time) from group.status
-        self.sync: dict[str, Any] = {}
-        self.probes = 0
-        self.probes_lost = 0
-        self.last_ok: float | None = None
-        self.last_error: str | None = None
-        self.last_command: dict[str, Any] | None = None
-        self._seq = 0
-        self._last_auto_rejoin = -1e9
-        self._jobs: queue.Queue = queue.Queue()
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name=f"group-{name}", daemon=True)
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._jobs.put(None)
-        self._thread.join(3)
-
-    def submit(self, fn: Callable[[], Any]) -> Future:
-        fut: Future = Future()
-        self._jobs.put((fn, fut))
-        return fut
-
-    # -- worker ------------------------------------------------------------------------------------------
-
-    def _send(self, tl: GroupTimeline, cmd: str | None, args: dict) -> dict[str, Any]:
-        return self.group._send(self, tl, cmd, args)
-
-    def _request(self, cmd: str, args: dict, timeout: float) -> dict | None:
-        return self.client.try_request(cmd, args, timeout=timeout)
-
-    def probe_once(self) -> bool:
-        self._seq += 1
-        self.probes += 1
-        try:
-            sample = probe(self.estimator, self._request, self._seq, time.monotonic, timeout=1.0)
-        except Exception as e:  # a refused or broken reply: counted as lost, reported as the last error
-            self.last_error = f"clock.sync: {e}"
-            sample = None
-        if sample is None:
-            self.probes_lost += 1
-            return False
-        self.last_ok = time.monotonic()
-        return True
-
-    def poll_status(self) -> None:
-        since = self.samples[-1][0] if self.samples else 0.0
-        try:
-            res = self.client.try_request("group.status", {"since": since}, timeout=1.0)
-        except Exception as e:
-            self.last_error = f"group.status: {e}"
-            return
-        if res is None:
-            return
-        self.last_ok = time.monotonic()
-        samples = res.pop("samples", [])
-        self.sync = res
-        if self.collect_samples:
-            self.samples.extend((float(a), float(b)) for a, b in samples)
-        self._rejoin_if_lost()
-
-    def _rejoin_if_lost(self) -> None:
-        """A player that does not follow the group's timeline in force (restarted, joined late, lost the
-        command) is brought to where the group is: automatically, at most every ``AUTO_REJOIN_S``."""
-        g, now = self.group, time.monotonic()
-        tl = g.timeline
-        if tl.epoch == 0 or tl.anchor > now - 1.0 or now - self._last_auto_rejoin < AUTO_REJOIN_S:
-            return  # nothing commanded yet, a command in flight, or a rejoin just sent
-        if self.sync.get("group") == g.name and self.sync.get("epoch") == tl.epoch:
-            return
-        film = (self.sync.get("player") or {}).get("film")
-        if g.film is not None and film != g.film:
-            return  # another film loaded there: the facilitator decides (load, then rejoin)
-        self._last_auto_rejoin = now
-        try:
-            result = self._send(*g.rejoin_timeline(self))
-        except Exception as e:
-            self.last_error = f"auto rejoin: {e}"
-            return
-        g.record("group.rejoin", {"group": g.name, "player": self.name, "auto": True, "result": result})
-
-    def refresh(self) -> None:
-        """Re-send the group's timeline in force, expressed with the freshest clock estimate (drift, better
-        samples): the player slews onto it. Only while playing, and only once the command has taken effect."""
-        tl = self.group.timeline
-        if not tl.playing or tl.anchor > time.monotonic() or self.sync.get("epoch") != tl.epoch:
-            return
-        try:
-            payload = {"timeline": tl.for_player(self.offset(tl.anchor), self.group.name), "refresh": True}
-            self.client.request("group.sync", payload, timeout=2.0, retries=0)
-        except Exception as e:
-            self.last_error = f"group.sync refresh: {e}"
-
-    def _run(self) -> None:
-        burst = 8  # a quick first estimate: 8 probes 30 ms apart
-        next_probe = time.monotonic()
-        next_status = time.monotonic() + self.status_period
-        next_refresh = time.monotonic() + self.group.refresh_period
-        while not self._stop.is_set():
-            now = time.monotonic()
-            wait = max(0.0, min(next_probe, next_status, next_refresh) - now)
-            try:
-                job = self._jobs.get(timeout=wait)
-            except queue.Empty:
-                job = False
-            if job is None:
-                return
-            if job:
-                fn, fut = job
-                if fut.set_running_or_notify_cancel():
-                    try:
-                        fut.set_result(fn())
-                    except BaseException as e:
-                        fut.set_exception(e)
-                continue
-            now = time.monotonic()
-            if now >= next_probe:
-                self.probe_once()
-                if burst > 0:
-                    burst -= 1
-                    next_probe = now + 0.03
-                else:
-                    next_probe = now + self.probe_period
-            if now >= next_status:
-                self.poll_status()
-                next_status = now + self.status_period
-            if now >= next_refresh:
-                self.refresh()
-                next_refresh = now + self.group.refresh_period
-
-    # -- views -------------------------------------------------------------------------------------------
-
-    def offset(self, at: float) -> float:
-        est = self.estimator.estimate(at)
-        if est is None:
-            raise GroupError(f"{self.name}: no clock estimate yet (no clock.sync answer)")
-        return est.offset
-
-    def common_samples(self) -> list[tuple[float, float]]:
-        """The collected (instant, media time) samples with instants on the facilitator's clock."""
-        if not self.samples or self.estimator.estimate() is None:
-            return []
-        return [(self.estimator.to_facilitator(t), m) for t, m in self.samples]
-
-    def view(self) -> dict[str, Any]:
-        est = self.estimator.estimate()
-        health = {}
-        try:
-            health = dict(self.client.health())
-        except Exception:
-            pass
-        state = dict(getattr(self.client, "state", {}) or {})
-        polled = self.sync.get("player") or {}
-        now = time.monotonic()
-        silent = None if self.last_ok is None else round(now - self.last_ok, 3)
-        return {
-            "name": self.name,
-            "endpoint": getattr(self.client, "endpoint", None),
-            "connected": silent is not None and silent <= 3.0,
-            "health": {
-                "last_heard_s": silent,
-                "probes": self.probes,
-                "probes_lost": self.probes_lost,
-                "loss_pct": round(100.0 * self.probes_lost / self.probes, 2) if self.probes else None,
-                "events_gaps": health.get("gaps"),
-                "last_error": self.last_error,
-            },
-            "clock": None
-            if est is None
-            else {
-                "offset_ms": round(est.offset * 1000, 3),
-                "uncertainty_ms": round(est.uncertainty * 1000, 3),
-                "spread_ms": round(est.spread * 1000, 3),
-                "rtt_ms": round(est.rtt * 1000, 3),
-                "rtt_min_ms": round(est.rtt_min * 1000, 3),
-                "rtt_median_ms": round(est.rtt_median * 1000, 3),
-                "drift_ppm": round(est.drift_ppm, 2),
-                "samples": est.samples,
-            },
-            "state": {  # polled from the player every status_period; the event stream fills the rest
-                "transport": polled.get("state", state.get("transport")),
-                "film": polled.get("film", state.get("film")),
-                "media_t": polled.get("media_t", state.get("media_t")),
-                "chapter": polled.get("chapter", state.get("chapter")),
-                "participant": state.get("participant"),
-                "session": state.get("session"),
-            },
-            "welfare": polled.get("welfare", state.get("welfare", "none")),
-            "sync": {
-                k: self.sync.get(k)
-                for k in (
-                    "following",
-                    "epoch",
-                    "error_ms",
-                    "abs_p50_ms",
-                    "abs_p99_ms",
-                    "trim",
-                    "seeks",
-                    "resyncs",
-                )
-            },
-            "last_command": self.last_command,
-        }
 
 
 class GroupController:
@@ -310,6 +82,9 @@ class GroupController:
         self.members: dict[str, GroupMember] = {}
         self.timeline = GroupTimeline(anchor=time.monotonic(), media_t=0.0, playing=False)
         self.film: str | None = None
+        self.assigned: dict[str, str] = {}  # headset -> participant code (start_sessions), until end_sessions
+        self.consent: dict[str, Any] = {}
+        self.facilitator: str | None = None
         self._lock = threading.RLock()
 
     # -- membership ------------------------------------------------------------------------------------------
@@ -346,14 +121,26 @@ class GroupController:
         m.stop()
         self.record("group.member_removed", {"group": self.name, "player": name})
 
-    def wait_ready(self, timeout: float = 10.0, samples: int = 5) -> bool:
-        """Wait until every member has at least ``samples`` clock samples; False on timeout."""
+    def wait_ready(self, timeout: float = 10.0, samples: int = 5, names: Any = None) -> bool:
+        """Wait until every member (or those ``names``) is present with at least ``samples`` clock samples;
+        False on timeout."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            if all(len(m.estimator.samples) >= samples for m in list(self.members.values())):
+            ms = [m for m in list(self.members.values()) if names is None or m.name in names]
+            if all(m.present and len(m.estimator.samples) >= samples for m in ms):
                 return True
             time.sleep(0.02)
         return False
+
+    def present(self) -> list[GroupMember]:
+        with self._lock:
+            return [m for m in self.members.values() if m.present]
+
+    def absent(self) -> dict[str, str]:
+        """{name: why} for the members that group commands skip now."""
+        with self._lock:
+            members = list(self.members.values())
+        return {m.name: m.presence()[1] or "absent" for m in members if not m.present}
 
     def close(self) -> None:
         for name in list(self.members):
@@ -364,22 +151,30 @@ class GroupController:
     # ----------------------------------------------------------------------------------------------
 
     def _each(self, fn: Callable[[GroupMember], Any], timeout: float) -> dict[str, Any]:
-        """Run ``fn(member)`` on every member's worker at once; {name: result or {"error": ...}}."""
+        """Run ``fn(member)`` on every present member's worker at once; {name: result or {"error": ...}};
+        an absent member gets {"absent": why} and nothing is sent to it. Waits at most ``timeout`` in all:
+        a member that stalls meanwhile is answered {"error": ...} and never holds the others."""
         with self._lock:
             members = list(self.members.values())
-        futures = {m.name: m.submit(lambda m=m: fn(m)) for m in members}
         out: dict[str, Any] = {}
+        futures = {}
+        for m in members:
+            if m.present:
+                futures[m.name] = m.submit(lambda m=m: fn(m))
+            else:
+                out[m.name] = {"absent": m.presence()[1] or "absent"}
+        deadline = time.monotonic() + timeout
         for name, fut in futures.items():
             try:
-                out[name] = fut.result(timeout)
+                out[name] = fut.result(max(0.0, deadline - time.monotonic()))
+            except TimeoutError:
+                out[name] = {"error": f"no answer within {timeout:.1f} s (it catches up when it answers)"}
             except Exception as e:
                 out[name] = {"error": f"{type(e).__name__}: {e}"}
         return out
 
     def lead(self) -> float:
-        with self._lock:
-            ests = [m.estimator.estimate() for m in self.members.values()]
-        return lead_time(ests)
+        return lead_time([m.estimator.estimate() for m in self.present()])
 
     def load(self, film: str, timeout: float = 15.0) -> dict[str, Any]:
         """Load ``film`` on every player (paused at the start); the group timeline restarts at 0."""
@@ -402,6 +197,10 @@ class GroupController:
         unknown = sorted(set(participants) - set(self.members))
         if unknown:
             raise GroupError(f"start_sessions: not in group {self.name}: {', '.join(unknown)}")
+        with self._lock:  # an absent headset's session starts when it answers (member.catch_up)
+            self.assigned.update(participants)
+            self.consent = dict(consent)
+            self.facilitator = facilitator
 
         def start(m: GroupMember) -> Any:
             if m.name not in participants:
@@ -418,6 +217,8 @@ class GroupController:
         return acks
 
     def end_sessions(self, reason: str = "group ended") -> dict[str, Any]:
+        with self._lock:
+            self.assigned.clear()
         acks = self._each(lambda m: m.client.request("session.end", {"reason": reason}, timeout=2.0), 10.0)
         self.record("group.sessions_ended", {"group": self.name, "reason": reason, "acks": acks})
         return acks
@@ -465,9 +266,10 @@ class GroupController:
         m = self.members.get(name)
         if m is None:
             raise GroupError(f"{name}: not in group {self.name}")
+        m.welfare_hold = None if action == "resume" else action  # re-applied if the headset restarts
         result = (via or m.client).request("welfare", {"action": action}, timeout=1.0)
         self.record("group.welfare", {"group": self.name, "player": name, "action": action})
-        if action == "resume" and self.timeline.playing:
+        if action == "resume" and self.timeline.playing and m.present:
             self.rejoin(name)
         return result
 
@@ -500,14 +302,15 @@ class GroupController:
         change: Callable[[GroupTimeline, float], GroupTimeline],
         extra: float = 0.0,
     ) -> dict[str, Any]:
-        if not self.members:
-            raise GroupError(f"group {self.name} has no players")
+        if not self.present():
+            absent = "; ".join(f"{k}: {v}" for k, v in sorted(self.absent().items())) or "no players"
+            raise GroupError(f"{cmd}: no headset of group {self.name} is there ({absent})")
         lead = self.lead() + extra
         with self._lock:
             g = time.monotonic() + lead
             tl = change(self.timeline, g)
             self.timeline = tl
-        acks = self._each(lambda m: self._send(m, tl, cmd, args), lead + 5.0)
+        acks = self._each(lambda m: self._send(m, tl, cmd, args), lead + 2.0)
         if tl.media_t < 0:  # a chapter: the players said where it starts
             starts = [a.get("media_t") for a in acks.values() if isinstance(a, dict) and "media_t" in a]
             if starts:
@@ -521,15 +324,17 @@ class GroupController:
             "epoch": tl.epoch, "media_t": self.timeline.media_t, "playing": tl.playing, "acks": acks,
         }  # fmt: skip
         self.record("group.command", record)
-        self._raise_if_failed(cmd, acks)
+        if not any(isinstance(a, dict) and a.get("accepted") for a in acks.values()):
+            self._raise_if_failed(cmd, acks)  # the group moved if one headset did: the others catch up
         return record
 
     @staticmethod
     def _raise_if_failed(cmd: str, acks: dict[str, Any]) -> None:
         failed = {k: v["error"] for k, v in acks.items() if isinstance(v, dict) and "error" in v}
         if failed:
+            there = sum(1 for v in acks.values() if not (isinstance(v, dict) and "absent" in v))
             detail = "; ".join(f"{k}: {v}" for k, v in sorted(failed.items()))
-            raise GroupError(f"{cmd}: {len(failed)} of {len(acks)} players failed ({detail})")
+            raise GroupError(f"{cmd}: {len(failed)} of {there} headsets there failed ({detail})")
 
     # -- the console's view ----------------------------------------------------------------------------------
 
@@ -540,7 +345,9 @@ class GroupController:
             tl = self.timeline
             members = list(self.members.values())
         players = [m.view() for m in members]
-        errors = [p["sync"]["error_ms"] for p in players if p["sync"].get("error_ms") is not None]
+        errors = [
+            p["sync"]["error_ms"] for p in players if p["present"] and p["sync"].get("error_ms") is not None
+        ]
         return {
             "group": self.name,
             "film": self.film,
@@ -552,6 +359,8 @@ class GroupController:
                 "next_at_in_s": round(tl.anchor - now, 4) if tl.anchor > now else None,
             },
             "lead_s": round(self.lead(), 4) if members else None,
+            "present": sum(1 for p in players if p["present"]),
+            "absent": {p["name"]: p["absent_reason"] for p in players if not p["present"]},
             "sync": {
                 "spread_ms": round(max(errors) - min(errors), 3) if len(errors) >= 2 else None,
                 "worst_p99_ms": max((p["sync"].get("abs_p99_ms") or 0.0) for p in players)

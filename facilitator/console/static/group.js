@@ -77,11 +77,13 @@ function renderStatus() {
   const st = G.state;
   const conn = $("conn");
   const players = st ? st.players : [];
-  const lost = players.filter((p) => !p.connected).length;
+  const absent = players.filter((p) => p.present === false).length;
+  const lost = players.filter((p) => !p.connected && p.present !== false).length;
   if (!G.wsOpen) { conn.className = "pill bad"; conn.textContent = "Console offline"; }
   else if (!isLive()) { conn.className = "pill bad"; conn.textContent = "No group state"; }
   else if (!players.length) { conn.className = "pill warn"; conn.textContent = "No headsets yet"; }
   else if (lost) { conn.className = "pill bad"; conn.textContent = `${lost} of ${players.length} headsets LOST`; }
+  else if (absent) { conn.className = "pill warn"; conn.textContent = `${players.length - absent} of ${players.length} headsets here, ${absent} ABSENT`; }
   else { conn.className = "pill ok"; conn.textContent = `${players.length} headsets live`; }
   document.body.classList.toggle("stale", !isLive());
   const gs = $("gstate");
@@ -97,7 +99,20 @@ function renderStatus() {
   const sb = $("stopped");
   sb.className = stopped ? "pill welfare-stop" : "pill hidden";
   sb.textContent = stopped ? `${stopped} STOPPED` : "";
+  const held = players.filter((p) => p.welfare === "stop" || p.welfare_hold === "stop");
+  const banner = $("stop-banner");
+  banner.classList.toggle("hidden", !held.length);
+  const names = held.map((p) => p.name).join(", ");
+  const text = !held.length ? "" : held.length === players.length ? `ALL HEADSETS STOPPED: ${names}`
+    : `STOPPED: ${names} (${held.length === 1 ? "this headset only" : "these headsets only"}; the others ${playing ? "play on" : "are paused"})`;
+  if (banner.textContent !== text) banner.textContent = text;
+  $("g-resumeall").disabled = !!G.config.read_only || !(held.length || players.some((p) => p.welfare === "soften") || (st && st.resume_play));
   $("g-play").firstChild.textContent = playing ? "Pause " : "Play ";
+  const f = film();
+  const needAck = !!(f && f.content_warnings.length && st.acknowledged !== f.id);
+  $("g-play").disabled = !!G.config.read_only || (!playing && needAck);
+  $("g-play").title = needAck && !playing ? "Read the content warnings to the group and tick the box first" : "Play or pause the group (Space)";
+  renderWarnings(f, st);
 }
 
 /* Playing along with the group's timeline (not held by welfare, not paused on its own). */
@@ -158,16 +173,23 @@ function renderHeadsets() {
         who.innerHTML = `<input class="code" autocomplete="off" spellcheck="false" maxlength="24" aria-label="Participant code for ${esc(p.name)}">`;
         const inp = who.querySelector("input");
         inp.value = G.codes.get(p.name);
-        inp.addEventListener("input", () => { G.codes.set(p.name, inp.value.trim()); startReady(); });
+        // codes are shown in capitals: type them in lower case (Shift+X is STOP ALL everywhere)
+        inp.addEventListener("input", () => {
+          const up = inp.value.toUpperCase(); if (up !== inp.value) inp.value = up;
+          G.codes.set(p.name, inp.value.trim()); startReady();
+        });
       }
-      if (!/^[A-Za-z0-9][A-Za-z0-9_.-]{1,23}$/.test(G.codes.get(p.name) || "")) anyCodeMissing = true;
+      if (!/^[A-Za-z0-9]{1,8}(?:-[A-Za-z0-9]{1,8}){0,4}$/.test(G.codes.get(p.name) || "")) anyCodeMissing = true;
     }
     const transport = (p.state && p.state.transport) || "–";
     const wl = p.welfare || "none";
     const withGroup = isWithGroup(p);
     // A headset playing with the group is where the group is (± its sync error); others show their own time.
     const mt = !withGroup && p.state && typeof p.state.media_t === "number" ? ` ${fmt(p.state.media_t)}` : "";
-    tr.querySelector(".st").innerHTML =
+    tr.classList.toggle("absent", p.present === false);
+    if (p.present === false) {
+      tr.querySelector(".st").innerHTML = `<span class="pill sm absent">ABSENT</span> <small>${esc(p.absent_reason || "")}</small>`;
+    } else tr.querySelector(".st").innerHTML =
       `<span class="pill sm ${{ playing: "ok", paused: "warn", error: "bad" }[transport] || "muted"}">${esc(transport)}</span>` +
       `<span class="num">${esc(mt)}</span>`;
     tr.querySelector(".wl").innerHTML = wl === "none" ? '<span class="pill sm muted">ok</span>'
@@ -188,10 +210,10 @@ function renderHeadsets() {
       `<small>± ${c.uncertainty_ms.toFixed(2)} ms</small><br><small>rtt</small> ${c.rtt_ms.toFixed(1)} ms` : "–";
     const h = p.health || {};
     const loss = typeof h.loss_pct === "number" ? `<br><small>${h.loss_pct.toFixed(1)} % lost</small>` : "";
-    tr.querySelector(".hl").innerHTML = p.connected
+    tr.querySelector(".hl").innerHTML = p.present === false ? '<span class="pill sm absent">absent</span>' : p.connected
       ? `<span class="pill sm ${h.loss_pct > 2 ? "warn" : "ok"}">live</span>${loss}`
       : `<span class="pill sm bad">LOST${typeof h.last_heard_s === "number" ? " " + h.last_heard_s.toFixed(0) + " s" : ""}</span>`;
-    tr.classList.toggle("lost", !p.connected);
+    tr.classList.toggle("lost", !p.connected && p.present !== false);
     if (!G.config.read_only) {
       tr.querySelector('[data-act="resume"]').disabled = wl === "none";
     }
@@ -238,6 +260,53 @@ function renderTimeline() {
   }
 }
 
+let warningsFor = null;
+function renderWarnings(f, st) {
+  const ack = $("g-warn-ack");
+  ack.disabled = !!G.config.read_only || !f;
+  ack.checked = !!(f && st && st.acknowledged === f.id);
+  if (warningsFor === (f && f.id)) return;
+  warningsFor = f && f.id;
+  const g = f && f.audience ? f.audience : {};
+  const bits = [];
+  if (g.min_age) bits.push(`Suitable from age ${g.min_age}.`);
+  if (g.guidance) bits.push(g.guidance);
+  $("g-guidance").textContent = !f ? "Load a film for the group first." : bits.join(" ") || "No audience guidance in the film's manifest.";
+  const ul = $("g-warn-list"); ul.innerHTML = "";
+  for (const w of (f ? f.content_warnings : [])) {
+    const li = document.createElement("li");
+    li.innerHTML = `<span class="num">${fmt(w.start)}–${fmt(w.end)}</span> ${w.tags.map((t) => `<b>${esc(t)}</b>`).join(", ")} ${esc(w.note || "")}`;
+    ul.appendChild(li);
+  }
+  if (f && !f.content_warnings.length) ul.innerHTML = "<li>This film has no timed content warnings.</li>";
+}
+
+function renderCountdown(t) {
+  const f = film(); const el = $("g-nextwarn");
+  if (!f || t === null) { el.textContent = ""; return; }
+  const inside = f.content_warnings.find((w) => t >= w.start && t < w.end);
+  if (inside) {
+    el.className = "nextwarn inside";
+    el.textContent = `In a content warning now: ${inside.tags.join(", ")} (ends in ${(inside.end - t).toFixed(1)} s)`;
+    return;
+  }
+  const next = f.content_warnings.filter((w) => w.start >= t).sort((a, b) => a.start - b.start)[0];
+  if (!next) { el.className = "nextwarn"; el.textContent = "No more content warnings in this film."; return; }
+  const dt = next.start - t;
+  el.className = dt < 10 ? "nextwarn soon" : "nextwarn";
+  el.textContent = `Next warning in ${dt.toFixed(1)} s: ${next.tags.join(", ")} at ${fmt(next.start)}`;
+}
+
+function stopAll() {
+  logLine("STOP ALL sent", "welfare");
+  command("stop_all").catch((e) => {
+    fail("STOP ALL")(e);
+    showAlert(`STOP ALL did not reach every headset (${e.message}): ask the viewers to take the headsets off`, null, true);
+  });
+}
+function resumeAll() { command("resume_all").catch(fail("RESUME ALL")); }
+function safePoint() { command("safe_point").catch(fail("safe point")); }
+
 function pct(t) { const f = film(); const d = (f && f.duration) || 1; return `${Math.max(0, Math.min(1, t / d)) * 100}%`; }
 
 function logLine(text, cls = "") {
@@ -274,6 +343,7 @@ function rowAction(name, act) {
 
 function togglePlay() {
   const playing = G.state && G.state.timeline.playing;
+  if (!playing && $("g-play").disabled) { logLine("Play: read the content warnings to the group first", "soft"); return; }
   command(playing ? "pause" : "play").catch(fail(playing ? "pause" : "play"));
 }
 function pauseGroup() { command("pause").then(() => $("alert").classList.add("hidden")).catch(fail("pause group")); }
@@ -285,10 +355,11 @@ function parseTime(text) {
   return m ? Number(m[1] || 0) * 60 + Number(m[2]) : null;
 }
 
+/* A fresh code like KQM-482, as player.protocol.participant.new_participant_code makes them (the player decides). */
 function newCode() {
-  const a = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789";
-  const r = crypto.getRandomValues(new Uint8Array(6));
-  return "P-" + Array.from(r, (b) => a[b % a.length]).join("");
+  const a = "ABCDEFGHJKMNPQRSTVWXYZ";
+  const r = crypto.getRandomValues(new Uint16Array(4));
+  return Array.from(r.slice(0, 3), (b) => a[b % a.length]).join("") + "-" + String(100 + (r[3] % 900));
 }
 
 function startReady() {
@@ -320,7 +391,22 @@ function bind() {
   $("g-pause").addEventListener("click", pauseGroup);
   $("alert-pause").addEventListener("click", pauseGroup);
   $("alert-ack").addEventListener("click", () => $("alert").classList.add("hidden"));
-  $("g-stopall").addEventListener("click", () => command("stop_all").catch(fail("STOP ALL")));
+  $("g-stopall").addEventListener("click", stopAll);
+  $("g-resumeall").addEventListener("click", resumeAll);
+  $("g-safe").addEventListener("click", safePoint);
+  $("g-warn-ack").addEventListener("change", (e) => {
+    const f = film(); if (!f) return;
+    if (!e.target.checked) { e.target.checked = G.state && G.state.acknowledged === f.id; return; }
+    command("ack_warnings", { film: f.id }).then(() => logLine(`content warnings of ${f.id} read to the group`))
+      .catch((er) => { e.target.checked = false; fail("warnings")(er); });
+  });
+  const add = () => {
+    const target = $("g-add").value.trim(); if (!target) return;
+    command("add", { target }).then((r) => { $("g-add").value = ""; logLine(`${r.player} added: it joins when it answers`); })
+      .catch(fail(`add ${target}`));
+  };
+  $("g-add-go").addEventListener("click", add);
+  $("g-add").addEventListener("keydown", (e) => { if (e.key === "Enter") { e.preventDefault(); add(); } });
   $("g-back").addEventListener("click", () => seekBy(-10));
   $("g-fwd").addEventListener("click", () => seekBy(10));
   $("g-load").addEventListener("click", () => {
@@ -331,6 +417,7 @@ function bind() {
       $("g-msg").className = failed.length ? "msg" : "msg ok";
       $("g-msg").textContent = failed.length
         ? `Loaded ${id}, but the pre-flight failed on ${failed.map(([k, v]) => `${k} (${v.join("; ")})`).join(", ")}.`
+        : (r.absent || []).length ? `Loaded ${id}: pre-flight passed on every headset here (absent: ${r.absent.join(", ")}; it loads when it answers).`
         : `Loaded ${id}: pre-flight passed on every headset.`;
     }).catch(fail("load"));
   });
@@ -348,8 +435,16 @@ function bind() {
   });
   for (const id of ["g-agree", "g-knows"]) $(id).addEventListener("change", startReady);
   $("g-start").addEventListener("click", startSessions);
+  // no confirm(): a browser dialog would block every key, STOP ALL included; press twice instead
+  let endArmed = 0;
   $("g-end").addEventListener("click", () => {
-    if (!confirm("End every headset's session? The film stops on every headset.")) return;
+    const b = $("g-end");
+    if (performance.now() - endArmed > 5000) {
+      endArmed = performance.now(); b.textContent = "Press again to end every session";
+      setTimeout(() => { if (performance.now() - endArmed >= 5000) b.textContent = "End sessions"; }, 5100);
+      return;
+    }
+    endArmed = 0; b.textContent = "End sessions";
     command("end_sessions", { reason: "ended_by_facilitator" }).catch(fail("end sessions"));
   });
   $("g-report").addEventListener("click", async () => {
@@ -368,22 +463,31 @@ function typing(e) {
   return el && (el.tagName === "INPUT" && el.type !== "checkbox" || el.tagName === "TEXTAREA" || el.tagName === "SELECT");
 }
 
+/* STOP ALL (Esc, Shift+X) works from every state of the page, a focused text field included: it is taken
+   in the capture phase, before any field or widget sees the key. The other keys wait until no field has focus. */
 document.addEventListener("keydown", (e) => {
   if (e.ctrlKey || e.metaKey || e.altKey || G.config.read_only) return;
-  if (typing(e)) return;
   const k = e.key.toLowerCase();
-  if (k === "x" && e.shiftKey) { e.preventDefault(); command("stop_all").catch(fail("STOP ALL")); }
+  if (e.key === "Escape" || (k === "x" && e.shiftKey)) {
+    e.preventDefault(); e.stopPropagation();
+    if (typing(e)) e.target.blur();
+    stopAll(); return;
+  }
+  if (typing(e)) return;
+  if (k === "r" && e.shiftKey) { e.preventDefault(); resumeAll(); }
   else if (k === "p") { e.preventDefault(); pauseGroup(); }
+  else if (k === "g") { e.preventDefault(); safePoint(); }
   else if (k === " ") { e.preventDefault(); togglePlay(); }
   else if (k === "j") seekBy(-10);
   else if (k === "l") seekBy(10);
-});
+}, true);
 
 function tick() {
   const t = groupNow();
   const f = film();
   $("clock").textContent = `${fmt(t)}${f && f.duration ? " / " + fmt(f.duration) : ""}`;
   if (t !== null) $("tl-head").style.left = pct(t);
+  renderCountdown(t);
   requestAnimationFrame(tick);
 }
 
