@@ -158,9 +158,13 @@ def run(args: argparse.Namespace) -> int:
         if args.group is not None:
             from facilitator.console.group import make_group_console
 
+            def link_factory(target: str) -> ClientLink:  # the group page's "add a paired headset"
+                return ClientLink(home.client(target), home.client(target), name=target, store=store)
+
             group = make_group_console(
-                links, name=args.group or None, library=library, store=store, record_jsonl=args.record
-            )
+                links, name=args.group or None, library=library, store=store, record_jsonl=args.record,
+                link_factory=link_factory,
+            )  # fmt: skip
             print(f"group {group.name}: {len(links)} players; the group view is at /group")
         server = ConsoleServer(
             links, library=library, host=args.host, port=args.port, token=args.token, quick_tags=tags,
