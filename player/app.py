@@ -143,7 +143,7 @@ class PlaybackLoop:
             cadence = res.cadence
             last_frame = None
             last_progress = (time.monotonic(), -1.0)
-            if opts.autoplay and c.welfare != "stop":
+            if opts.autoplay and c.welfare != "stop" and not c.lobby:  # the lobby waits for a session
                 if backend.starts_when_focused:
                     c.wait_for_headset(backend.name)  # the first focus_gained plays
                 else:

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from player.backends import BACKENDS, Backend, BackendError, BackendOptions, backend_class
+from player.protocol.private import private_replace
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
 SOFTWARE_GL = ("llvmpipe", "softpipe", "lavapipe", "swrast", "Microsoft Basic Render", "GDI Generic")
@@ -149,6 +150,8 @@ def play(args: argparse.Namespace, stopper, pairing_notice, stop_reason) -> int:
     except BackendError as exc:
         return _fail(str(exc))
     say(f"backend {choice.name} ({choice.reason})")
+    if not args.listen:  # docs/protocol.md, "Session lifecycle"
+        say("local preview: no session, no participant, nothing about a viewer is recorded")
     audio = args.audio or ("null" if choice.name == "headless" else "auto")
     controller = Controller(library, engine_options={"audio": audio, "hwdec": args.hwdec})
     server = loop = group_sync = advertiser = None
@@ -220,6 +223,8 @@ def play(args: argparse.Namespace, stopper, pairing_notice, stop_reason) -> int:
             media_info=controller.engine.info, options=options, gl_renderer=loop.gl_renderer,
             upload_mode=loop.upload_mode, backend_report={"reason": choice.reason, **loop.backend_report},
         )  # fmt: skip
+        # a local preview has no participant; with --listen the session log holds the sessions
+        report["session"] = {"mode": "listening" if args.listen else "preview", "participant": None}
         if args.report:
             _write_report(args.report, report)
         if stopper.signal_name is not None:
@@ -244,8 +249,10 @@ def play(args: argparse.Namespace, stopper, pairing_notice, stop_reason) -> int:
 
 
 def _write_report(path: Path, report: dict) -> None:
+    """Written whole (temp file in the same folder, renamed into place)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+    with private_replace(path, "w", encoding="utf-8") as f:
+        f.write(json.dumps(report, indent=2) + "\n")
 
 
 def _fail(message: str, code: int = EXIT_USAGE) -> int:

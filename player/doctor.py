@@ -9,7 +9,6 @@ problem comes with its fix in plain words. Exit status: 0 when a session can run
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import os
 import sys
@@ -87,7 +86,7 @@ def check_runtime(report: Report) -> list[str] | None:
     return extensions
 
 
-def check_graphics(report: Report, extensions: list[str], requested: str) -> None:
+def check_graphics(report: Report, extensions: list[str], requested: str) -> dict | None:
     """Open a real session with each candidate binding (or the requested one) and report which works."""
     from player.backends.openxr.backend import OpenXRBackend
     from player.backends.openxr.errors import XrSetupError
@@ -107,7 +106,7 @@ def check_graphics(report: Report, extensions: list[str], requested: str) -> Non
         try:
             backend.open()
             d = backend.describe()
-            working.append(name)
+            working.append(d)
             report.add(
                 Check(
                     "graphics",
@@ -124,6 +123,8 @@ def check_graphics(report: Report, extensions: list[str], requested: str) -> Non
                 backend.close()
             except Exception:
                 pass
+    if working:
+        return working[0]
     if not working:
         report.add(
             Check(
@@ -134,46 +135,90 @@ def check_graphics(report: Report, extensions: list[str], requested: str) -> Non
                 "with XR_MNDX_egl_enable (Monado) for --graphics egl.",
             )
         )
+    return None
+
+
+NULL_DEVICE_NAMES = ("discard all samples", "null", "dummy")  # ALSA's null PCM, PulseAudio's null sink
+
+
+def probe_audio(seconds: float = 0.25) -> tuple[str, str, int, float]:
+    """Open the output the player will use (``--audio auto``: the system's default device), play ``seconds``
+    of silence through it and close it: (output name, device name, frames the device took, seconds it took
+    them in). Raises AudioOutputError when no device opens (the player then plays silently)."""
+    import threading
+    import time
+
+    import numpy as np
+
+    from player.media.audio_output import DeviceOutput
+
+    taken = [0]
+    enough = threading.Event()
+    need = int(seconds * 48_000)
+
+    def silence(frames: int, play_time: float) -> np.ndarray:
+        taken[0] += frames
+        if taken[0] >= need:
+            enough.set()
+        return np.zeros((frames, 2), dtype=np.float32)
+
+    output = DeviceOutput(silence)
+    try:
+        device = ""
+        try:
+            import miniaudio
+
+            device = miniaudio.ffi.string(output._device._device.playback.name).decode(errors="replace")
+        except Exception:
+            pass
+        t0 = time.perf_counter()
+        output.start()
+        enough.wait(seconds + 2.0)
+        elapsed = time.perf_counter() - t0
+    finally:
+        output.close()
+    return output.name, device, taken[0], elapsed
 
 
 def check_audio(report: Report) -> None:
-    try:
-        import miniaudio
+    from player.media.audio_output import AudioOutputError
 
-        devices = miniaudio.Devices()
-        playbacks = devices.get_playbacks()
-        names = [d.get("name", "?") for d in playbacks]
-        backend = str(getattr(devices, "backend", ""))
-    except Exception as exc:
-        names, backend = [], f"unavailable ({type(exc).__name__})"
-    if names:
+    fix = (
+        "Connect the headset's audio, headphones or speakers and make it the system's default output. "
+        "Sessions still run, but viewers will hear nothing."
+    )
+    try:
+        name, device, frames, elapsed = probe_audio()
+    except AudioOutputError as exc:
+        report.add(Check("audio", False, f"The player cannot open an audio output ({exc}).", fix, False))
+        return
+    except Exception as exc:  # miniaudio missing or broken
+        problem = f"Audio output unavailable ({type(exc).__name__}: {exc})."
+        report.add(Check("audio", False, problem, fix, False))
+        return
+    details = {"output": name, "device": device, "frames_played": frames, "seconds": round(elapsed, 3)}
+    label = f"{device or 'the default device'} via {name}"
+    # a device that takes sound much faster than it can play it discards it (ALSA's null PCM and the like)
+    discards = frames > 1.5 * 48_000 * max(elapsed, 0.05)
+    if discards or any(n in device.lower() for n in NULL_DEVICE_NAMES):
         report.add(
-            Check(
-                "audio",
-                True,
-                f"{len(names)} output device(s) via {backend}: {', '.join(names[:4])}",
-                details={"devices": names, "backend": backend},
-            )
-        )
+            Check("audio", False, f"The default audio output is a null device ({label}: it discards sound).",
+                  fix, False, details)
+        )  # fmt: skip
+    elif frames == 0:
+        report.add(
+            Check("audio", False, f"{label} opened but took no sound in 2 s (a stalled device).", fix, False,
+                  details)
+        )  # fmt: skip
     else:
-        report.add(
-            Check(
-                "audio",
-                False,
-                "No audio output device was found.",
-                "Connect the headset's audio, headphones or speakers and check the system sound settings. "
-                "Sessions still run silently (--audio null), but viewers will hear nothing.",
-                blocking=False,
-            )
-        )
+        summary = f"{label}: played {frames / 48_000:.2f} s of silence"
+        report.add(Check("audio", True, summary, details=details))
 
 
 def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
+    from content_manifest.safefile import sha256_regular
+
+    return sha256_regular(path)  # a FIFO or a device swapped in meanwhile is refused, never read
 
 
 def check_films(report: Report, library: Path) -> None:
@@ -238,7 +283,7 @@ def check_films(report: Report, library: Path) -> None:
                     "films",
                     False,
                     f"{film.id}: {problem}",
-                    "Re-encode the film as H.264 or HEVC (8 or 10 bit, yuv420p) in MP4.",
+                    "Re-encode the film as H.264 or HEVC (8 or 10 bit, 4:2:0, 4:2:2 or 4:4:4) in MP4.",
                     details={"sha256": digest},
                 )
             )
@@ -258,19 +303,45 @@ def _decode_problem(path: Path) -> str | None:
     try:
         import av
 
-        from player.media.frames import PLANE_LAYOUTS
+        from content_manifest.formats import unsupported
 
         with av.open(str(path)) as container:
             if not container.streams.video:
                 return "has no video stream"
             stream = container.streams.video[0]
             for frame in container.decode(stream):
-                if frame.format.name not in PLANE_LAYOUTS:
-                    return f"decodes to pixel format {frame.format.name}, which the player does not take"
-                return None
+                return unsupported(frame.format.name)
             return "has no decodable video frame"
     except Exception as exc:
         return f"does not decode ({type(exc).__name__}: {exc})"
+
+
+def check_capabilities(report: Report, extensions: list[str], session: dict, library: Path | None) -> None:
+    """The runtime's capability matrix (layers, refresh rates, user presence, controllers) and the layer path
+    each film takes with ``--layer auto``."""
+    from player.backends.openxr.capabilities import choose_layer, layer_paths
+
+    films: dict[str, str] = {}
+    if library is not None:
+        try:
+            from content_manifest import load_library
+
+            lib = load_library(library / "manifest.yaml" if library.is_dir() else library)
+            films = {f.id: f.projection for f in lib.films.values()}
+        except Exception:  # the films check names the problem
+            films = {}
+    paths = layer_paths(extensions)
+    refresh = session.get("refresh_rate") or {}
+    matrix = {
+        "layers": {k: ("yes" if why is None else f"no: {why}") for k, why in paths.items()},
+        "refresh_rates": refresh.get("offered") or f"not chosen: {refresh.get('reason', 'unknown')}",
+        "user_presence": bool(session.get("user_presence")),
+        "controllers": session.get("profiles") or [],
+        "films": {fid: choose_layer("auto", extensions, proj).layer for fid, proj in films.items()},
+    }
+    first = choose_layer("auto", extensions)
+    report.add(Check("capabilities", True, f"360 films take the {first.layer} layer ({first.reason})",
+                     details=matrix))  # fmt: skip
 
 
 def render_text(report: Report) -> str:
@@ -282,6 +353,17 @@ def render_text(report: Report) -> str:
             lines.append(f"      fix: {c.fix}")
         if c.area == "runtime" and c.ok and c.details.get("extensions"):
             lines.append(f"      extensions: {' '.join(c.details['extensions'])}")
+        if c.area == "capabilities":
+            m = c.details
+            lines.append(f"      layers: {'; '.join(f'{k} {v}' for k, v in m['layers'].items())}")
+            rates = m["refresh_rates"]
+            rates = f"{', '.join(f'{r:g}' for r in rates)} Hz" if isinstance(rates, list) else rates
+            lines.append(f"      refresh rates: {rates}")
+            presence = "yes" if m["user_presence"] else "no (XR_EXT_user_presence)"
+            lines.append(f"      user presence: {presence}")
+            lines.append(f"      controller bindings accepted: {', '.join(m['controllers']) or 'none'}")
+            for fid, layer in m["films"].items():
+                lines.append(f"      film {fid}: {layer} layer")
     lines.append(
         "RESULT: a session cannot run until the XX problems are fixed."
         if report.blocked
@@ -296,7 +378,9 @@ def run(
     report = Report()
     extensions = check_runtime(report)
     if extensions is not None and not any(c.area == "headset" and not c.ok for c in report.checks):
-        check_graphics(report, extensions, graphics)
+        session = check_graphics(report, extensions, graphics)
+        if session is not None:
+            check_capabilities(report, extensions, session, library)
     if audio:
         check_audio(report)
     if films and library is not None:
@@ -304,7 +388,7 @@ def run(
     return report
 
 
-def main(argv: list[str] | None = None) -> int:
+def build_parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(
         prog="viewpoint-player doctor", description="Pre-flight check for a session."
     )
@@ -312,6 +396,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--graphics", default="auto", choices=("auto", "egl", "glx", "wgl"))
     ap.add_argument("--no-audio", action="store_true", help="skip the audio output check")
     ap.add_argument("--json", action="store_true", help="print the report as JSON")
+    return ap
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = build_parser()
     try:
         args = ap.parse_args(argv)
     except SystemExit as exc:

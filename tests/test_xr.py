@@ -73,6 +73,7 @@ def run_in_root(
     remote: bool = False,
     runtime: str = "running",
     timeout: int = 150,
+    extra: list[str] = (),
 ) -> subprocess.CompletedProcess:
     cmd = ["sh", str(XR_ROOT), "run", "--compositor", compositor]
     if runtime == "stopped":
@@ -83,6 +84,7 @@ def run_in_root(
         cmd += ["--share", str(share)]
     if remote:
         cmd.append("--remote")
+    cmd += list(extra)
     return subprocess.run([*cmd, "--", *args], capture_output=True, text=True, timeout=timeout)
 
 
@@ -191,12 +193,12 @@ def test_equirect_layer_with_the_simulated_headset(xr_root, xr_library, tmp_path
         "--scenario",
         "basic",
         "--layer",
-        "equirect",
+        "equirect2",
         "--frames",
         "110",
         remote=False,
     )
-    assert r["describe"]["layer"] == "equirect"
+    assert r["describe"]["layer"] == "equirect2"
     assert_clean_lifecycle(r["states"])
     assert r["frames_with_layers"] >= 100
     assert 1 <= r["equirect_updates"] <= r["loop"]["uploads"] + 1
@@ -210,7 +212,7 @@ FILMS = {  # parameter -> (manifest, film, front heading, right eye's disc at he
 }
 
 
-@pytest.mark.parametrize("layer", ["projection", "equirect"])
+@pytest.mark.parametrize("layer", ["projection", "equirect2"])
 @pytest.mark.parametrize("film", list(FILMS))
 def test_compositor_shows_each_disc(xr_root, xr_library, tmp_path, layer, film):
     """End to end: Monado's own compositor draws into an Xvfb window; while the (remote-driven) head faces
@@ -252,7 +254,7 @@ def test_compositor_shows_each_disc(xr_root, xr_library, tmp_path, layer, film):
     # the facilitator's pause shows the head-locked pause indicator on the compositor's screen (for the
     # equirect layer it is an alpha-blended projection layer on top)
     assert paused["state"] == "paused" and paused["white_before"] == 0 and paused["white_after"] > 20, paused
-    if layer == "equirect":
+    if layer == "equirect2":
         assert paused["overlay_frames"] > 0
     recentred = next(s for s in r["script"] if s["step"] == "recentred")
     front_colour = disc_colour(front)  # after recentring, the film's front is where the viewer faced
@@ -368,6 +370,11 @@ def test_doctor_with_the_runtime(xr_root, xr_library):
     assert runtime["details"]["manifest"].endswith("openxr_monado.json")
     assert "XR_KHR_composition_layer_equirect2" in runtime["details"]["extensions"]
     assert any(c["ok"] and c["summary"].startswith("EGL works") for c in by_area["graphics"])
+    matrix = by_area["capabilities"][0]["details"]  # the capability matrix and each film's layer path
+    assert matrix["layers"]["equirect2"] == "yes" and matrix["layers"]["projection"] == "yes"
+    assert matrix["layers"]["equirect"].startswith("no: the runtime does not offer")
+    assert len(matrix["films"]) == 3 and set(matrix["films"].values()) == {"equirect2"}
+    assert isinstance(matrix["refresh_rates"], list) and matrix["refresh_rates"]
     assert all(c["ok"] for c in by_area["films"]) and len(by_area["films"]) == 3
 
 

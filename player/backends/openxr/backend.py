@@ -10,7 +10,7 @@ import numpy as np
 
 from ..base import Backend, BackendEvent, BackendOptions, FrameInfo, RenderTarget
 from .actions import ViewerActions
-from .capabilities import REFRESH_RATE, choose_layer, choose_refresh_rate
+from .capabilities import REFRESH_RATE, check_layer_request, choose_layer, choose_refresh_rate
 from .clock import XrClock
 from .errors import XrSetupError, explain
 from .graphics import GlBinding, create_binding, gl_version_for, plan_graphics
@@ -68,6 +68,11 @@ class XrStats:
     keep_timings: int = 100_000
 
 
+def _hz(value: object) -> float:
+    """A refresh rate from pyopenxr (a float or a ctypes c_float) in Hz, to the millihertz."""
+    return round(float(getattr(value, "value", value)), 3)
+
+
 def _overlay_visible(overlay: object) -> bool:
     """Whether any head-locked overlay shows (the renderer's draw_overlays draws these)."""
     return bool(
@@ -99,7 +104,7 @@ class OpenXRBackend(Backend):
         snapshots: bool = False,
         film_fps: float | None = None,
     ) -> None:
-        choose_layer(layer, [], projection, snapshots)  # an unknown --layer, or equirect with snapshots: now
+        check_layer_request(layer, snapshots)  # an unknown --layer, or equirect with snapshots: refused now
         self.snapshots = snapshots
         self.film_fps = film_fps
         self.graphics = plan_graphics(graphics)
@@ -236,8 +241,8 @@ class OpenXRBackend(Backend):
             return {"offered": [], "chosen": None, "reason": f"the runtime does not offer {REFRESH_RATE}"}
         xr = self._xr
         try:
-            offered = [round(float(r), 3) for r in xr.enumerate_display_refresh_rates_fb(self._session)]
-            current = round(float(xr.get_display_refresh_rate_fb(self._session)), 3)
+            offered = [_hz(r) for r in xr.enumerate_display_refresh_rates_fb(self._session)]
+            current = _hz(xr.get_display_refresh_rate_fb(self._session))
         except Exception as exc:  # a runtime that lists the extension but fails the call
             return {"offered": [], "chosen": None, "reason": f"the runtime's refresh rates: {exc!r}"}
         rate, reason = choose_refresh_rate(offered, self.film_fps)
@@ -341,7 +346,7 @@ class OpenXRBackend(Backend):
                 e = ctypes.cast(
                     ctypes.byref(ev), ctypes.POINTER(xr.EventDataDisplayRefreshRateChangedFB)
                 ).contents
-                self.refresh["current"] = round(float(e.to_display_refresh_rate), 3)
+                self.refresh["current"] = _hz(e.to_display_refresh_rate)
             elif kind == st.EVENT_DATA_USER_PRESENCE_CHANGED_EXT:
                 e = ctypes.cast(ctypes.byref(ev), ctypes.POINTER(xr.EventDataUserPresenceChangedEXT)).contents
                 if e.is_user_present:

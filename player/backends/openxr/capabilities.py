@@ -44,24 +44,29 @@ def layer_paths(extensions: list[str] | set[str], projection: str = "equirect360
     return paths
 
 
+def check_layer_request(requested: str, snapshots: bool = False) -> None:
+    """XrSetupError for a ``--layer`` that no runtime could meet: an unknown name, or an equirect layer
+    with ``snapshots`` (eye images read back, which only the projection layer has: the compositor draws the
+    eyes of an equirect layer)."""
+    if requested not in LAYER_CHOICES:
+        raise XrSetupError(f"--layer {requested!r} is not known.", f"Use one of: {', '.join(LAYER_CHOICES)}.")
+    if snapshots and requested not in ("auto", "projection"):
+        raise XrSetupError(
+            f"--snapshot-at cannot read back an {requested} layer's eyes (the compositor draws them).",
+            "Use --layer projection (or auto) with --snapshot-at.",
+        )
+
+
 def choose_layer(
     requested: str, extensions: list[str] | set[str], projection: str = "equirect360", snapshots: bool = False
 ) -> LayerChoice:
-    """The layer path for ``--layer requested``; XrSetupError when an explicit request cannot be met.
-
-    ``snapshots``: eye images will be read back (--snapshot-at), which only the projection layer has (the
-    compositor draws the eyes of an equirect layer)."""
-    if requested not in LAYER_CHOICES:
-        raise XrSetupError(f"--layer {requested!r} is not known.", f"Use one of: {', '.join(LAYER_CHOICES)}.")
+    """The layer path for ``--layer requested`` on a runtime offering ``extensions``; XrSetupError when an
+    explicit request cannot be met (see check_layer_request)."""
+    check_layer_request(requested, snapshots)
     paths = layer_paths(extensions, projection)
     if requested == "projection":
         return LayerChoice("projection", "asked for with --layer projection")
     if requested != "auto":
-        if snapshots:
-            raise XrSetupError(
-                f"--snapshot-at cannot read back an {requested} layer's eyes (the compositor draws them).",
-                "Use --layer projection (or auto) with --snapshot-at.",
-            )
         if paths[requested] is not None:
             raise XrSetupError(
                 f"--layer {requested}: {paths[requested]}.",
@@ -80,7 +85,7 @@ def choose_layer(
 def judder_free(rate: float, fps: float) -> bool:
     """Whether every video frame shows for the same whole number of display frames."""
     ratio = rate / fps
-    return round(ratio) >= 1 and abs(ratio - round(ratio)) < 0.01
+    return round(ratio) >= 1 and abs(ratio - round(ratio)) < 0.001  # 90 Hz for 29.97 fps drifts: not whole
 
 
 def choose_refresh_rate(rates: list[float], fps: float | None) -> tuple[float | None, str]:
@@ -110,6 +115,7 @@ __all__ = [
     "LAYER_CHOICES",
     "REFRESH_RATE",
     "LayerChoice",
+    "check_layer_request",
     "choose_layer",
     "choose_refresh_rate",
     "layer_paths",
