@@ -213,10 +213,8 @@ def _instrument(rec: Any, path: str, ctx: Context) -> Instrument | None:
             chapters,
             builtin=use,
         )
-    if rec.get("id") is None:
-        if "id" not in rec.marks:
-            ctx.add(rec.mark, f"{path}.id", "missing required key 'id'", "instrument id")
-        return None
+    if rec.get("id") is None and "id" not in rec.marks:
+        ctx.add(rec.mark, f"{path}.id", "missing required key 'id'", "instrument id")
     items: list[Item] = []
     ids: set[str] = set()
     for i, it in enumerate(given or []):
@@ -228,6 +226,8 @@ def _instrument(rec: Any, path: str, ctx: Context) -> Instrument | None:
             items.append(item)
     if not given and "items" in rec.marks:
         ctx.add(rec.at("items"), f"{path}.items", "no items", "at least one item")
+    if rec.get("id") is None:
+        return None
     return Instrument(rec["id"], rec.get("title") or rec["id"], tuple(items), when, films, chapters)
 
 
@@ -276,7 +276,8 @@ def _area(rec: Any, path: str, ctx: Context) -> Area | None:
     ok = True
     for key in ("heading", "pitch"):
         if len(rec[key]) != 2:
-            ctx.add(rec.at(key), f"{path}.{key}", f"{len(rec[key])} numbers", "[from, to]: two numbers")
+            got = f"{len(rec[key])} number{'' if len(rec[key]) == 1 else 's'}"
+            ctx.add(rec.at(key), f"{path}.{key}", got, "[from, to]: two numbers")
             ok = False
     if rec["end"] <= rec["start"]:
         ctx.add(rec.at("end"), f"{path}.end", "ends before it starts", "an end after start")
