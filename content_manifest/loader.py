@@ -46,9 +46,11 @@ def _compose(text: str, ctx: Context) -> Node | None:
     try:
         root = compose(text)
     except yaml.reader.ReaderError as e:  # a control character: placed where it is, not at 1:1
-        line = text.count("\n", 0, e.position) + 1
-        col = e.position - (text.rfind("\n", 0, e.position) + 1) + 1
         code = e.character if isinstance(e.character, int) else ord(e.character)
+        at = text.find(chr(code))  # the first one is where the reader stopped (libyaml counts in bytes)
+        at = e.position if at < 0 else at
+        line = text.count("\n", 0, at) + 1
+        col = at - (text.rfind("\n", 0, at) + 1) + 1
         name = _CONTROL_NAMES.get(code, "a control character")
         ctx.add(
             (line, col),

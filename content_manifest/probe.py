@@ -44,6 +44,8 @@ def probe(path: str | os.PathLike[str]) -> Probe:
         container = av.open(str(p))
     except av.error.FFmpegError as e:
         raise ProbeError(f"not a video file PyAV can open ({_reason(e)})") from e
+    except UnicodeDecodeError as e:  # damaged metadata text
+        raise ProbeError(f"damaged: its metadata is not readable text ({e.reason})") from e
     with container:
         if not container.streams.video:
             raise ProbeError("no video stream")
