@@ -211,6 +211,14 @@ COMMANDS: dict[str, CommandSpec] = {
         doc="sync figures, recent executions and (player instant, media time) samples after since",
     ),
     "group.leave": CommandSpec({}, target=GROUP, doc="stop following the group"),
+    "group.clock": CommandSpec(
+        {"seq": Arg(integer(0))},
+        target=GROUP,
+        lead_only=False,
+        logged=False,
+        doc="clock estimation on the group clock (the one group.sync instants are on): t1 (taken) and t2"
+        " (answered), player seconds; under the clock test facility it differs from clock.sync's",
+    ),
 }
 
 PAGE_COMMANDS = frozenset(name for name, spec in COMMANDS.items() if spec.page)
