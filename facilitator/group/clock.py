@@ -211,14 +211,16 @@ def probe(
     seq: int,
     clock: Callable[[], float] = time.monotonic,
     timeout: float = 1.0,
+    cmd: str = "group.clock",
 ) -> ClockSample | None:
-    """One ``clock.sync`` exchange through ``request``; the sample is added to ``estimator`` and returned.
+    """One ``group.clock`` exchange (the follower's clock; ``clock.sync`` is the session thread's) through
+    ``request``; the sample is added to ``estimator`` and returned.
 
     None when the player did not answer in time or answered something that is not a clock reply (logged by the
     caller as connection health, never as a clock sample).
     """
     t0 = clock()
-    result = request("clock.sync", {"seq": seq}, timeout)
+    result = request(cmd, {"seq": seq}, timeout)
     t3 = clock()
     if not isinstance(result, dict):
         return None

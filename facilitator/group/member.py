@@ -100,7 +100,7 @@ class GroupMember:
         try:
             sample = probe(self.estimator, self._request, self._seq, time.monotonic, timeout=1.0)
         except Exception as e:  # a refused or broken reply: counted as lost, reported as the last error
-            self.last_error = f"clock.sync: {e}"
+            self.last_error = f"group.clock: {e}"
             sample = None
         if sample is None:
             self.probes_lost += 1
@@ -268,7 +268,7 @@ class GroupMember:
     def offset(self, at: float) -> float:
         est = self.estimator.estimate(at)
         if est is None:
-            raise GroupError(f"{self.name}: no clock estimate yet (no clock.sync answer)")
+            raise GroupError(f"{self.name}: no clock estimate yet (no group.clock answer)")
         return est.offset
 
     def common_samples(self) -> list[tuple[float, float]]:

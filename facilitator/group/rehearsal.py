@@ -177,12 +177,14 @@ class Rehearsal:
                 return p
         raise KeyError(f"{name}: no such rehearsal player")
 
-    def launch(self, name: str, timeout: float = 60.0, extra: tuple[str, ...] = ()) -> LocalPlayer:
+    def launch(
+        self, name: str, timeout: float = 60.0, extra: tuple[str, ...] = (), env: dict[str, str] | None = None
+    ) -> LocalPlayer:
         """Start (or start again, after :meth:`kill`) one player on its own port, keys and log."""
         p = self.player(name)
         if p.process is not None and p.process.poll() is None:
             raise RuntimeError(f"{name} is running already")
-        self._spawn(p, extra)
+        self._spawn(p, extra, env)
         self._wait_listening(p, timeout)
         return p
 
@@ -193,7 +195,7 @@ class Rehearsal:
             p.process.kill()
             p.process.wait(10)
 
-    def _spawn(self, p: LocalPlayer, extra: tuple[str, ...] = ()) -> None:
+    def _spawn(self, p: LocalPlayer, extra: tuple[str, ...] = (), env: dict[str, str] | None = None) -> None:
         cmd = [
             sys.executable, "-m", "player.cli", "play", "--manifest", str(self.manifest),
             "--film", self.film, "--backend", "headless", "--eye-size", self.eye_size,
@@ -201,7 +203,7 @@ class Rehearsal:
             "--keys", str(p.keys), "--log", str(p.log), "--name", p.name, *self.extra_args, *extra,
         ]  # fmt: skip
         flags = subprocess.CREATE_NEW_PROCESS_GROUP if sys.platform == "win32" else 0
-        env = {**os.environ, "PYOPENGL_PLATFORM": os.environ.get("PYOPENGL_PLATFORM", "egl")}
+        env = {**os.environ, "PYOPENGL_PLATFORM": os.environ.get("PYOPENGL_PLATFORM", "egl"), **(env or {})}
         with p.stderr_path.open("ab") as ef:
             p.process = subprocess.Popen(
                 cmd, stdout=subprocess.DEVNULL, stderr=ef, creationflags=flags, env=env

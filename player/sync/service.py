@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from player.sync import clock
 from player.sync.follower import GroupFollower
 from player.sync.timeline import Timeline
 
@@ -29,7 +30,7 @@ class ControllerHooks:
 
     def media_at(self, t: float) -> float:
         engine = self._engine()
-        return float(engine.media_time(t)) if engine is not None else 0.0
+        return float(engine.media_time(clock.to_engine(t))) if engine is not None else 0.0
 
     def _state(self) -> str:
         engine = self._engine()
@@ -42,14 +43,16 @@ class ControllerHooks:
 
     def held(self) -> bool:
         # welfare stop, or a viewer's hold (break request, focus lost, headset off): see Controller.hold
-        return self.controller.welfare == "stop" or bool(getattr(self.controller, "hold_reason", None))
+        # ... or no consented session (the lobby: docs/protocol.md, "Session lifecycle")
+        c = self.controller
+        return c.welfare == "stop" or bool(getattr(c, "hold_reason", None) or getattr(c, "lobby", False))
 
     def play(self, at: float) -> None:
         engine = self._engine()
         if engine is None or self.held():
             return
         try:
-            engine.play(at=at)
+            engine.play(at=clock.to_engine(at))
         except TypeError:  # an engine without scheduled starts: start now, the slew does the rest
             engine.play()
 
@@ -117,6 +120,7 @@ class GroupSyncService:
         self.server = server
         server.add_handler("group.sync", lambda args, client: self.sync(args))
         server.add_handler("group.status", lambda args, client: self.status(args))
+        server.add_handler("group.clock", lambda args, client: self.clock_sync(args))
         server.add_handler("group.leave", lambda args, client: self.leave())
         return self
 
@@ -159,7 +163,16 @@ class GroupSyncService:
         out["samples"] = self.follower.samples(float(since))[-4000:]
         out["executions"] = list(self.follower.executions[-32:])
         out["mono"] = self.follower.clock()
+        tc = clock.test_clock()
+        if tc is not None:  # the clock test facility in force: say so (tests compute the true offset from it)
+            out["test_clock"] = {"offset": tc.offset, "drift_ppm": tc.drift_ppm, "base": tc.base}
         return out
+
+    def clock_sync(self, args: dict) -> dict:
+        """``group.clock``: ``t1`` as the command is taken, ``t2`` as the reply is made, on the group clock
+        (the one the follower acts on, offset and skewed under the clock test facility)."""
+        t1 = clock.now()
+        return {"t1": t1, "seq": args.get("seq"), "t2": clock.now()}
 
     def leave(self) -> dict:
         self.follower.leave()

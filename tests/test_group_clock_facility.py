@@ -1,0 +1,59 @@
+"""The clock test facility: players whose group clocks are offset by seconds and skewed by +-100 ppm, as
+separate machines would be, on this one machine. The facilitator's estimator must find each offset (within
+its own hard bound) and the drift, and the group must still play together: each player's rejoin lands where
+the group's timeline is, once its instants are taken back to this machine's clock."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from facilitator.group.controller import GroupController
+from facilitator.group.rehearsal import Rehearsal, write_rehearsal_library
+from player.sync.clock import ENV, SkewedClock, parse_test_clock
+from tests.support import wait_for
+
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(180)]
+CLOCKS = {"headset-1": "offset=5.25,drift_ppm=100", "headset-2": "offset=-3.5,drift_ppm=-100"}
+
+
+def test_parse_test_clock_names_bad_parts() -> None:
+    c = parse_test_clock("offset=2.5, drift_ppm=-100")
+    assert (c.offset, c.drift_ppm) == (2.5, -100.0)
+    assert abs(c.to_engine(c.from_engine(1234.5)) - 1234.5) < 1e-9
+    for bad, what in (("offset=x", "expected a number"), ("skew=3", "expected offset"),
+                      ("drift_ppm=5000", "within"), ("offset=nan", "within")):  # fmt: skip
+        with pytest.raises(ValueError, match=what):
+            parse_test_clock(bad)
+
+
+def test_estimator_finds_offsets_and_drift(tmp_path) -> None:
+    manifest = write_rehearsal_library(tmp_path / "library", seconds=60)
+    r = Rehearsal(tmp_path / "players", len(CLOCKS), manifest, eye_size="32x32", display_rate=10.0)
+    g = GroupController("skewed", probe_period=0.25)
+    try:
+        r.start(absent=tuple(CLOCKS))
+        for name, spec in CLOCKS.items():
+            r.launch(name, env={ENV: spec})
+        clients = r.clients()
+        for name in CLOCKS:
+            g.add(name, clients[name], subscribe=False)
+        assert g.wait_ready(30)
+        truth: dict[str, SkewedClock] = {}
+        for name, m in g.members.items():
+            st = m.client.request("group.status", {"since": 1e12}, timeout=5.0)
+            tc = st["test_clock"]
+            truth[name] = SkewedClock(tc["offset"], tc["drift_ppm"], tc["base"])
+        wait_for(lambda: all(m.estimator.estimate().drift_fitted for m in g.members.values()), timeout=40)
+        for name, m in g.members.items():
+            now = time.monotonic()
+            est = m.estimator.estimate(now)
+            true_offset = truth[name].from_engine(now) - now
+            assert abs(est.offset - true_offset) <= est.uncertainty, (name, est, true_offset)
+            assert abs(est.offset - true_offset) < 0.005, (name, est.offset, true_offset)
+            assert abs(est.drift_ppm - truth[name].drift_ppm) < 30, (name, est.drift_ppm)
+
+    finally:
+        g.close()
+        r.stop()
