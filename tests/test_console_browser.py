@@ -16,6 +16,7 @@ import pytest
 from content_manifest import load_library
 from facilitator.console.localplayer import start_local_player
 from facilitator.console.server import ConsoleServer
+from player import protocol as P
 from tests.browser.chromium import chromium_path, console_page
 from tests.support import log_events, wait_for
 
@@ -129,11 +130,18 @@ def test_a_whole_session_from_the_browser(rig):
     page.click("#to-consent")
 
     # 4. consent with a pseudonymous participant code
+    page.wait_for_function("document.getElementById('participant').value !== ''")
     code = page.input_value("#participant")
-    assert re.fullmatch(r"P-[A-Z2-9]{6}", code)
+    assert P.check_participant(code) == code  # offered by the one rule
     assert page.is_disabled("#record-consent")
     page.check("#c-agree")
     page.check("#c-stop")
+    for name, why in [("JaneSmith", "looks like a name"), ("Jane Smith", "no spaces"),
+                      ("JohnSmith1984", "date or a year"), ("a@b", "e-mail")]:  # fmt: skip
+        page.fill("#participant", name)
+        assert why in text(page, "#participant-why") and page.is_disabled("#record-consent")
+    page.fill("#participant", code)
+    assert text(page, "#participant-why") == "" and page.is_enabled("#record-consent")
     page.fill("#facilitator", "JB")
     page.click("#record-consent")
     page.wait_for_selector("#step-live:not([hidden])")
@@ -352,8 +360,8 @@ def test_viewer_requests_and_headset_off_flash_until_acknowledged(rig, sample_li
         controller.viewer_event("focus_lost", {})
         log.wait_for("viewer.focus_lost", lambda e: e["type"] == "viewer.focus_lost")
         page.wait_for_selector("#alert:not(.hidden)")
-        assert "Headset taken off" in text(page, "#alert-text")
-        assert "VIEWER: Headset taken off" in text(page, "#log")
+        assert "Headset lost focus" in text(page, "#alert-text")  # a system menu, not taken off
+        assert "VIEWER: Headset lost focus" in text(page, "#log")
 
         # an observer's console: sees the same, can command nothing (the page and the server both refuse)
         clients += [PlayerClient(endpoint, key, home.identity(), name=home.name) for _ in range(2)]

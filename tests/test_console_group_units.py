@@ -10,8 +10,9 @@ from facilitator.group.controller import GroupController
 
 def test_viewer_signals_alert_the_group_page() -> None:
     assert "asked for a break" in viewer_alert("viewer.break_request", {})
-    assert "taken off" in viewer_alert("viewer.focus_lost", {})
-    assert "back on" in viewer_alert("viewer.focus_gained", {})
+    assert "lost focus" in viewer_alert("viewer.focus_lost", {})  # a system menu is not a headset off
+    assert "taken off" in viewer_alert("viewer.headset_off", {})
+    assert "back in use" in viewer_alert("viewer.focus_gained", {})
     assert viewer_alert("transport.error", {"reason": "decoder"}) == "playback error: decoder"
     assert "from the headset" in viewer_alert("welfare.changed", {"level": "stop", "by": "viewer"})
     # the facilitator's own actions and ordinary events are not alerts

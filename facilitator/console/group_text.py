@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
+from player import protocol as P
+
 
 def viewer_alert(etype: str, data: dict[str, Any]) -> str | None:
     """What a group page must be told at once about one headset's event (None: nothing)."""
-    if etype in ("viewer.break_request", "welfare.request"):
-        return "the viewer asked for a break (this headset is held)"
-    if etype in ("viewer.focus_lost", "viewer.headset_off"):
-        return "headset taken off (held)"
+    if etype in ("viewer.break_request", "viewer.focus_lost", "viewer.headset_off"):
+        return f"{P.event_label(etype).lower()} (this headset is held)"
     if etype == "viewer.focus_gained":
-        return "headset back on (still held until you resume it)"
+        return f"{P.event_label(etype).lower()} (still held until you resume it)"
     if etype == "transport.error":
         return f"playback error: {data.get('reason') or 'unknown'}"
     by = str(data.get("by") or "").lower()

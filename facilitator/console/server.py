@@ -141,6 +141,8 @@ class ConsoleServer:
         app.router.add_get("/static/{name}", self._static)
         app.router.add_get("/ws", self._ws)
         app.router.add_get("/api/frame/{film}", self._frame)
+        app.router.add_get("/api/protocol", self._protocol)
+        app.router.add_get("/api/new-code", self._new_code)
         app.router.add_get("/reports/{name}", self._report_file)
         if self.group is not None:
             self.group.attach(app, read_only=self.read_only, report_dir=self.report_dir)
@@ -240,6 +242,27 @@ class ConsoleServer:
         if not res.is_file():
             raise web.HTTPNotFound()
         return web.Response(body=res.read_bytes(), content_type=types[suffix])
+
+    async def _protocol(self, request: web.Request) -> web.Response:
+        """The wire contract's tables the page uses: page commands, welfare actions, event labels, the
+        state fold's rules and the participant code rule (the page checks as you type; the player decides)."""
+        return web.json_response(
+            {
+                "commands": {
+                    n: {"lead_only": c.lead_only, "urgent": c.urgent}
+                    for n, c in P.COMMANDS.items()
+                    if c.page
+                },
+                "welfare_actions": list(P.WELFARE_ACTIONS),
+                **P.catalogue_json(),
+                "state": P.state_rules_json(),
+                "participant": P.participant_rule_json(),
+            }
+        )
+
+    async def _new_code(self, request: web.Request) -> web.Response:
+        """A fresh participant code by the one rule."""
+        return web.json_response({"code": P.new_participant_code()})
 
     async def _frame(self, request: web.Request) -> web.Response:
         film = self.films.get(request.match_info["film"])

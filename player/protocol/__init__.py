@@ -64,6 +64,7 @@ from .errors import *  # noqa: F403  (every E_* code, ERROR_CODES and ProtocolEr
 from .errors import ERROR_CODES, ProtocolError
 from .events import EVENTS, EventSpec, catalogue_json, event_label
 from .participant import ParticipantCodeError, check_participant, new_participant_code
+from .participant import rule_json as participant_rule_json
 from .state import TRANSPORT_STATES, apply_event, initial_state, state_rules_json
 
 __all__ = [
@@ -75,5 +76,5 @@ __all__ = [
     "catalogue_json", "check_args", "check_participant", "choice", "consent", "decode_command",
     "decode_event", "decode_reply", "dumps", "encode_command", "encode_error", "encode_ok", "event_label",
     "initial_state", "integer", "json_object", "new_participant_code", "number", "participant_code",
-    "peek_id", "peek_id_bytes", "state_rules_json", "tags", "text", "utc_now",
+    "participant_rule_json", "peek_id", "peek_id_bytes", "state_rules_json", "tags", "text", "utc_now",
 ]  # fmt: skip

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .errors import E_BAD_ARGS, ProtocolError
-from .participant import ParticipantCodeError, check_participant
+from .participant import ANY_PATTERN, ParticipantCodeError, check_participant
 
 _TAG_RE = re.compile(r"^[^\x00-\x1f]{1,64}$")
 
@@ -124,9 +124,10 @@ def check_args(spec: Mapping[str, Arg], args: Any, where: str = "args") -> dict[
 
 
 def participant_code(v: Any, where: str) -> str:
-    """A participant code by the one rule (:mod:`.participant`)."""
+    """A participant code: the refusals every rule shares (:mod:`.participant`); the player then applies its
+    programme's pattern, or the default one."""
     try:
-        return check_participant(v)
+        return check_participant(v, ANY_PATTERN)
     except ParticipantCodeError as exc:
         raise ProtocolError(E_BAD_ARGS, f"{where}: {exc}") from None
 

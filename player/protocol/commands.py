@@ -167,6 +167,13 @@ COMMANDS: dict[str, CommandSpec] = {
         page=True,
         doc="end the session: the film stops and the calm scene shows before session.ended is logged",
     ),
+    "session.resume": CommandSpec(
+        {"session": Arg(text(64), required=True)},
+        target=SESSION,
+        page=True,
+        doc="resume an interrupted session (a crash ended it): a new session with its participant and"
+        " consent, the film loaded and paused at its last position; session.started says resumed",
+    ),
     "annotate": CommandSpec(
         {"text": Arg(text(4000)), "tags": Arg(tags), "media_t": Arg(number(0.0, what="media seconds"))},
         target=SESSION,

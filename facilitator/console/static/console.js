@@ -233,15 +233,32 @@ async function runPreflight() {
   }
 }
 
-function newCode() {
-  const a = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789";
-  const r = crypto.getRandomValues(new Uint8Array(6));
-  return "P-" + Array.from(r, (b) => a[b % a.length]).join("");
+// The wire contract's tables (player/protocol, served at api/protocol): event labels, the participant rule.
+let PROTOCOL = null;
+const protocolLoaded = fetch("api/protocol", { credentials: "same-origin" })
+  .then((r) => r.json()).then((p) => { PROTOCOL = p; }).catch(() => {});
+
+async function newCode() {
+  const r = await fetch("api/new-code", { credentials: "same-origin" });
+  return (await r.json()).code;
+}
+
+// Why a typed participant code is refused, by the one rule the player applies ("" when it is fine).
+function codeProblem(code) {
+  const rule = PROTOCOL && PROTOCOL.participant;
+  if (!code) return "";
+  if (!rule) return "";
+  if (code.length > rule.max_chars) return `at most ${rule.max_chars} characters`;
+  for (const r of rule.refusals) if (new RegExp(r.regex).test(code)) return r.why;
+  return new RegExp(rule.pattern).test(code) ? "" : rule.mismatch;
 }
 
 function consentReady() {
-  const ok = /^[A-Za-z0-9][A-Za-z0-9_.-]{1,23}$/.test($("participant").value.trim()) && $("c-agree").checked &&
-    $("c-stop").checked;
+  const code = $("participant").value;
+  const why = codeProblem(code);
+  $("participant-why").textContent = why;
+  $("participant").setAttribute("aria-invalid", why ? "true" : "false");
+  const ok = code && !why && $("c-agree").checked && $("c-stop").checked;
   $("record-consent").disabled = !ok;
 }
 
@@ -256,7 +273,7 @@ async function recordConsent() {
       `Content warnings and audience guidance shown and acknowledged: ${warned || "none in the film"}.`,
   };
   if (who) consent.recorded_by = who;
-  const args = { participant: $("participant").value.trim(), consent };
+  const args = { participant: $("participant").value, consent };
   if (who) args.facilitator = who;
   $("record-consent").disabled = true;
   try {
@@ -380,11 +397,11 @@ function showAlert(text, soft) {
   S.alertOpen = true;
 }
 
-const LABELS = {
-  "transport.loaded": "film loaded", "transport.playing": "playing", "transport.paused": "paused",
-  "transport.seeking": "seek", "transport.ended": "film ended", "transport.error": "PLAYBACK ERROR",
-  "session.started": "session started", "session.ended": "session ended",
-};
+// What people read for an event: the event catalogue's label (player/protocol/events.py).
+function eventLabel(type) {
+  const spec = PROTOCOL && PROTOCOL.events[type];
+  return spec ? spec.label : type;
+}
 
 function onEvent(ev, replay) {
   const type = ev.type || "";
@@ -412,8 +429,8 @@ function onEvent(ev, replay) {
     logLine(`note ${type.split(".")[1]}${mt}: ${d.text || ""}`, "", when);
     return;
   }
-  let cls = "", label = LABELS[type] || type;
-  if (type.startsWith("transport.") && !LABELS[type]) {
+  let cls = "", label = eventLabel(type);
+  if (type === "transport.volume" || type === "transport.rate" || type === "transport.warning") {
     label = type === "transport.volume" && typeof d.volume === "number"
       ? `volume ${Math.round(d.volume * 100)}%${d.muted ? ", muted" : ""}`
       : `${type.slice(10)} ${JSON.stringify(d).slice(0, 50)}`;
@@ -436,11 +453,11 @@ function onEvent(ev, replay) {
     if (!replay) chapterEntered(d.chapter || d.id);
   }
   if (type === "transport.ended" && !replay) promptsDue(lastChapterId());
-  if (type === "warning.upcoming" || type === "content_warning.upcoming") {
+  if (type === "content_warning.upcoming") {
     label = `warning in ${Number(d.in_s || 0).toFixed(0)} s: ${(d.tags || []).join(", ")}`; cls = "soft";
   }
-  if (type === "warning.exited" || type === "content_warning.exited") { label = "content warning over"; cls = "cmd"; }
-  if (type === "warning.entered" || type === "content_warning.entered") { label = `CONTENT WARNING: ${(d.tags || []).join(", ")}`; cls = "soft"; }
+  if (type === "content_warning.exited") { label = "content warning over"; cls = "cmd"; }
+  if (type === "content_warning.entered") { label = `CONTENT WARNING: ${(d.tags || []).join(", ")}`; cls = "soft"; }
   if (type === "command") {
     const a = d.args && Object.keys(d.args).length ? " " + JSON.stringify(d.args).slice(0, 60) : "";
     label = `› ${d.cmd}${a}${d.by ? " (" + d.by + ")" : ""}`; cls = "cmd";
@@ -461,13 +478,13 @@ function onEvent(ev, replay) {
   logLine(`${label}${mt}`, cls, when);
 }
 
-/* Viewer-side welfare signals: a request from the controller button, the headset taken off or put back. */
+/* Viewer-side signals: the break button, the headset taken off, focus lost to a system menu, back in use.
+   The words are the event catalogue's; an alert is raised for the catalogue's alert events. */
 function viewerSignal(type, d) {
   const src = String(d.by || d.source || "").toLowerCase();
-  if (type === "welfare.request") return { text: "The viewer asked for a break" };
-  if (type === "viewer.focus_lost" || type === "viewer.headset_off") return { text: "Headset taken off" };
-  if (type === "viewer.focus_gained" || type === "viewer.headset_on") return { text: "Headset back on", calm: true };
-  if (type === "viewer.break_request") return { text: "The viewer asked for a break" };
+  if (type === "viewer.focus_lost") return { text: eventLabel(type) + (d.reason ? ` (${d.reason})` : "") };
+  if (type === "viewer.headset_off" || type === "viewer.break_request") return { text: eventLabel(type) };
+  if (type === "viewer.focus_gained") return { text: eventLabel(type), calm: true };
   if (type === "viewer.recentre") return { text: `recentred (${d.source || "viewer"})`, calm: true };
   if (type === "welfare.changed" && (src === "viewer" || src === "headset")) {
     return { text: `welfare ${d.level} from the headset` };
@@ -625,11 +642,12 @@ function bind() {
   $("to-preflight").addEventListener("click", () => { showStep("preflight"); runPreflight(); });
   $("preflight-retry").addEventListener("click", runPreflight);
   $("back-warnings").addEventListener("click", () => { renderWarnings(); showStep("warnings"); });
-  $("to-consent").addEventListener("click", () => {
-    if (!$("participant").value) $("participant").value = newCode();
+  $("to-consent").addEventListener("click", async () => {
+    await protocolLoaded;
+    if (!$("participant").value) $("participant").value = await newCode();
     showStep("consent"); consentReady(); $("participant").focus();
   });
-  $("new-code").addEventListener("click", () => { $("participant").value = newCode(); consentReady(); });
+  $("new-code").addEventListener("click", async () => { $("participant").value = await newCode(); consentReady(); });
   for (const id of ["participant", "c-agree", "c-stop"]) $(id).addEventListener("input", consentReady);
   for (const id of ["c-agree", "c-stop"]) $(id).addEventListener("change", consentReady);
   $("back-preflight").addEventListener("click", () => showStep("preflight"));
