@@ -4,7 +4,8 @@ From xrWaitFrame returning to xrEndFrame returning, this thread's CPU time only 
 excluded), p50 and p99, for the projection layer (our renderer draws both eyes every display frame) and the
 equirect layer (the compositor samples the film; we convert once per video frame). The reference, measured in
 the same run, is the least a Python client can do per frame (scripts/xr/bare_loop.py: clear both eyes,
-submit one projection layer). Goal: p50 < 1 ms and p99 < 2 ms (a 120 Hz headset's budget in Python).
+submit one projection layer). Goal for the projection layer (the only path on SteamVR and Virtual Desktop):
+p50 <= 1.2x and p99 <= 1.5x the bare loop's.
 
 usage: python bench/xr_frame.py [--frames N] [--compositor null|xcb]
 """
@@ -54,7 +55,7 @@ def main() -> int:
             return 1
         ref = json.loads(bare.stdout.strip().splitlines()[-1])["cpu_ms"][5:]
         rows = [("reference (bare pyopenxr loop)", ref)]
-        for layer in ("projection", "equirect"):
+        for layer in ("projection", "equirect2"):
             report = work / f"{layer}.json"
             proc = in_root(
                 [
@@ -88,7 +89,7 @@ def main() -> int:
         print(f"{'':34s} {'p50':>7s} {'p99':>7s} {'mean':>7s} {'p50/ref':>8s} {'p99/ref':>8s} goal")
         for name, values in rows:
             p50, p99 = pct(values, 0.5), pct(values, 0.99)
-            goal = "ok" if p50 < 1.0 and p99 < 2.0 else "over (p50<1, p99<2)"
+            goal = "ok" if p50 <= 1.2 * ref50 and p99 <= 1.5 * ref99 else "over (1.2x p50, 1.5x p99)"
             print(
                 f"{name:34s} {p50:7.3f} {p99:7.3f} {statistics.fmean(values):7.3f} "
                 f"{p50 / ref50:8.2f} {p99 / ref99:8.2f} {goal}"

@@ -24,6 +24,7 @@ class RenderTarget:
     width: int
     height: int
     srgb: bool = False
+    x: int = 0  # left edge within the framebuffer (both eyes side by side in one image)
 
 
 @dataclass(slots=True)

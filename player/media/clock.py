@@ -11,6 +11,35 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
+
+COARSE_RESOLUTION_S = 1e-4  # a clock ticking in steps larger than this is aligned on its edges
+
+
+def clock_is_coarse(name: str = "monotonic") -> bool:
+    """Whether ``time.<name>`` ticks coarsely: ``time.monotonic`` on Windows before Python 3.13 is
+    GetTickCount64, in 15.6 ms steps."""
+    return time.get_clock_info(name).resolution > COARSE_RESOLUTION_S
+
+
+def fine_minus_coarse_ns(
+    coarse_ns: Callable[[], int], fine_ns: Callable[[], int], max_wait_s: float = 0.05
+) -> int:
+    """``fine - coarse`` for two clocks of one timeline, measured at an edge of the coarse clock: right after
+    it ticks the coarse clock reads the true time, so the offset is known to the fine clock's precision
+    (a plain reading of both is off by anything up to one coarse step, 15.6 ms on Windows). Waits at most
+    ``max_wait_s`` for an edge, then returns the plain reading."""
+    start = coarse_ns()
+    before = fine_ns()
+    deadline = before + int(max_wait_s * 1e9)
+    while True:
+        now = coarse_ns()
+        after = fine_ns()
+        if now != start:  # the coarse clock ticked between `before` and `after`
+            return (before + after) // 2 - now
+        if after > deadline:
+            return after - now
+        before = after
 
 
 class MediaClock:

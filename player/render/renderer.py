@@ -220,7 +220,7 @@ class Renderer:
 
     def _bind_target(self, target: RenderTarget) -> None:
         GL.glBindFramebuffer(GL.GL_FRAMEBUFFER, target.framebuffer)
-        GL.glViewport(0, 0, target.width, target.height)
+        GL.glViewport(target.x, 0, target.width, target.height)
         GL.glDisable(GL.GL_DEPTH_TEST)
         GL.glDisable(GL.GL_CULL_FACE)
         GL.glDisable(GL.GL_SCISSOR_TEST)

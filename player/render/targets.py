@@ -48,10 +48,11 @@ class OffscreenTarget:
             self.framebuffer = self.texture = 0
 
 
-def read_framebuffer(framebuffer: int, width: int, height: int) -> np.ndarray:
+def read_framebuffer(framebuffer: int, width: int, height: int, x: int = 0) -> np.ndarray:
+    """The (height, width, 3) pixels from column ``x`` on, top row first."""
     GL.glBindFramebuffer(GL.GL_READ_FRAMEBUFFER, framebuffer)
     GL.glPixelStorei(GL.GL_PACK_ALIGNMENT, 1)
-    data = GL.glReadPixels(0, 0, width, height, GL.GL_RGB, GL.GL_UNSIGNED_BYTE)
+    data = GL.glReadPixels(x, 0, width, height, GL.GL_RGB, GL.GL_UNSIGNED_BYTE)
     GL.glBindFramebuffer(GL.GL_READ_FRAMEBUFFER, 0)
     pixels = np.frombuffer(data, dtype=np.uint8).reshape(height, width, 3)
     return np.ascontiguousarray(pixels[::-1])

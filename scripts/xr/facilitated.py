@@ -124,6 +124,11 @@ def run(args: argparse.Namespace) -> dict:
         report["events"] = events
         focused = wait_event("viewer.focus_gained", timeout=30)
         steps.append({"step": "focused", "seen": focused is not None})
+        # the player waits in the lobby until a facilitator starts a session with consent (docs/protocol.md)
+        mark = len(events)
+        client.request("session.start", {"participant": "P-XR1", "consent": {"given": True}})
+        client.request("play")
+        steps.append({"step": "session", "playing": wait_event("transport.playing", mark) is not None})
         remote = MonadoRemote()
         mark = len(events)
         remote.press("right", "b_click")  # the viewer asks for a break

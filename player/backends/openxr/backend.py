@@ -23,7 +23,7 @@ from .runtime import (
     create_instance,
     get_hmd_system,
 )
-from .spaces import Spaces
+from .spaces import Spaces, ViewLocator
 from .swapchain import choose_format
 
 LOST_ERRORS = (
@@ -143,7 +143,7 @@ class OpenXRBackend(Backend):
         self._view_config_views: list = []
         self._clock: XrClock | None = None
         self._blend_mode = None
-        self._locate_info = None  # per-session structures reused every frame (reset by _teardown)
+        self._locator: ViewLocator | None = None  # per-session structures reused every frame (_teardown)
         self._end_info = None
         self._end_layers: tuple = ()
         self._running = False
@@ -212,7 +212,9 @@ class OpenXRBackend(Backend):
             self.refresh = self._match_refresh_rate(enabled)
             if self.layer == "projection":
                 sizes = [self._eye_size(v) for v in self._view_config_views]
-                self._layer = ProjectionLayer(session, self.swapchain_format, self.swapchain_srgb, sizes)
+                self._layer = ProjectionLayer(
+                    session, self.swapchain_format, self.swapchain_srgb, sizes, shared=True
+                )
             else:
                 self._layer = None  # created by equirect_targets() once the film's size is known
                 self._equirect_size = None
@@ -266,7 +268,7 @@ class OpenXRBackend(Backend):
         self._overlay_drawn = False
         self._equirect_size = None
         self._equirect_key = None
-        self._locate_info = None
+        self._locator = None
         self._end_info = None
         self._end_layers = ()
         if self._spaces is not None:
@@ -415,16 +417,12 @@ class OpenXRBackend(Backend):
                 pass
             pdt = fs.predicted_display_time
             self._last_display_time = pdt
-            locate = self._locate_info  # made once per session, not per frame
-            if locate is None:
-                locate = self._locate_info = xr.ViewLocateInfo(
-                    view_configuration_type=xr.ViewConfigurationType.PRIMARY_STEREO,
-                    display_time=pdt,
-                    space=self._spaces.app,
+            locator = self._locator
+            if locator is None:
+                locator = self._locator = ViewLocator(
+                    self._session, self._spaces.app, len(self._view_config_views)
                 )
-            else:
-                locate.display_time = pdt
-            view_state, views = xr.locate_views(self._session, locate)
+            view_state, views = locator.locate(pdt)
             self._poll_actions()
             valid = int(view_state.view_state_flags) & int(xr.ViewStateFlags.ORIENTATION_VALID_BIT)
             should_render = bool(fs.should_render) and bool(valid)
@@ -630,7 +628,7 @@ class OpenXRBackend(Backend):
         if index >= len(self._targets):
             raise XrSetupError("No eye image is drawn on this display frame.", "Try a later media time.")
         t = self._targets[index]
-        return read_framebuffer(t.framebuffer, t.width, t.height)
+        return read_framebuffer(t.framebuffer, t.width, t.height, t.x)
 
     def frame_report(self) -> dict:
         periods = self.stats.display_period_ms

@@ -1,9 +1,16 @@
-"""XrTime <-> time.monotonic() seconds.
+"""XrTime <-> the player's clock (``time.monotonic()`` seconds).
 
-Uses XR_KHR_convert_timespec_time (Linux) or XR_KHR_win32_convert_performance_counter_time (Windows).
+The runtime converts between XrTime and a high-resolution system clock: CLOCK_MONOTONIC through
+XR_KHR_convert_timespec_time (Linux), QueryPerformanceCounter through
+XR_KHR_win32_convert_performance_counter_time (Windows). A conversion gives (XrTime, fine clock) for one
+instant exactly; the fine clock is then related to the player's clock. Where that is the same clock (Linux:
+``time.monotonic`` is CLOCK_MONOTONIC) the offset is exact; where the player's clock ticks coarsely (Windows
+before Python 3.13: 15.6 ms steps) the offset is measured at one of its ticks
+(``player.media.clock.fine_minus_coarse_ns``), so display times keep the fine clock's precision instead of
+being off by up to a tick.
 
-The conversion is an offset sampled against the runtime's clock and refreshed every few seconds, so a frame
-costs no runtime call. Without either extension the offset is estimated from the first predicted display time.
+The offset is sampled every few seconds, so a frame costs no runtime call. Without either extension it is
+estimated from the first predicted display time.
 """
 
 from __future__ import annotations
@@ -11,6 +18,9 @@ from __future__ import annotations
 import ctypes
 import sys
 import time
+from collections.abc import Callable
+
+from player.media.clock import fine_minus_coarse_ns
 
 from .runtime import TIMESPEC, WIN32_TIME
 
@@ -23,56 +33,72 @@ def _int(value: object) -> int:
 
 
 class XrClock:
-    def __init__(self, instance: object, extensions: list[str]) -> None:
-        self._instance = instance
-        self._now_xr = self._pick(extensions)
-        self._offset_ns: int | None = None  # xr_time_ns - monotonic_ns
-        self._sampled_at = -1e9
-        self.exact = self._now_xr is not None
+    """``local_ns`` is the player's clock in nanoseconds (``time.monotonic_ns``; tests pass a coarse one)."""
 
-    def _pick(self, extensions: list[str]):
+    def __init__(
+        self, instance: object, extensions: list[str], local_ns: Callable[[], int] = time.monotonic_ns
+    ) -> None:
+        self._instance = instance
+        self._local_ns = local_ns
+        self._fine_ns: Callable[[], int] | None = None  # the clock the runtime converts from
+        self._to_xr = self._pick(extensions)  # fine clock ns -> XrTime
+        self._offset_ns: int | None = None  # xr_time_ns - local_ns
+        self._sampled_at = -1e9
+        self.exact = self._to_xr is not None
+
+    def _pick(self, extensions: list[str]) -> Callable[[int], int] | None:
         import xr
 
         if TIMESPEC in extensions and sys.platform != "win32":
+            self._fine_ns = time.monotonic_ns  # CLOCK_MONOTONIC
 
-            def now_linux() -> tuple[int, int]:
-                mono = time.monotonic_ns()
-                ts = xr.timespec(mono // 1_000_000_000, mono % 1_000_000_000)
-                return _int(xr.convert_timespec_time_to_time_khr(self._instance, ts)), mono
+            def from_timespec(ns: int) -> int:
+                ts = xr.timespec(ns // 1_000_000_000, ns % 1_000_000_000)
+                return _int(xr.convert_timespec_time_to_time_khr(self._instance, ts))
 
-            return now_linux
+            return from_timespec
         if WIN32_TIME in extensions and sys.platform == "win32":
             kernel32 = ctypes.windll.kernel32  # type: ignore[attr-defined]
+            freq = ctypes.c_int64()
+            kernel32.QueryPerformanceFrequency(ctypes.byref(freq))
+            per_s = freq.value
 
-            def now_windows() -> tuple[int, int]:
+            def qpc_ns() -> int:
                 counter = ctypes.c_int64()
                 kernel32.QueryPerformanceCounter(ctypes.byref(counter))
-                mono = time.monotonic_ns()
-                value = xr.convert_win32_performance_counter_to_time_khr(  # type: ignore[attr-defined]
-                    self._instance, ctypes.pointer(ctypes.c_longlong(counter.value))
-                )
-                return _int(value), mono
+                return counter.value * 1_000_000_000 // per_s
 
-            return now_windows
+            def from_counter(ns: int) -> int:
+                counter = ctypes.c_longlong(ns * per_s // 1_000_000_000)
+                convert = xr.convert_win32_performance_counter_to_time_khr  # type: ignore[attr-defined]
+                return _int(convert(self._instance, ctypes.pointer(counter)))
+
+            self._fine_ns = qpc_ns
+            return from_counter
         return None
 
     def _refresh(self) -> None:
         now = time.monotonic()
-        if self._now_xr is None or now - self._sampled_at < REFRESH_S:
+        if self._to_xr is None or now - self._sampled_at < REFRESH_S:
             return
+        fine = self._fine_ns
+        assert fine is not None
         try:
-            xr_ns, mono_ns = self._now_xr()
+            at = fine()
+            xr_ns = self._to_xr(at)
         except Exception:  # a runtime without a working conversion: keep the last estimate
-            self._now_xr = None
+            self._to_xr = None
             self.exact = False
             return
-        self._offset_ns = xr_ns - mono_ns
+        one_clock = self._local_ns is fine
+        local_offset = 0 if one_clock else fine_minus_coarse_ns(self._local_ns, fine)
+        self._offset_ns = (xr_ns - at) + local_offset
         self._sampled_at = now
 
     def observe(self, predicted_display_time: int, predicted_period: int) -> None:
         """Estimate the offset from a frame when no conversion extension is available."""
-        if self._offset_ns is None and self._now_xr is None:
-            self._offset_ns = int(predicted_display_time) - (time.monotonic_ns() + int(predicted_period))
+        if self._offset_ns is None and self._to_xr is None:
+            self._offset_ns = int(predicted_display_time) - (self._local_ns() + int(predicted_period))
 
     def to_monotonic(self, xr_time: int) -> float:
         self._refresh()
@@ -83,4 +109,4 @@ class XrClock:
         return int(monotonic_s * 1e9) + (self._offset_ns or 0)
 
     def now_xr(self) -> int:
-        return self.to_xr(time.monotonic())
+        return self.to_xr(self._local_ns() / 1e9)

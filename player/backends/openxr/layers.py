@@ -26,24 +26,42 @@ class _SwapchainLayer:
 
 
 class ProjectionLayer(_SwapchainLayer):
-    """One swapchain per view; the renderer draws each eye every display frame."""
+    """The renderer draws each eye every display frame. ``shared``: both eyes side by side in one swapchain
+    (one acquire, wait, release and framebuffer per display frame instead of one per eye); else one swapchain
+    per view."""
 
     kind = "projection"
 
     def __init__(
-        self, session: object, fmt: int, srgb: bool, sizes: list[tuple[int, int]], *, alpha: bool = False
+        self,
+        session: object,
+        fmt: int,
+        srgb: bool,
+        sizes: list[tuple[int, int]],
+        *,
+        alpha: bool = False,
+        shared: bool = False,
     ) -> None:
         """`alpha`: the images carry premultiplied alpha and blend over the layers below (overlays)."""
         import xr
 
         self._xr = xr
-        self.swapchains = [Swapchain.create(session, fmt, srgb, w, h) for w, h in sizes]
+        self.shared = shared
+        if shared:
+            width, height = sum(w for w, _ in sizes), max(h for _, h in sizes)
+            self.swapchains = [Swapchain.create(session, fmt, srgb, width, height)]
+            lefts = [sum(w for w, _ in sizes[:i]) for i in range(len(sizes))]
+            chains = [self.swapchains[0]] * len(sizes)
+        else:
+            self.swapchains = [Swapchain.create(session, fmt, srgb, w, h) for w, h in sizes]
+            lefts, chains = [0] * len(sizes), self.swapchains
+        self._sizes, self._lefts = sizes, lefts
         self._views = (xr.CompositionLayerProjectionView * len(sizes))(
             *[xr.CompositionLayerProjectionView() for _ in sizes]
         )
-        for pv, sc in zip(self._views, self.swapchains):
+        for pv, sc, x, (w, h) in zip(self._views, chains, lefts, sizes):
             pv.sub_image.swapchain = sc.handle
-            pv.sub_image.image_rect = sc.rect
+            pv.sub_image.image_rect = xr.Rect2Di(offset=xr.Offset2Di(x, 0), extent=xr.Extent2Di(w, h))
         flags = (
             xr.CompositionLayerFlags.BLEND_TEXTURE_SOURCE_ALPHA_BIT
             if alpha
@@ -51,9 +69,19 @@ class ProjectionLayer(_SwapchainLayer):
         )
         self._layer = xr.CompositionLayerProjection(layer_flags=flags, space=None, views=self._views)
         self._refs = [ctypes.byref(self._layer)]  # made once: build() hands out the same pointer each frame
+        self._eye_targets: dict[int, list[RenderTarget]] = {}  # shared: per swapchain image, each eye's rect
 
     def targets(self) -> list[RenderTarget]:
-        return [sc.acquire() for sc in self.swapchains]
+        if not self.shared:
+            return [sc.acquire() for sc in self.swapchains]
+        image = self.swapchains[0].acquire()
+        eyes = self._eye_targets.get(image.framebuffer)
+        if eyes is None:
+            eyes = self._eye_targets[image.framebuffer] = [
+                RenderTarget(image.framebuffer, w, h, image.srgb, x)
+                for x, (w, h) in zip(self._lefts, self._sizes)
+            ]
+        return eyes
 
     def build(self, space: object, views: list) -> list:
         """The layer for this frame from the runtime's located views (pose and fov as rendered)."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ctypes
 import math
 
 Quat = tuple[float, float, float, float]
@@ -81,3 +82,31 @@ class Spaces:
                 self._xr.destroy_space(space)
             except Exception:
                 pass
+
+
+class ViewLocator:
+    """xrLocateViews with its structures made once per session: one runtime call per frame (pyopenxr's
+    ``locate_views`` makes two, the first to ask for the count, and new structures each time)."""
+
+    def __init__(self, session: object, space: object, count: int) -> None:
+        import xr
+        from xr.exception import check_result
+
+        self._session, self._check = session, check_result
+        self._fn = xr.raw_functions.xrLocateViews
+        self.info = xr.ViewLocateInfo(
+            view_configuration_type=xr.ViewConfigurationType.PRIMARY_STEREO, display_time=0, space=space
+        )
+        self.state = xr.ViewState()
+        self.views = (xr.View * count)(*[xr.View() for _ in range(count)])
+        self._count = ctypes.c_uint32(0)
+        self._args = (ctypes.byref(self.info), ctypes.byref(self.state), count, ctypes.byref(self._count))
+
+    def locate(self, display_time: int) -> tuple[object, list]:
+        """(view state, views) at ``display_time``; raises pyopenxr's exception for a failed call."""
+        self.info.display_time = display_time
+        info, state, capacity, count = self._args
+        result = self._check(self._fn(self._session, info, state, capacity, count, self.views))
+        if result.is_exception():
+            raise result
+        return self.state, self.views[: self._count.value]
