@@ -35,6 +35,16 @@ def _endpoint(text: str) -> str:
     return text
 
 
+def _subtitles(text: str) -> str:
+    import re
+
+    from content_manifest.schema import LANG
+
+    if text in ("auto", "off") or re.fullmatch(LANG, text):
+        return text
+    raise argparse.ArgumentTypeError(f"{text!r}: expected a language tag such as en or pt-BR, auto or off")
+
+
 def _times(text: str) -> list[float]:
     try:
         values = [float(v) for v in text.split(",") if v.strip()]
@@ -130,6 +140,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="audio output (default: null for headless, auto otherwise)",
     )
     play.add_argument("--hwdec", choices=("auto", "cuda", "none"), default="auto")
+    play.add_argument(
+        "--subtitles",
+        type=_subtitles,
+        default="auto",
+        metavar="LANG|auto|off",
+        help="subtitle language shown (auto: the film's first; a film without it shows none)",
+    )
     play.add_argument("--eyes", choices=("both", "left"), default="both", help="desktop: one eye or both")
     play.add_argument(
         "--listen", type=_endpoint, help="ZeroMQ endpoint for facilitators, e.g. tcp://0.0.0.0:5555"

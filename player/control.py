@@ -52,25 +52,32 @@ class CommandError(Exception):
 
 
 class FilmHasher:
-    """sha256 of film files on a worker thread, cached by (path, size, mtime): a film is hashed once."""
+    """sha256 of film files on a worker thread, always of their content: a film changed in place with the same
+    size and modification time is caught. Only a hash still running for the same file is shared."""
 
     CHUNK = 1 << 20
 
     def __init__(self) -> None:
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="viewpoint-film-hash")
         self._lock = threading.Lock()
-        self._cache: dict[tuple[str, int, int], Future] = {}
+        self._running: dict[str, Future] = {}
         self._closed = threading.Event()
 
     def submit(self, path: Path) -> Future:
-        """A future for the file's sha256 (hex); done at once when the file is unchanged since last time."""
-        st = os.stat(path)
-        key = (str(Path(path).resolve()), st.st_size, st.st_mtime_ns)
+        """A future for the file's sha256 (hex), read afresh unless a hash of the same file is under way."""
+        os.stat(path)  # a missing file raises here, at once
+        key = str(Path(path).resolve())
         with self._lock:
-            fut = self._cache.get(key)
-            if fut is None or (fut.done() and fut.exception() is not None):
-                fut = self._cache[key] = self._pool.submit(self._hash, Path(path))
+            fut = self._running.get(key)
+            if fut is None or fut.done():
+                fut = self._running[key] = self._pool.submit(self._hash, Path(path))
+                fut.add_done_callback(lambda f, k=key: self._forget(k, f))
             return fut
+
+    def _forget(self, key: str, fut: Future) -> None:
+        with self._lock:
+            if self._running.get(key) is fut:
+                del self._running[key]
 
     def _hash(self, path: Path) -> str:
         # the one sha256 helper: regular files only; stops between blocks when the player is closing
@@ -94,7 +101,7 @@ class Controller:
         *,
         engine_factory: Callable[..., Any] | None = None,
         engine_options: dict | None = None,
-        subtitle_language: str | None = "en",
+        subtitle_language: str | None = "auto",
         pause_on_focus_loss: bool = True,
     ) -> None:
         self.library = library
@@ -271,9 +278,23 @@ class Controller:
         verified = self.verified or {}
         return {k: verified[k] for k in ("sha256", "sha256_ok", "error") if k in verified}
 
+    def subtitle_track(self, film: Film) -> str | None:
+        """The subtitle language shown for ``film``: the one chosen (``subtitle_language``: a language tag,
+        "auto" for the film's first, "off" or None for none), or one with the same primary tag ("pt" finds
+        "pt-BR"); None when the film has none of it."""
+        choice = self.subtitle_language
+        if not choice or choice == "off" or not film.subtitles:
+            return None
+        if choice == "auto":
+            return next(iter(film.subtitles))
+        if choice in film.subtitles:
+            return choice
+        primary = choice.split("-")[0].lower()
+        return next((lang for lang in film.subtitles if lang.split("-")[0].lower() == primary), None)
+
     def _load_cues(self, film: Film) -> CueTrack | None:
-        lang = self.subtitle_language
-        if not lang or lang not in film.subtitles:
+        lang = self.subtitle_track(film)
+        if lang is None:
             return None
         try:
             return CueTrack(load_webvtt(film.subtitles[lang]))
@@ -499,7 +520,8 @@ class Controller:
         if engine is not None:
             state = str(getattr(engine.state, "value", engine.state))
             stopped = state in ("playing", "buffering", "seeking")
-            engine.pause()
+            if stopped:
+                engine.pause()
         self.overlay.set_lobby(True)
         return stopped
 
@@ -569,14 +591,16 @@ class Controller:
         previous = self.welfare
         engine = self.engine
         if action == "stop":
+            # The action first, in the order the viewer notices it: the level (which refuses any play from
+            # now on), the fade (the render thread reads it on its next frame), the mute, then the clock.
+            self.welfare = "stop"
+            self.overlay.set_welfare("stop")
             if engine is not None:
+                engine.set_muted(True)
                 state = str(getattr(engine.state, "value", engine.state))
                 if previous != "stop":
                     self._resume_after_welfare = state in ("playing", "buffering", "seeking")
-                engine.pause()  # instant: the clock stops now; the picture fades
-                engine.set_muted(True)
-            self.welfare = "stop"
-            self.overlay.set_welfare("stop")
+                engine.pause()  # the clock stops now; the picture is already fading
         elif action == "soften":
             if engine is not None:
                 engine.set_volume(SOFTEN_VOLUME * self.volume)
@@ -672,8 +696,11 @@ class Controller:
             "chapter": self._chapter_id,
             "welfare": self.welfare,
             "held": self.held,
-            "volume": self.volume,
-            "muted": self.muted,
+            # what the viewer hears now (a welfare stop mutes, soften lowers), and what comes back after it
+            "volume": SOFTEN_VOLUME * self.volume if self.welfare == "soften" else self.volume,
+            "muted": self.muted or self.welfare == "stop",
+            "volume_set": self.volume,
+            "muted_set": self.muted,
             "rate": getattr(engine, "rate", 1.0) if engine is not None else 1.0,
             "lobby": self.lobby,
             **head,

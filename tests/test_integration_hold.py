@@ -6,6 +6,7 @@ sync service attached as the player CLI does, and a real facilitator client.
 
 from __future__ import annotations
 
+import os
 import shutil
 import time
 
@@ -158,7 +159,7 @@ def copied_library(sample_manifest, tmp_path):
     return dst / sample_manifest.name
 
 
-def test_load_verifies_the_hash_caches_it_and_reports_a_mismatch(copied_library):
+def test_load_verifies_the_hash_of_the_content_and_reports_a_mismatch(copied_library):
     lib = load_library(copied_library)
     c = Controller(lib, engine_options={"audio": "null", "hwdec": "none"})
     events: list[tuple[str, dict]] = []
@@ -172,14 +173,17 @@ def test_load_verifies_the_hash_caches_it_and_reports_a_mismatch(copied_library)
         c.load("calibration-tb")
         res = c.load("calibration-mono")
         assert res["sha256_ok"] is True
-        assert hashed == ["calibration-mono.mp4", "calibration-tb.mp4"], "unchanged files are hashed once"
-        # the file changes on disk (size and mtime): hashed again, and the mismatch is reported
+        assert hashed == ["calibration-mono.mp4", "calibration-tb.mp4", "calibration-mono.mp4"], "every load"
+        # the file changes in place, same size and modification time: its content is what is compared
         path = lib.films["calibration-mono"].path
-        with open(path, "ab") as f:
-            f.write(b"\0" * 16)
+        st = path.stat()
+        data = bytearray(path.read_bytes())
+        data[len(data) // 2] ^= 0xFF
+        path.write_bytes(bytes(data))
+        os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))
         res = c.load("calibration-mono")
         assert res["sha256_ok"] is False and res["sha256"] != lib.films["calibration-mono"].sha256
-        assert hashed.count("calibration-mono.mp4") == 2
+        assert hashed.count("calibration-mono.mp4") == 3
         verified = [d for k, d in events if k == "film.verified"]
         assert [d["sha256_ok"] for d in verified] == [True, True, True, False]
         assert c.status()["sha256_ok"] is False
