@@ -151,3 +151,19 @@ def test_unknown_film_is_a_failed_case_not_a_stop(qa_library, tmp_path):
     assert code == 1
     names = [c.get("name") for c in ET.parse(junit).getroot().findall("./testsuite/testcase")]
     assert names == ["nope", "missing"]
+
+
+def test_docs_state_the_thresholds_the_code_uses():
+    from content_manifest import layout
+    from content_manifest.formats import PIXEL_FORMATS
+    from content_manifest.nodes import ALIAS_LIMIT
+
+    text = (Path(__file__).parent.parent / "docs" / "manifest.md").read_text(encoding="utf-8")
+    doc = " ".join(text.split())
+    assert (layout.ALIKE, layout.UNLIKE, layout.MAX_SHIFT, layout.SAMPLES) == (0.85, 0.6, 3, 5)
+    assert (layout.SEAM_FACTOR, layout.SEAM_LEVELS, layout.ANALYSIS_WIDTH) == (3.0, 4.0, 256)
+    for words in ("at least 0.85", "0.6", "3 columns of disparity", "five sampled", "256", "plus 4 levels",
+                  "three times", f"{ALIAS_LIMIT:,}", "eye_order: left-first", "audio: none"):  # fmt: skip
+        assert words in doc, words
+    for name in PIXEL_FORMATS:
+        assert name in doc or name.replace("420", "4xx").replace("422", "4xx").replace("444", "4xx") in doc
