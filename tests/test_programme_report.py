@@ -237,7 +237,7 @@ def test_figures_match_values_worked_out_here(collected: dict[str, Path]) -> Non
     assert (scene["stops"], scene["softens"], scene["breaks"]) == ("1", "1", "0")
     # attention: P-1 looked at heading 52.5, pitch 7.5 for 10 s of the scene: cell row 5, column 15
     cell = row(t["attention"], chapter="scene", cell=str(5 * 24 + 15))
-    assert float(cell["seconds"]) == pytest.approx(10.0, abs=0.01) and cell["viewers"] == "1"
+    assert float(cell["seconds"]) == pytest.approx(10.0, abs=0.01) and cell["viewers"] == "6"  # of the film
     assert float(cell["heading"]) == 52.5 and float(cell["pitch"]) == 7.5
     assert float(row(t["attention"], chapter="scene", cell=str(6 * 24 + 5))["seconds"]) == pytest.approx(
         10.0, abs=0.01

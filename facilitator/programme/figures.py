@@ -1,7 +1,8 @@
 """The programme report's figures, as SQL on the DuckDB store (one query per table), after the filters.
 
-Each participant's latest answer to an item in a phase counts; pre/post pairs are a participant's pre and
-post answers to the same item. Tables are ``Figure(columns, rows)``; `figures()` returns them by name.
+Each participant's latest answer to an item in a phase counts (the temporary table ``wide``: one row per
+participant and item, a column per phase); pre/post pairs are a participant's pre and post answers.
+Tables are ``Figure(columns, rows)``; `figures()` returns them by name.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from typing import Any
 
 import duckdb
 
-from .instruments import SSQ_SUBSCALES, SSQ_WEIGHTS
+from .instruments import PHASES, SSQ_SUBSCALES, SSQ_SYMPTOMS, SSQ_WEIGHTS
 from .stats import paired
 from .summary import GRID
 
@@ -62,13 +63,20 @@ def select_sessions(con: duckdb.DuckDBPyConnection, f: Filters) -> None:
         cond.append("CAST(started_utc AS DATE) <= ?")
         params.append(f.until)
     where = " WHERE " + " AND ".join(cond) if cond else ""
+    con.execute("SET preserve_insertion_order = false")  # every figure orders its own rows
     con.execute(f"CREATE OR REPLACE TEMP TABLE sel AS SELECT * FROM sessions{where}", params)
-    con.execute(
-        "CREATE OR REPLACE TEMP TABLE latest AS SELECT s.participant, a.instrument, a.item, a.phase,"
-        " max_by(a.value, (a.utc, a.session, a.seq)) AS value,"
-        " max_by(a.text, (a.utc, a.session, a.seq)) AS text"
-        " FROM answers a JOIN sel s USING (session) GROUP BY ALL"
-    )
+    # one row per participant and item, with the latest answer of each phase (a session holds one answer per
+    # item and phase: summary.py): every numeric figure reads this, not the answers again
+    only = " WHERE session IN (SELECT session FROM sel)" if where else ""
+    cols = ", ".join(f"arg_max(value, utc) FILTER (phase = '{p}') AS {p}" for p in PHASES)
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE wide AS SELECT participant, instrument, item, {cols}
+        FROM answers{only} GROUP BY ALL""")
+    # the same for answers given as text (choices, and free text when collected): few rows
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE texts AS
+        SELECT participant, instrument, item, phase, arg_max(text, utc) AS text
+        FROM answers WHERE text IS NOT NULL{only.replace("WHERE", "AND")} GROUP BY ALL""")
 
 
 def _fig(con: duckdb.DuckDBPyConnection, sql: str, params: list | None = None) -> Figure:
@@ -105,25 +113,16 @@ def figures(con: duckdb.DuckDBPyConnection, f: Filters | None = None) -> dict[st
         FROM sel GROUP BY film ORDER BY film""",
     )
     out["paired"] = _paired(con)
-    out["agreement"] = _fig(
-        con,
-        """
-        SELECT i.instrument, i.item, l.phase, count(*) AS n,
-               count(*) FILTER (l.value >= i.agree_at) AS agreed,
-               round(100.0 * count(*) FILTER (l.value >= i.agree_at) / count(*), 1) AS agreed_pct,
-               i.kind, i.text
-        FROM latest l JOIN items i USING (instrument, item)
-        WHERE i.kind IN ('likert', 'yes_no', 'scale_0_10') AND l.value IS NOT NULL
-        GROUP BY ALL ORDER BY i.instrument, min(i.position), l.phase""",
-    )
+    out["agreement"] = _agreement(con)
     out["choices"] = _fig(
         con,
         """
-        SELECT i.instrument, i.item, l.phase, l.text AS option, count(*) AS n,
+        SELECT t.instrument, t.item, t.phase, t.text AS option, count(*) AS n,
                round(100.0 * count(*)
-                     / sum(count(*)) OVER (PARTITION BY i.instrument, i.item, l.phase), 1) AS pct
-        FROM latest l JOIN items i USING (instrument, item) WHERE i.kind = 'choice'
-        GROUP BY i.instrument, i.item, l.phase, l.text ORDER BY i.instrument, i.item, l.phase, n DESC""",
+                     / sum(count(*)) OVER (PARTITION BY t.instrument, t.item, t.phase), 1) AS pct
+        FROM texts t JOIN items i USING (instrument, item) WHERE i.kind = 'choice'
+        GROUP BY t.instrument, t.item, t.phase, t.text
+        ORDER BY t.instrument, t.item, t.phase, n DESC, option""",
     )
     out["ssq"], out["ssq_change"] = _ssq(con)
     out["welfare"] = _fig(
@@ -155,8 +154,11 @@ def figures(con: duckdb.DuckDBPyConnection, f: Filters | None = None) -> dict[st
                CAST(-180 + (a.cell % {GRID[0]} + 0.5) * {360 / GRID[0]} AS DOUBLE) AS heading,
                CAST(90 - (a.cell // {GRID[0]} + 0.5) * {180 / GRID[1]} AS DOUBLE) AS pitch,
                round(sum(a.seconds), 3) AS seconds,
-               count(DISTINCT a.session) AS viewers
-        FROM attention a JOIN sel USING (session) GROUP BY ALL ORDER BY a.film, a.chapter, a.cell""",
+               any_value(v.viewers) AS viewers
+        FROM attention a JOIN sel USING (session)
+             JOIN (SELECT film, count(*) AS viewers FROM sel GROUP BY film) v
+             ON v.film = a.film
+        GROUP BY a.film, a.chapter, a.cell ORDER BY a.film, a.chapter, a.cell""",
     )
     out["aoi"] = _fig(
         con,
@@ -171,39 +173,59 @@ def figures(con: duckdb.DuckDBPyConnection, f: Filters | None = None) -> dict[st
     return out
 
 
-def _paired(con: duckdb.DuckDBPyConnection) -> Figure:
+_NUMERIC = "i.kind IN ('likert', 'yes_no', 'scale_0_10')"
+
+
+def _agreement(con: duckdb.DuckDBPyConnection) -> Figure:
+    counts = ", ".join(f"count(w.{p}), count(*) FILTER (w.{p} >= i.agree_at)" for p in PHASES)
+    cur = con.execute(f"""
+        SELECT i.instrument, i.item, i.kind, i.text, {counts}
+        FROM wide w JOIN items i USING (instrument, item) WHERE {_NUMERIC}
+        GROUP BY i.instrument, i.item, i.kind, i.text ORDER BY i.instrument, min(i.position)""")
     rows = []
+    for inst, item, kind, text, *c in cur.fetchall():
+        for k, phase in enumerate(PHASES):
+            n, agreed = c[2 * k], c[2 * k + 1]
+            if n:
+                rows.append((inst, item, phase, n, agreed, round(100.0 * agreed / n, 1), kind, text))
+    return Figure(("instrument", "item", "phase", "n", "agreed", "agreed_pct", "kind", "text"), rows)
+
+
+def _paired(con: duckdb.DuckDBPyConnection) -> Figure:
+    parts = []
     for a, b in COMPARISONS:
-        cur = con.execute(
-            """
-            SELECT i.instrument, i.item, count(*) AS n, avg(x.value) AS mean_before,
-                   avg(y.value) AS mean_after,
-                   avg(y.value - x.value) AS mean_change, stddev_samp(y.value - x.value) AS sd_change, i.text
-            FROM latest x JOIN latest y USING (participant, instrument, item)
-            JOIN items i USING (instrument, item)
-            WHERE x.phase = ? AND y.phase = ? AND i.kind IN ('likert', 'yes_no', 'scale_0_10')
-              AND x.value IS NOT NULL AND y.value IS NOT NULL
-            GROUP BY i.instrument, i.item, i.text ORDER BY i.instrument, min(i.position)""",
-            [a, b],
+        both = f"w.{a} IS NOT NULL AND w.{b} IS NOT NULL"
+        parts.append(
+            f"count(*) FILTER ({both}), avg(w.{a}) FILTER ({both}), avg(w.{b}) FILTER ({both}),"
+            f" avg(w.{b} - w.{a}), stddev_samp(w.{b} - w.{a})"
         )
-        for inst, item, n, m0, m1, dm, sd, text in cur.fetchall():
-            st = paired(n, dm, sd)
-            rows.append(
-                (
-                    inst,
-                    item,
-                    f"{a}-{b}",
-                    n,
-                    m0,
-                    m1,
-                    dm,
-                    sd,
-                    st["ci_low"],
-                    st["ci_high"],
-                    st["effect_size"],
-                    text,
+    cur = con.execute(f"""
+        SELECT i.instrument, i.item, i.text, {", ".join(parts)}
+        FROM wide w JOIN items i USING (instrument, item) WHERE {_NUMERIC}
+        GROUP BY i.instrument, i.item, i.text ORDER BY i.instrument, min(i.position)""")
+    found = cur.fetchall()
+    rows = []
+    for k, (a, b) in enumerate(COMPARISONS):
+        for inst, item, text, *c in found:
+            n, m0, m1, dm, sd = c[5 * k : 5 * k + 5]
+            if n:
+                st = paired(n, dm, sd)
+                rows.append(
+                    (
+                        inst,
+                        item,
+                        f"{a}-{b}",
+                        n,
+                        m0,
+                        m1,
+                        dm,
+                        sd,
+                        st["ci_low"],
+                        st["ci_high"],
+                        st["effect_size"],
+                        text,
+                    )
                 )
-            )
     cols = (
         "instrument",
         "item",
@@ -223,22 +245,32 @@ def _paired(con: duckdb.DuckDBPyConnection) -> Figure:
 
 def _ssq(con: duckdb.DuckDBPyConnection) -> tuple[Figure, Figure]:
     """Weighted SSQ scores per phase, from participants who rated all 16 symptoms; the pre-post change."""
-    pairs = ", ".join(f"('{item}', '{scale}')" for scale, items in SSQ_SUBSCALES.items() for item in items)
+    flags = ", ".join(
+        f"('{item}', {int(item in SSQ_SUBSCALES['nausea'])}, {int(item in SSQ_SUBSCALES['oculomotor'])},"
+        f" {int(item in SSQ_SUBSCALES['disorientation'])})"
+        for item, _ in SSQ_SYMPTOMS
+    )
     w = SSQ_WEIGHTS
+    sums = ", ".join(
+        f"count(w.{p}) AS {p}_n, sum(w.{p} * m.n) AS {p}_n_raw, sum(w.{p} * m.o) AS {p}_o_raw,"
+        f" sum(w.{p} * m.d) AS {p}_d_raw"
+        for p in PHASES
+    )
+    scored = " UNION ALL ".join(
+        f"""SELECT participant, instrument, '{p}' AS phase, {p}_n_raw * {w["nausea"]} AS nausea,
+                   {p}_o_raw * {w["oculomotor"]} AS oculomotor,
+                   {p}_d_raw * {w["disorientation"]} AS disorientation,
+                   ({p}_n_raw + {p}_o_raw + {p}_d_raw) * {w["total"]} AS total
+            FROM raw WHERE {p}_n = {len(SSQ_SYMPTOMS)}"""
+        for p in PHASES
+    )
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE ssq_scores AS
-        WITH r AS (SELECT l.* FROM latest l JOIN items i USING (instrument, item) WHERE i.kind = 'ssq'),
-             done AS (SELECT participant, instrument, phase FROM r
-                      GROUP BY ALL HAVING count(DISTINCT item) = 16),
-             raw AS (SELECT r.participant, r.instrument, r.phase, m.scale, sum(r.value) AS raw
-                     FROM r JOIN done USING (participant, instrument, phase)
-                     JOIN (VALUES {pairs}) m(item, scale) USING (item) GROUP BY ALL)
-        SELECT participant, instrument, phase,
-               sum(raw) FILTER (scale = 'nausea') * {w["nausea"]} AS nausea,
-               sum(raw) FILTER (scale = 'oculomotor') * {w["oculomotor"]} AS oculomotor,
-               sum(raw) FILTER (scale = 'disorientation') * {w["disorientation"]} AS disorientation,
-               sum(raw) * {w["total"]} AS total
-        FROM raw GROUP BY ALL""")
+        WITH raw AS (SELECT w.participant, w.instrument, {sums}
+                     FROM wide w JOIN items i USING (instrument, item)
+                     JOIN (VALUES {flags}) m(item, n, o, d) ON m.item = w.item
+                     WHERE i.kind = 'ssq' GROUP BY ALL)
+        {scored}""")
     scores = _fig(
         con,
         """

@@ -131,7 +131,7 @@ def heatmaps_html(attention: Figure) -> str:
         )
         title = html.escape(f"{film} · {chapter or 'whole film'}")
         out.append(
-            f'<div class="heat"><div><b>{title}</b> <span class="muted">{viewers} viewers, '
+            f'<div class="heat"><div><b>{title}</b> <span class="muted">{viewers} viewers of the film, '
             f"{grid.sum():.0f} s</span></div>{svg}</div>"
         )
     return "".join(out) or '<p class="muted">No attention recorded.</p>'

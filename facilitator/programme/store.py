@@ -41,10 +41,12 @@ def _private_connect(path: Path) -> duckdb.DuckDBPyConnection:
 
 
 class ProgrammeStore:
-    """DuckDB tables of `tables.TABLES`; ``path`` None keeps them in memory."""
+    """DuckDB tables of `tables.TABLES`; ``path`` None keeps them in memory (and, unless ``keys``, without
+    primary keys: a store filled once, to build a report from)."""
 
-    def __init__(self, path: Path | str | None = None, *, read_only: bool = False):
+    def __init__(self, path: Path | str | None = None, *, read_only: bool = False, keys: bool | None = None):
         self.path = None if path is None else Path(path)
+        self.keys = path is not None if keys is None else keys
         try:
             if self.path is None:
                 self.con = duckdb.connect()
@@ -58,7 +60,7 @@ class ProgrammeStore:
                 self.con = _private_connect(self.path)
             if not read_only:
                 for t in TABLES.values():
-                    self.con.execute(t.ddl("duckdb"))
+                    self.con.execute(t.ddl("duckdb", keys=self.keys))
         except duckdb.Error as exc:
             raise ProgrammeStoreError(f"{self.path}: cannot open the programme store ({exc})") from None
 
@@ -92,8 +94,8 @@ class ProgrammeStore:
             for pos, it in enumerate(inst.items)
         ]
         areas = [(a.film, a.id, a.label, a.start, a.end) for a in programme.areas]
-        insert(self.con, "items", items, replace=True)
-        insert(self.con, "areas", areas, replace=True)
+        insert(self.con, "items", items, replace=self.keys)
+        insert(self.con, "areas", areas, replace=self.keys)
 
     # -- Parquet exchange
 
@@ -135,7 +137,7 @@ class ProgrammeStore:
                 f = folder / f"{name}.parquet"
                 if f.is_file():
                     cols = ", ".join(TABLES[name].names)
-                    verb = "INSERT OR REPLACE" if name in CATALOGUE_TABLES else "INSERT"
+                    verb = "INSERT OR REPLACE" if name in CATALOGUE_TABLES and self.keys else "INSERT"
                     con.execute(f"{verb} INTO {name} SELECT {cols} FROM read_parquet('{_sql_path(f)}')")
             con.execute("COMMIT")
         except duckdb.Error as exc:

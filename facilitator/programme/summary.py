@@ -93,7 +93,9 @@ def summarise_session(
             any(e.get("type") == "transport.ended" for e in events),
         )
     ]
-    out.rows["answers"] = list(_answers(sid, events, programme, include_text, out.skipped))
+    answers = _answers(sid, str(s.participant), events, programme, include_text, out.skipped)
+    latest = {(r[3], r[4], r[5]): r for r in answers}
+    out.rows["answers"] = list(latest.values())  # one per item and phase: the session's last word
     marks = _chapter_marks(events)
     out.rows["welfare"] = list(_welfare(sid, events, marks))
     grids, dwell = _attention(s.gaze, film, marks.get(film or "", []), programme.areas)
@@ -107,7 +109,12 @@ def summarise_session(
 
 
 def _answers(
-    sid: str, events: list[dict], programme: Programme, include_text: bool, skipped: list[str]
+    sid: str,
+    participant: str,
+    events: list[dict],
+    programme: Programme,
+    include_text: bool,
+    skipped: list[str],
 ) -> Iterator[tuple]:
     for ev in events:
         if ev.get("type") != ANSWER_EVENT:
@@ -132,7 +139,8 @@ def _answers(
             continue
         if item.kind == "text" and not include_text:
             text = None  # free text stays on the laptop unless asked for (--include-text)
-        yield (sid, int(ev.get("seq") or 0), inst.id, item.id, phase, number, text, naive_utc(ev.get("utc")))
+        seq = int(ev.get("seq") or 0)
+        yield (sid, seq, participant, inst.id, item.id, phase, number, text, naive_utc(ev.get("utc")))
 
 
 def _welfare(sid: str, events: list[dict], marks: dict[str, list[tuple[float, str]]]) -> Iterator[tuple]:

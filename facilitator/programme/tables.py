@@ -30,10 +30,12 @@ class Table:
         i = 0 if engine == "duckdb" else 1
         return tuple(_T[t][i] for _, t in self.columns)
 
-    def ddl(self, engine: str, name: str | None = None) -> str:
+    def ddl(self, engine: str, name: str | None = None, keys: bool = True) -> str:
+        """CREATE TABLE for ``engine``; without ``keys`` (a store built once for a report) no primary key."""
         i = 0 if engine == "duckdb" else 1
         cols = ", ".join(f"{c} {_T[t][i]}" for c, t in self.columns)
-        return f"CREATE TABLE IF NOT EXISTS {name or self.name}({cols}, PRIMARY KEY({', '.join(self.key)}))"
+        key = f", PRIMARY KEY({', '.join(self.key)})" if keys else ""
+        return f"CREATE TABLE IF NOT EXISTS {name or self.name}({cols}{key})"
 
 
 TABLES: dict[str, Table] = {
@@ -61,6 +63,7 @@ TABLES: dict[str, Table] = {
             (
                 ("session", "text"),
                 ("seq", "int"),
+                ("participant", "text"),
                 ("instrument", "text"),
                 ("item", "text"),
                 ("phase", "text"),
