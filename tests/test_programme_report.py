@@ -365,6 +365,11 @@ def test_bad_input_is_one_clear_line(tmp_path: Path, capsys) -> None:
     assert "no programme store here" in capsys.readouterr().err
     assert main(["programme", "report", "--from", str(tmp_path), "-o", str(tmp_path / "r.html")]) == 1
     assert "not an exchange folder" in capsys.readouterr().err
+    (tmp_path / "sessions.parquet").write_bytes(b"PAR1 not really")  # a damaged exchange folder
+    assert main(["programme", "report", "--from", str(tmp_path), "-o", str(tmp_path / "r.html")]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith(f"viewpoint-facilitator programme: {tmp_path}: cannot import (")
+    assert err.count("\n") == 1
     with pytest.raises(SystemExit) as exc:
         main(["programme", "report", "--since", "yesterday"])
     assert exc.value.code == 2

@@ -77,7 +77,7 @@ def forest_svg(paired: Figure) -> str:
     lo = min(min(r["ci_low"] for r in rows), 0.0)
     hi = max(max(r["ci_high"] for r in rows), 0.0)
     span = (hi - lo) or 1.0
-    w, left, rh = 640, 220, 26
+    w, left, rh = 760, 330, 26
     h = rh * len(rows) + 30
     x = lambda v: left + (v - lo) / span * (w - left - 20)  # noqa: E731
     parts = [

@@ -115,7 +115,9 @@ class ProgrammeStore:
                     os.umask(old)
                 os.replace(tmp, final)
             except (duckdb.Error, OSError) as exc:
-                raise ProgrammeStoreError(f"{final}: cannot write ({exc})") from None
+                with contextlib.suppress(OSError):
+                    tmp.unlink()  # a full disk leaves no half-written file behind
+                raise ProgrammeStoreError(f"{final}: cannot write ({str(exc).splitlines()[0]})") from None
             out.append(final)
         return out
 
