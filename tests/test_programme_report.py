@@ -159,7 +159,19 @@ def collected(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     ]
     assert main([*base, "--store", str(stores["north"]), "--site", "north"]) == 0
     assert (
-        main([*base, "--store", str(stores["south"]), "--site", "south", "--parquet-out", str(root / "x")])
+        main(
+            [
+                *base,
+                "--store",
+                str(stores["south"]),
+                "--site",
+                "south",
+                "--cohort",
+                "c2",
+                "--parquet-out",
+                str(root / "x"),
+            ]
+        )
         == 0
     )
     return {"root": root, "db": db, "programme": programme, "exchange": root / "x", **stores}
@@ -262,6 +274,8 @@ def test_filters_by_site_and_date(collected: dict[str, Path]) -> None:
     )
     t = report(collected, "days", "--since", "2026-11-02", "--until", "2026-11-05")
     assert t["headline"][0]["sessions"] == "4" and t["headline"][0]["sites"] == "2"
+    t = report(collected, "c2", "--cohort", "c2")
+    assert t["headline"][0]["sessions"] == "2" and [r["site"] for r in t["sites"]] == ["south"]
     t = report(collected, "none", "--film", "no-such-film")
     assert t["headline"][0]["sessions"] == "0" and t["paired"] == []
 
@@ -363,6 +377,9 @@ def test_bad_input_is_one_clear_line(tmp_path: Path, capsys) -> None:
         == 1
     )
     assert "no programme store here" in capsys.readouterr().err
+    db, missing = str(tmp_path / "p.duckdb"), str(tmp_path / "missing.sqlite")
+    assert main(["programme", "collect", "--db", db, "--store", missing]) == 1
+    assert capsys.readouterr().err.endswith(f"programme: {missing}: no facilitator store here\n")
     assert main(["programme", "report", "--from", str(tmp_path), "-o", str(tmp_path / "r.html")]) == 1
     assert "not an exchange folder" in capsys.readouterr().err
     (tmp_path / "sessions.parquet").write_bytes(b"PAR1 not really")  # a damaged exchange folder
