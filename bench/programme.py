@@ -27,19 +27,18 @@ import duckdb
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from facilitator.programme.central import push
-from facilitator.programme.definition import load_programme
+from facilitator.programme.definition import EXAMPLE, load_programme
 from facilitator.programme.figures import figures
 from facilitator.programme.store import ProgrammeStore
 from facilitator.programme.tables import SESSION_TABLES, TABLES
 from tests.postgres_support import throwaway_cluster
 
-ROOT = Path(__file__).resolve().parents[1]
 AGREE_KINDS = ("likert", "yes_no", "scale_0_10")
 
 
 def generate(store: ProgrammeStore, n: int, seed: float = 0.42) -> None:
     """``n`` sessions, generated in SQL: 40 sites, 5 cohorts, 4 films of 3 chapters, a year of dates."""
-    store.put_programme(load_programme(ROOT / "docs/examples/programme.yaml"))
+    store.put_programme(load_programme(EXAMPLE))
     con = store.con
     con.execute(f"SELECT setseed({seed})")
     con.execute(f"""

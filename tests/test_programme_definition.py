@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from facilitator.programme.definition import ProgrammeError, json_schema, load_programme
+from facilitator.programme.definition import EXAMPLE, ProgrammeError, json_schema, load_programme
 from facilitator.programme.instruments import KINDS, SSQ_SYMPTOMS, ssq, ssq_scores
 from facilitator.programme.stats import t_quantile
 from facilitator.programme.tables import TABLES
@@ -108,7 +108,7 @@ def test_every_problem_at_once_and_bad_files(tmp_path: Path) -> None:
 
 
 def test_example_programme_loads(tmp_path: Path) -> None:
-    prog = load_programme(ROOT / "docs/examples/programme.yaml")
+    prog = load_programme(EXAMPLE)
     assert set(prog.instruments) == {"understanding", "experience", "ssq"}
     assert len(prog.instruments["ssq"].items) == 16 and prog.instruments["ssq"].when == ("pre", "post")
     assert prog.areas[0].contains(25.0, 60.0, 0.0) and not prog.areas[0].contains(45.0, 60.0, 0.0)
@@ -119,7 +119,7 @@ def test_docs_carry_the_schema_the_validator_walks() -> None:
     block = re.search(r"<!-- schema -->\n```json\n(.*?)\n```", text, re.S)
     assert block is not None, "docs/evaluation.md: the JSON Schema block"
     assert json.loads(block.group(1)) == json_schema()
-    assert "(examples/programme.yaml)" in text
+    assert "(../facilitator/programme/example.yaml)" in text
     for kind in KINDS:
         assert f"| `{kind}`" in text, kind
     for name, table in TABLES.items():

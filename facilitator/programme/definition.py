@@ -32,6 +32,7 @@ from content_manifest.schema import (
 from .instruments import BUILTINS, KINDS, PHASES, Instrument, Item
 
 PROGRAMME_VERSION = 1
+EXAMPLE = Path(__file__).with_name("example.yaml")  # the example programme (docs/evaluation.md)
 _ID = Text(pattern=SLUG, expected=SLUG_EXPECTED)
 
 ITEM = Record(
