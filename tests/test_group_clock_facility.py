@@ -10,12 +10,17 @@ import time
 import pytest
 
 from facilitator.group.controller import GroupController
-from facilitator.group.rehearsal import Rehearsal, write_rehearsal_library
+from facilitator.group.rehearsal import REHEARSAL_FILM, Rehearsal, write_rehearsal_library
 from player.sync.clock import ENV, SkewedClock, parse_test_clock
 from tests.support import wait_for
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(180)]
 CLOCKS = {"headset-1": "offset=5.25,drift_ppm=100", "headset-2": "offset=-3.5,drift_ppm=-100"}
+
+
+def _status(m) -> dict:
+    """``group.status`` through the member's own worker (a client's socket belongs to one thread)."""
+    return m.submit(lambda: m.client.request("group.status", {"since": 1e12}, timeout=5.0)).result(30)
 
 
 def test_parse_test_clock_names_bad_parts() -> None:
@@ -28,7 +33,7 @@ def test_parse_test_clock_names_bad_parts() -> None:
             parse_test_clock(bad)
 
 
-def test_estimator_finds_offsets_and_drift(tmp_path) -> None:
+def test_estimator_finds_offsets_and_drift_and_the_group_holds(tmp_path) -> None:
     manifest = write_rehearsal_library(tmp_path / "library", seconds=60)
     r = Rehearsal(tmp_path / "players", len(CLOCKS), manifest, eye_size="32x32", display_rate=10.0)
     g = GroupController("skewed", probe_period=0.25)
@@ -42,7 +47,7 @@ def test_estimator_finds_offsets_and_drift(tmp_path) -> None:
         assert g.wait_ready(30)
         truth: dict[str, SkewedClock] = {}
         for name, m in g.members.items():
-            st = m.client.request("group.status", {"since": 1e12}, timeout=5.0)
+            st = _status(m)
             tc = st["test_clock"]
             truth[name] = SkewedClock(tc["offset"], tc["drift_ppm"], tc["base"])
         wait_for(lambda: all(m.estimator.estimate().drift_fitted for m in g.members.values()), timeout=40)
@@ -54,6 +59,19 @@ def test_estimator_finds_offsets_and_drift(tmp_path) -> None:
             assert abs(est.offset - true_offset) < 0.005, (name, est.offset, true_offset)
             assert abs(est.drift_ppm - truth[name].drift_ppm) < 30, (name, est.drift_ppm)
 
+        g.load(REHEARSAL_FILM)
+        g.start_sessions({"headset-1": "SKW-101", "headset-2": "SKW-102"}, {"given": True})
+        g.play()
+        time.sleep(1.0)
+        for name in g.members:  # a rejoin lands where the group is, on this machine's clock
+            g.rejoin(name)
+        time.sleep(1.0)
+        for name, m in g.members.items():
+            st = _status(m)
+            e = [x for x in st["executions"] if x["cmd"] == "sync"][-1]
+            assert not e["held"], (name, e)
+            mono = truth[name].to_engine(e["mono_after"])
+            assert abs(e["media_after"] - g.timeline.media_at(mono)) < 0.05, (name, e)
     finally:
         g.close()
         r.stop()

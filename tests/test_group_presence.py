@@ -45,13 +45,18 @@ def room(tmp_path_factory: pytest.TempPathFactory):
         r.stop()
 
 
+def _status(m) -> dict:
+    """``group.status`` through the member's own worker (a client's socket belongs to one thread)."""
+    return m.submit(lambda: m.client.request("group.status", {"since": 1e12}, timeout=5.0)).result(30)
+
+
 def _rejoined_at_group_position(g: GroupController, name: str, after: float, timeout: float = 40.0) -> dict:
     """The player's newest rejoin (a ``sync`` execution of the group's epoch after ``after``, player clock);
     checks that right after acting its media clock was where the group's timeline was at that instant."""
     m = g.members[name]
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        res = m.client.try_request("group.status", {"since": 1e12}, timeout=2.0)
+        res = _status(m)
         tl = g.timeline
         execs = [
             e

@@ -82,6 +82,7 @@ class GroupController:
         self.members: dict[str, GroupMember] = {}
         self.timeline = GroupTimeline(anchor=time.monotonic(), media_t=0.0, playing=False)
         self.film: str | None = None
+        self.auto_catch_up = True  # members not with the group are caught up (off: a bench's reference)
         self.assigned: dict[str, str] = {}  # headset -> participant code (start_sessions), until end_sessions
         self.consent: dict[str, Any] = {}
         self.facilitator: str | None = None

@@ -56,6 +56,7 @@ class GroupMember:
         self.status_period = status_period
         self.collect_samples = collect_samples
         self.samples: list[tuple[float, float]] = []  # (player instant, media time) from group.status
+        self.presented: list[tuple[float, float, float]] = []  # (shown at, media time, frame pts): frames
         self.sync: dict[str, Any] = {}
         self.probes = 0
         self.probes_lost = 0
@@ -155,9 +156,12 @@ class GroupMember:
             return
         self.last_ok = time.monotonic()
         samples = res.pop("samples", [])
+        presented = res.pop("presented", [])
         self.sync = res
         if self.collect_samples:
             self.samples.extend((float(a), float(b)) for a, b in samples)
+            last = self.presented[-1][0] if self.presented else -1e18
+            self.presented.extend((float(a), float(b), float(c)) for a, b, c in presented if a > last)
         self._rejoin_if_lost()
 
     def _rejoin_if_lost(self) -> None:
@@ -166,8 +170,10 @@ class GroupMember:
         ``AUTO_REJOIN_S``."""
         g, now = self.group, time.monotonic()
         tl = g.timeline
-        if not self.present or tl.epoch == 0 or now - self._last_auto_rejoin < AUTO_REJOIN_S:
-            return  # absent, nothing commanded yet, or a rejoin just sent
+        if not g.auto_catch_up or not self.present or tl.epoch == 0:
+            return  # off, absent, or nothing commanded yet
+        if now - self._last_auto_rejoin < AUTO_REJOIN_S:
+            return  # a rejoin just sent
         if tl.anchor > now - 1.0:
             return  # a command in flight
         player = self.sync.get("player") or {}

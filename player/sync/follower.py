@@ -101,6 +101,8 @@ class GroupFollower:
         self._entries: list = []
         self.executions: list[dict[str, Any]] = []  # (bounded) what was done when, for logs and tests
         self._samples: list[tuple[float, float]] = []  # (player instant, media time) while playing, bounded
+        # presented frames while playing: (display instant, media time the picture is for, frame pts)
+        self._presented: list[tuple[float, float, float]] = []
         self.sample_every = 0.05
         self.status_every = (
             5.0  # a sync.status event (the sync figures, for the log) this often while playing
@@ -200,6 +202,21 @@ class GroupFollower:
             "resyncs": self.resyncs,
             **self.slew.figures(),
         }
+
+    def presented(self, shown_at: float, media_t: float, pts: float) -> None:
+        """A frame the player presented (render thread): shown at ``shown_at`` (group clock), made for media
+        time ``media_t``, showing the frame of ``pts``. Kept while following a playing timeline, bounded."""
+        tl = self.timeline
+        if tl is None or not tl.playing:
+            return
+        with self._lock:
+            self._presented.append((shown_at, media_t, pts))
+            if len(self._presented) > 40000:
+                del self._presented[:20000]
+
+    def presented_since(self, since: float = 0.0) -> list[tuple[float, float, float]]:
+        with self._lock:
+            return [s for s in self._presented if s[0] > since]
 
     def samples(self, since: float = 0.0) -> list[tuple[float, float]]:
         """(player instant, media time) pairs taken while playing, newer than ``since``."""

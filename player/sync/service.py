@@ -161,12 +161,22 @@ class GroupSyncService:
         info = getattr(self.server, "session_info", None) or {}
         out["session"] = {k: info.get(k) for k in ("id", "kind", "participant", "group")}
         out["samples"] = self.follower.samples(float(since))[-4000:]
+        out["presented"] = self.follower.presented_since(float(since))[-8000:]
         out["executions"] = list(self.follower.executions[-32:])
         out["mono"] = self.follower.clock()
         tc = clock.test_clock()
         if tc is not None:  # the clock test facility in force: say so (tests compute the true offset from it)
             out["test_clock"] = {"offset": tc.offset, "drift_ppm": tc.drift_ppm, "base": tc.base}
         return out
+
+    def frame_hook(self, loop: Any, info: Any) -> None:
+        """``PlayOptions.frame_hook``: each presented frame's display instant, media time and frame pts."""
+        engine = self.controller.engine
+        pts = getattr(getattr(loop, "result", None), "last_frame_pts", None)
+        shown = getattr(info, "display_time", None)
+        if engine is None or pts is None or shown is None or not self.follower.hooks.is_playing():
+            return
+        self.follower.presented(clock.from_engine(shown), float(engine.media_time(shown)), float(pts))
 
     def clock_sync(self, args: dict) -> dict:
         """``group.clock``: ``t1`` as the command is taken, ``t2`` as the reply is made, on the group clock
