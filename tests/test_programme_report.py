@@ -385,7 +385,7 @@ def test_bad_input_is_one_clear_line(tmp_path: Path, capsys) -> None:
     (tmp_path / "sessions.parquet").write_bytes(b"PAR1 not really")  # a damaged exchange folder
     assert main(["programme", "report", "--from", str(tmp_path), "-o", str(tmp_path / "r.html")]) == 1
     err = capsys.readouterr().err
-    assert err.startswith(f"viewpoint-facilitator programme: {tmp_path}: cannot import (")
+    assert err.startswith(f"viewpoint-facilitator programme: {tmp_path}: cannot read (")
     assert err.count("\n") == 1
     with pytest.raises(SystemExit) as exc:
         main(["programme", "report", "--since", "yesterday"])

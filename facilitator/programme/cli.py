@@ -193,8 +193,7 @@ def run_report(args: argparse.Namespace) -> int:
 
         store, source = pull(args.source), where(args.source)
     elif args.source:
-        store, source = ProgrammeStore(None), args.source
-        store.import_parquet(Path(args.source))
+        store, source = ProgrammeStore.over_parquet(Path(args.source)), args.source
     else:
         store, source = ProgrammeStore(args.db, read_only=True), str(args.db)
     filters = Filters(tuple(args.site), tuple(args.cohort), tuple(args.film), args.since, args.until)

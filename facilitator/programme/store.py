@@ -147,6 +147,28 @@ class ProgrammeStore:
             raise ProgrammeStoreError(f"{folder}: cannot import ({str(exc).splitlines()[0]})") from None
         return int(n)
 
+    @classmethod
+    def over_parquet(cls, folder: Path | str) -> ProgrammeStore:
+        """An in-memory store whose tables are views of an exchange folder's files (read, never copied: what
+        a report from a folder needs)."""
+        folder = Path(folder)
+        if not (folder / "sessions.parquet").is_file():
+            raise ProgrammeStoreError(f"{folder}: no sessions.parquet (not an exchange folder)")
+        store = cls(None, keys=False)
+        try:
+            for name, t in TABLES.items():
+                f = folder / f"{name}.parquet"
+                if f.is_file():
+                    cols = ", ".join(f"CAST({c} AS {ty}) AS {c}" for c, ty in zip(t.names, t.types("duckdb")))
+                    store.con.execute(f"DROP TABLE {name}")
+                    src = f"read_parquet('{_sql_path(f)}')"
+                    store.con.execute(f"CREATE VIEW {name} AS SELECT {cols} FROM {src}")
+                    store.con.execute(f"SELECT * FROM {name} LIMIT 0")  # a damaged file is named now
+        except duckdb.Error as exc:
+            store.close()
+            raise ProgrammeStoreError(f"{folder}: cannot read ({str(exc).splitlines()[0]})") from None
+        return store
+
     def count(self, table: str = "sessions") -> int:
         return int(self.con.execute(f"SELECT count(*) FROM {TABLES[table].name}").fetchone()[0])
 
