@@ -69,10 +69,12 @@ class FilmHasher:
         key = str(Path(path).resolve())
         with self._lock:
             fut = self._running.get(key)
-            if fut is None or fut.done():
+            fresh = fut is None or fut.done()
+            if fresh:
                 fut = self._running[key] = self._pool.submit(self._hash, Path(path))
-                fut.add_done_callback(lambda f, k=key: self._forget(k, f))
-            return fut
+        if fresh:  # outside the lock: a hash already done runs the callback here, and it takes the lock
+            fut.add_done_callback(lambda f, k=key: self._forget(k, f))
+        return fut
 
     def _forget(self, key: str, fut: Future) -> None:
         with self._lock:
