@@ -1,11 +1,13 @@
 """The participant view (``/participant?phase=pre|post|follow_up``): the programme's questionnaire on a tablet
 the facilitator hands over, one question at a time. Each answer is checked against programme.yaml (beside
 the library's manifest; the built-in SSQ without one) and sent to the selected player as the ``answer``
-command, which logs it as a ``questionnaire.answered`` session event. docs/evaluation.md.
+command, which logs it as a ``questionnaire.answered`` session event. Also ``/programme``: the programme
+report of this laptop's facilitator store (headline figures first). docs/evaluation.md.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from pathlib import Path
@@ -13,10 +15,11 @@ from typing import Any
 
 from aiohttp import web
 
-from facilitator.console import pages
+from facilitator.console import pages, security
 from facilitator.console.link import LinkError
 from facilitator.programme.definition import Programme, ProgrammeError, builtin_programme, load_programme
 from facilitator.programme.instruments import PHASES
+from facilitator.store import StoreError
 
 log = logging.getLogger("viewpoint.console")
 MAX_BODY = 8 * 1024
@@ -38,14 +41,18 @@ def programme_for(library: Any) -> Programme:
 class ParticipantDesk:
     """The participant view's routes on the console's web app; answers go through ``server.command``."""
 
-    def __init__(self, server: Any, programme: Programme | None = None) -> None:
+    def __init__(
+        self, server: Any, programme: Programme | None = None, store_path: Path | None = None
+    ) -> None:
         self.server = server
         self.programme = programme or programme_for(getattr(server, "library", None))
+        self.store_path = store_path  # the facilitator store the programme page reads (None: no page)
 
     def attach(self, app: web.Application) -> None:
         app.router.add_get("/participant", self._page)
         app.router.add_get("/api/questionnaire", self._questionnaire)
         app.router.add_post("/api/answer", self._answer)
+        app.router.add_get("/programme", self._programme_page)
 
     def questions(self, phase: str, film: str | None) -> list[dict[str, Any]]:
         """The items asked in ``phase`` for ``film``, in the programme's order."""
@@ -105,3 +112,30 @@ class ParticipantDesk:
         except LinkError as exc:
             return web.json_response({"error": exc.message, "code": exc.code}, status=409)
         return web.json_response({"ok": True, **result})
+
+    def programme_html(self) -> str:
+        """The programme report of the facilitator store's sessions (built afresh: a store holds few)."""
+        from facilitator.programme.collect import collect_store
+        from facilitator.programme.figures import Filters, figures
+        from facilitator.programme.report import build_html
+        from facilitator.programme.store import ProgrammeStore
+
+        store = ProgrammeStore(None)
+        try:
+            collect_store(store, Path(self.store_path or ""), self.programme, site="this laptop")
+            figs = figures(store.con, Filters())
+        finally:
+            store.close()
+        title = self.programme.title or "Programme"
+        return build_html(figs, title=title, filters=Filters(), source="this laptop's sessions")
+
+    async def _programme_page(self, request: web.Request) -> web.Response:
+        if self.store_path is None:
+            return web.Response(status=404, text="No facilitator store: the programme page needs one.")
+        loop = asyncio.get_running_loop()
+        try:
+            text = await loop.run_in_executor(None, self.programme_html)
+        except StoreError as exc:
+            return web.Response(status=404, text=str(exc))
+        headers = {"Content-Security-Policy": security.REPORT_CSP}
+        return web.Response(text=text, content_type="text/html", headers=headers)
