@@ -16,9 +16,9 @@ import numpy as np
 import pytest
 
 from player.backends.openxr import runtime_available
+from player.backends.openxr.capabilities import LAYER_CHOICES
 from player.backends.openxr.errors import XrSetupError, explain
 from player.backends.openxr.graphics import gl_version_for, plan_graphics
-from player.backends.openxr.layers import LAYER_CHOICES
 from player.backends.openxr.runtime import runtime_library, runtime_manifest_path
 from player.backends.openxr.spaces import quat_yaw, yaw_quat
 from player.backends.openxr.swapchain import GL_RGBA8, GL_SRGB8, GL_SRGB8_ALPHA8, choose_format
@@ -167,22 +167,20 @@ def test_monado_remote_packet_layout():
 
 def test_layer_choice_follows_the_runtime():
     from player.backends.openxr.backend import OpenXRBackend
+    from player.backends.openxr.capabilities import choose_layer
 
-    auto = OpenXRBackend(layer="auto", graphics="egl")
-    assert auto._choose_layer(["XR_KHR_opengl_enable", "XR_KHR_composition_layer_equirect2"]) == "equirect"
-    assert auto._choose_layer(["XR_KHR_opengl_enable"]) == "projection"
-    forced = OpenXRBackend(layer="equirect", graphics="egl")
+    eq2 = "XR_KHR_composition_layer_equirect2"
+    assert choose_layer("auto", ["XR_KHR_opengl_enable", eq2]).layer == "equirect2"
+    assert choose_layer("auto", ["XR_KHR_opengl_enable"]).layer == "projection"
     with pytest.raises(XrSetupError, match="equirect2"):
-        forced._choose_layer(["XR_KHR_opengl_enable"])
-    assert OpenXRBackend(layer="projection", graphics="egl")._choose_layer(
-        ["XR_KHR_composition_layer_equirect2"]
-    ) == ("projection")
+        choose_layer("equirect2", ["XR_KHR_opengl_enable"])
+    assert choose_layer("projection", [eq2]).layer == "projection"
     with pytest.raises(XrSetupError, match="--layer"):
         OpenXRBackend(layer="cube")
 
 
 def test_overlay_visibility_matches_the_renderer():
-    from player.backends.openxr.backend import _overlay_visible
+    from player.backends.openxr.film import overlay_visible as _overlay_visible
     from player.render.overlay import OverlayState
 
     assert not _overlay_visible(OverlayState())

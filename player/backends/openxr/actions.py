@@ -69,6 +69,10 @@ class ViewerActions:
                 self.profiles.append(profile)
             except Exception as exc:  # a runtime that does not know a profile: the others still work
                 self.problems.append(f"{profile}: {type(exc).__name__}")
+        import ctypes
+
+        from xr.exception import check_result
+
         self._active = xr.ActiveActionSet(self.action_set, xr.NULL_PATH)
         self._sync_info = xr.ActionsSyncInfo(active_action_sets=[self._active])
         self._any_hand = {name: xr.ActionStateGetInfo(action=action) for name, action in self.actions.items()}
@@ -77,6 +81,18 @@ class ViewerActions:
             for name, action in self.actions.items()
         }
         self.session = None
+        # per-frame calls straight to the runtime with structures made once (pyopenxr's wrappers make new ones
+        # and raise for XR_SESSION_NOT_FOCUSED)
+        self._check = check_result
+        self._sync = xr.raw_functions.xrSyncActions
+        self._get = xr.raw_functions.xrGetActionStateBoolean
+        self._state = xr.ActionStateBoolean()
+        self._refs = (
+            ctypes.byref(self._sync_info),
+            {name: ctypes.byref(info) for name, info in self._any_hand.items()},
+            ctypes.byref(self._state),
+        )
+        self._not_focused = int(xr.Result.SESSION_NOT_FOCUSED)
 
     def attach(self, session: object) -> None:
         xr = self._xr
@@ -86,15 +102,21 @@ class ViewerActions:
     def poll(self) -> list[tuple[str, str]]:
         """Sync and return (event kind, hand) for each button newly pressed since the last poll."""
         xr = self._xr
-        if self.session is None:
+        session = self.session
+        if session is None:
             return []
-        try:
-            xr.sync_actions(self.session, self._sync_info)
-        except xr.SessionNotFocused:
+        sync_ref, info_refs, state_ref = self._refs
+        code = self._sync(session, sync_ref)
+        if code == self._not_focused:
             return []
+        if code < 0:
+            raise self._check(code)
         pressed = []
-        for name, info in self._any_hand.items():  # one query per action; the hand only on a press
-            state = xr.get_action_state_boolean(self.session, info)
+        state = self._state
+        for name, info_ref in info_refs.items():  # one query per action; the hand only on a press
+            code = self._get(session, info_ref, state_ref)
+            if code < 0:
+                raise self._check(code)
             if state.is_active and state.changed_since_last_sync and state.current_state:
                 hand = ""
                 for label, hand_info in zip(("left", "right"), self._per_hand[name]):

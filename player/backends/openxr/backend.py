@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import ctypes
 import time
-from dataclasses import dataclass, field
 
 import numpy as np
 
 from ..base import Backend, BackendEvent, BackendOptions, FrameInfo, RenderTarget
 from .actions import ViewerActions
-from .capabilities import REFRESH_RATE, check_layer_request, choose_layer, choose_refresh_rate
+from .capabilities import check_layer_request, choose_layer
 from .clock import XrClock
 from .errors import XrSetupError, explain
+from .film import EquirectFilm
 from .graphics import GlBinding, create_binding, gl_version_for, plan_graphics
 from .layers import EquirectLayer, ProjectionLayer, eye_view
 from .runtime import (
@@ -24,6 +24,7 @@ from .runtime import (
     get_hmd_system,
 )
 from .spaces import Spaces, ViewLocator
+from .stats import XrFrame, XrStats, hz, match_refresh_rate
 from .swapchain import choose_format
 
 LOST_ERRORS = (
@@ -35,54 +36,7 @@ LOST_ERRORS = (
 )
 
 
-@dataclass
-class XrFrame:
-    """What end_frame needs from begin_frame (FrameInfo.backend_data)."""
-
-    predicted_display_time: int
-    views: list
-    wall0: float
-    cpu0: float
-
-
-@dataclass
-class XrStats:
-    states: list[str] = field(default_factory=list)
-    frames: int = 0  # xrEndFrame calls
-    frames_with_layers: int = 0
-    layer_submissions: int = 0
-    equirect_updates: int = 0
-    overlay_frames: int = 0  # equirect mode: display frames with the overlay layer on top
-    first_views: list | None = None
-    last_views: list | None = None
-    distinct_orientations: int = 0
-    cpu_ms: list[float] = field(default_factory=list)  # per display frame: this thread's CPU time
-    backend_cpu_ms: list[float] = field(default_factory=list)  # of which in begin_frame + end_frame
-    wall_ms: list[float] = field(
-        default_factory=list
-    )  # per display frame: wait_frame return -> end_frame return
-    display_lead_ms: list[float] = field(default_factory=list)  # predicted display time - now, at begin_frame
-    display_period_ms: float = 0.0  # the runtime's predicted display period, last frame
-    losses: int = 0
-    restores: int = 0
-    keep_timings: int = 100_000
-
-
-def _hz(value: object) -> float:
-    """A refresh rate from pyopenxr (a float or a ctypes c_float) in Hz, to the millihertz."""
-    return round(float(getattr(value, "value", value)), 3)
-
-
-def _overlay_visible(overlay: object) -> bool:
-    """Whether any head-locked overlay shows (the renderer's draw_overlays draws these)."""
-    return bool(
-        (getattr(overlay, "message", "") and getattr(overlay, "message_alpha", 0.0) > 0.004)
-        or getattr(overlay, "pause_alpha", 0.0) > 0.004
-        or (getattr(overlay, "subtitle", "") and getattr(overlay, "subtitle_alpha", 0.0) > 0.004)
-    )
-
-
-class OpenXRBackend(Backend):
+class OpenXRBackend(EquirectFilm, Backend):
     """Puts the film in a headset through the active OpenXR runtime. See docs/openxr.md."""
 
     name = "openxr"
@@ -169,8 +123,14 @@ class OpenXRBackend(Backend):
     # ---- lifecycle ---------------------------------------------------------------------------------------
     def open(self) -> None:
         import xr
+        from xr.exception import check_result
 
-        self._xr = xr
+        self._xr, self._check_result = xr, check_result
+        buffer = xr.EventDataBuffer()
+        self._event_buffer = (buffer, ctypes.byref(buffer))  # xrPollEvent straight, into one buffer
+        self._poll_event = xr.raw_functions.xrPollEvent
+        self._event_unavailable = int(xr.Result.EVENT_UNAVAILABLE)
+        self._begin_frame = xr.raw_functions.xrBeginFrame
         self._connect()
 
     def _connect(self) -> None:
@@ -209,7 +169,7 @@ class OpenXRBackend(Backend):
             self.swapchain_format, self.swapchain_srgb = choose_format(formats)
             choice = choose_layer(self.requested_layer, enabled, self.projection, self.snapshots)
             self.layer, self.layer_reason = choice.layer, choice.reason
-            self.refresh = self._match_refresh_rate(enabled)
+            self.refresh = match_refresh_rate(session, enabled, self.film_fps)
             if self.layer == "projection":
                 sizes = [self._eye_size(v) for v in self._view_config_views]
                 self._layer = ProjectionLayer(
@@ -236,25 +196,6 @@ class OpenXRBackend(Backend):
         w = round(v.recommended_image_rect_width * self.render_scale)
         h = round(v.recommended_image_rect_height * self.render_scale)
         return (max(16, min(w, v.max_image_rect_width)), max(16, min(h, v.max_image_rect_height)))
-
-    def _match_refresh_rate(self, enabled: list[str]) -> dict:
-        """XR_FB_display_refresh_rate: ask for the offered rate that suits the film best (no judder)."""
-        if REFRESH_RATE not in enabled:
-            return {"offered": [], "chosen": None, "reason": f"the runtime does not offer {REFRESH_RATE}"}
-        xr = self._xr
-        try:
-            offered = [_hz(r) for r in xr.enumerate_display_refresh_rates_fb(self._session)]
-            current = _hz(xr.get_display_refresh_rate_fb(self._session))
-        except Exception as exc:  # a runtime that lists the extension but fails the call
-            return {"offered": [], "chosen": None, "reason": f"the runtime's refresh rates: {exc!r}"}
-        rate, reason = choose_refresh_rate(offered, self.film_fps)
-        if rate is not None and abs(rate - current) > 0.01:
-            try:
-                xr.request_display_refresh_rate_fb(self._session, rate)
-            except Exception as exc:
-                reason += f"; the runtime refused it ({type(exc).__name__})"
-                rate = None
-        return {"offered": offered, "chosen": rate, "reason": reason, "current": current}
 
     def _teardown(self) -> None:
         """Destroy every OpenXR object (the GL context stays for a later reconnect)."""
@@ -323,13 +264,14 @@ class OpenXRBackend(Backend):
     def _poll_xr(self) -> None:
         xr = self._xr
         st = xr.StructureType
+        ev, ev_ref = self._event_buffer
         while self._instance is not None:
-            try:
-                ev = xr.poll_event(self._instance)
-            except xr.EventUnavailable:
+            ev.type = st.EVENT_DATA_BUFFER  # the runtime writes each event into the same buffer
+            code = self._poll_event(self._instance, ev_ref)
+            if code == self._event_unavailable:
                 return
-            except Exception as exc:
-                self._lose(type(exc).__name__)
+            if code < 0:
+                self._lose(type(self._check_result(code)).__name__)
                 return
             kind = st(ev.type)
             if kind == st.EVENT_DATA_SESSION_STATE_CHANGED:
@@ -348,7 +290,7 @@ class OpenXRBackend(Backend):
                 e = ctypes.cast(
                     ctypes.byref(ev), ctypes.POINTER(xr.EventDataDisplayRefreshRateChangedFB)
                 ).contents
-                self.refresh["current"] = _hz(e.to_display_refresh_rate)
+                self.refresh["current"] = hz(e.to_display_refresh_rate)
             elif kind == st.EVENT_DATA_USER_PRESENCE_CHANGED_EXT:
                 e = ctypes.cast(ctypes.byref(ev), ctypes.POINTER(xr.EventDataUserPresenceChangedEXT)).contents
                 if e.is_user_present:
@@ -411,10 +353,9 @@ class OpenXRBackend(Backend):
         try:
             fs = xr.wait_frame(self._session)
             wall0, cpu0 = time.perf_counter(), time.thread_time()
-            try:
-                xr.begin_frame(self._session)
-            except xr.FrameDiscarded:
-                pass
+            code = self._begin_frame(self._session, None)
+            if code < 0:
+                raise self._check_result(code)  # XR_FRAME_DISCARDED is a success code: nothing to do
             pdt = fs.predicted_display_time
             self._last_display_time = pdt
             locator = self._locator
@@ -457,7 +398,7 @@ class OpenXRBackend(Backend):
             self.stats.first_views = [(v.orientation, v.fov) for v in views]
         self.stats.last_views = [(v.orientation, v.fov) for v in views]
         if views:
-            o = tuple(round(c, 5) for c in views[0].orientation)
+            o = views[0].orientation
             if o != self._last_orientation:
                 self.stats.distinct_orientations += 1
                 self._last_orientation = o
@@ -469,82 +410,6 @@ class OpenXRBackend(Backend):
             # "recentre" is applied by the controller (overlay.recentre_yaw) for every backend alike; the
             # projection renderer and the equirect layer pose (draw_film) both follow it.
             self._emit(kind, source="viewer", hand=hand)
-
-    def equirect_targets(self, video_size: tuple[int, int]) -> list[RenderTarget]:
-        """Equirect layer only: the per-eye images to convert the current video frame into (call only when the
-        picture changed, between begin_frame and end_frame). `video_size` is the film's (width, height)."""
-        if self.layer == "projection" or self._session is None:
-            return []
-        w, h = video_size
-        if self.stereo == "top-bottom":
-            eye_size, eyes = (w, h // 2), 2
-        elif self.stereo == "left-right":
-            eye_size, eyes = (w // 2, h), 2
-        else:
-            eye_size, eyes = (w, h), 1
-        if self._layer is None or self._equirect_size != eye_size:
-            if self._layer is not None:
-                self._layer.destroy()
-            self._layer = EquirectLayer(
-                self._session,
-                self.swapchain_format,
-                self.swapchain_srgb,
-                eye_size,
-                eyes,
-                self.projection,
-                self.front_heading,
-                version=2 if self.layer == "equirect2" else 1,
-            )
-            self._equirect_size = eye_size
-        self.stats.equirect_updates += 1
-        return self._layer.targets()
-
-    def draw_film(self, renderer: object, overlay: object = None) -> bool:
-        """Equirect layer: convert the renderer's picture into the layer when the picture or the overlay
-        (welfare softening) changed, and return True (the loop then draws no eyes). Projection: False.
-
-        The playback loop calls this once per display frame, after uploading, before end_frame.
-        """
-        if self.layer == "projection":
-            return False
-        frame = getattr(renderer, "frame", None)
-        if frame is None or self._session is None:
-            return True
-        recentre = float(getattr(overlay, "recentre_yaw", 0.0) or 0.0)
-        key = (id(frame), getattr(overlay, "soften", 0.0), getattr(overlay, "calm", 0.0))
-        if key != self._equirect_key or self.needs_equirect_picture:
-            for eye, target in enumerate(self.equirect_targets((frame.width, frame.height))):
-                renderer.draw_equirect(target, eye, overlay)
-            self._equirect_key = key
-        if isinstance(self._layer, EquirectLayer):
-            self._layer.set_heading(self.front_heading - recentre)
-        self._draw_overlays(renderer, overlay)
-        return True
-
-    def _draw_overlays(self, renderer: object, overlay: object) -> None:
-        """Head-locked overlays (pause icon, welfare message, subtitles) in an alpha-blended projection layer
-        over the equirect layer, only on display frames where one shows."""
-        draw = getattr(renderer, "draw_overlays", None)
-        if draw is None or not self._frame_views or not _overlay_visible(overlay):
-            return
-        if self._overlay_layer is None:
-            sizes = [self._eye_size(v) for v in self._view_config_views]
-            self._overlay_layer = ProjectionLayer(
-                self._session, self.swapchain_format, self.swapchain_srgb, sizes, alpha=True
-            )
-        targets = self._overlay_layer.targets()
-        drawn = [
-            draw(eye, view, target, overlay)
-            for eye, (view, target) in enumerate(zip(self._frame_views, targets))
-        ]
-        self._overlay_drawn = all(drawn)
-        if not self._overlay_drawn:
-            self._overlay_layer.release()
-
-    @property
-    def needs_equirect_picture(self) -> bool:
-        """True while the equirect layer has no picture yet (draw the current frame even if unchanged)."""
-        return self.layer != "projection" and (self._layer is None or not self._layer.ready)
 
     def end_frame(self, info: FrameInfo) -> None:
         data = info.backend_data
