@@ -190,3 +190,16 @@ def test_doctor_says_when_no_audio_output_opens(tmp_path):
     conf.write_text("pcm.!default {\n type hw\n card 9\n}\n", encoding="utf-8")  # no such card
     check = _doctor_audio({"ALSA_CONFIG_PATH": str(conf)})
     assert not check["ok"] and "cannot open an audio output" in check["summary"], check
+
+
+def test_the_documented_capabilities_are_the_base_class_ones():
+    """docs/renderer.md's table of optional capabilities names exactly what Backend declares."""
+    import re
+
+    text = (REPO / "docs" / "renderer.md").read_text(encoding="utf-8")
+    table = text[text.index("| capability | default |") : text.index("The registry is")]
+    rows = [r for r in table.splitlines()[2:] if r.startswith("|")]
+    documented = {m for row in rows for m in re.findall(r"`(\w+)", row.split("|")[1])}
+    required = {"name", "open", "begin_frame", "end_frame", "close"}
+    declared = {n for n in vars(Backend) if not n.startswith("_")} - required
+    assert documented == declared
