@@ -11,7 +11,6 @@ import bisect
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
 
 from facilitator.report.heatmap import dwell_grid
 from facilitator.report.model import parse_utc, summarise
@@ -184,14 +183,3 @@ def _attention(
             if dt > 0 and a.contains(t, h, p):
                 dwell[a.id] = dwell.get(a.id, 0.0) + dt
     return grids, dwell
-
-
-def cell_centre(cell: int) -> tuple[float, float]:
-    """(heading, pitch) at the centre of a grid cell."""
-    cols, rows = GRID
-    r, c = divmod(cell, cols)
-    return (-180.0 + (c + 0.5) * 360.0 / cols, 90.0 - (r + 0.5) * 180.0 / rows)
-
-
-def describe_site(value: Any) -> str:
-    return str(value) if value else "(no site)"
