@@ -205,6 +205,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="fast mode factor (video only), 1..8",
     )
     qa.add_argument("--report-dir", type=Path, help="also write one JSON report per film here")
+    qa.add_argument(
+        "--backend",
+        choices=("headless", "openxr"),
+        default="headless",
+        help="headless (default), or openxr: the same checks through the active OpenXR runtime",
+    )
 
     doctor = sub.add_parser("doctor", help="pre-flight check: OpenXR runtime, graphics, audio, films")
     doctor.add_argument("rest", nargs=argparse.REMAINDER)

@@ -59,7 +59,7 @@ class FilmHasher:
 
     def __init__(self) -> None:
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="viewpoint-film-hash")
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()  # a hash done already calls _forget at once, in submit
         self._running: dict[str, Future] = {}
         self._closed = threading.Event()
 

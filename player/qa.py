@@ -98,14 +98,14 @@ def check_frame_number(renderer, frame) -> str | None:
     return None
 
 
-def qa_film(library, film, eye_size: tuple[int, int], speed: float) -> FilmVerdict:
+def qa_film(library, film, eye_size: tuple[int, int], speed: float, backend: str = "headless") -> FilmVerdict:
     """Every check of one film; never raises (a film that breaks a check is a failed case)."""
     verdict = FilmVerdict(film.id)
     start = time.monotonic()
     try:
         if _file_checks(film, verdict):
             _layout_checks(film, verdict)
-            _play(library, film, eye_size, speed, verdict)
+            _play(library, film, eye_size, speed, verdict, backend)
     except Exception as exc:  # a film that breaks the player is a failed test case, not a crash
         verdict.failures.append(f"{type(exc).__name__}: {exc}")
     finally:
@@ -177,9 +177,22 @@ def _layout_checks(film, verdict: FilmVerdict) -> None:
     verdict.notes.append(f"layout: {said}; {len(pictures)} picture(s) sampled for the picture checks")
 
 
-def _play(library, film, eye_size: tuple[int, int], speed: float, verdict: FilmVerdict) -> None:
+def _backend(name: str, film, eye_size: tuple[int, int], fps: float | None):
+    from player.backends import backend_class, create_backend
+    from player.backends.base import BackendOptions
+
+    if name == "headless":
+        return create_backend("headless", eye_size=eye_size, fov=90.0, paced=False)
+    options = BackendOptions(
+        projection=film.projection, stereo=film.stereo, front_heading=film.front_heading, film_fps=fps
+    )
+    return backend_class(name).from_options(options)
+
+
+def _play(
+    library, film, eye_size: tuple[int, int], speed: float, verdict: FilmVerdict, backend_name: str
+) -> None:
     from player.app import PlaybackLoop, PlayOptions, build_report
-    from player.backends import create_backend
     from player.control import CommandError, Controller
 
     controller = Controller(
@@ -193,7 +206,7 @@ def _play(library, film, eye_size: tuple[int, int], speed: float, verdict: FilmV
             return
         if speed > 1.0:
             controller.set_rate(speed)
-        backend = create_backend("headless", eye_size=eye_size, fov=90.0, paced=False)
+        backend = _backend(backend_name, film, eye_size, getattr(controller.engine.info, "fps", None))
         options = PlayOptions()
         golden_done: list[bool] = []
 
@@ -224,8 +237,9 @@ def _play(library, film, eye_size: tuple[int, int], speed: float, verdict: FilmV
         stats = controller.engine.stats()
         info = controller.engine.info
         verdict.report = build_report(
-            film=film, backend_name="headless", result=result, stats=stats, media_info=info, options=options,
-            gl_renderer=getattr(loop, "gl_renderer", ""), upload_mode=getattr(loop, "upload_mode", ""),
+            film=film, backend_name=backend_name, result=result, stats=stats, media_info=info,
+            options=options, gl_renderer=getattr(loop, "gl_renderer", ""),
+            upload_mode=getattr(loop, "upload_mode", ""), backend_report=loop.backend_report,
         )  # fmt: skip
         verdict.failures.extend(verdict.report["reasons"])
         verdict.checks.append("decodes to the end")
@@ -318,7 +332,7 @@ def run_qa(args: argparse.Namespace) -> int:
                 missing = f"--films: no film {film_id!r} in the library (known: {known})"
                 v = FilmVerdict(film_id, failures=[missing])
             else:
-                v = qa_film(library, film, args.eye_size, args.speed)
+                v = qa_film(library, film, args.eye_size, args.speed, getattr(args, "backend", "headless"))
             verdicts.append(v)
             _say(v)
             if args.report_dir and v.report:
