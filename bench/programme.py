@@ -49,6 +49,10 @@ def generate(store: ProgrammeStore, n: int, seed: float = 0.42) -> None:
                random() < 0.9
         FROM range({n}) t(i)""")
     con.execute("UPDATE sessions SET ended_utc = started_utc + to_seconds(CAST(watched_s AS BIGINT) + 900)")
+    con.execute("""
+        INSERT INTO chapters SELECT DISTINCT s.film, c.chapter, c.start_s
+        FROM sessions s, (VALUES ('arrival', 0.0), ('argument', 20.0), ('after', 40.0)) c(chapter, start_s)
+        """)
     # every item of every instrument in each phase it is asked (free text left out, as collect does)
     con.execute("""
         CREATE TEMP TABLE asked AS SELECT i.*, p.phase, row_number() OVER () AS k

@@ -145,7 +145,9 @@ def figures(con: duckdb.DuckDBPyConnection, f: Filters | None = None) -> dict[st
                any_value(v.viewers) AS viewers,
                round(100.0 * count(*) FILTER (w.kind = 'stop') / any_value(v.viewers), 2) AS stops_per_100
         FROM welfare w JOIN sel USING (session) LEFT JOIN v ON v.film = w.film
-        GROUP BY w.film, w.chapter ORDER BY w.film, w.chapter""",
+        LEFT JOIN (SELECT film, chapter, min(start_s) AS start_s FROM chapters GROUP BY ALL) c
+             ON c.film = w.film AND c.chapter = w.chapter
+        GROUP BY w.film, w.chapter ORDER BY w.film, any_value(c.start_s) NULLS FIRST, w.chapter""",
     )
     out["attention"] = _fig(
         con,
@@ -158,7 +160,10 @@ def figures(con: duckdb.DuckDBPyConnection, f: Filters | None = None) -> dict[st
         FROM attention a JOIN sel USING (session)
              JOIN (SELECT film, count(*) AS viewers FROM sel GROUP BY film) v
              ON v.film = a.film
-        GROUP BY a.film, a.chapter, a.cell ORDER BY a.film, a.chapter, a.cell""",
+        LEFT JOIN (SELECT film, chapter, min(start_s) AS start_s FROM chapters GROUP BY ALL) c
+             ON c.film = a.film AND c.chapter = a.chapter
+        GROUP BY a.film, a.chapter, a.cell
+        ORDER BY a.film, any_value(c.start_s) NULLS FIRST, a.chapter, a.cell""",
     )
     out["aoi"] = _fig(
         con,

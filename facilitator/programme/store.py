@@ -80,6 +80,7 @@ class ProgrammeStore:
                 con.unregister("_ids")
             for name in SESSION_TABLES:
                 insert(con, name, rows.get(name, ()))
+            insert(con, "chapters", set(rows.get("chapters", ())), replace=self.keys)
             con.execute("COMMIT")
         except BaseException:
             con.execute("ROLLBACK")

@@ -96,6 +96,7 @@ def summarise_session(
     latest = {(r[3], r[4], r[5]): r for r in answers}
     out.rows["answers"] = list(latest.values())  # one per item and phase: the session's last word
     marks = _chapter_marks(events)
+    out.rows["chapters"] = [(f, cid, start) for f, chapters in marks.items() for start, cid in chapters]
     out.rows["welfare"] = list(_welfare(sid, events, marks))
     grids, dwell = _attention(s.gaze, film, marks.get(film or "", []), programme.areas)
     out.rows["attention"] = [

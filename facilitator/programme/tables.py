@@ -126,8 +126,14 @@ TABLES: dict[str, Table] = {
             ("film", "area"),
             "the areas of interest (from programme.yaml)",
         ),
+        Table(
+            "chapters",
+            (("film", "text"), ("chapter", "text"), ("start_s", "real")),
+            ("film", "chapter"),
+            "the chapters the player announced (chapter.entered), for their order",
+        ),
     )
 }
 
 SESSION_TABLES = ("sessions", "answers", "welfare", "attention", "aoi")  # rows that belong to one session
-CATALOGUE_TABLES = ("items", "areas")  # rows that describe the programme
+CATALOGUE_TABLES = ("items", "areas", "chapters")  # rows that describe the programme and its films
