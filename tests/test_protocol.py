@@ -164,16 +164,3 @@ def test_clone_state_folds_events_and_time_format():
     )
     assert s["warning"] == {"tags": ["violence"]}
     assert re.match(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$", P.utc_now())
-
-
-def test_welfare_commands_go_first_and_each_console_keeps_its_order():
-    from player.session.dispatch import welfare_first
-
-    def cmd(ident: bytes, name: str, n: int) -> tuple[bytes, str, bytes, float]:
-        return (ident, "k", f'{{"v": 1, "id": "{name}-{n}", "cmd": "{name}", "args": {{}}}}'.encode(), 0.0)
-
-    flood = [cmd(b"obs", "events", i) for i in range(3)]
-    lead = [cmd(b"lead", "annotate", 0), cmd(b"lead", "welfare", 1), cmd(b"lead", "play", 2)]
-    backlog = [flood[0], lead[0], flood[1], lead[1], flood[2], lead[2]]
-    assert welfare_first(backlog) == [lead[0], lead[1], flood[0], flood[1], flood[2], lead[2]]
-    assert welfare_first(flood) == flood  # nothing to move

@@ -33,19 +33,19 @@ class Commands:
         self.peers = server.peers
         self.schedule = server.schedule
         self.extensions: dict[str, Handler] = {}
+        self.folded = clone.Folded()  # the snapshot's fold, kept between snapshots
         self._session: dict[str, Callable[[P.Command, Peer, float], Reply]] = {
             "hello": self._hello,
             "ping": self._ping,
             "clock.sync": self._clock_sync,
             "bye": self._bye,
-            "snapshot": lambda cmd, peer, t: lambda: P.encode_ok(cmd.id, self.snapshot()),
+            # reads are built here, inside the turn's budget, from what is published (see clone)
+            "snapshot": lambda cmd, peer, t: P.encode_ok(cmd.id, self.snapshot()),
             "status": lambda cmd, peer, t: lambda: P.encode_ok(cmd.id, self.status()),
-            "events": lambda cmd, peer, t: (
-                lambda: clone.events_reply(
-                    self.server.log, cmd, self.events.session_id, self.events.last_published
-                )
+            "events": lambda cmd, peer, t: clone.events_reply(
+                self.server.log, cmd, self.events.session_id, self.events.last_published
             ),
-            "poses": lambda cmd, peer, t: lambda: clone.poses_reply(self.server.log, cmd),
+            "poses": lambda cmd, peer, t: clone.poses_reply(self.server.log, cmd),
             "sessions": self._sessions,
             "session.start": self._session_start,
             "session.end": self._session_end,
@@ -59,11 +59,19 @@ class Commands:
 
     # -- playback (target "controller")
 
-    def playback(self, cmd: P.Command, peer: Peer) -> bytes:
-        """Log the command, then run it now, or at ``args.at`` (player monotonic time) if that is ahead."""
+    def playback(self, cmd: P.Command, peer: Peer, first: bool = False) -> bytes:
+        """Log the command, then run it now, or at ``args.at`` (player monotonic time) if that is ahead.
+        ``first`` (urgent commands): run it, then number the ``command`` event (still ahead of the events
+        it causes, which wait in the inbox), so nothing comes before the action."""
         args = dict(cmd.args)
-        at = args.pop("at", None)
         logged = {"id": cmd.id, "cmd": cmd.cmd, "args": cmd.args, "by": peer.name, "key": peer.key}
+        if first and args.get("at") is None:
+            try:
+                result = self._dispatch(cmd.cmd, args)
+            finally:
+                self.events.append("command", logged, drain=False)
+            return P.encode_ok(cmd.id, result)
+        at = args.pop("at", None)
         if at is not None:
             now = time.monotonic()
             if at - now > MAX_SCHEDULE_AHEAD_S:
@@ -237,9 +245,21 @@ class Commands:
             ],
             "pairing": server.pairing_code is not None,
             "log": str(server.log_path),
+            "log_health": self.log_health(),
             "stats": dict(server.stats),
             "mono": time.monotonic(),
             "utc": P.utc_now(),
+        }
+
+    def log_health(self) -> dict[str, Any]:
+        """The log's health (``docs/protocol.md``, "Log health"): ``state`` ok or why nothing is recorded."""
+        state, cause = self.events.health
+        return {
+            "state": state,
+            "recording": state == "ok",
+            "cause": cause,
+            "since_s": round(time.monotonic() - self.events.health_since, 3),
+            "waiting": self.events.unrecorded(),
         }
 
     def snapshot(self) -> dict[str, Any]:
@@ -249,4 +269,5 @@ class Commands:
             self.events.last_published,
             self.controller_status(),
             self.peers.announced(),
+            self.folded,
         )

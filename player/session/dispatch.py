@@ -1,19 +1,28 @@
-"""Command dispatch: read the command ROUTER, check the sender's key and role, de-duplicate request ids,
-route to :mod:`player.session.commands` and turn failures into error replies.
+"""Command dispatch: read the command ROUTER, decide the sender's role from its CURVE key before any
+parsing, carry out a lead's welfare the moment it is read, de-duplicate request ids, route the rest to
+:mod:`player.session.commands` and turn failures into error replies.
 
-A logged command's reply is kept by (console key, request id), in memory and in the log, so a Lazy Pirate
-retry of a request that was already executed gets the same answer without running it again.
+The stop path (``docs/architecture.md``, "The stop path"): every message read is first looked at for an
+urgent command (``P.URGENT_COMMANDS``: ``welfare``) with a byte search, no JSON. A lead's is decoded and
+carried out at once, ahead of everything read before it (its own console's earlier commands included: they
+then run under the new welfare level, so a play is refused ``welfare_stop``); the controller starts the
+fade and the mute before anything waits on the disk (the log writer has its own thread) or on other work.
+An observer's is refused there and then, without parsing, and counts against that console's cap.
 
-A welfare command (a facilitator's stop) must not wait behind other consoles' work: what is waiting is read
-into a backlog (every turn, however long it is), welfare commands go first (with the commands their own
-console sent before them, so each console's order holds), and a turn handles commands for at most
-`TURN_BUDGET_S` before it reads again. A console with `PER_CONSOLE` commands already waiting gets
-`unavailable` for more (welfare commands excepted), so one flooding console can neither hold the others up
-nor fill memory.
+Everything else waits in a backlog handled for at most `TURN_BUDGET_S` per turn (reply building included:
+read replies are built when handled and paged). A console with `PER_CONSOLE` commands waiting or refused in
+a turn gets ``unavailable`` (busy) for more, and past twice that its messages are dropped unanswered, so a
+flooding console can neither hold the others up nor fill memory.
+
+A logged command's reply is kept by (console key, request id) with a digest of the command, in memory and
+in the log: a Lazy Pirate retry gets the same answer without running it again, and the same id with a
+different command is refused ``id_reused``. While the log is not recording (``docs/protocol.md``, "Log
+health") logged commands are refused ``log_unavailable`` at once; a welfare is still carried out.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import re
@@ -33,53 +42,43 @@ if TYPE_CHECKING:
 log = logging.getLogger("viewpoint.session")
 
 REPLY_CACHE = 4096  # replies kept in memory; older ones are read back from the log
-TURN_BUDGET_S = 0.01  # commands handled per turn before the socket is read again (welfare may be waiting)
+TURN_BUDGET_S = 0.01  # commands handled per turn before the socket is read again
 READ_PER_TURN = 2000  # messages read per turn (reading and refusing one costs microseconds)
-PER_CONSOLE = 100  # commands one console may have waiting
-_WELFARE = re.compile(rb'"cmd"\s*:\s*"welfare"')
+PER_CONSOLE = 100  # commands one console may have waiting (or refused) per turn
+_URGENT = re.compile(
+    rb'"cmd"\s*:\s*"(?:' + b"|".join(re.escape(c.encode()) for c in sorted(P.URGENT_COMMANDS)) + rb')"'
+)
 
 Waiting = tuple[bytes, str, bytes, float]  # (console identity, key, raw command, when it was read)
 
 
-def _request_id(raw: bytes) -> str | None:
-    try:
-        obj = json.loads(raw)
-    except (ValueError, RecursionError):
-        return None
-    return P.peek_id(obj) if isinstance(obj, dict) else None
-
-
-def welfare_first(backlog: list[Waiting]) -> list[Waiting]:
-    """The backlog in the order to handle it: each welfare command, with what its console sent before it,
-    ahead of everything else; otherwise as received (stable, so every console's own order holds)."""
-    last = {ident: i for i, (ident, _, raw, _) in enumerate(backlog) if _WELFARE.search(raw)}
-    if not last:
-        return backlog
-    first = [w for i, w in enumerate(backlog) if i <= last.get(w[0], -1)]
-    rest = [w for i, w in enumerate(backlog) if i > last.get(w[0], -1)]
-    return first + rest
+def command_digest(cmd: P.Command) -> str:
+    """What a request id was used for: the command and its arguments (a retry has the same digest)."""
+    text = json.dumps([cmd.cmd, cmd.args], sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.blake2b(text.encode("utf-8"), digest_size=12).hexdigest()
 
 
 class ReplyCache:
     def __init__(self, events: EventPipeline, size: int = REPLY_CACHE):
         self._events = events
         self._size = size
-        self._recent: OrderedDict[tuple[str, str], bytes] = OrderedDict()
+        self._recent: OrderedDict[tuple[str, str], tuple[str | None, bytes]] = OrderedDict()
 
-    def get(self, key: str, request_id: str) -> bytes | None:
+    def get(self, key: str, request_id: str, disk: bool = True) -> tuple[str | None, bytes] | None:
+        """(digest, reply) of an executed request; from the log too when ``disk``."""
         cached = self._recent.get((key, request_id))
-        if cached is None:
+        if cached is None and disk:
             assert self._events.log is not None
-            text = self._events.log.cached_reply(key, request_id)
-            cached = text.encode("utf-8") if text is not None else None
+            found = self._events.log.cached_request(key, request_id)
+            cached = (found[1], found[0].encode("utf-8")) if found is not None else None
         return cached
 
-    def remember(self, key: str, request_id: str, body: bytes) -> None:
+    def remember(self, key: str, request_id: str, digest: str, body: bytes) -> None:
         """Keep the reply; it is logged with this turn's events."""
-        self._recent[(key, request_id)] = body
+        self._recent[(key, request_id)] = (digest, body)
         if len(self._recent) > self._size:
             self._recent.popitem(last=False)
-        self._events.requests.append((key, request_id, P.utc_now(), body.decode("utf-8")))
+        self._events.requests.append((key, request_id, P.utc_now(), body.decode("utf-8"), digest))
 
 
 class Dispatcher:
@@ -91,23 +90,23 @@ class Dispatcher:
         self.backlog: list[Waiting] = []  # read, not handled yet
 
     def read(self, router: zmq.Socket) -> None:
-        """Read what is waiting on ``router`` into the backlog, then handle the backlog, welfare first, for
-        at most `TURN_BUDGET_S` (the rest stays for the next turn, which comes at once)."""
+        """Read what is waiting on ``router`` (urgent commands carried out as they are read), then handle
+        the backlog for at most `TURN_BUDGET_S` (the rest stays for the next turn, which comes at once)."""
         self._take(router)
         if not self.backlog:
             return
-        backlog = welfare_first(self.backlog)
         deadline = time.monotonic() + TURN_BUDGET_S
         done = 0
-        for ident, key, raw, t_recv in backlog:
+        for ident, key, raw, t_recv in self.backlog:
             self.handle(router, ident, key, raw, t_recv)
             done += 1
             if time.monotonic() >= deadline:
                 break
-        self.backlog = backlog[done:]
+        del self.backlog[:done]
 
     def _take(self, router: zmq.Socket) -> None:
-        waiting = Counter(ident for ident, *_ in self.backlog)  # commands each console has waiting
+        counted = Counter(ident for ident, *_ in self.backlog)  # waiting or refused, per console
+        lookup = self.server.auth.lookup
         for _ in range(READ_PER_TURN):
             try:
                 frames = router.recv_multipart(zmq.NOBLOCK, copy=False)
@@ -126,12 +125,27 @@ class Dispatcher:
             except zmq.ZMQError:
                 key = ""
             raw = frames[1].bytes
-            if waiting[ident] >= PER_CONSOLE and not _WELFARE.search(raw):
-                self.stats["busy"] += 1
-                message = f"busy: {PER_CONSOLE} commands from this console are waiting; send fewer at once"
-                self.events.reply(router, ident, P.encode_error(_request_id(raw), P.E_UNAVAILABLE, message))
+            who = lookup(key.encode("ascii", "replace"))  # the role, before any parsing
+            urgent = _URGENT.search(raw) is not None
+            if who is not None and urgent and who[0] == P.ROLE_LEAD:
+                self.handle(router, ident, key, raw, t_recv)  # the action comes first
                 continue
-            waiting[ident] += 1
+            n = counted[ident]
+            counted[ident] += 1
+            if n >= 2 * PER_CONSOLE:
+                self.stats["dropped"] += 1  # a flood: not even an answer
+                continue
+            if who is None or urgent or n >= PER_CONSOLE:
+                if who is None:
+                    code, message = P.E_FORBIDDEN, "this console is not paired with this player"
+                elif urgent:
+                    code, message = P.E_FORBIDDEN, "welfare: observers have read-only access"
+                else:
+                    self.stats["busy"] += 1
+                    code = P.E_UNAVAILABLE
+                    message = f"busy: {PER_CONSOLE} commands from this console are waiting; send fewer"
+                self._error(router, ident, P.peek_id_bytes(raw, 512), code, message)
+                continue
             self.backlog.append((ident, key, raw, t_recv))
 
     def _error(self, router: zmq.Socket, ident: bytes, rid: str | None, code: str, message: str) -> None:
@@ -142,9 +156,7 @@ class Dispatcher:
         """One command from the console with CURVE key ``key`` (z85); its reply goes out after the publish."""
         server = self.server
         self.stats["commands"] += 1
-        who = server.auth.lookup(
-            key.encode("ascii", "replace")
-        )  # re-read by the session loop 4 times a second
+        who = server.auth.lookup(key.encode("ascii", "replace"))  # re-read by the session loop 4 times/s
         if who is None:  # revoked since it connected
             self._error(router, ident, None, P.E_FORBIDDEN, "this console is not paired with this player")
             return
@@ -157,20 +169,36 @@ class Dispatcher:
         spec = P.COMMANDS[cmd.cmd]
         cid = str(cmd.args.get("cid") or ident.hex())
         peer = server.peers.touch(key, cid, name, role, cmd.args.get("client"))
-        if spec.logged:
-            cached = self.replies.get(key, cmd.id)
-            if cached is not None:  # a retry of a request already executed: same answer, not run again
-                self.events.reply(router, ident, cached)
-                return
         if spec.lead_only and role != P.ROLE_LEAD:
             self._error(router, ident, cmd.id, P.E_FORBIDDEN, f"{cmd.cmd}: observers have read-only access")
             return
+        recording = self.events.recording
+        digest = command_digest(cmd) if spec.logged else ""
+        if spec.logged:
+            cached = self.replies.get(key, cmd.id, disk=recording)
+            if cached is not None:
+                if cached[0] is not None and cached[0] != digest:
+                    self._error(
+                        router, ident, cmd.id, P.E_ID_REUSED,
+                        f"id: {cmd.id!r} was used before by this console for a different command; "
+                        "use a new id for each command",
+                    )  # fmt: skip
+                    return
+                self.events.reply(router, ident, cached[1])  # a retry: same answer, not run again
+                return
+            if not recording and not spec.urgent:
+                state, cause = self.events.health
+                self._error(
+                    router, ident, cmd.id, P.E_LOG_UNAVAILABLE,
+                    f"{cmd.cmd}: not carried out: the session log is not recording ({state}: {cause})",
+                )  # fmt: skip
+                return
         body: Reply
         try:
             if spec.target != P.CONTROLLER:
                 body = server.commands.session(cmd, peer, t_recv)
             else:
-                body = server.commands.playback(cmd, peer)
+                body = server.commands.playback(cmd, peer, first=spec.urgent)
         except P.ProtocolError as exc:
             body = P.encode_error(cmd.id, exc.code, exc.message)
             self.stats["errors"] += 1
@@ -194,6 +222,17 @@ class Dispatcher:
                         "message": str(message)[:500],
                     },
                 )
+        if spec.urgent and not recording and not callable(body):
+            body = _unrecorded(body, self.events.health[0])
         if spec.logged and not callable(body):
-            self.replies.remember(key, cmd.id, body)
+            self.replies.remember(key, cmd.id, digest, body)
         self.events.reply(router, ident, body)
+
+
+def _unrecorded(body: bytes, state: str) -> bytes:
+    """A welfare's reply while the log is not recording: carried out, ``recorded: false`` and why."""
+    reply = json.loads(body)
+    if reply.get("ok") and isinstance(reply.get("result"), dict):
+        reply["result"].update({"recorded": False, "log": state})
+        return P.dumps(reply)
+    return body

@@ -65,9 +65,31 @@ CREATE TABLE IF NOT EXISTS requests(
     PRIMARY KEY(client, id)
 ) WITHOUT ROWID;
 """
+_REQUEST_DIGEST = "ALTER TABLE requests ADD COLUMN digest TEXT"  # what the id was used for (id_reused)
+
 
 class LogError(Exception):
-    """The log file cannot be opened or written (the message names the file and the reason)."""
+    """The log file cannot be opened or written (the message names the file and the reason).
+
+    ``state`` says why, as the health states of ``docs/protocol.md`` name it: ``full`` (no space left),
+    ``read_only`` (the file system or the file cannot be written) or ``failed`` (an I/O error, anything else).
+    """
+
+    def __init__(self, message: str, state: str = "failed") -> None:
+        super().__init__(message)
+        self.state = state
+
+
+def failure_state(exc: BaseException) -> str:
+    """The health state a failed write means: ``full``, ``read_only`` or ``failed``."""
+    code = getattr(exc, "sqlite_errorcode", None)
+    primary = code & 0xFF if isinstance(code, int) else None
+    text = str(exc).lower()
+    if primary == sqlite3.SQLITE_FULL or "disk is full" in text or "no space" in text:
+        return "full"
+    if primary == sqlite3.SQLITE_READONLY or "readonly" in text or "read-only" in text:
+        return "read_only"
+    return "failed"
 
 
 @dataclass(frozen=True)
@@ -103,6 +125,8 @@ def connect(path: Path, synchronous: str = "FULL") -> sqlite3.Connection:
         db.execute(f"PRAGMA synchronous={synchronous}")
         db.execute("PRAGMA secure_delete=ON")  # purged participants' data is zeroed, not just unlinked
         db.executescript(_SCHEMA)
+        if "digest" not in [r[1] for r in db.execute("PRAGMA table_info(requests)")]:
+            db.execute(_REQUEST_DIGEST)
         row = db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
         if row is None:
             db.execute("INSERT INTO meta VALUES('schema_version', ?)", (str(SCHEMA_VERSION),))
@@ -119,9 +143,10 @@ def connect(path: Path, synchronous: str = "FULL") -> sqlite3.Connection:
 class SessionLog:
     """Append-only event log with group commit. Not thread-safe: the session thread owns it."""
 
-    def __init__(self, path: Path, synchronous: str = "FULL"):
+    def __init__(self, path: Path, synchronous: str = "FULL", *, busy_timeout: float = 10.0):
         self.path = Path(path)
         self.db = connect(self.path, synchronous)
+        self.db.execute(f"PRAGMA busy_timeout={int(busy_timeout * 1000)}")
         self.commits = 0
         self.events_written = 0
 
@@ -176,13 +201,17 @@ class SessionLog:
                             for p in poses
                         ],
                     )
-                db.executemany("INSERT OR REPLACE INTO requests VALUES(?,?,?,?)", list(requests))
+                db.executemany(
+                    "INSERT OR REPLACE INTO requests(client, id, utc, reply, digest) VALUES(?,?,?,?,?)",
+                    [tuple(r) if len(r) == 5 else (*r, None) for r in requests],
+                )
                 db.execute("COMMIT")
             except BaseException:
-                db.execute("ROLLBACK")
+                if db.in_transaction:  # SQLite may already have rolled back (disk full, I/O error)
+                    db.execute("ROLLBACK")
                 raise
         except sqlite3.Error as exc:
-            raise LogError(f"{self.path}: write failed ({exc})") from None
+            raise LogError(f"{self.path}: write failed ({exc})", failure_state(exc)) from None
         self.commits += 1
         self.events_written += len(events)
 
@@ -233,10 +262,14 @@ class SessionLog:
         row = self.db.execute("SELECT json FROM events WHERE session=? AND seq=?", (session, seq)).fetchone()
         return json.loads(row[0]) if row else None
 
-    def events_after(self, session: str | None, seq: int, limit: int) -> tuple[list[str], bool]:
+    def events_after(
+        self, session: str | None, seq: int, limit: int, published: tuple[str, int] | None = None
+    ) -> tuple[list[str], bool]:
         """Event JSON texts in log order after (session, seq); from the start of the log if unknown.
 
-        Returns (events, more). ``session=None`` means from the beginning of the log.
+        Returns (events, more). ``session=None`` means from the beginning of the log. ``published`` =
+        (current session, last published seq): that session's later events (committed, not yet published)
+        are left out, so a catch-up never runs ahead of the live stream.
         """
         pos = 0
         if session is not None:
@@ -248,15 +281,21 @@ class SessionLog:
             else:
                 row = self.db.execute("SELECT min(pos) FROM events WHERE session=?", (session,)).fetchone()
                 pos = (row[0] - 1) if row and row[0] is not None else 0
+        cur, upto = published if published is not None else ("", 0)
         rows = self.db.execute(
-            "SELECT json FROM events WHERE pos>? ORDER BY pos LIMIT ?", (pos, limit + 1)
+            "SELECT json FROM events WHERE pos>? AND NOT (session=? AND seq>?) ORDER BY pos LIMIT ?",
+            (pos, cur, upto, limit + 1),
         ).fetchall()
         return [r[0] for r in rows[:limit]], len(rows) > limit
 
-    def session_events(self, session: str) -> list[dict[str, Any]]:
+    def session_events(self, session: str, after: int = 0, upto: int | None = None) -> list[dict[str, Any]]:
+        """A session's events (decoded) with ``after`` < seq <= ``upto``, in order."""
         return [
             json.loads(r[0])
-            for r in self.db.execute("SELECT json FROM events WHERE session=? ORDER BY seq", (session,))
+            for r in self.db.execute(
+                "SELECT json FROM events WHERE session=? AND seq>? AND seq<=? ORDER BY seq",
+                (session, after, upto if upto is not None else 2**62),
+            )
         ]
 
     def all_events(self) -> list[dict[str, Any]]:
@@ -304,10 +343,15 @@ class SessionLog:
         return out, first or 0, False
 
     def cached_reply(self, client: str, request_id: str) -> str | None:
+        found = self.cached_request(client, request_id)
+        return found[0] if found else None
+
+    def cached_request(self, client: str, request_id: str) -> tuple[str, str | None] | None:
+        """(reply, digest of the command) logged for this console's request id, if any."""
         row = self.db.execute(
-            "SELECT reply FROM requests WHERE client=? AND id=?", (client, request_id)
+            "SELECT reply, digest FROM requests WHERE client=? AND id=?", (client, request_id)
         ).fetchone()
-        return row[0] if row else None
+        return (row[0], row[1]) if row else None
 
     def close(self) -> None:
         try:

@@ -57,13 +57,15 @@ class PeerTable:
                 yield peer, silent
 
 
-def publish_heartbeat(pub: zmq.Socket, player: str, session: str, seq: int) -> None:
-    """The player's heartbeat on the ``hb`` topic: its session and last published seq (a gap detector)."""
+def publish_heartbeat(pub: zmq.Socket, player: str, session: str, seq: int, log: str = "ok") -> None:
+    """The player's heartbeat on the ``hb`` topic: its session, last published seq (a gap detector) and the
+    health of its log (``ok``, or why nothing is being recorded: ``stalled``, ``full``, ...)."""
     hb = {
         "v": P.PROTOCOL_VERSION,
         "player": player,
         "session": session,
         "seq": seq,
+        "log": log,
         "mono": round(time.monotonic(), 6),
         "utc": P.utc_now(),
     }

@@ -1,7 +1,10 @@
-"""The event pipeline: sequence numbers, one log transaction per loop turn, then publish, then replies.
+"""The event pipeline: sequence numbers, one log transaction per batch, then publish, then replies.
 
 Events from other threads wait in :attr:`EventPipeline.inbox` until the session thread numbers them. Nothing
-is published before it is durable, and a command's reply goes out only after the events it caused.
+is published before it is durable, and a command's reply goes out only after the events it caused. The
+commits run on the log writer's thread (:mod:`.writer`): each loop turn hands what it gathered to the
+writer if it is free (else it joins the next batch) and publishes what the writer has made durable, so the
+session thread never waits on the disk. While the log is not healthy, replies are not held for it.
 """
 
 from __future__ import annotations
@@ -20,8 +23,9 @@ import zmq
 
 from player import protocol as P
 
-from .log import EventRow, LogError, SessionLog
+from .log import EventRow, SessionLog
 from .poses import PoseStream, publish_poses
+from .writer import STATE_CAUSES, Batch, LogWriter
 
 log = logging.getLogger("viewpoint.session")
 
@@ -60,14 +64,19 @@ class EventPipeline:
         self.poses = poses
         self.stats = stats
         self.inbox: queue.SimpleQueue = queue.SimpleQueue()
-        self.log: SessionLog | None = None
+        self.log: SessionLog | None = None  # the session thread's connection: reads
+        self.writer: LogWriter | None = None  # commits, on its own thread
         self.pub: zmq.Socket | None = None
         self.session_id = ""
         self.seq = 0
         self.last_published = 0
         self.pending: list[EventRow] = []
-        self.requests: list[tuple[str, str, str, str]] = []  # (client key, request id, utc, reply) to log
+        self.requests: list[tuple[str, str, str, str, str | None]] = []  # (key, id, utc, reply, digest)
         self.replies: list[tuple[zmq.Socket, bytes, Reply]] = []
+        self._next = Batch()  # gathered while the writer is busy: the next commit
+        self._inflight: Batch | None = None  # with the writer now
+        self.health: tuple[str, str] = ("ok", STATE_CAUSES["ok"])  # the log's (state, cause)
+        self.health_since = time.monotonic()
         self._film: str | None = None
         self._media_t: float | None = None
 
@@ -171,34 +180,98 @@ class EventPipeline:
         """Send ``body`` to ``ident`` after this turn's commit and publish."""
         self.replies.append((sock, ident, body))
 
-    def commit_and_publish(self) -> None:
-        """Commit the pending events, pose batches and request replies in one transaction; then publish the
-        events and poses and send the replies. On a log error nothing is published (retried next turn)."""
-        assert self.log is not None and self.pub is not None
+    @property
+    def recording(self) -> bool:
+        """The log is taking writes now (health ``ok``)."""
+        return self.health[0] == "ok"
+
+    def deadline(self) -> float | None:
+        """When the session loop must look at the log writer again (a write becoming a stall)."""
+        return self.writer.stall_at() if self.writer is not None and self.recording else None
+
+    def unrecorded(self) -> int:
+        """Events numbered but not yet durable (kept in memory while the log cannot take them)."""
+        inflight = len(self._inflight.events) if self._inflight is not None else 0
+        return len(self.pending) + len(self._next.events) + inflight
+
+    def _gather(self) -> None:
         self.drain()
-        events, self.pending = self.pending, []
-        poses, self.poses.batches = self.poses.batches, []
-        reqs, self.requests = self.requests, []
-        if events or poses or reqs:
-            try:
-                self.log.append(events, poses, reqs)
-            except LogError as exc:
-                log.error("%s; retrying", exc)
-                self.pending = events + self.pending
-                self.poses.batches = poses + self.poses.batches
-                self.requests = reqs + self.requests
-                self.stats["internal_errors"] += 1
-                time.sleep(0.05)
-                return
-            self.stats["commits"] += 1
+        b = self._next
+        b.events += self.pending
+        b.poses += self.poses.batches
+        b.requests += self.requests
+        b.replies += self.replies
+        self.pending, self.poses.batches, self.requests, self.replies = [], [], [], []
+
+    def step(self) -> None:
+        """One loop turn: publish what the writer made durable, hand it the next batch, keep the health."""
+        assert self.writer is not None
+        self._gather()
+        done = self.writer.take_done()
+        if done is not None:
+            self._inflight = None
+            self._publish(done)
+        self._check_health()
+        if not self.writer.busy:
+            if self._next.rows:
+                self._inflight, self._next = self._next, Batch()
+                self.writer.submit(self._inflight)
+            else:
+                self._send(self._next.replies)
+        if not self.recording:  # nothing waits for a log that is not writing: answer now
+            self._send(self._next.replies)
+            if self._inflight is not None:
+                self._send(self._inflight.replies)
+
+    def commit_and_publish(self, timeout: float = 10.0) -> bool:
+        """Everything gathered so far durable and published (waits for the disk up to ``timeout``: for
+        start-up, shutdown, pairing and purges, never for a command). False if the log did not take it."""
+        assert self.writer is not None
+        end = time.monotonic() + timeout
+        while True:
+            self.step()
+            if not self.writer.busy and not self._next.rows and not self.pending:
+                return True
+            left = end - time.monotonic()
+            if left <= 0 or not self.recording:
+                return False
+            self.writer.wait(min(left, 0.05))
+
+    def _check_health(self) -> None:
+        """Report a change of the log's health once: Python's log, a ``log.health`` event (recorded when
+        the log takes writes again), heartbeats and ``status``."""
+        assert self.writer is not None
+        state, cause = self.writer.health()
+        previous = self.health[0]
+        if state == previous:
+            self.health = (state, cause)
+            return
+        now = time.monotonic()
+        if state == "ok":
+            log.warning("session log: recording again after %.1f s (%s)", now - self.health_since, previous)
+        else:
+            log.error("session log: NOT RECORDING: %s; events kept in memory, written when it can", cause)
+        self.health, self.health_since = (state, cause), now
+        self.append(
+            "log.health",
+            {"state": state, "cause": STATE_CAUSES.get(state, state), "message": cause, "previous": previous},
+        )
+
+    def _publish(self, batch: Batch) -> None:
+        assert self.pub is not None
         pub = self.pub
-        for ev in events:
+        if batch.rows:
+            self.stats["commits"] += 1
+        for ev in batch.events:
             pub.send_multipart((P.TOPIC_EVENT, ev.json.encode("utf-8")))
             if ev.session == self.session_id:
-                self.last_published = ev.seq
-        self.stats["events"] += len(events)
-        self.stats["poses"] += publish_poses(pub, poses)
-        for sock, ident, body in self.replies:
+                self.last_published = max(self.last_published, ev.seq)
+        self.stats["events"] += len(batch.events)
+        self.stats["poses"] += publish_poses(pub, batch.poses)
+        self._send(batch.replies)
+
+    def _send(self, replies: list[tuple[zmq.Socket, bytes, Reply]]) -> None:
+        for sock, ident, body in replies:
             try:
                 payload = body() if callable(body) else body
             except Exception:  # that console retries; the others still get their answers
@@ -206,5 +279,5 @@ class EventPipeline:
                 log.exception("session thread: building a reply failed")
                 continue
             with contextlib.suppress(zmq.ZMQError):
-                sock.send_multipart((ident, payload))
-        self.replies.clear()
+                sock.send_multipart((ident, payload), zmq.NOBLOCK)
+        replies.clear()

@@ -6,10 +6,12 @@ One thread (the *session thread*) owns every socket and the SQLite log::
     PUB     port + 1        events (topic ``ev``), pose samples (``pose``), heartbeats (``hb``)
     ROUTER  port + 2        pairing: CURVE keyed by the code shown on the player; any client key
 
-Each loop turn: answer ZAP, read commands (executing them, which queues events), drain the event queue
-assigning per-session sequence numbers, commit the batch to the log (one transaction: group commit), then
-publish it, then send the replies. So an event is durable before anyone can see it, and a reply is sent only
-after the events its command caused are published. See ``docs/protocol.md``.
+Each loop turn: answer ZAP, read commands (a lead's welfare is carried out the moment it is read, before
+anything else; see :mod:`.dispatch`), drain the event queue assigning per-session sequence numbers, hand the
+batch to the log writer's thread (one transaction: group commit), publish what it has made durable, then
+send those replies. So an event is durable before anyone can see it, a reply is sent only after the events
+its command caused are published, and the session thread itself never waits on the disk (a stalled, full
+or read-only log disk is a health state, see :mod:`.writer`). See ``docs/protocol.md``.
 
 The parts: :mod:`.sockets` (binding), :mod:`.dispatch` (commands in, de-duplication), :mod:`.commands`
 (what they do), :mod:`.pipeline` (log, then publish), :mod:`.poses`, :mod:`.sessions`, :mod:`.clone`,
@@ -46,6 +48,7 @@ from .poses import PoseStream
 from .schedule import MAX_SCHEDULE_AHEAD_S, Schedule
 from .sessions import Sessions, new_session_id
 from .sockets import MAX_SOCKET_MESSAGE, Endpoints, SessionServerError, bind_session_sockets
+from .writer import LogWriter
 
 __all__ = [
     "MAX_SCHEDULE_AHEAD_S",
@@ -279,6 +282,10 @@ class SessionServer:
         except LogError as exc:
             raise SessionServerError(str(exc)) from None
         self.events.log = self.log
+        try:
+            self.events.writer = LogWriter(self.log_path, self.synchronous, self._wake)
+        except LogError as exc:
+            raise SessionServerError(str(exc)) from None
         self.zap = ZapHandler(self._ctx, self.auth)  # before any CURVE bind: no ZAP handler means "allow all"
         self.router, self.pub, self.endpoints = bind_session_sockets(
             self._ctx, self.requested_endpoint, ident.secret, ident.public, self.pairing_enabled
@@ -318,6 +325,8 @@ class SessionServer:
         z = getattr(self, "zap", None)
         if z is not None:
             z.close()
+        if self.events.writer is not None:
+            self.events.writer.close()
         if self.log is not None:
             self.log.close()
         for s in (self._wake_r, self._wake_w):
@@ -340,6 +349,9 @@ class SessionServer:
                 deadline = min(deadline, now + 0.02)
             if self.dispatcher.backlog:  # commands read but not handled yet: come straight back
                 deadline = now
+            stall = self.events.deadline()
+            if stall is not None:  # a commit under way: notice in time if it becomes a stall
+                deadline = min(deadline, stall + 0.001)
             scheduled = self.schedule.next_at()
             if scheduled is not None:
                 deadline = min(deadline, scheduled)
@@ -381,10 +393,14 @@ class SessionServer:
                     self._check_revocations()
                     self._check_peers(now)
                     next_check = now + PEER_CHECK_S
-                self.events.commit_and_publish()
+                self.events.step()
                 if now >= next_hb:
                     publish_heartbeat(
-                        self.pub, self.player_name, self.events.session_id, self.events.last_published
+                        self.pub,
+                        self.player_name,
+                        self.events.session_id,
+                        self.events.last_published,
+                        self.events.health[0],
                     )
                     next_hb = now + P.HEARTBEAT_S
             except Exception:
@@ -465,7 +481,7 @@ class SessionServer:
                 "file": cert.name,
             },
         )
-        self.events.commit_and_publish()
+        self.events.commit_and_publish(timeout=2.0)
         return {
             "player": self.player_name,
             "public_key": self.public_key.decode("ascii"),
@@ -484,4 +500,5 @@ class SessionServer:
                 {"key": peer.key, "cid": peer.cid, "name": peer.name, "reason": self._stop_reason},
             )
         self.sessions.end(self._stop_reason, self._stop_detail)
-        self.events.commit_and_publish()
+        if not self.events.commit_and_publish(timeout=5.0):
+            log.error("session log: the last events could not be recorded (%s)", self.events.health[1])
