@@ -52,7 +52,9 @@ def from_frame_side_data(frame: Any) -> SphericalInfo | None:
     detail = []
     unplayable = ""
     found = False
-    for item in frame.side_data:
+    side = frame.side_data
+    for entry in side:  # PyAV 18 iterates its items, PyAV 19 its types (a mapping from type to item)
+        item = entry if hasattr(entry, "type") else side[entry]
         if item.type == sd.Type.SPHERICAL:
             found = True
             projection, why, unplayable = _projection(bytes(item))
