@@ -113,10 +113,12 @@ def heatmaps_html(attention: Figure) -> str:
     size = 16
     for (film, chapter), (grid, viewers) in groups.items():  # in the rows' order: films, chapters by start
         peak = float(grid.max()) or 1.0
-        rgba = colourise(grid / peak)
+        ramp = colourise(grid / peak).astype(np.float64)
+        alpha = np.maximum(ramp[..., 3:4] / 255.0, 0.35)  # faint cells stay visible
+        rgba = ramp[..., :3] * alpha + np.array([244.0, 244.0, 248.0]) * (1.0 - alpha)
         cells = []
         for (r, c), v in np.ndenumerate(grid):
-            red, green, blue, _ = (int(x) for x in rgba[r, c])
+            red, green, blue = (int(x) for x in rgba[r, c, :3])  # the ramp laid over the page's grey
             fill = f"rgb({red},{green},{blue})" if v > 0 else "#f4f4f8"
             cells.append(
                 f'<rect x="{c * size}" y="{r * size}" width="{size}" height="{size}" fill="{fill}">'
