@@ -250,7 +250,7 @@ class EventPipeline:
         if state == "ok":
             log.warning("session log: recording again after %.1f s (%s)", now - self.health_since, previous)
         else:
-            log.error("session log: NOT RECORDING (%s): %s; events kept in memory until written", state, cause)
+            log.error("session log: NOT RECORDING (%s): %s; events kept in memory", state, cause)
         self.health, self.health_since = (state, cause), now
         self.append(
             "log.health",
