@@ -108,6 +108,7 @@ class GroupSyncService:
     def __init__(self, controller: Any, follower: GroupFollower | None = None) -> None:
         self.controller = controller
         self.server: Any = None
+        self.lsl: Any = None  # player.sync.lsl.LslOutlets when VIEWPOINT_LSL is on
         self.follower = follower or GroupFollower(ControllerHooks(controller))
         self.follower.on_event = self._emit
         self.follower.start()
@@ -118,6 +119,13 @@ class GroupSyncService:
     def attach(self, server: Any) -> GroupSyncService:
         """Handle the catalogue's ``group.*`` commands on ``server`` (a SessionServer, before start())."""
         self.server = server
+        from player.sync import lsl
+
+        if lsl.wanted():
+            try:
+                self.lsl = lsl.LslOutlets(getattr(server, "player_name", "viewpoint-player"), self.controller)
+            except Exception as exc:  # pylsl or liblsl missing: say so once, play on
+                log.warning("%s=1 but no LSL outlets: %s (pip install 'viewpoint-xr[lsl]')", lsl.ENV, exc)
         server.add_handler("group.sync", lambda args, client: self.sync(args))
         server.add_handler("group.status", lambda args, client: self.status(args))
         server.add_handler("group.clock", lambda args, client: self.clock_sync(args))
@@ -170,13 +178,19 @@ class GroupSyncService:
         return out
 
     def frame_hook(self, loop: Any, info: Any) -> None:
-        """``PlayOptions.frame_hook``: each presented frame's display instant, media time and frame pts."""
+        """``PlayOptions.frame_hook``: each presented frame's display instant, media time and frame pts (for
+        the group's figures while following, and the LSL outlets when they are on)."""
         engine = self.controller.engine
         pts = getattr(getattr(loop, "result", None), "last_frame_pts", None)
         shown = getattr(info, "display_time", None)
-        if engine is None or pts is None or shown is None or not self.follower.hooks.is_playing():
+        if engine is None or pts is None or shown is None:
             return
-        self.follower.presented(clock.from_engine(shown), float(engine.media_time(shown)), float(pts))
+        media = float(engine.media_time(shown))
+        if self.lsl is not None:
+            views = getattr(info, "views", None)
+            self.lsl.push_frame(shown, media, float(pts), views[0].orientation if views else None)
+        if self.follower.hooks.is_playing():
+            self.follower.presented(clock.from_engine(shown), media, float(pts))
 
     def clock_sync(self, args: dict) -> dict:
         """``group.clock``: ``t1`` as the command is taken, ``t2`` as the reply is made, on the group clock
