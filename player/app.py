@@ -209,9 +209,9 @@ class PlaybackLoop:
                 if opts.frame_hook is not None:
                     opts.frame_hook(self, info)
                 state = str(getattr(engine.state, "value", engine.state))  # after the tick
-                if state == "error":
+                if state == "error" and self.server is None:
                     res.stopped_by = "error"
-                    break
+                    break  # a listening player keeps going: the controller ended the film (film.failed)
                 if state == "ended" and opts.exit_on_end:
                     res.stopped_by = "end"
                     break

@@ -174,6 +174,20 @@ class Controller:
         data = dict(data)
         data.setdefault("film", film_id)
         self.emit(kind, data)
+        if source is self.engine and (
+            (kind == "transport.error" and data.get("fatal"))
+            or (kind == "transport.ended" and data.get("reason") == "truncated")
+        ):
+            self._film_failed(film_id, data)
+
+    def _film_failed(self, film_id: str, data: dict) -> None:
+        """A film that vanished, was cut short or cannot be decoded mid-play is over: the calm scene shows
+        (the playback loop keeps running when a session server listens) until the next film loads; a
+        ``film.failed`` event says which film and why. The player is not at fault and keeps listening."""
+        reason, message = str(data.get("reason") or "failed"), str(data.get("message") or "")
+        log.warning("film %s failed: %s %s", film_id, reason, message)
+        self.overlay.set_film_failed(True)
+        self.emit("film.failed", {"film": film_id, "reason": reason, "message": message[:500]})
 
     # -- films ------------------------------------------------------------------------------------------
     def load(self, film_id: str, *, play: bool = False) -> dict:
@@ -220,6 +234,7 @@ class Controller:
             self.engine, self.film = engine, film
             self._opening = None
             self.film_generation += 1
+            self.overlay.set_film_failed(False)
             self._chapter_id = None
             self._warned.clear()
             self._cues = self._load_cues(film)

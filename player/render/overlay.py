@@ -81,6 +81,7 @@ class OverlayAnimator:
         self.notice = ""
         self._last_notice = ""
         self._notice = _Fade()
+        self.failed = False  # the film failed mid-play: the calm scene until the next film loads
 
     def set_welfare(self, level: str, now: float | None = None) -> None:
         if level not in WELFARE_LEVELS:
@@ -92,11 +93,20 @@ class OverlayAnimator:
                 self._calm.set(1.0, now, self.STOP_FADE_S)
                 self._soften.set(1.0, now, self.STOP_FADE_S)
             elif level == "soften":
-                self._calm.set(0.0, now, self.RESUME_FADE_S)
+                self._calm.set(1.0 if self.failed else 0.0, now, self.RESUME_FADE_S)
                 self._soften.set(1.0, now, self.SOFTEN_FADE_S)
             else:
-                self._calm.set(0.0, now, self.RESUME_FADE_S)
+                self._calm.set(1.0 if self.failed else 0.0, now, self.RESUME_FADE_S)
                 self._soften.set(0.0, now, self.RESUME_FADE_S)
+
+    def set_film_failed(self, failed: bool, now: float | None = None) -> None:
+        """A film that failed mid-play (vanished, truncated, undecodable): the calm scene, until a film
+        loads again (``failed`` False)."""
+        now = time.monotonic() if now is None else now
+        with self._lock:
+            self.failed = failed
+            calm = failed or self.welfare == "stop"
+            self._calm.set(1.0 if calm else 0.0, now, self.STOP_FADE_S if calm else self.RESUME_FADE_S)
 
     def set_paused(self, paused: bool, now: float | None = None) -> None:
         now = time.monotonic() if now is None else now
