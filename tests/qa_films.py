@@ -69,6 +69,7 @@ def encode(
     with av.open(str(path), "w") as c:
         v = c.add_stream(codec, rate=FPS)
         v.width, v.height, v.pix_fmt = w, h, pix_fmt
+        v.codec_context.gop_size = 2 * FPS  # a keyframe every 2 s, as real masters have
         if codec == "libx264":
             v.options = {"preset": "ultrafast", "crf": "18"}
         for k, val in (metadata or {}).items():
