@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 
 from .formats import unsupported
-from .layout import metadata_findings
+from .layout import metadata_findings, picture_findings, sample_pictures
 from .loader import aspect_problem
 from .model import Film, Library, Problem
 from .probe import Probe, ProbeError, probe, sha256_file
@@ -72,6 +72,20 @@ def _verify_file(film: Film, add) -> None:
         return
     _compare(film, info, add)
     _decode_all(film, info, add)
+    if info.spherical is None or not info.spherical.unplayable:
+        _check_pictures(film, add)
+
+
+def _check_pictures(film: Film, add) -> None:
+    """The layout against the pictures (`content_manifest.layout`): warnings here; `qa` fails on them."""
+    import av
+
+    try:
+        pictures = sample_pictures(film.path)
+    except (av.error.FFmpegError, UnicodeDecodeError):
+        return  # already reported by the decode
+    for f in picture_findings(film, pictures):
+        add(f.field, f"{f.message} (from the pictures)", f.expected, warning=True)
 
 
 def _compare(film: Film, info: Probe, add) -> None:

@@ -207,3 +207,14 @@ def test_damaged_metadata_is_a_probe_error_not_a_crash(scanned):
     damaged.write_bytes(bytes(data))
     with pytest.raises(ProbeError, match=r"damaged|not a video file"):
         probe(damaged)
+
+
+def test_verify_media_warns_from_the_pictures(tmp_path, capsys):
+    made = layout_film(tmp_path / "mono180.mp4", "equirect180", "mono")  # 1:1, as 360 top-bottom is
+    extra = "    audio: none\n"
+    films = film("a", "mono180.mp4", extra, sha=sha256_file(made))
+    films = films.replace("stereo: mono", "stereo: top-bottom")
+    rc, lines = run_check(tmp_path, films.replace('"00:10.000"', '"00:01.000"'), capsys, "--verify-media")
+    assert rc == 0, lines  # heuristics warn in check; qa fails on them
+    assert has(lines, "films[0].stereo: warning: the top and bottom halves", "(from the pictures)")
+    assert has(lines, "films[0].projection: warning: the left and right edges differ by")
