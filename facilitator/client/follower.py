@@ -82,6 +82,8 @@ class CloneFollower:
 
     def heartbeat(self, hb: dict[str, Any], fetch: FetchEvents) -> None:
         """A heartbeat naming a later seq than delivered: the tail (or a whole session) was missed."""
+        if isinstance(hb.get("log"), str):
+            self.health.log = hb["log"]
         if self._seen.get(hb.get("session"), 0) < int(hb.get("seq", 0)):
             self.health.gaps += 1
             self.catch_up(fetch)

@@ -20,6 +20,7 @@ class Health:
         self.rtt: float | None = None
         self.gaps = 0
         self.resyncs = 0
+        self.log: str | None = None  # the player's session log health (heartbeats): "ok", "full", ...
         self.on_change: Callable[[bool], None] | None = None  # set by a subscription
 
     def heard(self) -> None:
@@ -42,4 +43,5 @@ class Health:
             "alive": self.alive and since is not None and since <= P.DEAD_AFTER_S,
             "last_heard_s": None if since is None else round(since, 3),
             "rtt_ms": None if self.rtt is None else round(self.rtt * 1000, 3),
+            "log": self.log,
         }

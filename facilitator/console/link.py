@@ -137,6 +137,7 @@ class ClientLink:
             "rtt_ms": h.get("rtt_ms"),
             "player_name": h.get("player") or self.name,
             "role": h.get("role"),
+            "log": h.get("log"),  # the player's session log: "ok", or why nothing is recorded
         }
 
     def session_log(self, session: str) -> tuple[list[dict[str, Any]], list[tuple[float, ...]]]:

@@ -94,6 +94,10 @@ function linkAge() {
   return S.health.age_s + serverAge;
 }
 function isLive() { return linkAge() < STALE_AFTER_S; }
+/* The headset's session log (its heartbeats say): anything but "ok" means nothing is being recorded. */
+const LOG_STATES = { stalled: "log disk not responding", full: "log disk full", read_only: "log disk read-only",
+  failed: "log cannot be written" };
+function notRecording() { return Boolean(S.health.log) && S.health.log !== "ok"; }
 
 /* ---------- status bar ---------- */
 
@@ -103,6 +107,7 @@ function renderStatus() {
   const who = S.health.player_name ? `${S.health.player_name}: ` : "";
   if (!S.wsOpen) { conn.className = "pill bad"; conn.textContent = "Console offline"; }
   else if (!S.health.connected && S.health.age_s === null) { conn.className = "pill bad"; conn.textContent = `${who}not connected`; }
+  else if (age < STALE_AFTER_S && notRecording()) { conn.className = "pill bad"; conn.textContent = `${who}live, NOT RECORDING`; }
   else if (age < STALE_AFTER_S) { conn.className = "pill ok"; conn.textContent = `${who}live`; }
   else if (age < LOST_AFTER_S) { conn.className = "pill warn"; conn.textContent = `${who}delayed ${age.toFixed(1)} s`; }
   else {
@@ -110,6 +115,9 @@ function renderStatus() {
     conn.textContent = Number.isFinite(age) ? `${who}LOST ${age.toFixed(0)} s` : `${who}LOST`;
   }
   document.body.classList.toggle("stale", !(age < STALE_AFTER_S));
+  const rec = $("rec");
+  rec.classList.toggle("hidden", !notRecording());
+  rec.textContent = notRecording() ? `NOT RECORDING: ${LOG_STATES[S.health.log] || S.health.log}` : "";
   const ps = $("pstate");
   ps.textContent = S.state.transport || "–";
   ps.className = "pill " + ({ playing: "ok", paused: "warn", error: "bad" }[S.state.transport] || "muted");
@@ -590,7 +598,7 @@ function editNote(n) {
         .catch((e) => logLine(e.message, "welfare"));
     }
   };
-  dlg.showModal();
+  dlg.show();  // not modal: STOP NOW (button, X, Esc) stays reachable while a note is being edited
 }
 
 /* ---------- controls ---------- */
@@ -614,8 +622,7 @@ function typing(e) {
 
 document.addEventListener("keydown", (e) => {
   if (e.ctrlKey || e.metaKey || e.altKey) return;
-  if ($("edit-dialog").open) return;
-  // Stop now works from anywhere, even while typing a note.
+  // Stop now works from anywhere, even while typing a note or editing one in the dialog.
   if (S.readOnly) return;
   if (e.key === "Escape") { e.preventDefault(); welfare("stop"); if (typing(e)) e.target.blur(); return; }
   if (typing(e)) return;
