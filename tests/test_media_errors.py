@@ -97,16 +97,15 @@ def films(sample_manifest: Path, tmp_path_factory: pytest.TempPathFactory) -> di
     out["truncated_no_index"] = d / "truncated-no-index.mp4"
     out["truncated_no_index"].write_bytes(raw[: int(len(raw) * 0.6)])
 
-    # unsupported: an unknown video codec (the sample entry's fourcc changed), a 4:4:4 picture, no video
+    # unsupported: an unknown video codec (the sample entry's fourcc changed), an RGB picture, no video
     out["unknown_codec"] = d / "unknown-codec.mp4"
     out["unknown_codec"].write_bytes(raw.replace(b"avc1", b"zzz1"))
-    out["yuv444"] = d / "yuv444.mp4"
-    with av.open(str(out["yuv444"]), "w") as o:
-        v = o.add_stream("libx264", rate=10)
-        v.width, v.height, v.pix_fmt = 64, 64, "yuv444p"
+    out["rgb"] = d / "rgb.mp4"  # H.264 in RGB (libx264rgb): decodes to planar gbrp, not YUV
+    with av.open(str(out["rgb"]), "w") as o:
+        v = o.add_stream("libx264rgb", rate=10)
+        v.width, v.height, v.pix_fmt = 64, 64, "rgb24"
         for i in range(5):
             f = av.VideoFrame.from_ndarray(np.full((64, 64, 3), i * 40, np.uint8), format="rgb24")
-            f = f.reformat(format="yuv444p")
             f.pts, f.time_base = i, Fraction(1, 10)
             for p in v.encode(f):
                 o.mux(p)
@@ -155,7 +154,7 @@ def test_truncated_file_plays_what_is_there_and_ends_with_an_error_event(films: 
     [
         ("truncated_no_index", "unreadable", "truncated"),
         ("unknown_codec", "unsupported_codec", "codec"),
-        ("yuv444", "unsupported_pixel_format", "yuv444p"),
+        ("rgb", "unsupported_pixel_format", "gbrp"),  # 4:4:4 YUV plays now: content_manifest.formats
         ("audio_only", "no_video", "no video"),
         ("text", "unreadable", "notes.mp4"),
     ],
@@ -233,9 +232,9 @@ def test_no_audio_device_falls_back_to_the_null_output_once(
 
 
 def test_hwdec_falls_back_to_software_once(sample_manifest: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import player.media.engine as engine_module
+    import player.media.opening as opening_module
 
-    monkeypatch.setattr(engine_module, "_cuda_unavailable", None)
+    monkeypatch.setattr(opening_module, "_cuda_unavailable", None)
     warned = []
     for _ in range(2):
         events = Events()

@@ -167,3 +167,25 @@ def test_docs_state_the_thresholds_the_code_uses():
         assert words in doc, words
     for name in PIXEL_FORMATS:
         assert name in doc or name.replace("420", "4xx").replace("422", "4xx").replace("444", "4xx") in doc
+
+
+@pytest.mark.parametrize(("film", "name"), [("cubemap", "cubemap"), ("eac", "equi-angular cubemap, EAC")])
+def test_play_refuses_cubemap_and_eac_by_name(qa_library, film, name):
+    import time
+
+    from content_manifest import load_library
+    from player.control import Controller
+
+    c = Controller(load_library(qa_library, check_files=False), engine_options={"audio": "none"})
+    events: list[tuple[str, dict]] = []
+    c.set_sink(lambda kind, data: events.append((kind, data)))
+    try:
+        c.load(film, play=True)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and not any(k == "transport.error" for k, _ in events):
+            time.sleep(0.05)
+    finally:
+        c.close()
+    errors = [d for k, d in events if k == "transport.error"]
+    assert errors and errors[0]["reason"] == "unsupported_projection", events
+    assert name in errors[0]["message"] and "equirectangular" in errors[0]["message"]

@@ -15,6 +15,23 @@ DROP_WHEN_LATE = 0.15  # decoded pictures this far behind the clock: skip non-re
 DROP_UNTIL = 0.05  # ... until they are this close again
 
 
+def unplayable_layout(path, first: av.VideoFrame | None) -> str | None:
+    """One line naming a layout the renderer cannot show (cubemap, EAC), from the first picture's spherical
+    side data or the MP4's own sv3d box; None for equirectangular films and films that say nothing."""
+    from content_manifest.spherical import CONVERT_HINT, from_frame_side_data, mp4_projection
+
+    info = from_frame_side_data(first) if first is not None else None
+    name = info.unplayable if info is not None else ""
+    if not name and (info is None or info.projection is None):
+        name = mp4_projection(path)
+    if not name:
+        return None
+    return (
+        f"{path.name}: its spherical metadata says {name}; Viewpoint plays equirectangular 360 and 180 films "
+        f"only: {CONVERT_HINT}"
+    )
+
+
 class VideoDecoder(DecodeThread):
     kind = "video"
 
@@ -72,6 +89,14 @@ class VideoDecoder(DecodeThread):
 
     def run(self) -> None:
         primed, self.primed = self.primed, []
+        unplayable = unplayable_layout(self.path, primed[0] if primed else None)
+        if unplayable:  # a cubemap or EAC film would show scrambled: refused, naming its layout
+            self.hooks.fatal("unsupported_projection", unplayable)
+            try:
+                self.container.close()
+            except Exception:
+                pass
+            return
         for frame in primed:
             if not self._deliver(frame):
                 break
