@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from player.backends import BACKENDS, Backend, BackendError, BackendOptions, backend_class
+from player.protocol.participant import rule_beside
 from player.protocol.private import private_replace
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
@@ -153,7 +154,11 @@ def play(args: argparse.Namespace, stopper, pairing_notice, stop_reason) -> int:
     if not args.listen:  # docs/protocol.md, "Session lifecycle"
         say("local preview: no session, no participant, nothing about a viewer is recorded")
     audio = args.audio or ("null" if choice.name == "headless" else "auto")
-    controller = Controller(library, engine_options={"audio": audio, "hwdec": args.hwdec})
+    controller = Controller(
+        library,
+        engine_options={"audio": audio, "hwdec": args.hwdec},
+        subtitle_language=getattr(args, "subtitles", "auto"),
+    )
     server = loop = group_sync = advertiser = None
     sinks: list = []
 
@@ -172,6 +177,11 @@ def play(args: argparse.Namespace, stopper, pairing_notice, stop_reason) -> int:
                 player_name=args.name or "viewpoint-player", retention_days=args.retention_days,
             )  # fmt: skip
             server.on_pairing_code = pairing_notice(server, controller)
+            try:  # a programme's participant code rule (participant-codes.yaml beside the manifest)
+                rule = rule_beside(Path(args.manifest))
+            except ValueError as exc:
+                return _fail(str(exc))
+            server.sessions.participant_pattern = rule[0] if rule else None
             group_sync = GroupSyncService(controller).attach(server)
             # a viewer's hold or a welfare stop released: rejoin where the group is by now
             controller.add_resume_listener(group_sync.follower.catch_up)

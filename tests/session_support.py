@@ -116,6 +116,7 @@ class Player:
             *self.extra,
         ]
         self.lines = []
+        since = self._last_pos()  # before the start: the film may load before the pairing line is read
         self.proc = subprocess.Popen(
             cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env
         )
@@ -135,7 +136,6 @@ class Player:
             self.kill()
             raise RuntimeError("player did not start:\n" + "\n".join(self.lines[-30:]))
         # the server comes up before the film loads: wait until the log says the film is there
-        since = self._last_pos()
         if not wait_for(lambda: self._loaded_since(since), timeout):
             self.kill()
             raise RuntimeError("player did not load its film:\n" + "\n".join(self.lines[-30:]))

@@ -41,6 +41,8 @@ def grouped(sample_library, tmp_path):
     server.start()
     controller.load("calibration-mono")
     client = PlayerClient(server.endpoint, load_or_create_identity(tmp_path / "keys", "player").public, ident)
+    # a film plays to a viewer only inside a consented session (docs/protocol.md, "Session lifecycle")
+    client.request("session.start", {"participant": "P-201", "consent": {"given": True, "method": "verbal"}})
     client.subscribe(events.append, since="now")
     yield controller, client, events
     client.close()

@@ -54,6 +54,8 @@ def rig(sample_manifest, tmp_path_factory):
     p.authorize(alice, "lead")
     p.start()
     lead = p.client(alice)
+    # a film plays only inside a consented session (docs/protocol.md, "Session lifecycle")
+    lead.request("session.start", {"participant": "P-043", "consent": {"given": True, "method": "verbal"}})
     yield {"player": p, "alice": alice, "lead": lead, "base": base}
     lead.close()
     p.stop()
@@ -84,15 +86,17 @@ def test_pairing_code_is_shown_in_the_headset_until_a_facilitator_pairs(sample_m
         code = p.pairing_code
         assert code and f"pairing code {code}" in "\n".join(p.lines)
         assert wait_for(lambda: _written(_snapshot(out, 0), _snapshot(ref, 0)), 30)
+        # both are in the lobby (the calm scene): the unpaired one shows its code, the paired one a welcome
         shown = np.abs(_centre(_snapshot(out, 0)) - _centre(_snapshot(ref, 0)))
-        assert shown.max() > 100 and (shown.max(axis=2) > 60).sum() > 20, "the code is drawn in the view"
+        assert shown.max() > 50 and (shown.max(axis=2) > 30).sum() > 20, "the code is drawn in the view"
 
         alice = make_home(tmp_path / "alice", "alice")
         paired = pair(p.endpoint, code, alice)
         assert paired.role == "lead"
         time.sleep(0.6)  # the notice fades out (0.3 s)
         for player, home in ((p, alice), (q, bob)):
-            with player.client(home) as c:
+            with player.client(home) as c:  # a consented session: the film instead of the calm scene
+                c.request("session.start", {"participant": "P-044", "consent": {"given": True}})
                 c.request("seek", {"t": 2.0})
         assert wait_for(lambda: _written(_snapshot(out, 2), _snapshot(ref, 2)), 30)
         gone = np.abs(_centre(_snapshot(out, 2)) - _centre(_snapshot(ref, 2)))

@@ -14,6 +14,9 @@ from tests.support import assert_refused
 
 pytestmark = pytest.mark.timeout(120)
 
+# the player plays only inside a consented session; this one also agrees to pose capture
+RIG_SESSION = {"participant": "P-100", "consent": {"given": True, "method": "verbal", "pose_capture": True}}
+
 
 @pytest.fixture(scope="module")
 def rig(sample_manifest, tmp_path_factory):
@@ -25,6 +28,8 @@ def rig(sample_manifest, tmp_path_factory):
     p.authorize(olivia, "observer")
     p.start()
     lead = p.client(alice)
+    lead.request("session.start", RIG_SESSION)
+    lead.request("play")
     rig = {"player": p, "alice": alice, "olivia": olivia, "lead": lead, "base": base}
     rig["keeper"] = KeepPlaying(lead)
     yield rig
@@ -174,6 +179,11 @@ def test_session_lifecycle_and_annotations(rig):
     assert edited["data"]["ref"] == ref and edited["data"]["text"] == "first, edited"
     sessions = c.request("sessions")["sessions"]
     assert any(s["id"] == sid and s["participant"] == "P-017" and s["ended_utc"] for s in sessions)
+    with pytest.raises(CommandFailed) as e:  # back in the lobby: nothing plays until the next session
+        c.request("play")
+    assert e.value.code == "no_consent"
+    c.request("session.start", RIG_SESSION)  # the other tests' session, playing
+    c.request("play")
     c.close()
 
 

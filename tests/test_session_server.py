@@ -4,6 +4,7 @@ coalescing, scheduled commands, clear start-up errors."""
 from __future__ import annotations
 
 import socket
+import sqlite3
 import threading
 import time
 
@@ -67,8 +68,12 @@ def test_concurrent_emitters_get_gapless_ordered_sequence_numbers(served):
     assert all(e["film"] == "calibration-mono" for e in got if e["type"] == "test.burst")
 
 
+POSE_CONSENT = {"given": True, "method": "verbal", "pose_capture": True}
+
+
 def test_pose_samples_are_coalesced(served):
     server, _controller, client = served
+    client.request("session.start", {"participant": "KQM-482", "consent": POSE_CONSENT})
     poses: list[dict] = []
     client.subscribe(lambda e: None, on_pose=poses.append, since="now")
     t0 = time.monotonic()
@@ -122,3 +127,37 @@ def test_a_busy_port_is_a_clear_error(sample_library, tmp_path):
         SessionServer(
             Controller(sample_library), "udp://x", tmp_path / "k", tmp_path / "l2.sqlite", announce=False
         ).start()
+
+
+def _offer_poses(server, seconds: float) -> None:
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < seconds:
+        server.pose((0.0, 0.3, 0.0, 0.95), 0.5)
+        time.sleep(0.005)
+
+
+def test_no_pose_is_kept_in_the_lobby_or_without_pose_consent(served):
+    """Issue 14: pose capture refused means nothing stored, streamed or shown live; the lobby keeps none."""
+    server, _controller, client = served
+    poses: list[dict] = []
+    client.subscribe(lambda e: None, on_pose=poses.append, since="now")
+    _offer_poses(server, 0.5)  # the lobby (standby)
+    lobby = client.request("status")
+    assert "heading" not in lobby["controller"] and lobby["controller"]["lobby"] is True
+    no_pose = {"given": True, "method": "verbal", "pose_capture": False}
+    started = client.request("session.start", {"participant": "KQM-483", "consent": no_pose})
+    _offer_poses(server, 0.5)
+    st = client.request("status")
+    assert "heading" not in st["controller"] and "pitch" not in st["controller"]  # no live gaze either
+    client.request("session.end")
+    with_pose = client.request("session.start", {"participant": "KQM-484", "consent": POSE_CONSENT})
+    _offer_poses(server, 0.5)
+    assert wait_for(lambda: poses, 10)
+    assert "heading" in client.request("status")["controller"]
+    client.request("session.end")
+    assert {p["session"] for p in poses} == {with_pose["session"]}
+    db = sqlite3.connect(server.log_path)
+    kept = {r[0] for r in db.execute("SELECT DISTINCT session FROM poses")}
+    db.close()
+    assert kept == {with_pose["session"]}, (kept, started)
+    assert client.request("poses", {"session": started["session"]})["samples"] == []

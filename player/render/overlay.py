@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 WELFARE_LEVELS = ("none", "soften", "stop")
 DEFAULT_STOP_MESSAGE = "Pausing here.\nYou are safe. Take your time."
+LOBBY_MESSAGE = "Welcome.\nThe film starts when your session does."
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,6 +82,7 @@ class OverlayAnimator:
         self.notice = ""
         self._last_notice = ""
         self._notice = _Fade()
+        self.lobby = False  # no consented session: the calm scene, never the film (docs/protocol.md)
         self.failed = False  # the film failed mid-play: the calm scene until the next film loads
 
     def set_welfare(self, level: str, now: float | None = None) -> None:
@@ -93,11 +95,19 @@ class OverlayAnimator:
                 self._calm.set(1.0, now, self.STOP_FADE_S)
                 self._soften.set(1.0, now, self.STOP_FADE_S)
             elif level == "soften":
-                self._calm.set(1.0 if self.failed else 0.0, now, self.RESUME_FADE_S)
+                self._calm.set(1.0 if self.lobby or self.failed else 0.0, now, self.RESUME_FADE_S)
                 self._soften.set(1.0, now, self.SOFTEN_FADE_S)
             else:
-                self._calm.set(1.0 if self.failed else 0.0, now, self.RESUME_FADE_S)
+                self._calm.set(1.0 if self.lobby or self.failed else 0.0, now, self.RESUME_FADE_S)
                 self._soften.set(0.0, now, self.RESUME_FADE_S)
+
+    def set_lobby(self, lobby: bool, now: float | None = None) -> None:
+        """The lobby (no consented session) shows the calm scene with the notice (the pairing code) or a
+        welcome; leaving it fades back to the film unless a welfare stop holds the calm scene."""
+        now = time.monotonic() if now is None else now
+        with self._lock:
+            self.lobby = lobby
+            self._set_calm(now)
 
     def set_film_failed(self, failed: bool, now: float | None = None) -> None:
         """A film that failed mid-play (vanished, truncated, undecodable): the calm scene, until a film
@@ -105,8 +115,11 @@ class OverlayAnimator:
         now = time.monotonic() if now is None else now
         with self._lock:
             self.failed = failed
-            calm = failed or self.welfare == "stop"
-            self._calm.set(1.0 if calm else 0.0, now, self.STOP_FADE_S if calm else self.RESUME_FADE_S)
+            self._set_calm(now)
+
+    def _set_calm(self, now: float) -> None:
+        calm = self.lobby or self.failed or self.welfare == "stop"
+        self._calm.set(1.0 if calm else 0.0, now, self.STOP_FADE_S if calm else self.RESUME_FADE_S)
 
     def set_paused(self, paused: bool, now: float | None = None) -> None:
         now = time.monotonic() if now is None else now
@@ -147,7 +160,9 @@ class OverlayAnimator:
             pause = self._pause.value(now) * (1.0 - calm)
             message, message_alpha = (self.stop_message, calm) if calm > 0.0 else ("", 0.0)
             notice = self._notice.value(now)
-            if calm <= 0.0 and notice > 0.0:
+            if self.lobby and self.welfare != "stop":
+                message = self.notice or LOBBY_MESSAGE
+            elif calm <= 0.0 and notice > 0.0:
                 message, message_alpha = self.notice or self._last_notice, notice
             return OverlayState(
                 welfare=self.welfare,

@@ -49,6 +49,7 @@ class Commands:
             "sessions": self._sessions,
             "session.start": self._session_start,
             "session.end": self._session_end,
+            "session.resume": self._session_resume,
             "annotate": self._annotate,
             "annotation.edit": self._annotation_change,
             "annotation.delete": self._annotation_change,
@@ -166,12 +167,20 @@ class Commands:
 
     def _session_start(self, cmd: P.Command, peer: Peer, t_recv: float) -> Reply:
         a = cmd.args
+        try:  # the programme's rule where it has one (the catalogue checked the shape every rule shares)
+            P.check_participant(a["participant"], self.sessions.participant_pattern)
+        except P.ParticipantCodeError as exc:
+            raise P.ProtocolError(P.E_BAD_ARGS, f"args.participant: {exc}") from None
         reason = "replaced" if self.sessions.kind == "facilitated" else "facilitated_session_started"
         previous = self.sessions.end(reason)
         extra = {k: a[k] for k in ("facilitator", "group", "pause_on_lost") if k in a}
         extra.setdefault("facilitator", peer.name)
         self.sessions.begin(a["participant"], a["consent"], previous, extra)
         return P.encode_ok(cmd.id, {"session": self.sessions.id, "participant": a["participant"]})
+
+    def _session_resume(self, cmd: P.Command, peer: Peer, t_recv: float) -> Reply:
+        resumed = self.sessions.resume(self.server.log, cmd.args["session"], peer.name)
+        return P.encode_ok(cmd.id, {"session": self.sessions.id, **resumed})
 
     def _session_end(self, cmd: P.Command, peer: Peer, t_recv: float) -> Reply:
         if self.sessions.kind != "facilitated":

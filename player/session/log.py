@@ -13,6 +13,7 @@ Only the session thread writes. Readers in other processes may open the file at 
 from __future__ import annotations
 
 import json
+import logging
 import sqlite3
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -21,6 +22,8 @@ from typing import Any
 
 from player.protocol.poses import pack_poses, unpack_poses
 from player.protocol.private import private_file
+
+_log = logging.getLogger("viewpoint.session")
 
 SCHEMA_VERSION = 1
 
@@ -158,9 +161,11 @@ class SessionLog:
         poses: Sequence[PoseBatch] = (),
         requests: Iterable[tuple[str, str, str, str]] = (),
     ) -> None:
-        """Write a batch in one transaction and commit it (durable when this returns)."""
+        """Write a batch in one transaction and commit it (durable when this returns). A ``log.purged``
+        event deletes the sessions it names in that same transaction; their bytes are erased after it."""
         if not events and not poses and not requests:
             return
+        purged: list[str] = []
         db = self.db
         try:
             db.execute("BEGIN IMMEDIATE")
@@ -180,6 +185,8 @@ class SessionLog:
                                 ev.utc,
                             ),
                         )
+                    elif ev.type == "log.purged":
+                        purged += self._delete(ev.data.get("sessions") or [], ev.data.get("ended_before"))
                     elif ev.type == "session.ended":
                         db.execute(
                             "UPDATE sessions SET ended_utc=?, end_reason=? WHERE id=?",
@@ -214,33 +221,58 @@ class SessionLog:
             raise LogError(f"{self.path}: write failed ({exc})", failure_state(exc)) from None
         self.commits += 1
         self.events_written += len(events)
+        if purged:
+            self.erase()
 
-    def purge_before(self, cutoff_utc: str, keep: Iterable[str] = ()) -> list[str]:
-        """Delete ended sessions that ended before ``cutoff_utc`` (ISO Z); returns their ids.
+    # -- purging (docs/protocol.md, "Retention and purge"): the rows go, then their bytes
 
-        The caller logs the purge as an event (``log.purged``) in the current session.
-        """
+    def purgeable(self, cutoff_utc: str, keep: Iterable[str] = ()) -> list[str]:
+        """Ids of the sessions that ended before ``cutoff_utc`` (ISO Z), except ``keep``."""
         keep = set(keep)
-        ids = [
+        return [
             r[0]
             for r in self.db.execute(
                 "SELECT id FROM sessions WHERE ended_utc IS NOT NULL AND ended_utc < ?", (cutoff_utc,)
             )
             if r[0] not in keep
         ]
-        if not ids:
-            return []
-        try:
-            self.db.execute("BEGIN IMMEDIATE")
-            for sid in ids:
-                self.db.execute("DELETE FROM events WHERE session=?", (sid,))
-                self.db.execute("DELETE FROM poses WHERE session=?", (sid,))
-                self.db.execute("DELETE FROM sessions WHERE id=?", (sid,))
+
+    def _delete(self, ids: list[str], cutoff_utc: str | None) -> list[str]:
+        """Delete sessions (inside the caller's transaction); the request replies before the cutoff go
+        too (a session.start reply names its participant)."""
+        for sid in ids:
+            self.db.execute("DELETE FROM events WHERE session=?", (sid,))
+            self.db.execute("DELETE FROM poses WHERE session=?", (sid,))
+            self.db.execute("DELETE FROM sessions WHERE id=?", (sid,))
+        if cutoff_utc:
             self.db.execute("DELETE FROM requests WHERE utc < ?", (cutoff_utc,))
-            self.db.execute("COMMIT")
-        except sqlite3.Error as exc:
-            self.db.execute("ROLLBACK")
-            raise LogError(f"{self.path}: purge failed ({exc})") from None
+        return list(ids)
+
+    def erase(self) -> None:
+        """Make deleted rows unreadable: ``secure_delete`` zeroed them in the pages written to the WAL; a
+        ``VACUUM`` rebuilds the file when free pages remain (their old content may predate secure_delete),
+        and a checkpoint copies the pages into the database file and truncates the WAL to nothing."""
+        try:
+            if self.db.execute("PRAGMA freelist_count").fetchone()[0]:
+                self.db.execute("VACUUM")
+            self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+        except sqlite3.Error as exc:  # the rows are gone already; the next purge or start erases again
+            _log.warning("%s: erasing purged data failed (%s)", self.path, exc)
+
+    def purge_before(self, cutoff_utc: str, keep: Iterable[str] = ()) -> list[str]:
+        """Delete and erase the sessions that ended before ``cutoff_utc`` (ISO Z) now; returns their ids.
+        (The session server appends a ``log.purged`` event instead: deleted in the same transaction.)"""
+        ids = self.purgeable(cutoff_utc, keep)
+        if ids:
+            try:
+                self.db.execute("BEGIN IMMEDIATE")
+                self._delete(ids, cutoff_utc)
+                self.db.execute("COMMIT")
+            except sqlite3.Error as exc:
+                if self.db.in_transaction:
+                    self.db.execute("ROLLBACK")
+                raise LogError(f"{self.path}: purge failed ({exc})", failure_state(exc)) from None
+            self.erase()
         return ids
 
     def prune_requests(self, cutoff_utc: str) -> None:

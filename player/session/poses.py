@@ -2,6 +2,8 @@
 
 The render thread only overwrites :attr:`PoseStream.latest` (coalescing); the session thread samples it,
 numbers the samples (``pseq``, per session), batches them for the log and publishes them after the commit.
+Only while :attr:`PoseStream.recording` (a session whose consent has ``pose_capture: true``): in the lobby
+and in a session without pose consent nothing is sampled, stored or streamed.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ class PoseStream:
         self._first_pseq = 1
         self.pending: list[Sample] = []
         self.batches: list[PoseBatch] = []
+        self.recording = False  # set by the session lifecycle (consent's pose_capture)
 
     def offer(self, orientation: tuple[float, float, float, float], media_t: float | None) -> None:
         """Replace the latest sample (any thread; never blocks). Bad input is ignored."""
@@ -44,7 +47,7 @@ class PoseStream:
     def sample(self) -> None:
         """Take the latest sample if the render loop gave a new one since the last time."""
         p = self.latest
-        if p is None or p is self._last_sampled:
+        if p is None or p is self._last_sampled or not self.recording:
             return
         self._last_sampled = p
         self.pseq += 1

@@ -1,20 +1,47 @@
-"""Session lifecycle: the standby or facilitated session events belong to; recovery; retention purges.
+"""Session lifecycle: the lobby (standby) or the facilitated session events belong to; recovery; purges.
 
 There is always exactly one current session. ``session.started`` is seq 1 of its session and names the
 previous one (``previous``), so a subscriber can follow the chain; ``session.ended`` is its last event.
+The player owns the lifecycle (``docs/protocol.md``, "Session lifecycle"): in the lobby (standby) the
+controller shows the calm scene and refuses to play, and no pose is kept; a facilitated session (participant
+code and consent) lets a lead play, with poses only if its consent says ``pose_capture: true``; ending it
+stops the film and brings the calm scene back before ``session.ended`` is logged.
 """
 
 from __future__ import annotations
 
+import math
 import secrets
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
 from player import protocol as P
+from player.protocol.poses import unpack_poses
 
 from .log import SessionLog
 from .pipeline import EventPipeline
+
+
+def last_position(log: SessionLog, session: str) -> tuple[str | None, float | None]:
+    """The film and media time a session was last logged at: its last event with a media time, or its last
+    pose sample if later (poses are sampled many times a second; events come when something happens)."""
+    row = log.db.execute(
+        "SELECT film, media_t FROM events WHERE session=? AND film IS NOT NULL AND media_t IS NOT NULL"
+        " ORDER BY seq DESC LIMIT 1",
+        (session,),
+    ).fetchone()
+    film, media_t = (row[0], float(row[1])) if row else (None, None)
+    pose = log.db.execute(
+        "SELECT film, samples FROM poses WHERE session=? ORDER BY pos DESC LIMIT 1", (session,)
+    ).fetchone()
+    if pose is not None and pose[0]:
+        samples = unpack_poses(pose[1])
+        t = samples[-1][1] if samples else math.nan
+        if math.isfinite(t) and (film is None or (pose[0] == film and t > (media_t or 0.0))):
+            film, media_t = pose[0], float(t)
+    return film, media_t
 
 
 def new_session_id(now: float | None = None) -> str:
@@ -30,6 +57,13 @@ class Sessions:
         self.default_pause_on_lost = default_pause_on_lost
         self.kind = "standby"
         self.info: dict[str, Any] = {}
+        self.consent: dict | None = None
+        self.participant_pattern: str | None = None  # a programme's rule (participant-codes.yaml), else P's
+
+    def _hook(self, name: str) -> Callable[..., Any] | None:
+        """The controller's lifecycle method ``name`` (a controller without one has no film to gate)."""
+        hook = getattr(self.events.controller, name, None)
+        return hook if callable(hook) else None
 
     @property
     def id(self) -> str:
@@ -66,6 +100,12 @@ class Sessions:
         self.events.last_published = 0
         self.events.poses.restart()
         self.kind = "facilitated" if participant else "standby"
+        self.consent = consent if participant else None
+        pose = bool(participant) and (consent or {}).get("pose_capture") is True
+        self.events.poses.recording = pose
+        hook = self._hook("open_session" if participant else "enter_lobby")
+        if hook is not None:
+            hook(pose) if participant else hook()
         self.info = {
             "id": self.id,
             "kind": self.kind,
@@ -86,16 +126,57 @@ class Sessions:
         self.events.append("session.started", data, drain=False)  # always seq 1 of its session
 
     def end(self, reason: str, detail: str | None = None) -> dict[str, Any]:
-        """Log ``session.ended``; returns the ``previous`` reference for the next session."""
+        """Stop the film and show the calm scene, then log ``session.ended``; returns the ``previous``
+        reference for the next session."""
+        lobby = self._hook("enter_lobby")
+        if lobby is not None and lobby():
+            self._await_pause()  # the film's transport.paused is logged in the session it stopped
+        self.events.poses.recording = False
         self.events.flush_poses()
         self.events.append("session.ended", {"reason": reason, **({"detail": detail} if detail else {})})
         return {"session": self.id, "seq": self.events.seq}
+
+    def _await_pause(self, limit_s: float = 0.2) -> None:
+        """Number the engine's ``transport.paused`` (it comes from the engine's event thread, usually within a
+        millisecond) before ``session.ended``; never waits longer than ``limit_s``."""
+        deadline = time.monotonic() + limit_s
+        start = len(self.events.pending)
+        while time.monotonic() < deadline:
+            self.events.drain()
+            if any(r.type == "transport.paused" for r in self.events.pending[start:]):
+                return
+            time.sleep(0.001)
+
+    def resume(self, log: SessionLog, session: str, by: str) -> dict[str, Any]:
+        """Resume an interrupted session: a new facilitated session with its participant and consent
+        (``session.started`` says ``resumed``), its film loaded and paused where it was last logged."""
+        row = next((r for r in log.sessions(1000) if r["id"] == session), None)
+        if row is None:
+            raise P.ProtocolError(P.E_NOT_FOUND, f"args.session: no session {session!r} in this player's log")
+        if row["kind"] != "facilitated" or row["end_reason"] != "interrupted":
+            why = "it is still running" if row["ended_utc"] is None else f"it ended ({row['end_reason']})"
+            raise P.ProtocolError(
+                P.E_BAD_ARGS, f"args.session: {session} was not interrupted by a crash ({why}): start anew"
+            )
+        film, media_t = last_position(log, session)
+        where = {"session": session, "film": film, "media_t": media_t}
+        previous = self.end("facilitated_session_started")
+        extra = {"facilitator": by, "resumed": where}
+        self.begin(row["participant"], row["consent"], previous, extra)
+        dispatch = getattr(self.events.controller, "dispatch", None)
+        if dispatch is not None and where["film"]:
+            current = getattr(getattr(self.events.controller, "film", None), "id", None)
+            if current != where["film"]:
+                dispatch("load", {"film": where["film"]})
+            dispatch("seek", {"t": max(0.0, float(where["media_t"]))})
+        return {"participant": row["participant"], "resumed": where}
 
     def purge(self, log: SessionLog, older_than_days: float, by: str) -> dict[str, Any]:
         """Delete sessions that ended more than ``older_than_days`` ago (never the current one); logged."""
         self.events.commit_and_publish()  # purge sees every ended session
         cutoff = P.utc_now(time.time() - older_than_days * 86400.0)
-        ids = log.purge_before(cutoff, keep=[self.id])
+        ids = log.purgeable(cutoff, keep=[self.id])
+        # the log deletes the sessions log.purged names in the transaction that writes it, then erases them
         self.events.append(
             "log.purged",
             {
@@ -106,4 +187,5 @@ class Sessions:
                 "by": by,
             },
         )
+        self.events.commit_and_publish()
         return {"purged": ids, "count": len(ids), "ended_before": cutoff}
