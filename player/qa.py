@@ -301,7 +301,7 @@ def run_qa(args: argparse.Namespace) -> int:
     the JUnit file is written in every case once the arguments are good."""
     import sys
 
-    from content_manifest import check_manifest
+    from content_manifest.partial import check_film_by_film
     from player.protocol.argtypes import output_problem
 
     if not 1.0 <= args.speed <= 8.0:
@@ -315,20 +315,28 @@ def run_qa(args: argparse.Namespace) -> int:
     verdicts: list[FilmVerdict] = []
     try:
         try:
-            # the films' own files are checked film by film (a missing one fails its case, not the run)
-            library, problems = check_manifest(args.manifest, check_files=False)
+            # the films' own files are checked film by film (a missing one fails its case, not the run), and
+            # a film whose entry is wrong fails its own case while the others are tested
+            checked = check_film_by_film(args.manifest, check_files=False)
         except OSError as exc:
-            library, problems = None, [f"{args.manifest}: cannot read ({exc.strerror or exc})"]
-        if library is None:
-            errors = [str(p) for p in problems if getattr(p, "severity", "error") == "error"]
-            verdicts.append(FilmVerdict("manifest", failures=errors or ["invalid manifest"]))
-            print(f"viewpoint-player: {args.manifest}: invalid manifest:", *errors, sep="\n", file=sys.stderr)
+            checked = None
+            document = [f"{args.manifest}: cannot read ({exc.strerror or exc})"]
+        else:
+            document = [str(p) for p in checked.document_errors]
+        if document or checked is None or checked.library is None:
+            verdicts.append(FilmVerdict("manifest", failures=document or ["invalid manifest"]))
+            head = f"viewpoint-player: {args.manifest}: invalid manifest:"
+            print(head, *document, sep="\n", file=sys.stderr)
+        if checked is None or checked.library is None:
             return 2
-        ids = args.films or list(library.films)
+        library, wrong = checked.library, checked.film_errors
+        ids = args.films or [*library.films, *wrong]
         for film_id in ids:
             film = library.films.get(film_id)
-            if film is None:
-                known = ", ".join(library.films) or "none"
+            if film_id in wrong:
+                v = FilmVerdict(film_id, failures=[f"manifest: {p}" for p in wrong[film_id]])
+            elif film is None:
+                known = ", ".join([*library.films, *wrong]) or "none"
                 missing = f"--films: no film {film_id!r} in the library (known: {known})"
                 v = FilmVerdict(film_id, failures=[missing])
             else:
@@ -337,6 +345,8 @@ def run_qa(args: argparse.Namespace) -> int:
             _say(v)
             if args.report_dir and v.report:
                 _write_report(args.report_dir, film_id, v.report)
+        if document:
+            return 2
         return 0 if all(v.passed for v in verdicts) else 1
     finally:
         if args.junit:

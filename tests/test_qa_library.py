@@ -189,3 +189,26 @@ def test_play_refuses_cubemap_and_eac_by_name(qa_library, film, name):
     errors = [d for k, d in events if k == "transport.error"]
     assert errors and errors[0]["reason"] == "unsupported_projection", events
     assert name in errors[0]["message"] and "equirectangular" in errors[0]["message"]
+
+
+def test_a_wrong_entry_fails_its_own_case_only(qa_library, tmp_path):
+    text = qa_library.read_text(encoding="utf-8")
+    broken = tmp_path / "manifest.yaml"
+    text = text.replace("file: gone.mp4", "file: ../../etc/passwd")  # film "missing": leaves the folder
+    text = text.replace(
+        "    projection: equirect360\n    stereo: mono\n", "    projection: cube\n    stereo: mono\n", 1
+    )
+    broken.write_text(text, encoding="utf-8")
+    for name in ("mono.mp4", "h444.mp4"):
+        shutil.copy(qa_library.parent / name, tmp_path / name)
+    junit = tmp_path / "junit.xml"
+    code = main(["qa", "--manifest", str(broken), "--films", "good-mono", "missing", "h264-444",
+                 "--junit", str(junit), "--speed", "8"])  # fmt: skip
+    assert code == 1
+    cases = {
+        c.get("name"): c.find("failure") for c in ET.parse(junit).getroot().findall("./testsuite/testcase")
+    }
+    assert list(cases) == ["good-mono", "missing", "h264-444"]
+    assert "projection: unknown value 'cube'" in cases["good-mono"].text
+    assert "'../../etc/passwd' leaves the library folder" in cases["missing"].text
+    assert cases["h264-444"] is None
