@@ -9,6 +9,7 @@ from pathlib import Path
 
 import yaml
 
+from .files import check_name
 from .model import (
     Audience,
     Chapter,
@@ -18,12 +19,9 @@ from .model import (
     ManifestError,
     MediaInfo,
     Problem,
-    film_file,
-    is_absolute_name,
 )
 from .nodes import ALIAS_LIMIT_TEXT, Node, TooManyAliases, Unsupported, compose, fast_compose
 from .onepass import read_checked
-from .safefile import NotRegularFile, irregular, open_regular
 from .schema import INVALID, LIBRARY, MANIFEST_VERSION, Context, Rec
 from .timecode import format_time
 
@@ -263,24 +261,11 @@ def _film(
     duration = f.get("duration")
     file = f.get("file")
     if file is not None:
-        if is_absolute_name(file):
-            _absolute(file, f.at("file"), f"{path}.file", ctx)
-        elif not outside and _leaves(file):
-            _leaves_folder(file, f.at("file"), f"{path}.file", ctx)
-        elif check_files:
-            film_path = film_file(folder_name, file)
-            what = _file_problem(film_path)
-            if what:
-                expected = f"a video file at {Path(film_path)}"
-                ctx.add(f.at("file"), f"{path}.file", f"the film file {file!r} {what}", expected)
+        check_name(file, "film", f.at("file"), f"{path}.file", ctx, folder_name, outside, check_files)
     subs = f.get("subtitles", {})
     for lang, sub in subs.items():
-        if is_absolute_name(sub):
-            _absolute(sub, subs.at(lang), f"{path}.subtitles.{lang}", ctx)
-        elif not outside and _leaves(sub):
-            _leaves_folder(sub, subs.at(lang), f"{path}.subtitles.{lang}", ctx)
-        elif check_files:
-            _check_vtt(film_file(folder_name, sub), sub, subs.at(lang), f"{path}.subtitles.{lang}", ctx)
+        where = f"{path}.subtitles.{lang}"
+        check_name(sub, "subtitle", subs.at(lang), where, ctx, folder_name, outside, check_files)
     chapters = _chapters(f.get("chapters", ()), duration, f"{path}.chapters", ctx)
     warnings = []
     for j, w in enumerate(f.get("content_warnings", ())):
@@ -408,61 +393,6 @@ def _chapters(items: list, duration: float | None, path: str, ctx: Context) -> l
 
 
 _REQUIRED = ("id", "title", "file", "sha256", "projection")
-
-
-def _leaves(name: str) -> bool:
-    """Whether a relative name climbs out of the manifest's folder ('../x', 'a/../../x')."""
-    depth = 0
-    for part in name.replace("\\", "/").split("/"):
-        if part == "..":
-            depth -= 1
-            if depth < 0:
-                return True
-        elif part not in ("", "."):
-            depth += 1
-    return False
-
-
-def _leaves_folder(file: str, mark: tuple[int, int], where: str, ctx: Context) -> None:
-    ctx.add(
-        mark, where, f"{file!r} leaves the library folder",
-        "a path inside the manifest's folder, or `allow_outside_folder: true` at the top of the manifest",
-    )  # fmt: skip
-
-
-def _file_problem(path: str) -> str | None:
-    """None for a regular file (or a link to one), else what is there instead, in words."""
-    try:
-        return irregular(path)
-    except FileNotFoundError:
-        return "does not exist"
-    except OSError as e:
-        return f"cannot be read ({e.strerror or e})"
-
-
-def _absolute(file: str, mark: tuple[int, int], where: str, ctx: Context) -> None:
-    ctx.add(mark, where, f"{file!r} is an absolute path", "a path relative to the manifest's folder")
-
-
-def _check_vtt(p: str, sub: str, mark: tuple[int, int], where: str, ctx: Context) -> None:
-    """The subtitle file exists, is a regular file and every cue parses (problems with their line)."""
-    from .webvtt import MAX_BYTES, check_text
-
-    try:
-        with open_regular(p) as fh:
-            data = fh.read(MAX_BYTES + 1)
-    except FileNotFoundError:
-        ctx.add(mark, where, f"the subtitle file {sub!r} does not exist", f"a WebVTT file at {Path(p)}")
-        return
-    except NotRegularFile:
-        what = _file_problem(p) or "is not a regular file"
-        ctx.add(mark, where, f"the subtitle file {sub!r} {what}", "a regular WebVTT file")
-        return
-    except OSError as e:
-        ctx.add(mark, where, f"cannot read the subtitle file {sub!r}: {e.strerror}", "a readable WebVTT file")
-        return
-    for problem in check_text(data, sub):
-        ctx.add(mark, where, problem.text, problem.expected, warning=problem.warning)
 
 
 def _check_aspect(f: Rec, media: MediaInfo, path: str, ctx: Context) -> None:
