@@ -313,6 +313,7 @@ def run_qa(args: argparse.Namespace) -> int:
             print(f"viewpoint-player: {option}: {problem}", file=sys.stderr)
             return 2
     verdicts: list[FilmVerdict] = []
+    ids: list[str] = []
     try:
         try:
             # the films' own files are checked film by film (a missing one fails its case, not the run), and
@@ -349,6 +350,8 @@ def run_qa(args: argparse.Namespace) -> int:
             return 2
         return 0 if all(v.passed for v in verdicts) else 1
     finally:
+        done = {v.film for v in verdicts}
+        verdicts += [FilmVerdict(f, failures=["not run: qa was interrupted"]) for f in ids if f not in done]
         if args.junit:
             _write_junit(args.junit, verdicts, args.manifest)
 

@@ -212,3 +212,21 @@ def test_a_wrong_entry_fails_its_own_case_only(qa_library, tmp_path):
     assert "projection: unknown value 'cube'" in cases["good-mono"].text
     assert "'../../etc/passwd' leaves the library folder" in cases["missing"].text
     assert cases["h264-444"] is None
+
+
+def test_interrupted_qa_still_writes_every_case(qa_library, tmp_path):
+    import signal
+    import subprocess
+    import sys
+
+    junit = tmp_path / "junit.xml"
+    cmd = [sys.executable, "-m", "player.cli", "qa", "--manifest", str(qa_library), "--junit", str(junit),
+           "--speed", "1", "--films", "good-mono", "h264-444", "prores-422-10", "right-first"]  # fmt: skip
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True, cwd=Path(__file__).parent.parent)
+    first = proc.stdout.readline()  # the first film's verdict: the second is playing now
+    proc.send_signal(signal.SIGINT)
+    proc.communicate(timeout=60)
+    cases = ET.parse(junit).getroot().findall("./testsuite/testcase")
+    assert first.startswith("PASS good-mono")
+    assert [c.get("name") for c in cases] == ["good-mono", "h264-444", "prores-422-10", "right-first"]
+    assert "not run: qa was interrupted" in cases[-1].find("failure").text
