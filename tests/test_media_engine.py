@@ -429,13 +429,13 @@ def test_miniaudio_device_path_keeps_sync(mono: Path, monkeypatch: pytest.Monkey
     engine; miniaudio's own null backend stands in for a sound card here."""
     import miniaudio
 
-    import player.media.engine as engine_module
+    import player.media.opening as opening_module
     from player.media.audio_output import DeviceOutput
 
     def device_output(kind: str, render: Callable, on_fallback: Callable) -> DeviceOutput:
         return DeviceOutput(render, backends=[miniaudio.Backend.NULL])
 
-    monkeypatch.setattr(engine_module, "open_output", device_output)
+    monkeypatch.setattr(opening_module, "open_output", device_output)
     rec = Recorder(mono)
     info = rec.open()
     assert info.audio_output.startswith("miniaudio:")
