@@ -29,11 +29,11 @@ from facilitator.client import (
     RequestTimeout,
     pair,
 )
-from facilitator.store import FacilitatorStore, StoreError
+from facilitator.store import FacilitatorStore, StoreError, remove_files
 from player import protocol as P
 from player.protocol.argtypes import number
 from player.protocol.keys import KeyFileError
-from player.protocol.private import open_private
+from player.protocol.private import private_replace
 
 PROG = "viewpoint-facilitator"
 
@@ -351,9 +351,10 @@ def cmd_export(args: argparse.Namespace) -> int:
             _fetch_into(args, store)
         if args.output is None or str(args.output) == "-":
             store.export(args.session, args.format, sys.stdout)
-        else:
-            with open_private(Path(args.output), "w", encoding="utf-8", newline="") as f:
+        else:  # whole or not at all: a temporary file beside it, renamed into place (never someone else's)
+            with private_replace(Path(args.output), "w", encoding="utf-8", newline="") as f:
                 n = store.export(args.session, args.format, f)
+            store.remember_written(store.resolve(args.session), Path(args.output), "export")  # purged with it
             print(f"{args.output}: {n} rows", file=sys.stderr)
     except StoreError as exc:
         raise Failure(str(exc), 2) from None
@@ -382,9 +383,17 @@ def cmd_purge(args: argparse.Namespace) -> int:
     store = _store(args)
     try:
         ids = store.purge(args.older_than)
+    except StoreError as exc:
+        raise Failure(str(exc)) from None
     finally:
         store.close()
     print(f"facilitator store: purged {len(ids)} session(s) ended more than {args.older_than:g} days ago")
+    reports = _home(args).path / "reports"  # the console's reports of those sessions
+    removed, kept = remove_files(str(reports / f"report-{sid}.html") for sid in ids)
+    for path in store.removed + removed:
+        print(f"  removed {path}")
+    for path, why in store.not_removed + kept:
+        print(f"  NOT removed {path} ({why}): delete it by hand")
     if args.on_player:
         with _connect(args) as client:
             res = client.request("purge", {"older_than_days": args.older_than})

@@ -68,6 +68,10 @@ CREATE TABLE IF NOT EXISTS group_records(
     json TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS group_records_grp ON group_records(grp, pos);
+CREATE TABLE IF NOT EXISTS written(  -- files written from a session (exports, reports): a purge removes them
+    session TEXT NOT NULL, path TEXT NOT NULL, kind TEXT NOT NULL, utc TEXT NOT NULL,
+    PRIMARY KEY(session, path)
+);
 """
 
 CSV_FIELDS = ("session", "seq", "utc", "mono", "film", "media_t", "type", "data")
@@ -98,6 +102,8 @@ class FacilitatorStore:
         self._lock = threading.Lock()
         self._pose_batch = pose_batch
         self._poses: dict[tuple[str, str], list[tuple[int, tuple[float, ...]]]] = {}
+        self.removed: list[str] = []  # the last purge's files (see purge)
+        self.not_removed: list[tuple[str, str]] = []
 
     # -- writing
 
@@ -369,10 +375,21 @@ class FacilitatorStore:
         self.export(session, fmt, buf)
         return buf.getvalue()
 
+    def remember_written(self, session: str, path: Path, kind: str) -> None:
+        """Note a file written from a session (an export, a report): a purge of the session removes it."""
+        with self._lock:
+            self.db.execute(
+                "INSERT OR REPLACE INTO written VALUES(?,?,?,?)",
+                (session, str(Path(path).resolve()), kind, utc_now()),
+            )
+
     def purge(self, older_than_days: float, keep: Iterable[str] = ()) -> list[str]:
-        """Delete sessions that ended more than ``older_than_days`` ago; the purge itself is recorded."""
+        """Delete sessions that ended more than ``older_than_days`` ago, in one transaction with the record
+        of the purge, then erase their bytes (:meth:`erase`); the files written from them are in
+        :attr:`removed` (deleted) and :attr:`not_removed` (path, why) afterwards."""
         cutoff = utc_now(time.time() - older_than_days * 86400.0)
         keep = set(keep)
+        self.flush()  # pose samples still buffered go with their session
         with self._lock:
             ids = [
                 r[0]
@@ -381,11 +398,17 @@ class FacilitatorStore:
                 )
                 if r[0] not in keep
             ]
+            files = [
+                r[0]
+                for sid in ids
+                for r in self.db.execute("SELECT path FROM written WHERE session=?", (sid,))
+            ]
             self.db.execute("BEGIN IMMEDIATE")
             for sid in ids:
                 self.db.execute("DELETE FROM events WHERE session=?", (sid,))
                 self.db.execute("DELETE FROM poses WHERE session=?", (sid,))
                 self.db.execute("DELETE FROM sessions WHERE id=?", (sid,))
+                self.db.execute("DELETE FROM written WHERE session=?", (sid,))
             # a group's own record goes with its sessions: once its last record is past the retention period
             groups = [
                 r[0]
@@ -400,7 +423,20 @@ class FacilitatorStore:
                 (utc_now(), cutoff, json.dumps(ids), json.dumps(groups)),
             )
             self.db.execute("COMMIT")
+            if ids or groups:
+                self._erase()
+        self.removed, self.not_removed = remove_files(files)
         return ids
+
+    def _erase(self) -> None:
+        """Deleted rows unreadable in the files: ``secure_delete`` zeroed them; ``VACUUM`` when free pages
+        remain; a checkpoint that truncates the WAL (it waits for readers, up to the busy timeout)."""
+        try:
+            if self.db.execute("PRAGMA freelist_count").fetchone()[0]:
+                self.db.execute("VACUUM")
+            self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+        except sqlite3.Error as exc:
+            raise StoreError(f"{self.path}: purged, but erasing failed ({exc}); run purge again") from None
 
     def purges(self) -> list[dict[str, Any]]:
         with self._lock:
@@ -416,6 +452,21 @@ class FacilitatorStore:
         self.flush()
         with self._lock:
             self.db.close()
+
+
+def remove_files(paths: Iterable[str]) -> tuple[list[str], list[tuple[str, str]]]:
+    """Delete files written from purged sessions: (removed, [(path, why not)]); missing ones are skipped."""
+    removed: list[str] = []
+    kept: list[tuple[str, str]] = []
+    for path in paths:
+        try:
+            Path(path).unlink()
+            removed.append(path)
+        except FileNotFoundError:
+            continue
+        except OSError as exc:
+            kept.append((path, exc.strerror or str(exc)))
+    return removed, kept
 
 
 def report_source(

@@ -149,7 +149,11 @@ def test_tail_says_when_the_player_is_lost(sample_manifest, tmp_path):
             text=True,
             env=env,
         )
-        time.sleep(2.0)
+        time.sleep(1.0)
+        with p.client(home) as lead:  # a session and its film: events to follow
+            lead.request("session.start", {"participant": "P-078", "consent": {"given": True}})
+            lead.request("play")
+        time.sleep(1.0)
         p.kill()  # SIGKILL: no goodbye
         out, err = tail.communicate(timeout=30)
     finally:

@@ -258,8 +258,11 @@ def test_ctrl_c_ends_a_facilitated_player_cleanly_with_default_keys_and_log(samp
     home = data_home / "viewpoint" / "player"
     log = home / "sessions.sqlite"
     try:
-        playing = _wait(lambda: any(e["type"] == "transport.playing" for e in _logged(log)))
-        assert playing, "".join(lines)[-3000:]
+        # the lobby: the film is loaded, and nothing plays before a consented session
+        loaded = _wait(lambda: any(e["type"] == "transport.loaded" for e in _logged(log)))
+        assert loaded, "".join(lines)[-3000:]
+        time.sleep(0.5)
+        assert not any(e["type"] == "transport.playing" for e in _logged(log))
         proc.send_signal(signal.SIGINT)
         rc = proc.wait(30)
     finally:
