@@ -76,7 +76,7 @@ SESSION = [
         0,
         participant="P-7K3Q",
         facilitator="JB",
-        consent={"given": True, "method": "verbal"},
+        consent={"given": True, "method": "verbal", "pose_capture": True},
     ),
     ev(2, "transport.loaded", 1, duration=6.0),
     ev(3, "transport.playing", 2),
@@ -123,6 +123,18 @@ def test_report_is_self_contained_and_shows_the_session(sample_library):
     assert not re.search(r'(src|href)="(?!data:|#)', html)
     assert html.count('src="data:image/jpeg;base64,') == 1 + len(film.chapters)
     assert "@media print" in html and "Orientation" in html
+
+
+def test_a_report_without_pose_consent_draws_no_gaze_and_says_so(sample_library):
+    """Issue 14: consent refused pose capture: no heatmap, even from samples that reached the report."""
+    film = sample_library.films["calibration-mono"]
+    refused = [dict(e) for e in SESSION]
+    no_pose = {"given": True, "pose_capture": False}
+    refused[0] = ev(1, "session.started", 0, participant="P-7K3Q", consent=no_pose)
+    poses = [(20.0 + i * 0.05, i * 0.05, *yaw_q(90)) for i in range(100)]
+    html = build_report(refused, film=film, poses=poses)
+    assert "Not recorded: the viewer did not agree to pose capture." in html
+    assert "data:image/jpeg;base64," not in html and "head tracking" not in html
 
 
 def test_film_picture_at_a_time_is_that_frame(sample_library):

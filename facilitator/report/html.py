@@ -317,27 +317,32 @@ def build_report(
     )
 
     figs = []
-    whole, secs = heatmap_image(s.gaze, picture(duration / 2), projection=projection)
-    figs.append(
-        f'<figure><img src="{_data_uri(whole)}" alt="Attention heatmap, whole film"><figcaption>Whole film: '
-        f"{fmt_dur(secs)} of head tracking. Left edge = behind (−180°), centre = the film's front."
-        "</figcaption></figure>"
-    )
-    per = []
-    for _cid, ctitle, st, en, _p in chapters:
-        end = en if en is not None else duration
-        gaze = [g for g in s.gaze if st <= g[0] < end]
-        img, secs = heatmap_image(gaze, picture((st + end) / 2), size=(480, 240), projection=projection)
-        tracked = f"{fmt_dur(secs)} tracked" if secs > 0 else "not watched with head tracking"
-        per.append(
-            f'<figure><img src="{_data_uri(img)}" alt="Attention heatmap, {_e(ctitle)}"><figcaption>'
-            f"{_e(ctitle)} ({fmt_t(st)}–{fmt_t(end)}): "
-            f"{tracked}.</figcaption></figure>"
+    if s.consent and s.consent.get("pose_capture") is not True:  # refused: nothing drawn, whatever was sent
+        s.gaze = []
+        figs.append('<p class="empty">Not recorded: the viewer did not agree to pose capture.</p>')
+    else:
+        whole, secs = heatmap_image(s.gaze, picture(duration / 2), projection=projection)
+        figs.append(
+            f'<figure><img src="{_data_uri(whole)}" alt="Attention heatmap, whole film">'
+            f"<figcaption>Whole film: {fmt_dur(secs)} of head tracking. "
+            "Left edge = behind (−180°), centre = the film's front."
+            "</figcaption></figure>"
         )
-    if per:
-        figs.append(f'<h3>Per chapter</h3><div class="grid2">{"".join(per)}</div>')
-    if not s.gaze:
-        figs.insert(0, '<p class="empty">No head-tracking samples were logged for this session.</p>')
+        per = []
+        for _cid, ctitle, st, en, _p in chapters:
+            end = en if en is not None else duration
+            gaze = [g for g in s.gaze if st <= g[0] < end]
+            img, secs = heatmap_image(gaze, picture((st + end) / 2), size=(480, 240), projection=projection)
+            tracked = f"{fmt_dur(secs)} tracked" if secs > 0 else "not watched with head tracking"
+            per.append(
+                f'<figure><img src="{_data_uri(img)}" alt="Attention heatmap, {_e(ctitle)}"><figcaption>'
+                f"{_e(ctitle)} ({fmt_t(st)}–{fmt_t(end)}): "
+                f"{tracked}.</figcaption></figure>"
+            )
+        if per:
+            figs.append(f'<h3>Per chapter</h3><div class="grid2">{"".join(per)}</div>')
+        if not s.gaze:
+            figs.insert(0, '<p class="empty">No head-tracking samples were logged for this session.</p>')
 
     sections = f"""<section><h2>Session</h2><dl class="facts">{facts_html}</dl></section>
 <section><h2>Timeline</h2>{_timeline_svg(s, film, duration)}</section>
