@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from facilitator.report.pose import film_heading_pitch, samples_from_event
+from player import protocol as P
 
 PROMPT_TAG = "prompt"
 
@@ -23,10 +24,8 @@ def is_pose(event: dict) -> bool:
     return str(event.get("type", "")).split(".")[0] == "pose"
 
 
-STATES = {f"transport.{k}" for k in ("loaded", "playing", "paused", "seeking", "ended", "error")}
-TIMELINE_PREFIXES = (
-    "transport.", "welfare.", "viewer.", "session.", "chapter.", "content_warning.entered", "warning.entered",
-)  # fmt: skip
+STATES = {f"transport.{k}" for k in P.TRANSPORT_STATES}  # the fold's states; notices stay off the timeline
+TIMELINE_PREFIXES = ("transport.", "welfare.", "viewer.", "session.", "chapter.", "content_warning.entered")
 VIEWER_WELFARE = ("viewer.break_request", "viewer.focus_lost", "viewer.headset_off")
 
 
@@ -163,7 +162,7 @@ def summarise(events: list[dict], poses: list[tuple[float, ...]] = (), front_hea
             continue
         if etype == "session.started":
             s.started_utc = utc
-            s.participant = data.get("participant") or data.get("participant_code") or s.participant
+            s.participant = data.get("participant") or s.participant
             s.facilitator = data.get("facilitator") or s.facilitator
             s.consent = data.get("consent") or s.consent
             s.player = data.get("player") or s.player
