@@ -131,7 +131,9 @@ def check_graphics(report: Report, extensions: list[str], requested: str) -> dic
                 "graphics",
                 False,
                 "No graphics binding works with this runtime.",
-                "Update the graphics driver; on Linux run from the desktop session (GLX) or use a runtime "
+                "Update the graphics driver."
+                if sys.platform == "win32"
+                else "Update the graphics driver; run from the desktop session (GLX) or use a runtime "
                 "with XR_MNDX_egl_enable (Monado) for --graphics egl.",
             )
         )

@@ -187,3 +187,10 @@ def test_overlay_visibility_matches_the_renderer():
     assert _overlay_visible(OverlayState(paused=True, pause_alpha=1.0))
     assert _overlay_visible(OverlayState(subtitle="Hello", subtitle_alpha=0.5))
     assert not _overlay_visible(OverlayState(subtitle="Hello", subtitle_alpha=0.0))
+
+
+def test_graphics_fixes_name_only_bindings_that_exist_on_the_platform():
+    from player.backends.openxr.errors import other_bindings
+
+    assert "egl" not in other_bindings("win32") and "glx" not in other_bindings("win32")
+    assert "--graphics egl" in other_bindings("linux")

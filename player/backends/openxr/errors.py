@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
+import sys
+
 RUNTIME_FIX = (
     "Install your headset's software and make it the active OpenXR runtime: SteamVR, Meta Quest Link, "
     "Virtual Desktop, WiVRn or ALVR (standalone headsets streamed from this PC), Windows Mixed Reality, "
     "or Monado on Linux. Then start it and try again."
 )
+
+
+def other_bindings(platform: str | None = None) -> str:
+    """What to try about the graphics binding, in words true on this platform: Windows has only WGL, so no
+    --graphics choice helps there."""
+    if (platform or sys.platform) == "win32":
+        return "update the graphics driver (Windows has one binding, WGL: --graphics does not help)"
+    return "update the graphics driver, or try another binding: --graphics egl or --graphics glx"
 
 
 class XrSetupError(RuntimeError):
@@ -48,8 +58,7 @@ def explain(exc: BaseException, during: str) -> XrSetupError:
         return XrSetupError(
             "The OpenXR runtime rejected this computer's OpenGL context (the headset may be driven by a "
             "different graphics card).",
-            "Run Viewpoint on the graphics card the headset is connected to, update the graphics driver, "
-            "or try another binding with --graphics egl|glx|wgl.",
+            f"Run Viewpoint on the graphics card the headset is connected to; {other_bindings()}.",
         )
     if isinstance(exc, OSError):
         return XrSetupError(

@@ -132,8 +132,10 @@ def _glfw_window(gl_version: tuple[int, int]):
     if not glfw.init():
         raise XrSetupError(
             "No window system to create an OpenGL context (glfw could not start).",
-            "Run on a desktop session (or set DISPLAY), or use --graphics egl with a runtime that offers "
-            "XR_MNDX_egl_enable (Monado).",
+            "Update the graphics driver."
+            if sys.platform == "win32"
+            else "Run on a desktop session (or set DISPLAY), or use --graphics egl with a runtime "
+            "that offers XR_MNDX_egl_enable (Monado).",
         )
     glfw.window_hint(glfw.VISIBLE, glfw.FALSE)
     glfw.window_hint(glfw.CONTEXT_VERSION_MAJOR, gl_version[0])

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from ..base import RenderTarget
-from .errors import XrSetupError
+from .errors import XrSetupError, other_bindings
 
 # GL internal formats, best first: 8-bit sRGB (the compositor decodes it, so the picture has correct gamma).
 GL_SRGB8_ALPHA8 = 0x8C43
@@ -73,7 +73,7 @@ class Swapchain:
             if status != GL.GL_FRAMEBUFFER_COMPLETE:
                 raise XrSetupError(
                     f"A swapchain image cannot be drawn to (framebuffer status {int(status):#x}).",
-                    "Update the graphics driver, or try another binding with --graphics.",
+                    other_bindings().capitalize() + ".",
                 )
             framebuffers.append(fbo)
         GL.glBindFramebuffer(GL.GL_FRAMEBUFFER, 0)
