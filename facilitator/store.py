@@ -469,33 +469,4 @@ def remove_files(paths: Iterable[str]) -> tuple[list[str], list[tuple[str, str]]
     return removed, kept
 
 
-def report_source(
-    path: Path | str | None, session: str | None
-) -> tuple[list[dict[str, Any]], list[tuple[float, ...]]]:
-    """(events, poses) of a stored session for the report (``None``: the newest facilitated session)."""
-    if path is None:
-        from facilitator.client import FacilitatorHome
-
-        path = FacilitatorHome().store_path
-    try:
-        store = FacilitatorStore(path)
-    except StoreError as exc:
-        raise _source_error(exc) from None
-    try:
-        sid = store.resolve(session or "latest")
-        return store.events(sid), store.poses(sid)
-    except StoreError as exc:
-        raise _source_error(exc) from None
-    finally:
-        store.close()
-
-
-def _source_error(exc: Exception) -> Exception:
-    try:
-        from facilitator.report.sources import SourceError
-    except ImportError:
-        return exc
-    return SourceError(str(exc))
-
-
-__all__ = ["POSE_STRUCT", "FacilitatorStore", "StoreError", "report_source"]
+__all__ = ["POSE_STRUCT", "FacilitatorStore", "StoreError"]

@@ -9,7 +9,7 @@ from typing import Any
 
 from facilitator.report.frames import FrameCache
 from facilitator.report.html import write_report
-from facilitator.report.sources import SourceError, from_jsonl, from_player_log
+from facilitator.report.sources import SourceError, from_jsonl, from_player_log, from_store
 
 HELP = "write a session's report: one self-contained HTML file that prints to PDF"
 
@@ -56,13 +56,7 @@ def load_session(args: argparse.Namespace) -> tuple[list[dict], list[tuple[float
 
 def _from_store(path: Path | None, session: str | None) -> tuple[list[dict], list[tuple[float, ...]]]:
     """The facilitator's own copy of the events (facilitator.store)."""
-    try:
-        from facilitator import store as store_mod
-    except ImportError as exc:  # pragma: no cover - the store ships with the facilitator
-        raise SourceError(
-            f"the facilitator's event store is not available ({exc}); use --log or a .jsonl"
-        ) from None
-    return store_mod.report_source(path, session)
+    return from_store(path, session)
 
 
 def load_film(library_path: Path | None, events: list[dict]) -> Any:

@@ -100,3 +100,21 @@ def from_player_log(path: Path | str, session: str | None = None) -> tuple[list[
     if not events:
         raise SourceError(f"{path}: no events for session {session!r}")
     return events, poses
+
+
+def from_store(path: Path | str | None, session: str | None) -> tuple[list[dict[str, Any]], list[Pose]]:
+    """(events, poses) of a session in the facilitator's store (``None``: the newest facilitated one)."""
+    from facilitator.client import FacilitatorHome
+    from facilitator.store import FacilitatorStore, StoreError
+
+    try:
+        store = FacilitatorStore(path if path is not None else FacilitatorHome().store_path)
+    except StoreError as exc:
+        raise SourceError(str(exc)) from None
+    try:
+        sid = store.resolve(session or "latest")
+        return store.events(sid), store.poses(sid)
+    except StoreError as exc:
+        raise SourceError(str(exc)) from None
+    finally:
+        store.close()

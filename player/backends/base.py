@@ -8,23 +8,10 @@ from typing import ClassVar
 
 import numpy as np
 
-Quat = tuple[float, float, float, float]  # (x, y, z, w), OpenXR conventions: +Y up, -Z forward, +X right
-Fov = tuple[float, float, float, float]  # (angle_left, angle_right, angle_up, angle_down) in radians
+from player.render.projection import Quat  # (x, y, z, w), OpenXR conventions: +Y up, -Z forward, +X right
+from player.render.views import EyeView, Fov, RenderTarget
 
-
-@dataclass(frozen=True, slots=True)
-class EyeView:
-    orientation: Quat
-    fov: Fov
-
-
-@dataclass(frozen=True, slots=True)
-class RenderTarget:
-    framebuffer: int
-    width: int
-    height: int
-    srgb: bool = False
-    x: int = 0  # left edge within the framebuffer (both eyes side by side in one image)
+__all__ = ["Backend", "BackendEvent", "BackendOptions", "EyeView", "Fov", "FrameInfo", "Quat", "RenderTarget"]
 
 
 @dataclass(slots=True)

@@ -13,7 +13,6 @@ import math
 import time
 from collections import OrderedDict
 
-from player.backends.base import EyeView, RenderTarget
 from player.media.frames import VideoFrame
 from player.render import colour, projection
 from player.render.gl import GL
@@ -22,6 +21,7 @@ from player.render.overlay import OverlayState
 from player.render.planes import PlaneTextures
 from player.render.program import Program
 from player.render.text import pause_icon, text_panel
+from player.render.views import EyeView, RenderTarget
 
 PROJECTIONS = ("equirect360", "equirect180")
 STEREO_LAYOUTS = ("mono", "top-bottom", "left-right")

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from player.backends.base import RenderTarget
 from player.render.gl import GL
+from player.render.views import RenderTarget
 
 
 class OffscreenTarget:
