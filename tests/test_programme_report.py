@@ -390,3 +390,36 @@ def test_bad_input_is_one_clear_line(tmp_path: Path, capsys) -> None:
     with pytest.raises(SystemExit) as exc:
         main(["programme", "report", "--since", "yesterday"])
     assert exc.value.code == 2
+
+
+def test_purge_removes_old_sessions_and_their_bytes(collected: dict[str, Path], capsys) -> None:
+    db = collected["root"] / "purge.duckdb"
+    args = [
+        "programme",
+        "collect",
+        "--db",
+        str(db),
+        "--store",
+        str(collected["north"]),
+        "--programme",
+        str(collected["programme"]),
+    ]
+    assert main(args) == 0
+    assert b"P-1" in db.read_bytes() or b"P-1" in db.with_name(db.name + ".wal").read_bytes()
+    capsys.readouterr()
+    assert main(["programme", "purge", "--db", str(db), "--older-than", "36500"]) == 0  # nothing that old
+    assert "0 sessions purged" in capsys.readouterr().out
+    assert main(["programme", "purge", "--db", str(db), "--older-than", "0"]) == 0
+    assert capsys.readouterr().out.startswith(f"{db}: 4 sessions purged (s-1, s-2, s-3, s-4)")
+    assert b"P-1" not in db.read_bytes() and not db.with_name(db.name + ".wal").exists()
+    assert db.stat().st_mode & 0o077 == 0
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        counts = [
+            con.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in ("sessions", "answers", "aoi")
+        ]
+        assert counts == [0, 0, 0] and con.execute("SELECT count(*) FROM items").fetchone()[0] > 0
+    finally:
+        con.close()
+    with pytest.raises(SystemExit):
+        main(["programme", "purge", "--db", str(db), "--older-than", "-1"])

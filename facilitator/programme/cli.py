@@ -28,6 +28,16 @@ def _day(text: str) -> date:
         raise argparse.ArgumentTypeError(f"{text!r}: expected a date YYYY-MM-DD") from None
 
 
+def _days(text: str) -> float:
+    try:
+        days = float(text)
+    except ValueError:
+        days = float("nan")
+    if not 0 <= days <= 36500:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected days, 0..36500")
+    return days
+
+
 def _dsn(text: str) -> str:
     if not text.startswith(("postgresql://", "postgres://")):
         raise argparse.ArgumentTypeError(f"{text!r}: expected postgresql://[user@]host[:port]/database")
@@ -35,7 +45,7 @@ def _dsn(text: str) -> str:
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    sub = p.add_subparsers(dest="programme_command", metavar="collect|push|report")
+    sub = p.add_subparsers(dest="programme_command", metavar="collect|push|report|purge")
     sub.required = True
 
     s = sub.add_parser(
@@ -77,6 +87,15 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "--db", type=Path, default=Path(DEFAULT_DB), help=f"programme store (default {DEFAULT_DB})"
     )
     s.set_defaults(programme_func=run_push)
+
+    s = sub.add_parser(
+        "purge", help="delete the store's sessions older than the retention period (bytes too)"
+    )
+    s.add_argument("--older-than", type=_days, required=True, metavar="DAYS", help="age in days")
+    s.add_argument(
+        "--db", type=Path, default=Path(DEFAULT_DB), help=f"programme store (default {DEFAULT_DB})"
+    )
+    s.set_defaults(programme_func=run_purge)
 
     s = sub.add_parser("report", help="write the programme report: one HTML file and a CSV per table")
     s.add_argument("-o", "--output", type=Path, default=Path("programme.html"), help="HTML file to write")
@@ -179,6 +198,23 @@ def run_push(args: argparse.Namespace) -> int:
         f"{where(args.to)}: {sent['sessions']} sessions pushed (rows: "
         + ", ".join(f"{k} {v}" for k, v in sent.items() if k != "sessions")
         + ")"
+    )
+    return 0
+
+
+def run_purge(args: argparse.Namespace) -> int:
+    from .store import ProgrammeStore, ProgrammeStoreError
+
+    if not args.db.is_file():
+        raise ProgrammeStoreError(f"{args.db}: no programme store here")
+    store = ProgrammeStore(args.db)
+    try:
+        ids = store.purge(args.older_than)
+    finally:
+        store.close()
+    print(
+        f"{args.db}: {len(ids)} sessions purged"
+        + (f" ({', '.join(ids[:5])}{', ...' if len(ids) > 5 else ''})" if ids else "")
     )
     return 0
 

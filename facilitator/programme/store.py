@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import os
 from collections.abc import Iterable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -97,6 +98,51 @@ class ProgrammeStore:
         areas = [(a.film, a.id, a.label, a.start, a.end) for a in programme.areas]
         insert(self.con, "items", items, replace=self.keys)
         insert(self.con, "areas", areas, replace=self.keys)
+
+    def purge(self, older_than_days: float) -> list[str]:
+        """Delete the sessions that ended (or, unended, started) more than ``older_than_days`` ago, then
+        write the database afresh so that their bytes are gone from the file, not only unlinked; their ids."""
+        cutoff = datetime.now(UTC).replace(tzinfo=None) - timedelta(days=older_than_days)
+        con = self.con
+        ids = [
+            r[0]
+            for r in con.execute(
+                "SELECT session FROM sessions WHERE coalesce(ended_utc, started_utc) < ? ORDER BY session",
+                [cutoff],
+            ).fetchall()
+        ]
+        if not ids:
+            return ids
+        con.execute("BEGIN")
+        con.register("_ids", {"session": np.array(ids, dtype=object)})
+        for name in SESSION_TABLES:
+            con.execute(f"DELETE FROM {name} WHERE session IN (SELECT session FROM _ids)")
+        con.unregister("_ids")
+        con.execute("COMMIT")
+        if self.path is not None:
+            self._rewrite()
+        return ids
+
+    def _rewrite(self) -> None:
+        """Copy the database into a new file (owner only) and put it in place of the old one."""
+        assert self.path is not None
+        fresh = self.path.with_name(f".{self.path.name}.purge")
+        for p in (fresh, fresh.with_name(fresh.name + ".wal")):
+            with contextlib.suppress(FileNotFoundError):
+                p.unlink()
+        name = self.con.execute("SELECT current_database()").fetchone()[0]
+        old = os.umask(0o077)
+        try:
+            self.con.execute(f"ATTACH '{_sql_path(fresh)}' AS fresh")
+            self.con.execute(f'COPY FROM DATABASE "{name}" TO fresh')
+            self.con.execute("DETACH fresh")
+        finally:
+            os.umask(old)
+        self.con.close()
+        os.replace(fresh, self.path)
+        with contextlib.suppress(FileNotFoundError):
+            self.path.with_name(self.path.name + ".wal").unlink()
+        self.con = _private_connect(self.path)
 
     # -- Parquet exchange
 
