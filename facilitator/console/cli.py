@@ -166,11 +166,15 @@ def run(args: argparse.Namespace) -> int:
                 link_factory=link_factory,
             )  # fmt: skip
             print(f"group {group.name}: {len(links)} players; the group view is at /group")
-        server = ConsoleServer(
-            links, library=library, host=args.host, port=args.port, token=args.token, quick_tags=tags,
-            report_dir=args.reports or home.path / "reports", auto_pause=args.auto_pause,
-            read_only=args.observer, group=group,
-        )  # fmt: skip
+        try:
+            server = ConsoleServer(
+                links, library=library, host=args.host, port=args.port, token=args.token, quick_tags=tags,
+                report_dir=args.reports or home.path / "reports", auto_pause=args.auto_pause,
+                read_only=args.observer, group=group,
+            )  # fmt: skip
+        except ValueError as exc:  # the programme's participant-codes.yaml is wrong: the message names it
+            print(f"viewpoint-facilitator console: {exc}", file=sys.stderr)
+            return 2
         try:
             url = server.start()
         except OSError as exc:

@@ -11,6 +11,7 @@ import contextlib
 import io
 import logging
 import re
+import sys
 import threading
 import time
 from collections import deque
@@ -22,7 +23,7 @@ from typing import Any
 
 from aiohttp import web
 
-from facilitator.console import pages, security
+from facilitator.console import pages, security, session_flow
 from facilitator.console.library import library_json
 from facilitator.console.link import LinkError, PlayerLink
 from facilitator.console.preflight import preflight_checks
@@ -37,8 +38,9 @@ POSE_HZ = 15.0
 STATUS_EVERY_TICKS = 10  # ticks of 0.5 s
 STATE_HZ = 4.0
 RECENT_EVENTS = 400
+SWITCH_INTERVAL_S = 0.001  # see start()
 # Page commands answered by the console itself (the rest: the catalogue's page commands, to the player).
-LOCAL_COMMANDS = {"load", "report"}
+LOCAL_COMMANDS = {"load", "report", "purge"}
 
 
 @dataclass
@@ -98,6 +100,8 @@ class ConsoleServer:
         self._error: BaseException | None = None
         self._tasks: set[asyncio.Future] = set()
         self.group = group  # facilitator.console.group.GroupConsole: the group page (/group), or None
+        self.tabs = session_flow.Tabs()  # one tab drives; the others are read-only until they take over
+        self.participant_rule = session_flow.participant_rule(library)  # ValueError: names the file
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -110,6 +114,10 @@ class ConsoleServer:
 
     def start(self) -> str:
         """Start serving on a background thread; returns the URL (with the token) to open."""
+        if sys.getswitchinterval() > SWITCH_INTERVAL_S:
+            # The GIL is handed to a waiting thread only every switch interval (5 ms by default): the event
+            # loop that reads a page's STOP would wait behind the subscription and command threads.
+            sys.setswitchinterval(SWITCH_INTERVAL_S)
         self._thread = threading.Thread(target=self._run_thread, name="console-http", daemon=True)
         self._thread.start()
         self._ready.wait(15)
@@ -256,13 +264,13 @@ class ConsoleServer:
                 "welfare_actions": list(P.WELFARE_ACTIONS),
                 **P.catalogue_json(),
                 "state": P.state_rules_json(),
-                "participant": P.participant_rule_json(),
+                "participant": P.participant_rule_json(*(self.participant_rule or ())),
             }
         )
 
     async def _new_code(self, request: web.Request) -> web.Response:
         """A fresh participant code by the one rule."""
-        return web.json_response({"code": P.new_participant_code()})
+        return web.json_response({"code": session_flow.new_code(self.participant_rule)})
 
     async def _frame(self, request: web.Request) -> web.Response:
         film = self.films.get(request.match_info["film"])
@@ -299,11 +307,16 @@ class ConsoleServer:
     async def _ws(self, request: web.Request) -> web.WebSocketResponse:
         ws = await pages.open_socket(request)
         self._sockets.add(ws)
+        self.tabs.join(ws)
         try:
             await ws.send_json(self._hello())
+            await ws.send_json(self.tabs.message(ws))
             async for data in pages.json_messages(ws):
                 kind = data.get("kind")
-                if kind == "cmd":
+                if kind == "take_over":
+                    self.tabs.take_over(ws)
+                    await self._tabs_changed()
+                elif kind == "cmd":
                     self._spawn(self._page_command(ws, data))
                 elif kind == "settings":
                     if isinstance(data.get("auto_pause"), bool):
@@ -319,7 +332,15 @@ class ConsoleServer:
                     await ws.send_json(self._hello())
         finally:
             self._sockets.discard(ws)
+            self.tabs.leave(ws)
+            await self._tabs_changed()
         return ws
+
+    async def _tabs_changed(self) -> None:
+        """Tell every open tab whether it drives (after one took over, or the driving one closed)."""
+        for other in list(self.tabs.open):
+            with contextlib.suppress(Exception):
+                await other.send_json(self.tabs.message(other))
 
     def _hello(self) -> dict[str, Any]:
         view = self.players[self.selected]
@@ -358,6 +379,8 @@ class ConsoleServer:
         try:
             if self.read_only and cmd not in ("report", "status"):
                 raise LinkError("forbidden", "this console is read-only (observer)")
+            if not self.tabs.may(ws, cmd, args):
+                raise session_flow.refuse_other_tab(cmd)
             if cmd in LOCAL_COMMANDS:
                 result = await self._local_command(str(cmd), args)
             elif cmd in P.PAGE_COMMANDS:
@@ -397,6 +420,8 @@ class ConsoleServer:
             }
         if cmd == "report":
             return await asyncio.get_running_loop().run_in_executor(self._pool, self._write_report, view)
+        if cmd == "purge":
+            return await session_flow.purge(self, args)
         raise LinkError("unknown_command", cmd)
 
     def _write_report(self, view: PlayerView) -> dict[str, Any]:
@@ -448,8 +473,10 @@ class ConsoleServer:
 
     def _fold(self, view: PlayerView, ev: dict[str, Any]) -> None:
         """The protocol's one state fold, plus when the media time was heard, the last facilitated
-        session (what a report is of) and the recentre yaw."""
+        session (what a report is of), an interrupted session (to resume) and the recentre yaw."""
+        before = view.state.get("participant")
         P.apply_event(view.state, ev)
+        session_flow.note_interrupted(view.state, ev, before)
         if view.state.get("participant") is not None:
             view.state["last_session"] = view.state.get("session")
         if isinstance(ev.get("media_t"), (int, float)):
@@ -539,4 +566,5 @@ class ConsoleServer:
                 "active": st.get("participant") is not None,
                 "participant": st.get("participant"),
             },
+            "interrupted": st.get("interrupted"),
         }

@@ -14,7 +14,7 @@ const S = {
            at: performance.now() },
   health: { connected: false, age_s: null },
   notes: new Map(), pinnedT: null, promptsUsed: new Set(), trail: [], frameKey: null, lastChapter: null,
-  alertOpen: false, readOnly: false, participant: null, welfareCount: 0,
+  alertOpen: false, readOnly: false, participant: null, welfareCount: 0, driving: true, lastEndReason: null,
 };
 
 function film() { return S.config.films.find((f) => f.id === (S.filmId || S.state.film)) || null; }
@@ -52,6 +52,7 @@ function onMessage(msg) {
     case "event": onEvent(msg.event, false); break;
     case "reply": settleReply(S, msg); break;
     case "notice": logLine(msg.text, msg.level || ""); break;
+    case "tabs": applyTabs(msg); break;
     default: break;
   }
 }
@@ -71,6 +72,47 @@ function applyState(st) {
   // A session running on the player (started by another console, or before this page loaded): follow it.
   if (st.session && st.session.active && S.step === "setup") { S.filmId = st.film || S.filmId; showStep("live"); }
   renderStatus();
+  renderInterrupted();
+}
+
+/* One tab drives the session; another tab of this console is read-only (STOP NOW excepted) until it takes over. */
+function applyTabs(msg) {
+  S.driving = !!msg.driver;
+  $("tab-notice").hidden = S.driving;
+  document.body.classList.toggle("other-tab", !S.driving);
+}
+
+/* A session a crash ended (player or console): said so, not "ended", and a lead can resume it. */
+function renderInterrupted() {
+  const i = S.state.interrupted;
+  $("interrupted").hidden = !i;
+  if (!i) return;
+  $("interrupted-text").textContent = `The session with participant ${i.participant} was interrupted at ` +
+    `${fmt(i.media_t || 0)}: the headset stopped without it being ended. Resume it at that point with the ` +
+    "consent already given, or start a new session.";
+  $("resume-session").disabled = S.readOnly;
+}
+
+async function resumeSession() {
+  const i = S.state.interrupted; if (!i) return;
+  try {
+    const r = await command("session.resume", { session: i.session });
+    S.participant = r.participant; S.filmId = (r.resumed && r.resumed.film) || S.filmId;
+    logLine(`session resumed at ${fmt((r.resumed && r.resumed.media_t) || 0)}: participant ${r.participant}`, "");
+    showStep("live");
+  } catch (e) { logLine(`could not resume: ${e.message}`, "welfare"); $("interrupted-text").textContent = e.message; }
+}
+
+async function purgeSessions() {
+  const days = Number($("purge-days").value);
+  if (!Number.isFinite(days) || days < 0) { $("purge-msg").textContent = "Give a number of days (0 or more)."; return; }
+  if (!confirm(`Erase every session that ended more than ${days} day(s) ago from the headset? This cannot be undone.`)) return;
+  try {
+    const r = await command("purge", { older_than_days: days });
+    $("purge-msg").className = "msg ok";
+    $("purge-msg").textContent = `Purged ${r.count} session(s); ${r.reports_removed.length} report(s) deleted` +
+      (r.reports_kept.length ? `; NOT deleted: ${r.reports_kept.join(", ")}` : ".");
+  } catch (e) { $("purge-msg").className = "msg"; $("purge-msg").textContent = `Purge failed: ${e.message}`; }
 }
 
 function applyHealth(h) { S.health = h; S.lastHealthAt = performance.now(); renderStatus(); }
@@ -150,6 +192,8 @@ function showStep(step) {
 }
 
 function renderEnded() {
+  const interrupted = S.lastEndReason === "interrupted" || !!S.state.interrupted;
+  $("h-ended").textContent = interrupted ? "Session interrupted" : "Session ended";
   const f = film();
   const notes = [...S.notes.values()].filter((n) => !n.deleted && !n.tags.includes("prompt")).length;
   const who = S.participant ? `Participant ${S.participant}` : "The participant";
@@ -346,6 +390,11 @@ function renderCountdown(t) {
 /* ---------- live view: picture with the viewer's view ---------- */
 
 function updateFrame(t) {
+  // what the viewer sees: the calm scene during a stop and outside a consented session, never the film
+  const calm = S.state.welfare === "stop" ? "STOPPED: the viewer sees the calm scene"
+    : !(S.state.session && S.state.session.active) ? "No session running: the headset shows the calm scene" : "";
+  $("picture").classList.toggle("calm", !!calm); $("picture").dataset.calm = calm;
+  if (calm) { S.frameKey = null; return; }
   const f = film(); if (!f) return;
   const key = `${f.id}@${Math.round(t)}`;
   if (key === S.frameKey) return;
@@ -477,6 +526,7 @@ function onEvent(ev, replay) {
   if (["welfare.changed", "viewer.break_request", "viewer.focus_lost"].includes(type)) S.welfareCount += 1;
   if (type === "session.ended") {
     if (d.reason === "facilitated_session_started") return;
+    S.lastEndReason = d.reason || null;
     label = `session ended (${String(d.reason || "").replace(/_/g, " ")})`;
   }
   if (type.startsWith("facilitator.")) { label = `console ${type.split(".")[1]}: ${d.name || ""}`; cls = "cmd"; }
@@ -641,7 +691,20 @@ document.addEventListener("keydown", (e) => {
 
 function bind() {
   $("frame").addEventListener("error", frameMissing);
-  document.querySelectorAll("[data-welfare]").forEach((b) => b.addEventListener("click", () => welfare(b.dataset.welfare)));
+  document.querySelectorAll("[data-welfare]").forEach((b) => {
+    // Acted on the press (pointerdown), not the release: the stop leaves at once. A click that follows
+    // the same press is not sent again; a click without a press (Enter or Space on the button) is.
+    b.addEventListener("pointerdown", (e) => {
+      if (e.button !== 0 || b.disabled) return;
+      b.dataset.pressedAt = String(performance.now());
+      welfare(b.dataset.welfare);
+    });
+    b.addEventListener("click", () => {
+      const pressed = Number(b.dataset.pressedAt || 0);
+      b.dataset.pressedAt = "";
+      if (!pressed || performance.now() - pressed > 2000) welfare(b.dataset.welfare);
+    });
+  });
   $("alert-ack").addEventListener("click", () => { $("alert").classList.add("hidden"); S.alertOpen = false; });
   $("to-warnings").addEventListener("click", () => { renderWarnings(); showStep("warnings"); $("ack-warnings").focus(); });
   $("ack-warnings").addEventListener("change", () => { $("to-preflight").disabled = !$("ack-warnings").checked; });
@@ -694,6 +757,9 @@ function bind() {
       $("report-msg").className = "msg ok"; $("report-msg").textContent = `Report written: ${r.path}`;
     } catch (e) { $("report-msg").textContent = `Report failed: ${e.message}`; }
   });
+  $("take-over").addEventListener("click", () => send({ kind: "take_over" }));
+  $("resume-session").addEventListener("click", resumeSession);
+  $("purge").addEventListener("click", purgeSessions);
   $("new-session").addEventListener("click", () => {
     S.filmId = null; S.notes.clear(); S.promptsUsed.clear(); promptChapter = null; $("participant").value = "";
     for (const id of ["c-agree", "c-stop"]) $(id).checked = false;
@@ -702,7 +768,10 @@ function bind() {
   });
 }
 
-/* ---------- the frame loop ---------- */
+/* ---------- the frame loop ----------
+   Ten updates a second, not one per animation frame: the clock shows tenths, and the page's main thread
+   stays free, so a press on STOP NOW is handled at once instead of waiting behind a frame's work. */
+const TICK_MS = 100;
 
 function tick() {
   const t = mediaNow();
@@ -720,11 +789,10 @@ function tick() {
   }
   if (!Number.isFinite(age) || age >= STALE_AFTER_S) renderStatus();
   else if (document.body.classList.contains("stale")) renderStatus();
-  requestAnimationFrame(tick);
 }
 
 bind();
 showStep("setup");
 connect();
 setInterval(renderStatus, 500);
-requestAnimationFrame(tick);
+setInterval(tick, TICK_MS);
