@@ -1,6 +1,7 @@
 """``viewpoint-facilitator``: pair with players and drive them from scripts and QA.
 
-Subcommands here: ``pair``, ``status``, ``send``, ``annotate``, ``tail``, ``sessions``, ``export``, ``purge``.
+Subcommands in :mod:`facilitator.commands`: ``pair``, ``status``, ``send``, ``annotate``, ``tail`` (players),
+``sessions``, ``export``, ``purge`` (the store); this module builds the parser and runs them.
 Other parts add theirs through :data:`EXTENSIONS` / :func:`register_subcommand`: a module with ``HELP`` (one
 line), ``add_arguments(parser)`` and ``run(args) -> int`` (exit status). The global options (``--home``,
 ``--player``, ``--timeout``) are on ``args`` for them too.
@@ -13,29 +14,22 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import json
-import math
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
 from facilitator.client import (
     ClientError,
     CommandFailed,
-    FacilitatorHome,
-    PairingError,
-    PlayerClient,
     RequestTimeout,
-    pair,
 )
-from facilitator.store import FacilitatorStore, StoreError, remove_files
+from facilitator.commands.common import PROG, Failure, parse_send_args
+from facilitator.commands.players import cmd_annotate, cmd_pair, cmd_send, cmd_status, cmd_tail
+from facilitator.commands.store import cmd_export, cmd_purge, cmd_sessions
+from facilitator.store import StoreError
 from player import protocol as P
 from player.protocol.argtypes import number
 from player.protocol.keys import KeyFileError
-from player.protocol.private import private_replace
-
-PROG = "viewpoint-facilitator"
 
 EXTENSIONS: dict[str, str] = {
     "console": "facilitator.console.cli",
@@ -51,357 +45,6 @@ def register_subcommand(name: str, module: str) -> None:
     EXTENSIONS[name] = module
 
 
-class Failure(Exception):
-    """A problem to report in one line, with an exit status."""
-
-    def __init__(self, message: str, status: int = 1):
-        super().__init__(message)
-        self.status = status
-
-
-# ------------------------------------------------------------------------------------------- helpers
-
-
-def _home(args: argparse.Namespace) -> FacilitatorHome:
-    return FacilitatorHome(args.home, name=getattr(args, "name", None))
-
-
-def _connect(args: argparse.Namespace) -> PlayerClient:
-    home = _home(args)
-    target = args.player
-    if target is None:
-        players = home.players()
-        if len(players) != 1:
-            known = ", ".join(players) or "none paired yet: run 'viewpoint-facilitator pair'"
-            damaged = "".join(f"; {p} is damaged ({why})" for p, why in home.damaged().items())
-            raise Failure(f"--player: say which player ({known}){damaged}", 2)
-        target = next(iter(players))
-    try:
-        return home.client(target, timeout=args.timeout)
-    except ClientError as exc:
-        raise Failure(str(exc), 2) from None
-
-
-def _store(args: argparse.Namespace, create: bool = False) -> FacilitatorStore:
-    """The store named by --store (which must exist unless the command writes to it), else the home's."""
-    given = getattr(args, "store", None)
-    if given is not None and not create and not Path(given).exists():
-        raise Failure(f"--store {given}: no such file (a store is made by 'tail' or 'export --fetch')", 2)
-    path = given or _home(args).store_path
-    try:
-        return FacilitatorStore(path)
-    except StoreError as exc:
-        raise Failure(str(exc)) from None
-
-
-def _print_json(obj: Any) -> None:
-    print(json.dumps(obj, indent=2, ensure_ascii=False))
-
-
-class _NotFinite(ValueError):
-    pass
-
-
-def _finite(text: str) -> float:
-    value = float(text)
-    if not math.isfinite(value):
-        raise _NotFinite(text)
-    return value
-
-
-def _no_constant(text: str) -> float:
-    raise _NotFinite(text)
-
-
-def _json(text: str) -> Any:
-    """JSON without NaN or infinities (the protocol has none); raises Failure naming the number."""
-    try:
-        return json.loads(text, parse_float=_finite, parse_constant=_no_constant)
-    except _NotFinite as exc:
-        raise Failure(f"{exc}: not a finite number", 2) from None
-
-
-def _parse_value(text: str) -> Any:
-    try:
-        return _json(text)
-    except ValueError:
-        return text
-
-
-def parse_send_args(pairs: list[str]) -> dict[str, Any]:
-    """``KEY=VALUE`` words to an args object (values are JSON where they parse as JSON, else strings)."""
-    out: dict[str, Any] = {}
-    for word in pairs:
-        key, sep, value = word.partition("=")
-        if not sep or not key:
-            raise Failure(f"{word!r}: expected KEY=VALUE (for example t=12.5 or film=calibration-mono)", 2)
-        out[key] = _parse_value(value)
-    return out
-
-
-# ------------------------------------------------------------------------------------------- subcommands
-
-
-def cmd_pair(args: argparse.Namespace) -> int:
-    home = _home(args)
-    ident = home.identity()
-    if args.show_cert:
-        print(ident.public_file)
-        print(f"fingerprint {ident.fingerprint}: copy this file into the player's KEYS/authorized/ folder")
-        return 0
-    if args.endpoint is None:
-        raise Failure("pair: give the player's address, e.g. tcp://10.0.0.5:5555", 2)
-    if args.player_cert is not None:
-        from player.protocol.keys import KeyFileError, load_public_key
-
-        try:
-            public = load_public_key(args.player_cert)
-        except KeyFileError as exc:
-            raise Failure(str(exc), 2) from None
-        name = args.as_name or args.player_cert.stem
-        role = "observer" if args.observer else "lead"
-        record = home.remember(name, args.endpoint, public, role, replace=args.replace)
-        _say_if_renamed(name, record.stem)
-        print(
-            f"remembered {record.stem} at {args.endpoint} (player key {_fp(public)}); "
-            f"this facilitator's certificate to authorise there: {ident.public_file}"
-        )
-        return 0
-    code = args.code
-    if code is None:
-        if not sys.stdin.isatty():
-            raise Failure("pair: give the code shown on the player", 2)
-        code = input("Pairing code shown on the player: ")
-    try:
-        res = pair(
-            args.endpoint,
-            code,
-            home,
-            role="observer" if args.observer else "lead",
-            timeout=args.timeout * 5,
-            replace=args.replace,
-        )
-    except PairingError as exc:
-        raise Failure(str(exc), 2) from None
-    _say_if_renamed(res.player, res.remembered_as)
-    print(
-        f"paired with {res.remembered_as} at {res.endpoint} as {res.role}; player key {res.fingerprint}, "
-        f"this facilitator {ident.fingerprint}"
-    )
-    return 0
-
-
-def _say_if_renamed(name: str, remembered_as: str) -> None:
-    if remembered_as != name:
-        print(
-            f"warning: another player (a different key) is already paired as {name!r}; this one is "
-            f"remembered as {remembered_as!r} (pair again with --replace if it takes the old one's place)",
-            file=sys.stderr,
-        )
-
-
-def _fp(public: bytes) -> str:
-    from player.protocol.keys import fingerprint
-
-    return fingerprint(public)
-
-
-def cmd_status(args: argparse.Namespace) -> int:
-    with _connect(args) as client:
-        st = client.request("status")
-    if args.json:
-        _print_json(st)
-        return 0
-    c = st.get("controller") or {}
-    s = st.get("session") or {}
-    print(f"player   {st.get('player')}")
-    who = f", participant {s['participant']}" if s.get("participant") else ""
-    print(f"session  {s.get('id')} ({s.get('kind')}{who})")
-    print(f"film     {c.get('film')}  {c.get('state')}  t={c.get('media_t')}  welfare={c.get('welfare')}")
-    print(
-        f"events   seq {st.get('seq')}; consoles: "
-        + (", ".join(f"{x['name']} ({x['role']})" for x in st.get("consoles", [])) or "none")
-    )
-    return 0
-
-
-def cmd_send(args: argparse.Namespace) -> int:
-    payload = parse_send_args(args.pairs)
-    if args.args:
-        try:
-            extra = _json(args.args)
-        except ValueError as exc:
-            raise Failure(f"--args: not JSON ({exc})", 2) from None
-        if not isinstance(extra, dict):
-            raise Failure("--args: expected a JSON object", 2)
-        payload.update(extra)
-    with _connect(args) as client:
-        _print_json(client.request(args.command, payload))
-    return 0
-
-
-def cmd_annotate(args: argparse.Namespace) -> int:
-    payload: dict[str, Any] = {"text": args.text}
-    tags = [t for group in (args.tags or []) for t in group.split(",") if t]
-    if tags:
-        payload["tags"] = tags
-    if args.at is not None:
-        payload["media_t"] = args.at
-    with _connect(args) as client:
-        _print_json(client.request("annotate", payload))
-    return 0
-
-
-def cmd_tail(args: argparse.Namespace) -> int:
-    client = _connect(args)
-    store = None if args.no_store else _store(args, create=True)
-    count = 0
-    done = False
-
-    def out(ev: dict[str, Any]) -> None:
-        nonlocal count, done
-        if done:
-            return
-        sys.stdout.write(json.dumps(ev, ensure_ascii=False) + "\n")
-        sys.stdout.flush()
-        count += 1
-        if args.count and count >= args.count:
-            done = True
-
-    since: Any = args.since
-    name = client.hello().get("player") or client.endpoint
-
-    def keep(ev: dict[str, Any]) -> None:
-        if store is not None:
-            store.add(name, ev)
-        out(ev)
-
-    def keep_pose(sample: dict[str, Any]) -> None:
-        if store is not None:
-            store.add_pose(name, sample)
-        if args.poses:
-            out(sample)
-
-    lost = False
-
-    def health(alive: bool) -> None:  # said on stderr; the stream goes on and fills the gap when it is back
-        nonlocal lost
-        if not alive:
-            lost = True
-            silent = f"no heartbeat for {P.DEAD_AFTER_S:g} s"
-            print(
-                f"{PROG}: {name}: lost ({silent}); still listening, Ctrl-C to stop",
-                file=sys.stderr,
-                flush=True,
-            )
-        elif lost:
-            lost = False
-            print(f"{PROG}: {name}: heard again; catching up", file=sys.stderr, flush=True)
-
-    try:
-        client.subscribe(on_event=keep, on_pose=keep_pose, on_health=health, since=since)
-        if client.snapshot is None:
-            raise Failure(f"no answer from {client.endpoint}: is the player running, and paired with you?")
-        end = time.monotonic() + args.duration if args.duration else None
-        while not done and (end is None or time.monotonic() < end):
-            time.sleep(0.05)
-    except KeyboardInterrupt:
-        pass
-    finally:
-        client.close()
-        if store is not None:
-            store.close()
-    return 0
-
-
-def cmd_sessions(args: argparse.Namespace) -> int:
-    if args.remote:
-        with _connect(args) as client:
-            res = client.request("sessions", {"limit": args.limit})
-        rows = res["sessions"]
-        if args.json:
-            _print_json(res)
-            return 0
-        for r in rows:
-            print(
-                f"{r['id']}  {r['kind']:<11} {r['participant'] or '-':<12} {r['started_utc']}  "
-                f"{r['ended_utc'] or '(running)'}  {r['last_seq']} events"
-            )
-        return 0
-    store = _store(args)
-    try:
-        rows = store.sessions(facilitated_only=not args.all)[: args.limit]
-    finally:
-        store.close()
-    if args.json:
-        _print_json(rows)
-        return 0
-    for r in rows:
-        print(
-            f"{r['id']}  {r['player']:<16} {r['participant'] or '-':<12} {r['started_utc']}  "
-            f"{r['ended_utc'] or '(open)'}  {r['events']} events"
-        )
-    return 0
-
-
-def cmd_export(args: argparse.Namespace) -> int:
-    store = _store(args, create=args.fetch)
-    try:
-        if args.fetch:
-            _fetch_into(args, store)
-        if args.output is None or str(args.output) == "-":
-            store.export(args.session, args.format, sys.stdout)
-        else:  # whole or not at all: a temporary file beside it, renamed into place (never someone else's)
-            with private_replace(Path(args.output), "w", encoding="utf-8", newline="") as f:
-                n = store.export(args.session, args.format, f)
-            store.remember_written(store.resolve(args.session), Path(args.output), "export")  # purged with it
-            print(f"{args.output}: {n} rows", file=sys.stderr)
-    except StoreError as exc:
-        raise Failure(str(exc), 2) from None
-    finally:
-        store.close()
-    return 0
-
-
-def _fetch_into(args: argparse.Namespace, store: FacilitatorStore) -> None:
-    """Fill the store with every event the player's log holds after what the store has (gap-fill)."""
-    with _connect(args) as client:
-        name = client.hello().get("player") or client.endpoint
-        pos = store.last_position(name)
-        after: dict[str, Any] = {"session": pos[0], "after": pos[1]} if pos else {}
-        while True:
-            res = client.request("events", {**after, "limit": 1000})
-            for ev in res["events"]:
-                store.add(name, ev)
-            if not res["events"] or not res["more"]:
-                break
-            last = res["events"][-1]
-            after = {"session": last["session"], "after": last["seq"]}
-
-
-def cmd_purge(args: argparse.Namespace) -> int:
-    store = _store(args)
-    try:
-        ids = store.purge(args.older_than)
-    except StoreError as exc:
-        raise Failure(str(exc)) from None
-    finally:
-        store.close()
-    print(f"facilitator store: purged {len(ids)} session(s) ended more than {args.older_than:g} days ago")
-    reports = _home(args).path / "reports"  # the console's reports of those sessions
-    removed, kept = remove_files(str(reports / f"report-{sid}.html") for sid in ids)
-    for path in store.removed + removed:
-        print(f"  removed {path}")
-    for path, why in store.not_removed + kept:
-        print(f"  NOT removed {path} ({why}): delete it by hand")
-    if args.on_player:
-        with _connect(args) as client:
-            res = client.request("purge", {"older_than_days": args.older_than})
-        print(f"player: purged {res['count']} session(s) (logged as log.purged)")
-    return 0
-
-
-# ------------------------------------------------------------------------------------------- parser
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -570,3 +213,5 @@ def main(argv: list[str] | None = None) -> int:
 
 if __name__ == "__main__":
     sys.exit(main())
+
+__all__ = ["EXTENSIONS", "build_parser", "main", "parse_send_args", "register_subcommand"]

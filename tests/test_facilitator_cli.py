@@ -158,6 +158,6 @@ def test_tail_says_when_the_player_is_lost(sample_manifest, tmp_path):
         out, err = tail.communicate(timeout=30)
     finally:
         p.stop()
-    assert '"type": ' in out  # the stream ran before the player went
+    assert "\"type\": " in out, err  # the stream ran before the player went
     assert "room-9: lost (no heartbeat for 2.5 s); still listening" in err
     assert tail.returncode == 0
