@@ -1,5 +1,6 @@
-"""Welfare stop under load: a lead's `welfare stop` round trip while a paired observer floods the player with
-heavy read requests (`snapshot`, `events` of 1000 rows, `status`) from another process.
+"""Welfare stop under load: a lead's `welfare stop` round trip while a paired observer floods the player from
+another process, with heavy read requests (`snapshot`, `events`, `poses`, `status`) or with `welfare`
+messages it is not allowed to send (refused, as fast as the socket takes them).
 
 A real headless player (CURVE on, loopback). The reference, in the same run, is the same stop with no flood:
 the ratio shows what another console's load adds to a stop. Each round: stop, then resume.
@@ -37,11 +38,22 @@ def _dealer(ctx: zmq.Context, endpoint: str, server: bytes, public: bytes, secre
     return s
 
 
-def _flood(endpoint: str, server: bytes, public: bytes, secret: bytes, seconds: float) -> None:
+def flood_reads(endpoint: str, server: bytes, public: bytes, secret: bytes, seconds: float) -> None:
     """The observer: sends heavy read requests as fast as the socket takes them, drops the replies."""
+    heavy = [("snapshot", {}), ("events", {"limit": 1000}), ("status", {}), ("sessions", {"limit": 1000})]
+    _flood(endpoint, server, public, secret, seconds, heavy)
+
+
+def flood_welfare(endpoint: str, server: bytes, public: bytes, secret: bytes, seconds: float) -> None:
+    """The observer: sends `welfare stop` (refused: observers may not) as fast as the socket takes them."""
+    _flood(endpoint, server, public, secret, seconds, [("welfare", {"action": "stop"})] * 4)
+
+
+def _flood(
+    endpoint: str, server: bytes, public: bytes, secret: bytes, seconds: float, what: list[tuple[str, dict]]
+) -> None:
     s = _dealer(zmq.Context(), endpoint, server, public, secret)
-    heavy = [("snapshot", {}), ("events", {"limit": 1000}), ("status", {})]
-    messages = [P.encode_command(f"o{i}", cmd, args) for i, (cmd, args) in enumerate(heavy)]
+    messages = [P.encode_command(f"o{i}", cmd, args) for i, (cmd, args) in enumerate(what)]
     end = time.monotonic() + seconds
     while time.monotonic() < end:
         for m in messages:
@@ -75,10 +87,14 @@ def _stops(s: zmq.Socket, rounds: int) -> list[float]:
     return out
 
 
-def _line(name: str, ms: list[float]) -> str:
+def _p99(ms: list[float]) -> float:
     s = sorted(ms)
-    p99 = s[min(len(s) - 1, round(0.99 * (len(s) - 1)))]
-    return f"{name:<34} p50 {statistics.median(ms):7.1f} ms   p99 {p99:7.1f} ms   max {max(ms):7.1f} ms"
+    return s[min(len(s) - 1, round(0.99 * (len(s) - 1)))]
+
+
+def _line(name: str, ms: list[float]) -> str:
+    p50, p99 = statistics.median(ms), _p99(ms)
+    return f"{name:<36} p50 {p50:7.1f} ms   p99 {p99:7.1f} ms   max {max(ms):7.1f} ms"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -96,24 +112,31 @@ def main(argv: list[str] | None = None) -> int:
         server = player.public_key()
         me = lead.identity()
         s = _dealer(ctx, player.endpoint, server, me.public, me.secret)
+        _round_trip(s, "session.start", {"participant": "P-7302", "consent": {"given": True}})
         _round_trip(s, "play", {})
         quiet = _stops(s, args.rounds)
         them = observer.identity()
-        flood = multiprocessing.Process(
-            target=_flood, args=(player.endpoint, server, them.public, them.secret, 600.0), daemon=True
-        )
-        flood.start()
-        time.sleep(2.0)  # the flood fills the player's queue
-        loaded = _stops(s, args.rounds)
-        flood.terminate()
+        loaded = {}
+        for name, target in (("observer flooding heavy reads:", flood_reads),
+                             ("observer flooding refused welfare:", flood_welfare)):  # fmt: skip
+            flood = multiprocessing.Process(
+                target=target, args=(player.endpoint, server, them.public, them.secret, 600.0), daemon=True
+            )
+            flood.start()
+            time.sleep(2.0)  # the flood fills the player's queue
+            try:
+                loaded[name] = _stops(s, args.rounds)
+            finally:
+                flood.terminate()
+                flood.join(5)
     finally:
         ctx.destroy(0)
         player.stop()
     print(f"lead's welfare stop, round trip, {args.rounds} rounds each (CURVE, loopback, headless player)")
     print(_line("no other console (reference):", quiet))
-    print(_line("observer flooding heavy reads:", loaded))
-    ratio = statistics.median(loaded) / statistics.median(quiet)
-    print(f"ratio of medians, flood / reference: {ratio:.1f}x")
+    q50, q99 = statistics.median(quiet), _p99(quiet)
+    for name, ms in loaded.items():
+        print(_line(name, ms) + f"   ratio p50 {statistics.median(ms) / q50:.1f}x p99 {_p99(ms) / q99:.1f}x")
     return 0
 
 

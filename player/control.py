@@ -12,6 +12,7 @@ import bisect
 import logging
 import os
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
@@ -120,6 +121,7 @@ class Controller:
         self.film: Film | None = None
         self.film_generation = 0  # bumped on each load: the render thread reconfigures its renderer
         self.welfare = "none"
+        self.welfare_at: float | None = None  # monotonic time the last welfare action took effect
         self.volume = 1.0
         self.muted = False
         self.last_orientation: Quat = (0.0, 0.0, 0.0, 1.0)
@@ -612,6 +614,7 @@ class Controller:
             # now on), the fade (the render thread reads it on its next frame), the mute, then the clock.
             self.welfare = "stop"
             self.overlay.set_welfare("stop")
+            self.welfare_at = time.monotonic()  # the fade starts on the render thread's next frame
             if engine is not None:
                 engine.set_muted(True)
                 state = str(getattr(engine.state, "value", engine.state))
@@ -640,6 +643,8 @@ class Controller:
                 self._release_hold(source)
             elif previous == "stop":
                 self._notify_resume()
+        if action != "stop":
+            self.welfare_at = time.monotonic()
         if previous != self.welfare:
             self.emit(
                 "welfare.changed",
@@ -650,7 +655,7 @@ class Controller:
                     "media_t": round(self.media_time(), 3),
                 },
             )
-        return {"welfare": self.welfare}
+        return {"welfare": self.welfare, "at": self.welfare_at}
 
     # -- time-driven events -----------------------------------------------------------------------------
     def _warning_start(self, index: int) -> float:
@@ -712,6 +717,7 @@ class Controller:
             "duration": self.film.duration if self.film else None,
             "chapter": self._chapter_id,
             "welfare": self.welfare,
+            "welfare_at": self.welfare_at,
             "held": self.held,
             # what the viewer hears now (a welfare stop mutes, soften lowers), and what comes back after it
             "volume": SOFTEN_VOLUME * self.volume if self.welfare == "soften" else self.volume,
