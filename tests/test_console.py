@@ -83,6 +83,7 @@ def test_the_scripted_demo_session_writes_its_report(tmp_path, sample_manifest, 
     lines: list[str] = []
     report = run_demo_session(tmp_path, library=sample_manifest, say=lines.append)
     assert report.is_file() and lines[-1] == f"demo: report written: {report}"
+    assert any("play before consent refused by the player (no_consent)" in line for line in lines)  # issue 14
     html = report.read_text(encoding="utf-8")
     assert "P-D01" in html and "asked to pause; talked it through; on" in html and "Welfare: STOP" in html
     log = tmp_path / "session" / "player-log.sqlite"

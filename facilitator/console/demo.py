@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from facilitator.client import PlayerClient
+from facilitator.client import CommandFailed, PlayerClient
 from facilitator.console.localplayer import start_local_player
 from facilitator.report.frames import FrameCache
 from facilitator.report.html import write_report
@@ -70,6 +70,11 @@ def run_demo_session(
         say(f"demo: paired with {c.player} at {player.endpoint} (CURVE)")
         loaded = c.request("load", {"film": DEMO_FILM})
         say(f"demo: pre-flight: film loaded, runtime {loaded.get('duration')} s")
+        try:  # the player owns consent: before a session with recorded consent nothing plays
+            c.request("play", {})
+            raise RuntimeError("demo: the player played before consent")
+        except CommandFailed as exc:
+            say(f"demo: play before consent refused by the player ({exc.code}): the calm scene shows")
         consent = {
             "given": True,
             "method": "verbal",
