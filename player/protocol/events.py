@@ -91,7 +91,7 @@ EVENTS: dict[str, EventSpec] = {
     "facilitator.revoked": _e("connection", "Console revoked", "key name role"),
     "pairing.completed": _e("connection", "Console paired", "name role key fingerprint file"),
     "log.purged": _e("log", "Sessions purged", "sessions count ended_before older_than_days by"),
-    "log.health": _e("log", "Recording", "state cause message", alert=True),
+    "log.health": _e("log", "Recording", "state cause message previous", alert=True),
 }
 
 WELFARE_LABELS = {

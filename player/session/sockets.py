@@ -14,6 +14,8 @@ import zmq
 from player.protocol.endpoints import EndpointError, split_endpoint
 from player.protocol.keys import DOMAIN_SESSION
 
+PUB_HWM = 10_000  # messages queued per subscriber
+ROUTER_HWM = 1_000  # replies queued per console
 MAX_SOCKET_MESSAGE = 1 << 20  # libzmq drops peers sending more than this; the app limit is smaller
 
 
@@ -47,7 +49,10 @@ def bind_session_sockets(
     router = curve_server_socket(ctx, zmq.ROUTER, secret, public, DOMAIN_SESSION)
     router.router_mandatory = False
     pub = curve_server_socket(ctx, zmq.PUB, secret, public, DOMAIN_SESSION)
-    pub.sndhwm = 100_000
+    # A high-water mark per subscriber: one that does not read loses messages past it (and catches up from
+    # the log by seq), never the player's memory. 10,000 is minutes of events and pose batches.
+    pub.sndhwm = PUB_HWM
+    router.sndhwm = ROUTER_HWM  # replies to a console that does not read are dropped past this
     try:
         return router, pub, _bind(ctx, router, pub, requested, pairing)
     except BaseException:
