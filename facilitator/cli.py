@@ -23,6 +23,7 @@ from facilitator.client import (
     CommandFailed,
     RequestTimeout,
 )
+from facilitator.commands.codes import cmd_code
 from facilitator.commands.common import PROG, Failure, parse_send_args
 from facilitator.commands.players import cmd_annotate, cmd_pair, cmd_send, cmd_status, cmd_tail
 from facilitator.commands.store import cmd_export, cmd_purge, cmd_sessions
@@ -119,6 +120,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     s.add_argument("--args", default=None, help="arguments as one JSON object")
     s.set_defaults(func=cmd_send)
+
+    s = sub.add_parser("code", help="a new participant code, or why a typed one is refused (the one rule)")
+    s.add_argument("code", nargs="?", default=None, help="a code to check (default: print a new one)")
+    s.add_argument("--library", type=Path, default=None, help="manifest: its participant-codes.yaml applies")
+    s.set_defaults(func=cmd_code)
 
     s = sub.add_parser("annotate", help="pin a note at the current media time")
     s.add_argument("text")
