@@ -37,15 +37,21 @@ def _session(client) -> None:
     client.request("session.start", {"participant": "P-801", "consent": {"given": True}})
 
 
-def test_a_film_cut_short_mid_play_ends_that_film_and_the_player_listens_on(rig):
+@pytest.mark.parametrize("fault", ["truncated", "replaced"])
+def test_a_film_cut_short_mid_play_ends_that_film_and_the_player_listens_on(rig, fault):
     player, client, events, library = rig
     _session(client)
     client.request("load", {"film": "calibration-mono"})
     client.request("play")
     assert wait_for(lambda: client.request("status")["controller"]["state"] == "playing", 10)
     film = library / "calibration-mono.mp4"
-    with open(film, "r+b") as f:  # cut to its first few kilobytes, as a copy interrupted or a disk error
-        f.truncate(min(os.path.getsize(film) // 8, 16_384))
+    if fault == "truncated":  # cut to its first few kilobytes, as a copy interrupted or a disk error
+        with open(film, "r+b") as f:
+            f.truncate(min(os.path.getsize(film) // 8, 16_384))
+    else:  # gone: the file deleted, and a cut-short copy written where it was
+        data = film.read_bytes()
+        film.unlink()
+        film.write_bytes(data[: len(data) // 8])
     client.request("seek", {"t": 4.0})  # the decoder must read what is gone now
     assert wait_for(lambda: any(e["type"] == "film.failed" for e in events), 15), [e["type"] for e in events]
     failed = next(e for e in events if e["type"] == "film.failed")
