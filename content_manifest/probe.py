@@ -8,7 +8,7 @@ from pathlib import Path
 
 from .progress import Progress
 from .safefile import NotRegularFile, irregular, sha256_regular
-from .spherical import SphericalInfo, from_frame_side_data, mp4_projection
+from .spherical import SphericalInfo, container_projection, from_frame_side_data
 
 
 class ProbeError(Exception):
@@ -67,7 +67,7 @@ def probe(path: str | os.PathLike[str]) -> Probe:
         except av.error.FFmpegError as e:
             raise ProbeError(f"cannot decode the first picture ({_reason(e)})") from e
         if spherical is None or (spherical.projection is None and not spherical.unplayable):
-            mesh = mp4_projection(p)  # a mesh (YouTube's EAC) FFmpeg does not report
+            mesh = container_projection(p)  # a mesh (YouTube's EAC) FFmpeg does not report
             if mesh:
                 old = spherical or SphericalInfo(None, None)
                 spherical = replace(old, detail=mesh, unplayable=mesh)

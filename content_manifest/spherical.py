@@ -102,6 +102,54 @@ def _stereo(raw: bytes) -> tuple[str | None, str | None, str]:
     return name, "right-first" if flags & _STEREO_INVERT else "left-first", ""
 
 
+_EBML_MAGIC = b"\x1a\x45\xdf\xa3"
+_MKV_PROJECTION, _MKV_PROJECTION_TYPE = b"\x76\x70", b"\x76\x71"
+_MKV_TYPES = {2: "cubemap", 3: _MP4_PROJECTIONS[b"mshp"]}
+
+
+def container_projection(path: str | Path) -> str:
+    """The name of a projection the file's container declares that FFmpeg does not report (an MP4 mesh, a
+    Matroska mesh or cubemap), or ""."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(4)
+    except OSError:
+        return ""
+    return mkv_projection(path) if head == _EBML_MAGIC else mp4_projection(path)
+
+
+def mkv_projection(path: str | Path, limit: int = 4 << 20) -> str:
+    """A Matroska video track's ProjectionType (RFC 9559, 0x7671) when it is 2 (cubemap) or 3 (mesh); ""
+    otherwise. Reads the first ``limit`` bytes, where the Tracks element is."""
+    try:
+        with open(path, "rb") as f:
+            data = f.read(limit)
+    except OSError:
+        return ""
+    at = data.find(_MKV_PROJECTION)
+    while at >= 0:
+        size, width = _vint(data, at + 2)
+        body = data[at + 2 + width : at + 2 + width + (size or 0)]
+        t = body.find(_MKV_PROJECTION_TYPE)
+        if size is not None and t >= 0 and body[t + 2 : t + 3] == b"\x81" and len(body) > t + 3:
+            return _MKV_TYPES.get(body[t + 3], "")
+        at = data.find(_MKV_PROJECTION, at + 2)
+    return ""
+
+
+def _vint(data: bytes, pos: int) -> tuple[int | None, int]:
+    """An EBML variable-size integer at ``pos``: (value, bytes it takes); (None, 1) when unreadable."""
+    if pos >= len(data) or data[pos] == 0:
+        return None, 1
+    width = 9 - data[pos].bit_length()
+    if pos + width > len(data):
+        return None, 1
+    value = data[pos] & (0xFF >> width)
+    for b in data[pos + 1 : pos + width]:
+        value = (value << 8) | b
+    return value, width
+
+
 def mp4_projection(path: str | Path, limit: int = 64 << 20) -> str:
     """The name of an MP4's sv3d projection that FFmpeg skips (a mesh: YouTube's EAC), or ""; reads only the
     box headers and the moov box (at most ``limit`` bytes)."""

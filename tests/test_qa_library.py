@@ -45,6 +45,7 @@ def qa_library(tmp_path_factory) -> Path:
     os.symlink("/dev/zero", d / "zero-device.mp4")
     cubemap = ("--projection-type", "0:2", "--projection-private", "0:" + "00" * 12)  # cbmp: layout 0
     cube = mkvmerge(mono, d / "cube.mkv", *cubemap)
+    mkv_mesh = mkvmerge(mono, d / "mesh.mkv", "--projection-type", "0:3")  # FFmpeg drops it: read by us
     eac = d / "eac.mp4"
     shutil.copy(mono, eac)
     inject_mp4(eac, "mesh", "mono")  # how YouTube stores its equi-angular cubemaps
@@ -65,6 +66,7 @@ def qa_library(tmp_path_factory) -> Path:
         _entry("dev-zero", "zero-device.mp4", ZERO, "equirect360", "mono"),
         _entry("cubemap", "cube.mkv", sha(cube), "equirect360", "mono"),
         _entry("eac", "eac.mp4", sha(eac), "equirect360", "mono"),
+        _entry("mkv-mesh", "mesh.mkv", sha(mkv_mesh), "equirect360", "mono"),
         _entry("right-first-as-left", "right-first.mkv", sha(right), "equirect360", "top-bottom"),
         _entry("right-first", "right-first.mkv", sha(right), "equirect360", "top-bottom", RIGHT_FIRST),
         _entry("h264-444", "h444.mp4", sha(h444), "equirect360", "mono"),
@@ -94,7 +96,7 @@ def verdict(qa_library, tmp_path_factory):
 def test_every_film_gets_a_case_whatever_happens_to_the_others(verdict, qa_library):
     code, cases = verdict
     assert code == 1
-    assert len(cases) == 15
+    assert len(cases) == 16
 
 
 @pytest.mark.parametrize(
@@ -118,6 +120,7 @@ def test_every_film_gets_a_case_whatever_happens_to_the_others(verdict, qa_libra
         ("dev-zero", "is a link to a character device (/dev/zero)"),
         ("cubemap", "the file's spherical metadata says cubemap"),
         ("eac", "equi-angular cubemap, EAC"),
+        ("mkv-mesh", "the file's spherical metadata says mesh projection"),
         ("right-first-as-left", "eye_order: the file's stereo metadata says right-first"),
     ],
 )
@@ -169,7 +172,10 @@ def test_docs_state_the_thresholds_the_code_uses():
         assert name in doc or name.replace("420", "4xx").replace("422", "4xx").replace("444", "4xx") in doc
 
 
-@pytest.mark.parametrize(("film", "name"), [("cubemap", "cubemap"), ("eac", "equi-angular cubemap, EAC")])
+REFUSED = [("cubemap", "cubemap"), ("eac", "equi-angular cubemap, EAC"), ("mkv-mesh", "EAC")]
+
+
+@pytest.mark.parametrize(("film", "name"), REFUSED)
 def test_play_refuses_cubemap_and_eac_by_name(qa_library, film, name):
     import time
 

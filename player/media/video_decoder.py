@@ -17,13 +17,13 @@ DROP_UNTIL = 0.05  # ... until they are this close again
 
 def unplayable_layout(path, first: av.VideoFrame | None) -> str | None:
     """One line naming a layout the renderer cannot show (cubemap, EAC), from the first picture's spherical
-    side data or the MP4's own sv3d box; None for equirectangular films and films that say nothing."""
-    from content_manifest.spherical import CONVERT_HINT, from_frame_side_data, mp4_projection
+    side data or the container's own boxes (MP4 sv3d, Matroska Projection); None for equirect films."""
+    from content_manifest.spherical import CONVERT_HINT, container_projection, from_frame_side_data
 
     info = from_frame_side_data(first) if first is not None else None
     name = info.unplayable if info is not None else ""
     if not name and (info is None or info.projection is None):
-        name = mp4_projection(path)
+        name = container_projection(path)
     if not name:
         return None
     return (
