@@ -53,11 +53,17 @@ PIXEL_FORMATS: dict[str, PixelFormat] = {
         _planar("yuv420p12le", _420, 12),
         _planar("yuv422p12le", _422, 12),
         _planar("yuv444p12le", _444, 12),
+        # with an alpha plane (ProRes 4444, VP9 with alpha): the picture is opaque in a headset, alpha unused
+        _planar("yuva420p", _420, 8),
+        _planar("yuva444p", _444, 8),
+        _planar("yuva422p10le", _422, 10),
+        _planar("yuva444p10le", _444, 10),
+        _planar("yuva444p12le", _444, 12),
         PixelFormat("nv12", ((1, 1), (2, 1)), _420, 8),
         PixelFormat("p010le", ((1, 2), (2, 2)), _420, 10, msb=True),
     )
 }
-SUPPORTED_TEXT = "8, 10 or 12-bit YUV 4:2:0, 4:2:2 or 4:4:4 (" + ", ".join(PIXEL_FORMATS) + ")"
+SUPPORTED_TEXT = "8, 10 or 12-bit YUV 4:2:0, 4:2:2 or 4:4:4, alpha ignored (" + ", ".join(PIXEL_FORMATS) + ")"
 
 
 def unsupported(pix_fmt: str | None) -> str | None:

@@ -41,6 +41,8 @@ def _reference(av_frame) -> np.ndarray:
         ("yuv444p10le", "full"),
         ("yuv420p12le", "limited"),
         ("yuv444p12le", "limited"),
+        ("yuva444p10le", "limited"),  # ProRes 4444 with alpha: the alpha plane is not used
+        ("yuva420p", "limited"),
     ],
 )
 def test_every_listed_format_converts_like_pyav(gl, pix_fmt, color_range):
