@@ -101,6 +101,7 @@ def runs(line: str) -> list[tuple[str, str]]:
     return [(s or "latin", t) for s, t in out]
 
 
+@cache
 def _layout() -> ImageFont.Layout:
     return ImageFont.Layout.RAQM if features.check("raqm") else ImageFont.Layout.BASIC
 
