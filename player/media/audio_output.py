@@ -14,6 +14,8 @@ from collections.abc import Callable
 
 import numpy as np
 
+from player.media.clock import precise_monotonic  # time.monotonic, at a fine resolution on every Python
+
 log = logging.getLogger(__name__)
 
 RenderCallback = Callable[[int, float], np.ndarray]
@@ -55,10 +57,10 @@ class NullOutput:
 
     def _run(self) -> None:
         rate, lead = self.rate, int(self.period * self.rate)
-        t0 = time.monotonic()
+        t0 = precise_monotonic()
         done = 0
         while not self._stop.is_set():
-            now = time.monotonic()
+            now = precise_monotonic()
             due = int((now - t0) * rate) + lead
             if due - done > rate // 4:  # starved for CPU for a quarter second: a real device would underrun
                 self.underruns += 1
@@ -139,7 +141,7 @@ class DeviceOutput:
             # clock as steady: base = the earliest (now - frames so far / rate) seen, creeping up slowly so
             # that a device clock running slower than time.monotonic is followed; a jump (an underrun, a
             # device change) resets it.
-            estimate = time.monotonic() - done / self.rate
+            estimate = precise_monotonic() - done / self.rate
             if base is None or estimate < base or estimate - base > RESYNC_SECONDS:
                 base = estimate
             else:

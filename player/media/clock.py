@@ -23,23 +23,84 @@ def clock_is_coarse(name: str = "monotonic") -> bool:
 
 
 def fine_minus_coarse_ns(
-    coarse_ns: Callable[[], int], fine_ns: Callable[[], int], max_wait_s: float = 0.05
+    coarse_ns: Callable[[], int], fine_ns: Callable[[], int], max_wait_s: float = 0.25, tight_ns: int = 20_000
 ) -> int:
     """``fine - coarse`` for two clocks of one timeline, measured at an edge of the coarse clock: right after
     it ticks the coarse clock reads the true time, so the offset is known to the fine clock's precision
-    (a plain reading of both is off by anything up to one coarse step, 15.6 ms on Windows). Waits at most
-    ``max_wait_s`` for an edge, then returns the plain reading."""
-    start = coarse_ns()
-    before = fine_ns()
-    deadline = before + int(max_wait_s * 1e9)
+    (a plain reading of both is off by anything up to one coarse step, 15.6 ms on Windows).
+
+    Each coarse reading is bracketed by fine readings. The first edge bracketed within ``tight_ns`` is taken;
+    a thread stalled at the edge brackets it loosely, so after ``max_wait_s`` the best edge within 1 ms is
+    taken, else the plain reading with the tightest bracket (off by up to one step)."""
+    start = fine_ns()
+    last, last_before = coarse_ns(), start  # the coarse reading, and a fine reading taken before it
+    deadline = start + int(max_wait_s * 1e9)
+    edge: tuple[int, int] | None = None  # (bracket width, offset), the tightest edge seen
+    plain: tuple[int, int] | None = None  # the same for plain readings
     while True:
+        before = fine_ns()
         now = coarse_ns()
         after = fine_ns()
-        if now != start:  # the coarse clock ticked between `before` and `after`
-            return (before + after) // 2 - now
+        if now != last:  # it ticked after the last coarse reading (so after last_before) and before `after`
+            found = (after - last_before, (last_before + after) // 2 - now)
+            if found[0] <= tight_ns:
+                return found[1]
+            edge = found if edge is None or found < edge else edge
+        reading = (after - before, after - now)
+        plain = reading if plain is None or reading < plain else plain
+        last, last_before = now, before
         if after > deadline:
-            return after - now
-        before = after
+            return edge[1] if edge is not None and edge[0] <= 1_000_000 else plain[1]
+
+
+class MonotonicAlignment:
+    """``time.monotonic``'s timeline read through a fine clock (QueryPerformanceCounter), for Windows before
+    Python 3.13, where ``time.monotonic`` ticks in 15.6 ms steps. The offset between the two is measured at a
+    tick (``fine_minus_coarse_ns``) once, blocking for at most one tick, then again every ``refresh_s`` on a
+    short-lived background thread, so callers (the audio callback, the render loop) never wait for it."""
+
+    def __init__(
+        self,
+        coarse_ns: Callable[[], int] = time.monotonic_ns,
+        fine_ns: Callable[[], int] = time.perf_counter_ns,
+        refresh_s: float = 60.0,
+    ) -> None:
+        self._coarse, self._fine, self._refresh_ns = coarse_ns, fine_ns, int(refresh_s * 1e9)
+        self._offset: tuple[int, int] | None = None  # (fine - coarse, fine time it was measured)
+        self._refreshing = threading.Lock()
+
+    def offset_ns(self) -> int:
+        """fine - coarse, as last measured at a tick."""
+        state = self._offset
+        if state is None:
+            state = self._offset = self._measured()
+        elif self._fine() - state[1] > self._refresh_ns and self._refreshing.acquire(blocking=False):
+            threading.Thread(target=self._refresh, name="viewpoint-clock-align", daemon=True).start()
+        return state[0]
+
+    def _measured(self) -> tuple[int, int]:
+        return fine_minus_coarse_ns(self._coarse, self._fine), self._fine()
+
+    def _refresh(self) -> None:
+        try:
+            self._offset = self._measured()
+        finally:
+            self._refreshing.release()
+
+    def now(self) -> float:
+        """Seconds on the coarse clock's timeline, at the fine clock's resolution."""
+        return (self._fine() - self.offset_ns()) / 1e9
+
+
+_ALIGNMENT = MonotonicAlignment() if clock_is_coarse("monotonic") else None
+
+
+def precise_monotonic() -> float:
+    """``time.monotonic()`` at a high resolution on every Python version: ``time.monotonic`` itself where
+    it is fine (Linux, macOS, Windows with Python 3.13+), else read through ``perf_counter``
+    (MonotonicAlignment). The audio output stamps its blocks with it, so the master clock does not step by
+    15.6 ms on Windows."""
+    return time.monotonic() if _ALIGNMENT is None else _ALIGNMENT.now()
 
 
 class MediaClock:

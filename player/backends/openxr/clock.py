@@ -6,7 +6,7 @@ XR_KHR_win32_convert_performance_counter_time (Windows). A conversion gives (XrT
 instant exactly; the fine clock is then related to the player's clock. Where that is the same clock (Linux:
 ``time.monotonic`` is CLOCK_MONOTONIC) the offset is exact; where the player's clock ticks coarsely (Windows
 before Python 3.13: 15.6 ms steps) the offset is measured at one of its ticks
-(``player.media.clock.fine_minus_coarse_ns``), so display times keep the fine clock's precision instead of
+(``player.media.clock.MonotonicAlignment``), so display times keep the fine clock's precision instead of
 being off by up to a tick.
 
 The offset is sampled every few seconds, so a frame costs no runtime call. Without either extension it is
@@ -20,7 +20,7 @@ import sys
 import time
 from collections.abc import Callable
 
-from player.media.clock import fine_minus_coarse_ns
+from player.media.clock import MonotonicAlignment
 
 from .runtime import TIMESPEC, WIN32_TIME
 
@@ -42,6 +42,11 @@ class XrClock:
         self._local_ns = local_ns
         self._fine_ns: Callable[[], int] | None = None  # the clock the runtime converts from
         self._to_xr = self._pick(extensions)  # fine clock ns -> XrTime
+        fine = self._fine_ns
+        # the player's clock read through the fine one where they differ (a coarse time.monotonic), measured
+        # at a tick and refreshed in the background: the frame loop never waits for a tick
+        one_clock = fine is None or local_ns is fine
+        self._align = None if one_clock else MonotonicAlignment(local_ns, fine, refresh_s=60.0)
         self._offset_ns: int | None = None  # xr_time_ns - local_ns
         self._sampled_at = -1e9
         self.exact = self._to_xr is not None
@@ -90,8 +95,7 @@ class XrClock:
             self._to_xr = None
             self.exact = False
             return
-        one_clock = self._local_ns is fine
-        local_offset = 0 if one_clock else fine_minus_coarse_ns(self._local_ns, fine)
+        local_offset = 0 if self._align is None else self._align.offset_ns()
         self._offset_ns = (xr_ns - at) + local_offset
         self._sampled_at = now
 
