@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import sqlite3
+import threading
 import time
 
 import pytest
@@ -43,7 +44,7 @@ def rig(tmp_path_factory, sample_manifest):
             page.goto(url)
             page.wait_for_selector("#conn.ok", timeout=30_000)
             page.wait_for_selector("#step-live:not([hidden])", timeout=10_000)
-            yield {"page": page, "player": player, "direct": direct, "errors": errors}
+            yield {"page": page, "player": player, "direct": direct, "errors": errors, "server": server}
     finally:
         server.stop()
         player.stop()
@@ -136,4 +137,21 @@ def test_the_page_says_not_recording_when_the_log_cannot_be_written(rig):
     assert _stopped_once_more(player, before)
     page.wait_for_selector("#rec.hidden", state="attached", timeout=15_000)
     page.wait_for_selector("#conn.ok")
+    _resume(rig)
+
+
+def test_stop_does_not_wait_for_busy_command_workers(rig):
+    """Every worker of the console's command pool busy (slow loads, reports, a player that does not answer):
+    STOP NOW still leaves at once."""
+    page, player, server = rig["page"], rig["player"], rig["server"]
+    release = threading.Event()
+    busy = [server._pool.submit(release.wait, 30) for _ in range(16)]
+    try:
+        before = _stops(player)
+        page.click("#w-stop")
+        assert _stopped_once_more(player, before)
+    finally:
+        release.set()
+        for f in busy:
+            f.result(5)
     _resume(rig)

@@ -97,6 +97,8 @@ class ConsoleServer:
         self._ready = threading.Event()
         self._stop: asyncio.Event | None = None
         self._pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="console-cmd")
+        # urgent commands (welfare) never wait for a worker behind slow ones (loads, reports, a lost player)
+        self._urgent_pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="console-urgent")
         self._error: BaseException | None = None
         self._tasks: set[asyncio.Future] = set()
         self.group = group  # facilitator.console.group.GroupConsole: the group page (/group), or None
@@ -133,6 +135,7 @@ class ConsoleServer:
         if self._thread is not None:
             self._thread.join(10)
         self._pool.shutdown(wait=False, cancel_futures=True)
+        self._urgent_pool.shutdown(wait=False, cancel_futures=True)
 
     def _run_thread(self) -> None:
         try:
@@ -399,7 +402,8 @@ class ConsoleServer:
         """Send a protocol command to a player (the selected one by default) and wait for its answer."""
         view = self.players[player or self.selected]
         loop = asyncio.get_running_loop()
-        result = await loop.run_in_executor(self._pool, view.link.command, cmd, args)
+        pool = self._urgent_pool if cmd in P.URGENT_COMMANDS else self._pool
+        result = await loop.run_in_executor(pool, view.link.command, cmd, args)
         return result if isinstance(result, dict) else {"value": result}
 
     async def _local_command(self, cmd: str, args: dict[str, Any]) -> dict[str, Any]:
