@@ -605,8 +605,9 @@ class Controller:
 
     # -- welfare ----------------------------------------------------------------------------------------
     def set_welfare(self, action: str, source: str = "facilitator") -> dict:
-        if action not in ("soften", "stop", "resume"):
-            raise CommandError("bad_args", f"args.action: {action!r} (expected soften, stop or resume)")
+        if action not in P.WELFARE_ACTIONS:
+            expected = ", ".join(P.WELFARE_ACTIONS)
+            raise CommandError("bad_args", f"args.action: {action!r} (expected one of {expected})")
         previous = self.welfare
         engine = self.engine
         if action == "stop":

@@ -27,11 +27,11 @@ from facilitator.console.group_text import brief, notice, viewer_alert
 from facilitator.console.library import library_json
 from facilitator.console.link import LinkError
 from facilitator.group.controller import GroupController, GroupError
+from player.protocol import WELFARE_ACTIONS
 from player.protocol.participant import ParticipantCodeError, check_participant
 
 log = logging.getLogger("viewpoint.console.group")
 
-WELFARE_ACTIONS = ("stop", "soften", "resume")
 READ_ONLY_OK = {"report"}
 
 

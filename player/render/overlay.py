@@ -11,7 +11,8 @@ import threading
 import time
 from dataclasses import dataclass
 
-WELFARE_LEVELS = ("none", "soften", "stop")
+from player.protocol import WELFARE_LEVELS
+
 DEFAULT_STOP_MESSAGE = "Pausing here.\nYou are safe. Take your time."
 LOBBY_MESSAGE = "Welcome.\nThe film starts when your session does."
 
