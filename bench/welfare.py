@@ -103,7 +103,8 @@ class Disk:
     def close(self) -> None:
         if self.mounted:
             self.thaw()
-            subprocess.run(["umount", "-l", str(self.mnt)], capture_output=True)
+            if subprocess.run(["umount", str(self.mnt)], capture_output=True).returncode != 0:
+                subprocess.run(["umount", "-l", str(self.mnt)], capture_output=True)
             self.mounted = False
 
 
@@ -184,8 +185,8 @@ def main(argv: list[str] | None = None) -> int:
                 page = browser.new_page(viewport={"width": 1366, "height": 768})
                 page.add_init_script(PRESS_TIMES)
                 page.goto(url)
-                page.wait_for_selector("#conn.ok", timeout=10_000)
-                page.wait_for_selector("#step-live:not([hidden])", timeout=10_000)
+                page.wait_for_selector("#conn.ok", timeout=60_000)
+                page.wait_for_selector("#step-live:not([hidden])", timeout=60_000)
                 box = page.locator("#w-stop").bounding_box()
                 x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
                 page.mouse.move(x, y)
