@@ -24,10 +24,10 @@ def test_group_discover_lists_manual_addresses(capsys: pytest.CaptureFixture[str
 @pytest.mark.timeout(120)
 def test_group_rehearse_script(capsys: pytest.CaptureFixture[str], tmp_path) -> None:
     record = tmp_path / "group.jsonl"
-    script = "play; wait 0.5; pause; seek 12; chapter middle; rejoin headset-2; status; quit"
+    script = "start; play; wait 0.5; pause; seek 12; chapter middle; rejoin headset-2; status; quit"
     assert main(["group", "rehearse", "2", "--script", script, "--record", str(record)]) == 0
     out = capsys.readouterr().out
-    assert "chapter middle (15.000 s)" in out
+    assert "chapter middle (15.000 s)" in out and "sessions started: headset-1 " in out
     status = json.loads(out[out.index("{\n") : out.rindex("}") + 1])
     assert [p["name"] for p in status["players"]] == ["headset-1", "headset-2"]
     kinds = [json.loads(line)["type"] for line in record.read_text().splitlines()]

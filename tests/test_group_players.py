@@ -39,6 +39,10 @@ def rehearsal(tmp_path_factory: pytest.TempPathFactory):
     r = Rehearsal(root / "players", N_PLAYERS, manifest, eye_size="32x32", display_rate=10.0)
     try:
         r.start(timeout=90)
+        # a player plays only inside a consented session (docs/protocol.md, "Session lifecycle")
+        for i, client in enumerate(r.clients().values()):
+            client.request("session.start", {"participant": f"P-{i + 1:03d}", "consent": {"given": True}})
+            client.close()
         yield r
     finally:
         r.stop()

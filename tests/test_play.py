@@ -105,19 +105,40 @@ def test_head_script_interpolation():
 
 
 def test_play_with_listen_logs_the_session(sample_manifest, tmp_path):
+    """With --listen the film waits in the lobby until a lead starts a consented session and plays it
+    (docs/protocol.md, "Session lifecycle"); --duration then ends the run and the log holds it all."""
     import socket
     import sqlite3
+    import threading
+
+    from facilitator.client import FacilitatorHome, PlayerClient
+    from player.protocol.keys import load_or_create_identity, write_public_cert
+    from tests.support import wait_for
 
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     log = tmp_path / "session.sqlite"
-    code = main(
+    home = FacilitatorHome(tmp_path / "fac", name="lead")
+    write_public_cert(tmp_path / "keys" / "authorized" / "lead.key", home.identity().public, {"role": "lead"})
+    result: list[int] = []
+    run = threading.Thread(target=lambda: result.append(main(
         ["play", "--manifest", str(sample_manifest), "--film", "calibration-mono", "--backend", "headless",
          "--eye-size", "32x32", "--duration", "2.2", "--listen", f"tcp://127.0.0.1:{port}",
          "--keys", str(tmp_path / "keys"), "--log", str(log)]
-    )  # fmt: skip
-    assert code == 0
+    )), daemon=True)  # fmt: skip
+    run.start()
+    assert wait_for(lambda: (tmp_path / "keys" / "player.key").is_file(), 30)
+    key = load_or_create_identity(tmp_path / "keys", "player").public
+    lead = PlayerClient(f"tcp://127.0.0.1:{port}", key, home.identity())
+    try:
+        assert wait_for(lambda: lead.request("status")["controller"].get("film") == "calibration-mono", 30)
+        lead.request("session.start", {"participant": "P-019", "consent": {"given": True}})
+        lead.request("play")
+        run.join(60)
+    finally:
+        lead.close()
+    assert result == [0]
     with sqlite3.connect(log) as db:
         kinds = [row[0] for row in db.execute("SELECT type FROM events ORDER BY pos")]
     for kind in ("session.started", "transport.loaded", "transport.playing", "chapter.entered",

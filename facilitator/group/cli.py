@@ -3,9 +3,11 @@
     viewpoint-facilitator group discover [--wait 3]             # players announced on the network (mDNS)
     viewpoint-facilitator group run --players a,b,c [--film F]  # a group of paired players, commands on stdin
     viewpoint-facilitator group rehearse 4                      # 4 local headless players, commands on stdin
-    ... --script "play; wait 5; pause; seek 12; chapter middle; play; wait 3; status"
+    ... --script "start; play; wait 5; pause; seek 12; chapter middle; play; wait 3; status"
 
-Commands (one per line or separated by ';'): ``play``, ``pause``, ``seek T``, ``chapter ID``, ``load FILM``,
+Commands (one per line or separated by ';'): ``start [CODE ...]`` (a session with the viewers' consent on each
+headset, one participant code per headset in order, generated when none are given: a player plays only inside
+a consented session), ``play``, ``pause``, ``seek T``, ``chapter ID``, ``load FILM``,
 ``welfare PLAYER stop|soften|resume``, ``rejoin PLAYER``, ``status`` (the group view as JSON), ``wait S``,
 ``quit``. The group's own record (commands, instants, answers, clock figures) goes to ``--record`` as JSON
 lines.
@@ -21,6 +23,8 @@ import tempfile
 import time
 from pathlib import Path
 from typing import Any
+
+from player import protocol as P
 
 HELP = "group sessions: discover players, run a group in sync, rehearse with local headless players"
 
@@ -151,6 +155,14 @@ def _command(g: Any, line: str) -> bool:
 
     if cmd in ("quit", "exit"):
         return False
+    if cmd == "start":
+        names = list(g.members)
+        codes = rest or [P.new_participant_code() for _ in names]
+        if len(codes) != len(names):
+            raise ValueError(f"start: usage: start [one participant code per headset: {', '.join(names)}]")
+        g.start_sessions(dict(zip(names, codes, strict=True)), {"given": True, "method": "verbal"})
+        print("sessions started: " + ", ".join(f"{n} {c}" for n, c in zip(names, codes, strict=True)))
+        return True
     if cmd == "status":
         print(json.dumps(g.state(), indent=2))
     elif cmd == "wait":
