@@ -113,10 +113,13 @@ def test_exports_are_whole_and_ours_and_a_purge_removes_them(tmp_path):
     report = home / "reports" / "report-s-old.html"  # what the console wrote for that session
     report.parent.mkdir()
     report.write_text(f"<p>{CODE}</p>")
+    elsewhere = tmp_path / "shared" / "for-the-team.html"  # the report command, from the store
+    run = _cli("report", "s-old", "-o", str(elsewhere), home=home)
+    assert run.returncode == 0 and CODE in elsewhere.read_text(), run.stderr
     run = _cli("purge", "--older-than", "30", home=home)
     assert run.returncode == 0, run.stderr
-    assert f"removed {out.resolve()}" in run.stdout and f"removed {report}" in run.stdout
-    assert not out.exists() and not report.exists()
+    for path in (out.resolve(), report, elsewhere.resolve()):
+        assert f"removed {path}" in run.stdout and not path.exists(), run.stdout
     assert leaks(home / "store.sqlite") == []
 
 

@@ -127,8 +127,30 @@ def run(args: argparse.Namespace) -> int:
     session = next((e.get("session") for e in events if e.get("session")), "session")
     out = args.output or Path(f"report-{session}.html")
     path = write_report(events, out, film=film, poses=poses, frames=FrameCache(capacity=32, bucket_s=0.5))
+    _remember(args, session, path)
     print(path)
     return 0
+
+
+def _remember(args: argparse.Namespace, session: str, path: Path) -> None:
+    """A report of a session in the facilitator's store is noted there: purging the session deletes it."""
+    if args.log is not None:
+        return
+    from facilitator.client import FacilitatorHome
+    from facilitator.store import FacilitatorStore, StoreError
+
+    store_path = args.store or FacilitatorHome(getattr(args, "home", None)).store_path
+    if not Path(store_path).is_file():
+        return
+    try:
+        store = FacilitatorStore(store_path)
+    except StoreError:
+        return
+    try:
+        if any(s["id"] == session for s in store.sessions()):
+            store.remember_written(session, path, "report")
+    finally:
+        store.close()
 
 
 def main(argv: list[str] | None = None) -> int:
