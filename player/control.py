@@ -550,6 +550,7 @@ class Controller:
         self.lobby = False
         self.share_pose = pose_capture
         self.overlay.set_lobby(False)
+        self._notify_resume()  # in a group: join the group's timeline where the group is now
 
     # -- holds: a viewer's break holds this headset out of the group until someone resumes it ------------
     @property
