@@ -3,7 +3,8 @@
 Makes (once, cached in ~/.cache/viewpoint-bench or $VIEWPOINT_BENCH_CACHE) 3840x1920 H.264 and HEVC clips,
 then for each prints the engine's frames/s (video decode thread -> YUV planes -> frame queue, drained by a
 display loop in fast mode), ffmpeg's frames/s, and their ratio. Goal: ratio >= 0.95 for both.
-Run: .venv/bin/python bench/decode.py [--repeat N] [--seconds S]
+Run: .venv/bin/python bench/decode.py [--repeat N] [--seconds S] [--width W --height H] [--hwdec H]
+On an NVIDIA machine, the issue-16 figure: --width 7680 --height 3840 --hwdec cuda (and again with none).
 """
 
 from __future__ import annotations
@@ -141,6 +142,7 @@ def main() -> None:
     ap.add_argument("--seconds", type=float, default=6.0, help="clip length (default 6)")
     ap.add_argument("--width", type=int, default=3840)
     ap.add_argument("--height", type=int, default=1920)
+    ap.add_argument("--hwdec", choices=("none", "cuda", "auto"), default="none", help="the engine's decoder")
     args = ap.parse_args()
     print(f"cpu cores: {os.cpu_count()}; load average before: {_load()}")
     ratios = {}
@@ -149,14 +151,15 @@ def main() -> None:
         runs: dict[str, list[Run]] = {"engine": [], "ffmpeg": [], "pyav": []}
         for _ in range(args.repeat):  # interleaved, so all see the same machine load
             runs["ffmpeg"].append(ffmpeg_run(path))
-            runs["engine"].append(engine_run(path))
+            runs["engine"].append(engine_run(path, args.hwdec))
             runs["pyav"].append(pyav_run(path))
         best = {k: max(v, key=lambda r: r.fps) for k, v in runs.items()}
         eff = {k: max(r.fps_per_cpu for r in v) for k, v in runs.items()}
         ratio = best["engine"].fps / best["ffmpeg"].fps
         ratios[codec] = ratio
         print(
-            f"{codec} {args.width}x{args.height}, {best['engine'].frames} frames, best of {args.repeat}:\n"
+            f"{codec} {args.width}x{args.height}, {best['engine'].frames} frames, best of {args.repeat}, "
+            f"engine hwdec {args.hwdec}:\n"
             f"  engine {best['engine'].fps:.1f} fps, ffmpeg -threads 0 -f null {best['ffmpeg'].fps:.1f} fps: "
             f"ratio {ratio:.2f} ({'meets' if ratio >= 0.95 else 'below'} the 0.95 goal)\n"
             f"  bare PyAV loop {best['pyav'].fps:.1f} fps "
