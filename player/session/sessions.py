@@ -158,18 +158,29 @@ class Sessions:
             raise P.ProtocolError(
                 P.E_BAD_ARGS, f"args.session: {session} was not interrupted by a crash ({why}): start anew"
             )
+        marker = f'%"resumed":{{"session":"{session}"%'
+        again = log.db.execute(
+            "SELECT session FROM events WHERE type='session.started' AND json LIKE ? LIMIT 1", (marker,)
+        ).fetchone()
+        if again is not None:
+            why = f"args.session: {session} was resumed already (as {again[0]})"
+            raise P.ProtocolError(P.E_BAD_ARGS, why)
         film, media_t = last_position(log, session)
         where = {"session": session, "film": film, "media_t": media_t}
         previous = self.end("facilitated_session_started")
         extra = {"facilitator": by, "resumed": where}
         self.begin(row["participant"], row["consent"], previous, extra)
         dispatch = getattr(self.events.controller, "dispatch", None)
+        result: dict[str, Any] = {"participant": row["participant"], "resumed": where}
         if dispatch is not None and where["film"]:
-            current = getattr(getattr(self.events.controller, "film", None), "id", None)
-            if current != where["film"]:
-                dispatch("load", {"film": where["film"]})
-            dispatch("seek", {"t": max(0.0, float(where["media_t"]))})
-        return {"participant": row["participant"], "resumed": where}
+            try:  # the session is open either way; the lead sees where the film is
+                current = getattr(getattr(self.events.controller, "film", None), "id", None)
+                if current != where["film"]:
+                    dispatch("load", {"film": where["film"]})
+                dispatch("seek", {"t": max(0.0, float(where["media_t"]))})
+            except Exception as exc:
+                result["position_error"] = str(getattr(exc, "message", exc))[:300]
+        return result
 
     def purge(self, log: SessionLog, older_than_days: float, by: str) -> dict[str, Any]:
         """Delete sessions that ended more than ``older_than_days`` ago (never the current one); logged."""
