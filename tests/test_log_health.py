@@ -41,7 +41,7 @@ def _serve(sample_library, tmp_path, log_path):
     server.start()
     controller.load("calibration-mono")
     player_key = load_or_create_identity(tmp_path / "keys", "player").public
-    client = PlayerClient(server.endpoint, player_key, ident, timeout=3.0, retries=0)
+    client = PlayerClient(server.endpoint, player_key, ident, timeout=10.0, retries=0)
     ctx = zmq.Context()
     sub = ctx.socket(zmq.SUB)
     sub.linger = 0
@@ -84,24 +84,29 @@ def _refused_until(client: PlayerClient, tries: int = 400) -> CommandFailed:
     raise AssertionError("the log never refused a write")
 
 
-def _check_outage(controller, server, client, sub, state: str, caplog) -> None:
+def _check_outage(controller, server, client, sub, state: str, caplog, exact: bool = True) -> None:
+    """The outage as a console sees it. ``exact``: the fault lasts until lifted (SQLite's limits, a held
+    lock, a frozen disk); a really full disk may let a write through now and then (SQLite reuses its WAL)."""
+    states = {state} if exact else {state, "stalled"}  # a filling disk may first be slow to write
     err = _refused_until(client)
-    assert err.code == P.E_LOG_UNAVAILABLE and state in err.message
+    assert err.code == P.E_LOG_UNAVAILABLE and any(f"({s}:" in err.message for s in states), err.message
     health = client.request("status")["log_health"]  # status still answers, at once
-    assert health["state"] == state and health["recording"] is False
-    assert _heartbeat_log(sub, state)
+    assert health["state"] in states and health["recording"] is False
+    assert _heartbeat_log(sub, health["state"]) or not exact
     stop = client.request("welfare", {"action": "stop"})  # the stop is carried out all the same
-    assert stop["welfare"] == "stop" and stop["recorded"] is False and controller.welfare == "stop"
-    with pytest.raises(CommandFailed) as again:
-        client.request("seek", {"t": 1.0})
-    assert again.value.code == P.E_LOG_UNAVAILABLE
-    time.sleep(2.2)  # more than one retry of the write
-    said = [r for r in caplog.records if "NOT RECORDING" in r.getMessage()]
-    assert len(said) == 1 and state.replace("_", "-") in said[0].getMessage().replace("_", "-")
+    assert stop["welfare"] == "stop" and controller.welfare == "stop"
+    if exact:
+        assert stop["recorded"] is False
+        with pytest.raises(CommandFailed) as again:
+            client.request("seek", {"t": 1.0})
+        assert again.value.code == P.E_LOG_UNAVAILABLE
+        time.sleep(2.2)  # more than one retry of the write
+        said = [r for r in caplog.records if "NOT RECORDING" in r.getMessage()]
+        assert len(said) == 1 and f"({state})" in said[0].getMessage()
 
 
-def _check_recovered(server, client, sub, state: str) -> None:
-    assert wait_for(lambda: client.request("status")["log_health"]["state"] == "ok", 15)
+def _check_recovered(server, client, sub, state: str, caplog, exact: bool = True) -> None:
+    assert wait_for(lambda: client.request("status")["log_health"]["state"] == "ok", 30)
     assert _heartbeat_log(sub, "ok")
     client.request("welfare", {"action": "resume"})
     assert client.request("annotate", {"text": "after"})["ref"] > 0
@@ -116,6 +121,11 @@ def _check_recovered(server, client, sub, state: str) -> None:
     assert levels[-2:] == ["stop", "none"]  # the stop made while nothing could be written is recorded
     health = [e["data"]["state"] for e in rows if e["type"] == "log.health"]
     assert state in health and health[-1] == "ok"
+    # said once per outage, with its cause: as many messages as recorded changes to a bad state
+    said = [r.getMessage() for r in caplog.records if "NOT RECORDING" in r.getMessage()]
+    states = {state} if exact else {state, "stalled"}
+    assert 1 <= len(said) <= sum(h != "ok" for h in health), (said, health)  # never once per retry
+    assert all(any(f"({s})" in m for s in states) for m in said)
 
 
 def test_a_full_log_is_reported_once_refuses_commands_and_recovers(served, caplog):
@@ -126,7 +136,7 @@ def test_a_full_log_is_reported_once_refuses_commands_and_recovers(served, caplo
     db.execute(f"PRAGMA max_page_count={pages + 2}")
     _check_outage(controller, server, client, sub, "full", caplog)
     db.execute("PRAGMA max_page_count=1073741823")
-    _check_recovered(server, client, sub, "full")
+    _check_recovered(server, client, sub, "full", caplog)
 
 
 def test_a_read_only_log_is_reported_and_recovers(served, caplog):
@@ -136,7 +146,7 @@ def test_a_read_only_log_is_reported_and_recovers(served, caplog):
     db.execute("PRAGMA query_only=ON")
     _check_outage(controller, server, client, sub, "read_only", caplog)
     db.execute("PRAGMA query_only=OFF")
-    _check_recovered(server, client, sub, "read_only")
+    _check_recovered(server, client, sub, "read_only", caplog)
 
 
 def test_a_stalled_log_does_not_hold_commands_or_the_stop(served, caplog):
@@ -149,7 +159,7 @@ def test_a_stalled_log_does_not_hold_commands_or_the_stop(served, caplog):
     finally:
         other.execute("COMMIT")
         other.close()
-    _check_recovered(server, client, sub, "stalled")
+    _check_recovered(server, client, sub, "stalled", caplog)
 
 
 # ------------------------------------------------------------------ a real file system (root, loop devices)
@@ -192,9 +202,9 @@ def test_a_real_full_disk(sample_library, tmp_path, ext4, caplog):
                 f.write(b"\0" * (1 << 20))
                 f.flush()
                 os.fsync(f.fileno())
-        _check_outage(controller, server, client, sub, "full", caplog)
+        _check_outage(controller, server, client, sub, "full", caplog, exact=False)
         filler.unlink()
-        _check_recovered(server, client, sub, "full")
+        _check_recovered(server, client, sub, "full", caplog, exact=False)
     finally:
         client.close()
         sub.close(0)
@@ -212,7 +222,7 @@ def test_a_real_frozen_disk(sample_library, tmp_path, ext4, caplog):
             _check_outage(controller, server, client, sub, "stalled", caplog)
         finally:
             subprocess.run(["fsfreeze", "-u", str(ext4)], check=True)
-        _check_recovered(server, client, sub, "stalled")
+        _check_recovered(server, client, sub, "stalled", caplog)
     finally:
         client.close()
         sub.close(0)

@@ -16,6 +16,7 @@ from player.protocol.keys import fingerprint
 from . import clone
 from .peers import Peer
 from .pipeline import Reply
+from .reader import ReadJob
 from .schedule import MAX_SCHEDULE_AHEAD_S
 
 if TYPE_CHECKING:
@@ -39,13 +40,11 @@ class Commands:
             "ping": self._ping,
             "clock.sync": self._clock_sync,
             "bye": self._bye,
-            # reads are built here, inside the turn's budget, from what is published (see clone)
-            "snapshot": lambda cmd, peer, t: P.encode_ok(cmd.id, self.snapshot()),
+            # reads of the log: jobs for the log reader's thread, from what is published (see clone, reader)
+            "snapshot": lambda cmd, peer, t: self._snapshot_job(cmd),
             "status": lambda cmd, peer, t: lambda: P.encode_ok(cmd.id, self.status()),
-            "events": lambda cmd, peer, t: clone.events_reply(
-                self.server.log, cmd, self.events.session_id, self.events.last_published
-            ),
-            "poses": lambda cmd, peer, t: clone.poses_reply(self.server.log, cmd),
+            "events": lambda cmd, peer, t: self._events_job(cmd),
+            "poses": lambda cmd, peer, t: ReadJob(cmd.id, lambda log: clone.poses_reply(log, cmd)),
             "sessions": self._sessions,
             "session.start": self._session_start,
             "session.end": self._session_end,
@@ -159,10 +158,23 @@ class Commands:
             )
         return P.encode_ok(cmd.id, {})
 
-    def _sessions(self, cmd: P.Command, peer: Peer, t_recv: float) -> Reply:
-        return lambda: P.encode_ok(
+    def _sessions(self, cmd: P.Command, peer: Peer, t_recv: float) -> ReadJob:
+        current, limit = self.sessions.id, cmd.args.get("limit", 100)
+        return ReadJob(
+            cmd.id, lambda log: P.encode_ok(cmd.id, {"sessions": log.sessions(limit), "current": current})
+        )
+
+    def _events_job(self, cmd: P.Command) -> ReadJob:
+        session, seq = self.events.session_id, self.events.last_published
+        return ReadJob(cmd.id, lambda log: clone.events_reply(log, cmd, session, seq))
+
+    def _snapshot_job(self, cmd: P.Command) -> ReadJob:
+        """What only the session thread knows is taken now; the fold is the reader's (``self.folded``)."""
+        info, seq = dict(self.sessions.info), self.events.last_published
+        ctl, consoles = self.controller_status(), list(self.peers.announced())
+        return ReadJob(
             cmd.id,
-            {"sessions": self.server.log.sessions(cmd.args.get("limit", 100)), "current": self.sessions.id},
+            lambda log: P.encode_ok(cmd.id, clone.snapshot(log, info, seq, ctl, consoles, self.folded)),
         )
 
     def _session_start(self, cmd: P.Command, peer: Peer, t_recv: float) -> Reply:
@@ -270,13 +282,3 @@ class Commands:
             "since_s": round(time.monotonic() - self.events.health_since, 3),
             "waiting": self.events.unrecorded(),
         }
-
-    def snapshot(self) -> dict[str, Any]:
-        return clone.snapshot(
-            self.server.log,
-            self.sessions.info,
-            self.events.last_published,
-            self.controller_status(),
-            self.peers.announced(),
-            self.folded,
-        )

@@ -9,10 +9,11 @@ then run under the new welfare level, so a play is refused ``welfare_stop``); th
 fade and the mute before anything waits on the disk (the log writer has its own thread) or on other work.
 An observer's is refused there and then, without parsing, and counts against that console's cap.
 
-Everything else waits in a backlog handled for at most `TURN_BUDGET_S` per turn (reply building included:
-read replies are built when handled and paged). A console with `PER_CONSOLE` commands waiting or refused in
-a turn gets ``unavailable`` (busy) for more, and past twice that its messages are dropped unanswered, so a
-flooding console can neither hold the others up nor fill memory.
+Everything else waits in a backlog handled for at most `TURN_BUDGET_S` per turn (reply building included;
+reads of the log are built on the log reader's thread, :mod:`.reader`, and paged). A console with
+`PER_CONSOLE` commands waiting or refused in a turn gets ``unavailable`` (busy) for more, and past twice
+that its messages are dropped unanswered, so a flooding console can neither hold the others up nor fill
+memory.
 
 A logged command's reply is kept by (console key, request id) with a digest of the command, in memory and
 in the log: a Lazy Pirate retry gets the same answer without running it again, and the same id with a
@@ -34,7 +35,9 @@ import zmq
 
 from player import protocol as P
 
+from .log import SessionLog
 from .pipeline import EventPipeline, Reply
+from .reader import ReadJob
 
 if TYPE_CHECKING:
     from .server import SessionServer
@@ -59,23 +62,39 @@ def command_digest(cmd: P.Command) -> str:
 
 
 class ReplyCache:
+    """Executed requests by (console key, request id): every id the log holds, with the digest of its
+    command, in memory (so a new id, the usual case, never touches the disk, which may be frozen); the
+    last `REPLY_CACHE` replies in memory, older ones read back from the log when needed."""
+
     def __init__(self, events: EventPipeline, size: int = REPLY_CACHE):
         self._events = events
         self._size = size
         self._recent: OrderedDict[tuple[str, str], tuple[str | None, bytes]] = OrderedDict()
+        self._known: dict[tuple[str, str], str | None] = {}  # every logged request id -> digest
 
-    def get(self, key: str, request_id: str, disk: bool = True) -> tuple[str | None, bytes] | None:
-        """(digest, reply) of an executed request; from the log too when ``disk``."""
+    def load(self, log: SessionLog) -> None:
+        """Know the request ids already in the log (at start, before any command)."""
+        self._known = log.request_digests()
+
+    def get(self, key: str, request_id: str, disk: bool = True) -> tuple[str | None, bytes | None] | None:
+        """(digest, reply) of an executed request, or None for a new id. The reply is None when it is
+        only in the log and ``disk`` is False (the log is not to be touched now)."""
         cached = self._recent.get((key, request_id))
-        if cached is None and disk:
-            assert self._events.log is not None
-            found = self._events.log.cached_request(key, request_id)
-            cached = (found[1], found[0].encode("utf-8")) if found is not None else None
-        return cached
+        if cached is not None:
+            return cached
+        if (key, request_id) not in self._known:
+            return None
+        digest = self._known[(key, request_id)]
+        if not disk:
+            return digest, None
+        assert self._events.log is not None
+        found = self._events.log.cached_request(key, request_id)
+        return (digest, found[0].encode("utf-8")) if found is not None else None
 
     def remember(self, key: str, request_id: str, digest: str, body: bytes) -> None:
         """Keep the reply; it is logged with this turn's events."""
         self._recent[(key, request_id)] = (digest, body)
+        self._known[(key, request_id)] = digest
         if len(self._recent) > self._size:
             self._recent.popitem(last=False)
         self._events.requests.append((key, request_id, P.utc_now(), body.decode("utf-8"), digest))
@@ -175,7 +194,7 @@ class Dispatcher:
         recording = self.events.recording
         digest = command_digest(cmd) if spec.logged else ""
         if spec.logged:
-            cached = self.replies.get(key, cmd.id, disk=recording)
+            cached = self.replies.get(key, cmd.id, disk=recording and not spec.urgent)
             if cached is not None:
                 if cached[0] is not None and cached[0] != digest:
                     self._error(
@@ -184,8 +203,11 @@ class Dispatcher:
                         "use a new id for each command",
                     )  # fmt: skip
                     return
-                self.events.reply(router, ident, cached[1])  # a retry: same answer, not run again
-                return
+                if cached[1] is not None:
+                    self.events.reply(router, ident, cached[1])  # a retry: same answer, not run again
+                    return
+                # an old retry whose answer is only on the disk, not to be touched now: a welfare is
+                # carried out again (the same action), anything else is refused below
             if not recording and not spec.urgent:
                 state, cause = self.events.health
                 self._error(
@@ -197,6 +219,13 @@ class Dispatcher:
         try:
             if spec.target != P.CONTROLLER:
                 body = server.commands.session(cmd, peer, t_recv)
+                if isinstance(body, ReadJob):  # built from the log on the reader's thread
+                    if not server.reader.submit(body, router, ident):
+                        self.stats["busy"] += 1
+                        self._error(
+                            router, ident, cmd.id, P.E_UNAVAILABLE, f"{cmd.cmd}: busy: too many reads waiting"
+                        )
+                    return
             else:
                 body = server.commands.playback(cmd, peer, first=spec.urgent)
         except P.ProtocolError as exc:

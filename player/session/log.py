@@ -378,6 +378,10 @@ class SessionLog:
         found = self.cached_request(client, request_id)
         return found[0] if found else None
 
+    def request_digests(self) -> dict[tuple[str, str], str | None]:
+        """Every logged request: (client, id) -> digest of its command (None for rows logged before)."""
+        return {(c, i): d for c, i, d in self.db.execute("SELECT client, id, digest FROM requests")}
+
     def cached_request(self, client: str, request_id: str) -> tuple[str, str | None] | None:
         """(reply, digest of the command) logged for this console's request id, if any."""
         row = self.db.execute(

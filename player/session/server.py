@@ -45,6 +45,7 @@ from .pairing_desk import PairingDesk
 from .peers import Peer, PeerTable, publish_heartbeat
 from .pipeline import EventPipeline
 from .poses import PoseStream
+from .reader import LogReader
 from .schedule import MAX_SCHEDULE_AHEAD_S, Schedule
 from .sessions import Sessions, new_session_id
 from .sockets import MAX_SOCKET_MESSAGE, Endpoints, SessionServerError, bind_session_sockets
@@ -129,6 +130,7 @@ class SessionServer:
         self._rebind_since: float | None = None  # when the event socket was closed to be bound afresh
         self._rebind_warned = False
         self.log: SessionLog | None = None
+        self.reader: LogReader | None = None  # read commands answered from the log on its own thread
         self._wake_r, self._wake_w = socket.socketpair()
         self._wake_r.setblocking(False)
         self._wake_w.setblocking(False)
@@ -285,6 +287,7 @@ class SessionServer:
         self.events.log = self.log
         try:
             self.events.writer = LogWriter(self.log_path, self.synchronous, self._wake)
+            self.reader = LogReader(self.log_path, self._wake)
         except LogError as exc:
             raise SessionServerError(str(exc)) from None
         self.zap = ZapHandler(self._ctx, self.auth)  # before any CURVE bind: no ZAP handler means "allow all"
@@ -316,6 +319,7 @@ class SessionServer:
             )
             self._desk.open()
         self.sessions.recover_and_begin(self.log, self.retention_days)
+        self.dispatcher.replies.load(self.log)  # after the prune: the ids retries may still use
 
     def _teardown(self) -> None:
         if self._desk is not None:
@@ -326,6 +330,8 @@ class SessionServer:
         z = getattr(self, "zap", None)
         if z is not None:
             z.close()
+        if self.reader is not None:
+            self.reader.close()
         if self.events.writer is not None:
             self.events.writer.close()
         if self.log is not None:
@@ -373,6 +379,9 @@ class SessionServer:
                             pass
                 if self.router in ready or self.dispatcher.backlog:
                     self.dispatcher.read(self.router)
+                for sock, ident, payload in self.reader.take_done():  # read replies built off this thread
+                    with contextlib.suppress(zmq.ZMQError):
+                        sock.send_multipart((ident, payload), zmq.NOBLOCK)
                 desk = self._desk
                 if desk is not None:
                     if desk.socket is not None and desk.socket in ready:

@@ -135,7 +135,9 @@ class LogWriter:
             while True:
                 try:
                     self.log.append(batch.events, batch.poses, batch.requests)
-                except LogError as exc:
+                except Exception as exc:  # a LogError (the disk), or a bug: never a dead writer thread
+                    if not isinstance(exc, LogError):
+                        exc = LogError(f"{type(exc).__name__}: {exc}")
                     self._failed(exc)
                     with self._cond:
                         if self._closing:

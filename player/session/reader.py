@@ -1,0 +1,96 @@
+"""The log reader: read commands (``snapshot``, ``events``, ``poses``, ``sessions``) answered from the log on
+a thread of their own, with their own SQLite connection, so the session thread never touches the disk for
+them: a frozen or slow disk (even reading needs SQLite to write its shared-memory index) holds up those
+replies, never the reading of the command socket and so never a stop.
+
+The session thread builds each job with what it alone knows (the published ``seq``, the controller's status)
+and hands it over; at most `MAX_JOBS` wait (more are answered ``unavailable``); finished replies are sent by
+the session thread on its next turn.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import queue
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from player import protocol as P
+
+from .log import LogError, SessionLog
+
+log = logging.getLogger("viewpoint.session")
+
+MAX_JOBS = 256  # read commands waiting for the reader at most (all consoles)
+
+
+@dataclass(frozen=True)
+class ReadJob:
+    """A reply built from the log: ``build(log)`` returns its bytes (on the reader thread)."""
+
+    request_id: str
+    build: Callable[[SessionLog], bytes]
+
+
+class LogReader:
+    def __init__(self, path: Path, on_done: Callable[[], None]):
+        self._path = path
+        self._on_done = on_done
+        self._jobs: queue.Queue = queue.Queue(MAX_JOBS)
+        self._done: queue.SimpleQueue = queue.SimpleQueue()
+        self._ready = threading.Event()
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="viewpoint-log-reader", daemon=True)
+        self._thread.start()
+        self._ready.wait(30)
+        if self._error is not None:
+            raise self._error
+
+    def submit(self, job: ReadJob, sock: Any, ident: bytes) -> bool:
+        """Queue ``job`` (its reply goes to ``ident`` on ``sock``); False when `MAX_JOBS` are waiting."""
+        try:
+            self._jobs.put_nowait((job, sock, ident))
+        except queue.Full:
+            return False
+        return True
+
+    def take_done(self) -> list[tuple[Any, bytes, bytes]]:
+        out = []
+        while True:
+            try:
+                out.append(self._done.get_nowait())
+            except queue.Empty:
+                return out
+
+    def close(self, timeout: float = 2.0) -> None:
+        with contextlib.suppress(queue.Full):
+            self._jobs.put_nowait(None)
+        self._thread.join(timeout)
+
+    def _run(self) -> None:
+        try:
+            db = SessionLog(self._path)
+        except (LogError, OSError) as exc:
+            self._error = exc
+            self._ready.set()
+            return
+        self._ready.set()
+        try:
+            while True:
+                item = self._jobs.get()
+                if item is None:
+                    return
+                job, sock, ident = item
+                try:
+                    payload = job.build(db)
+                except Exception as exc:
+                    log.exception("log reader: building a reply failed")
+                    payload = P.encode_error(job.request_id, P.E_INTERNAL, f"{type(exc).__name__}: {exc}")
+                self._done.put((sock, ident, payload))
+                self._on_done()
+        finally:
+            db.close()
