@@ -23,6 +23,12 @@ def _status(m) -> dict:
     return m.submit(lambda: m.client.request("group.status", {"since": 1e12}, timeout=5.0)).result(30)
 
 
+def _in_step(status: dict) -> dict | None:
+    """The newest rejoin that acted at its instant (one that woke late is followed by another, 0.25 s on)."""
+    done = [x for x in status["executions"] if x["cmd"] == "sync" and not x["held"]]
+    return done[-1] if done and done[-1]["late_ms"] <= 4.0 else None
+
+
 def test_parse_test_clock_names_bad_parts() -> None:
     c = parse_test_clock("offset=2.5, drift_ppm=-100")
     assert (c.offset, c.drift_ppm) == (2.5, -100.0)
@@ -59,18 +65,16 @@ def test_estimator_finds_offsets_and_drift_and_the_group_holds(tmp_path) -> None
             assert abs(est.offset - true_offset) < 0.005, (name, est.offset, true_offset)
             assert abs(est.drift_ppm - truth[name].drift_ppm) < 30, (name, est.drift_ppm)
 
-        # the film is loaded at launch (--film); a group load here sometimes went unanswered for 15 s on these
-        # idle test-clock players (not diagnosed yet, /work/notes/issue-18.md), so this test does not load
+        # the film is loaded at launch (--film): a load is a logged command, answered once its log commit is
+        # durable, and on a busy shared disk that once took longer than the load's 15 s (issue-18 note)
         g.start_sessions({"headset-1": "SKW-101", "headset-2": "SKW-102"}, {"given": True})
         g.play()
         time.sleep(1.0)
         for name in g.members:  # a rejoin lands where the group is, on this machine's clock
             g.rejoin(name)
-        time.sleep(1.0)
         for name, m in g.members.items():
-            st = _status(m)
-            e = [x for x in st["executions"] if x["cmd"] == "sync"][-1]
-            assert not e["held"], (name, e)
+            e = wait_for(lambda m=m: _in_step(_status(m)), timeout=20)
+            assert e, (name, _status(m)["executions"][-3:])
             mono = truth[name].to_engine(e["mono_after"])
             assert abs(e["media_after"] - g.timeline.media_at(mono)) < 0.05, (name, e)
     finally:

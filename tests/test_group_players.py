@@ -262,6 +262,10 @@ def test_eight_players_in_sync_through_wifi_like_links(rehearsal: Rehearsal) -> 
             client = PlayerClient(cmd.endpoint, p.public_key, rehearsal.identity, name="wifi",
                                   events_endpoint=ev.endpoint)  # fmt: skip
             g.add(p.name, client)
+        # the welfare test ended its sessions: without a consented session a player stays in the lobby
+        assert g.wait_ready(30, samples=8)
+        codes = {f"headset-{i + 1}": f"W-{i + 1:03d}" for i in range(N_PLAYERS)}
+        g.start_sessions(codes, {"given": True, "method": "verbal"}, facilitator="test")
         figures = _run_group_script(g, tolerance=0.006, spread_limit_ms=8.0)
         print("wifi spread:", figures)
         lost = sum(r.stats.lost for r in relays)

@@ -28,7 +28,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 AUTO_REJOIN_S = 3.0
-LOST_S = 3.0  # silent this long: absent (a Wi-Fi burst of a few hundred ms is not a loss)
+LOST_S = 10.0  # silent this long: absent, commands skip it (a loaded link or a Wi-Fi burst is not a loss)
+CONNECTED_S = 3.0  # heard within this: "live" on the page (silent longer: LOST n s, still sent commands)
 PLAYING_STATES = ("playing", "buffering")
 
 
@@ -301,7 +302,7 @@ class GroupMember:
             "present": self.present,
             "absent_reason": None if self.present else absent_reason,
             "welfare_hold": self.welfare_hold,
-            "connected": silent is not None and silent <= LOST_S,
+            "connected": silent is not None and silent <= CONNECTED_S,
             "health": {
                 "last_heard_s": silent,
                 "probes": self.probes,
