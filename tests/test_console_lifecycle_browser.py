@@ -96,8 +96,7 @@ def test_the_console_follows_the_players_lifecycle(sample_manifest, tmp_path):
             second.wait_for_selector("#tab-notice[hidden]", state="attached")
             second.close()
             page.wait_for_selector("#tab-notice[hidden]", state="attached")  # the other tab went: it drives
-            page.keyboard.press("r")
-            page.click("#t-play")
+            page.keyboard.press("r")  # it was playing when the other tab stopped it: it plays on
             page.wait_for_selector("#pstate:text('playing')")
 
             # the player crashes and comes back: the session shows as interrupted, a lead resumes it
