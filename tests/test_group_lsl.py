@@ -78,5 +78,6 @@ def test_lsl_outlets_carry_events_frames_and_poses(tmp_path) -> None:
     assert len(playing) >= 10, got_frames[:5]
     (m0, t0), (m1, t1) = (playing[0][0][0], playing[0][1]), (playing[-1][0][0], playing[-1][1])
     assert abs((m1 - m0) / (t1 - t0) - 1.0) < 0.05  # media time advances with the stamps at the film's rate
-    assert all(0.0 <= s[0] - s[1] < 0.5 for s, _ in playing)  # the shown frame is the current one (pts)
+    # the shown frame is the current one: its pts within a frame or so of the media time (either side)
+    assert all(-0.1 < s[0] - s[1] < 0.5 for s, _ in playing), [s for s, _ in playing]
     assert len(got_poses) >= 10 and all(len(s) == 5 for s, _ in got_poses)
