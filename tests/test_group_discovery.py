@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 
 from facilitator.group.discovery import Discovery, PlayerAddress, parse_address
-from player.protocol.endpoints import SERVICE_TYPE, Advertiser, advertise_server, service_name
+from player.protocol.endpoints import SERVICE_TYPE
 from player.protocol.keys import fingerprint
+from player.sync.advertise import Advertiser, advertise_server, service_name
 
 
 @pytest.mark.parametrize(
