@@ -4,7 +4,8 @@ cases the stop must not give way to: quiet; an observer flooding heavy reads; an
 
 A real headless player (CURVE on, loopback) with its session log on a file system of its own (a 48 MB ext4
 loop device when run as root, so the disk can be frozen with `fsfreeze` and filled; otherwise the disk cases
-are skipped and say why); the real console serves the page to Debian's Chromium. Each round: the bench
+are skipped and say why); the real console, in a process of its own as in use, serves the page to Debian's
+Chromium. Each round: the bench
 clicks STOP NOW with the mouse; the time runs from just before the click (this process's monotonic clock)
 to the controller's `welfare_at` stamp, which it takes once the level is set and the fade started (same
 machine, same CLOCK_MONOTONIC; read from `status`, which the player answers whatever its disk does). It is
@@ -108,6 +109,22 @@ class Disk:
             self.mounted = False
 
 
+def serve_console(endpoint: str, keys_dir: Path, home: Path, name: str, manifest: Path, conn) -> None:
+    """The console in its own process (as `viewpoint-facilitator console` runs it): sends its URL, then
+    serves until told to stop."""
+    from facilitator.client import FacilitatorHome, PlayerClient
+    from facilitator.console.link import ClientLink
+
+    ident = FacilitatorHome(home, name=name).identity()
+    key = load_public_key(keys_dir / "player.key")
+    main_conn, urgent = (PlayerClient(endpoint, key, ident, name=name) for _ in range(2))
+    link = ClientLink(main_conn, urgent, name="bench-headset")
+    console = ConsoleServer({"h1": link}, library=load_library(manifest), port=0)
+    conn.send(console.start())
+    conn.recv()
+    console.stop()
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--rounds", type=int, default=60, help="stops per case and path")
@@ -121,7 +138,6 @@ def main(argv: list[str] | None = None) -> int:
 
     work = Path(tempfile.mkdtemp(prefix="viewpoint-bench-welfare-"))
     manifest = write_sample_library(work / "library")
-    library = load_library(manifest)
     disk = Disk(work)
     no_disk = disk.why_not()
     log_dir = disk.mount() if no_disk is None else work
@@ -137,8 +153,14 @@ def main(argv: list[str] | None = None) -> int:
             direct = player.client(timeout=5.0)
             direct.request("session.start", {"participant": "P-7301", "consent": {"given": True}})
             direct.request("load", {"film": "calibration-mono"})
-            console = ConsoleServer({"h1": player.link("bench-headset")}, library=library, port=0)
-            url = console.start()
+            here, there = multiprocessing.get_context("spawn").Pipe()
+            console = multiprocessing.get_context("spawn").Process(
+                target=serve_console,
+                args=(player.endpoint, player.keys_dir, player.home.path, player.home.name, manifest, there),
+                daemon=True,
+            )
+            console.start()
+            url = here.recv()
 
             def start_playing() -> None:
                 with contextlib.suppress(CommandFailed):  # refused log_unavailable while the disk is out
@@ -249,7 +271,8 @@ def main(argv: list[str] | None = None) -> int:
                         finally:
                             disk.unfill()
                 browser.close()
-            console.stop()
+            here.send("stop")
+            console.join(15)
     finally:
         disk.close()
     return report(results, args.rounds)

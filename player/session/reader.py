@@ -14,6 +14,7 @@ import contextlib
 import logging
 import queue
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,6 +27,7 @@ from .log import LogError, SessionLog
 log = logging.getLogger("viewpoint.session")
 
 MAX_JOBS = 256  # read commands waiting for the reader at most (all consoles)
+PACE_S = 0.002  # a pause after each reply built (at most a few hundred heavy replies a second)
 
 
 @dataclass(frozen=True)
@@ -92,5 +94,6 @@ class LogReader:
                     payload = P.encode_error(job.request_id, P.E_INTERNAL, f"{type(exc).__name__}: {exc}")
                 self._done.put((sock, ident, payload))
                 self._on_done()
+                time.sleep(PACE_S)  # let go of the interpreter: a flood of reads never starves the others
         finally:
             db.close()
