@@ -70,6 +70,20 @@ def _one_of(*keys: str) -> Callable[[dict[str, Any]], None]:
 _AT = Arg(number(0.0, what="a player monotonic time in seconds"))
 
 
+def _answer_value(v: Any, where: str) -> Any:
+    """An answer: a whole number, true or false, or text of at most 2000 characters (the console and the
+    programme store check it against the programme's item)."""
+    if (
+        isinstance(v, bool)
+        or (isinstance(v, int) and abs(v) <= 1_000_000)
+        or (isinstance(v, str) and len(v) <= 2000)
+    ):
+        return v
+    raise ProtocolError(
+        E_BAD_ARGS, f"{where}: expected a whole number, true/false or text (at most 2000 characters)"
+    )
+
+
 def _read(args: Mapping[str, Arg], doc: str) -> CommandSpec:
     """A read-only command answered by the session server to any paired console."""
     return CommandSpec(args, target=SESSION, lead_only=False, logged=False, doc=doc)
@@ -193,6 +207,17 @@ COMMANDS: dict[str, CommandSpec] = {
         target=SESSION,
         page=True,
         doc="delete an annotation (a new event referring to it; nothing is overwritten)",
+    ),
+    "answer": CommandSpec(
+        {
+            "instrument": Arg(text(64), required=True),
+            "item": Arg(text(64), required=True),
+            "phase": Arg(choice("pre", "post", "follow_up"), required=True),
+            "value": Arg(_answer_value, required=True),
+        },
+        target=SESSION,
+        page=True,
+        doc="a participant's answer to a questionnaire item (docs/evaluation.md): questionnaire.answered",
     ),
     "purge": CommandSpec(
         {"older_than_days": Arg(number(0.0, 36500.0, what="days"), required=True)},

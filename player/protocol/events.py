@@ -82,6 +82,7 @@ EVENTS: dict[str, EventSpec] = {
     "annotation.added": _e("note", "Note", "text tags at by"),
     "annotation.edited": _e("note", "Note edited", "ref by text tags"),
     "annotation.deleted": _e("note", "Note deleted", "ref by"),
+    "questionnaire.answered": _e("session", "Answer", "instrument item phase value by"),
     "command": _e("command", "Command", "id cmd args by key scheduled"),
     "command.failed": _e("command", "Command failed", "id cmd code message"),
     "command.executed": _e("command", "Scheduled command ran", "id cmd at late_ms"),

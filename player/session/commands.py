@@ -50,6 +50,7 @@ class Commands:
             "session.end": self._session_end,
             "session.resume": self._session_resume,
             "annotate": self._annotate,
+            "answer": self._answer,
             "annotation.edit": self._annotation_change,
             "annotation.delete": self._annotation_change,
             "purge": lambda cmd, peer, t: P.encode_ok(
@@ -211,6 +212,12 @@ class Commands:
             {"text": a.get("text", ""), "tags": a.get("tags", []), "at": at, "by": peer.name},
         )
         return P.encode_ok(cmd.id, {"ref": row.seq, "session": row.session, "at": at})
+
+    def _answer(self, cmd: P.Command, peer: Peer, t_recv: float) -> Reply:
+        if self.sessions.kind != "facilitated":
+            raise P.ProtocolError(P.E_NO_SESSION, "answer: no facilitated session is running")
+        row = self.events.append("questionnaire.answered", {**cmd.args, "by": peer.name})
+        return P.encode_ok(cmd.id, {"seq": row.seq, "session": row.session})
 
     def _annotation_change(self, cmd: P.Command, peer: Peer, t_recv: float) -> Reply:
         a = cmd.args
