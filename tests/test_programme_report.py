@@ -423,3 +423,17 @@ def test_purge_removes_old_sessions_and_their_bytes(collected: dict[str, Path], 
         con.close()
     with pytest.raises(SystemExit):
         main(["programme", "purge", "--db", str(db), "--older-than", "-1"])
+
+
+def test_the_session_report_lists_the_answers() -> None:
+    from facilitator.report.html import build_report
+
+    events = [
+        {"session": "s-1", "seq": 1, "type": "session.started", "utc": "2026-11-01T10:00:00Z",
+         "data": {"participant": "P-1", "consent": {"given": True}}},
+        {"session": "s-1", "seq": 2, "type": "questionnaire.answered", "utc": "2026-11-01T10:00:05Z",
+         "data": {"instrument": "understanding", "item": "impact", "phase": "pre", "value": "<4>"}},
+    ]  # fmt: skip
+    page = build_report(events)
+    assert "<td>pre</td><td>understanding</td><td>impact</td><td>&lt;4&gt;</td>" in page
+    assert "No questionnaire answers" in build_report(events[:1])

@@ -175,6 +175,7 @@ def run(args: argparse.Namespace) -> int:
         except ValueError as exc:  # the programme's participant-codes.yaml is wrong: the message names it
             print(f"viewpoint-facilitator console: {exc}", file=sys.stderr)
             return 2
+        server.participant.store_path = store.path if store is not None else None
         try:
             url = server.start()
         except OSError as exc:

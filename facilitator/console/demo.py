@@ -16,6 +16,8 @@ from pathlib import Path
 
 from facilitator.client import CommandFailed, PlayerClient
 from facilitator.console.localplayer import start_local_player
+from facilitator.console.participant import programme_for
+from facilitator.programme.demo import answer_all
 from facilitator.report.frames import FrameCache
 from facilitator.report.html import write_report
 from facilitator.report.sources import from_player_log
@@ -57,7 +59,9 @@ def run_demo_session(
         library = write_sample_library(out_dir / "library")
     from content_manifest import load_library
 
-    film = load_library(library).films[DEMO_FILM]
+    lib = load_library(library)
+    film = lib.films[DEMO_FILM]
+    programme = programme_for(lib)  # programme.yaml beside the library (docs/evaluation.md)
     head = out_dir / "demo-head-script.yaml"
     head.parent.mkdir(parents=True, exist_ok=True)
     head.write_text(HEAD_SCRIPT, encoding="utf-8")
@@ -85,6 +89,7 @@ def run_demo_session(
         who = {"participant": "P-D01", "consent": consent, "facilitator": "FAC-1"}
         started = c.request("session.start", who)
         say(f"demo: consent recorded for P-D01, session {started['session']}")
+        say(f"demo: P-D01 answered {answer_all(c, programme, 'pre', DEMO_FILM)} questions before the film")
         c.request("play", {})
         _wait(c, lambda s: (s.get("media_t") or 0) >= 1.0, "1 s of film")
         c.request("annotate", {"text": "leaned back at the first flash", "tags": ["engaged"]})
@@ -105,6 +110,7 @@ def run_demo_session(
         c.request("welfare", {"action": "resume"})
         say("demo: resumed")
         _wait(c, lambda s: s.get("state") == "ended" or (s.get("media_t") or 0) >= 5.9, "the film's end", 20)
+        say(f"demo: P-D01 answered {answer_all(c, programme, 'post', DEMO_FILM)} questions after the film")
         c.request("session.end", {"reason": "ended_by_facilitator"})
         session = started["session"]
         say("demo: session ended")

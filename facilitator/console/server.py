@@ -26,6 +26,7 @@ from aiohttp import web
 from facilitator.console import pages, security, session_flow
 from facilitator.console.library import library_json
 from facilitator.console.link import LinkError, PlayerLink
+from facilitator.console.participant import ParticipantDesk
 from facilitator.console.preflight import preflight_checks
 from facilitator.report.frames import FrameCache, FrameError
 from facilitator.report.pose import film_heading_pitch
@@ -102,6 +103,7 @@ class ConsoleServer:
         self._error: BaseException | None = None
         self._tasks: set[asyncio.Future] = set()
         self.group = group  # facilitator.console.group.GroupConsole: the group page (/group), or None
+        self.participant = ParticipantDesk(self)  # the participant view (/participant) and /programme
         self.tabs = session_flow.Tabs()  # one tab drives; the others are read-only until they take over
         self.participant_rule = session_flow.participant_rule(library)  # ValueError: names the file
 
@@ -155,6 +157,7 @@ class ConsoleServer:
         app.router.add_get("/api/protocol", self._protocol)
         app.router.add_get("/api/new-code", self._new_code)
         app.router.add_get("/reports/{name}", self._report_file)
+        self.participant.attach(app)
         if self.group is not None:
             self.group.attach(app, read_only=self.read_only, report_dir=self.report_dir)
         self._runner = web.AppRunner(app, access_log=None)

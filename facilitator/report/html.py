@@ -96,6 +96,19 @@ def _event_detail(ev: dict) -> str:
     return "; ".join(parts)
 
 
+def _answers_html(events: list[dict]) -> str:
+    """The participant's questionnaire answers (``questionnaire.answered``; docs/evaluation.md), in order."""
+    rows = [
+        f"<tr><td>{_e(d.get('phase'))}</td><td>{_e(d.get('instrument'))}</td><td>{_e(d.get('item'))}</td>"
+        f"<td>{_e(d.get('value'))}</td></tr>"
+        for d in ((ev.get("data") or {}) for ev in events if ev.get("type") == "questionnaire.answered")
+    ]
+    if not rows:
+        return '<p class="empty">No questionnaire answers in this session.</p>'
+    head = "<thead><tr><th>When</th><th>Questionnaire</th><th>Item</th><th>Answer</th></tr></thead>"
+    return f"<table>{head}<tbody>{''.join(rows)}</tbody></table>"
+
+
 def _timeline_svg(session: Session, film: Any, duration: float) -> str:
     """Media-time strip: chapters, content warnings, safe points, annotations and welfare events."""
     W, L, R = 1000, 10, 10
@@ -348,6 +361,7 @@ def build_report(
 <section><h2>Timeline</h2>{_timeline_svg(s, film, duration)}</section>
 <section><h2>Notes</h2>{notes_html}</section>
 <section><h2>Discussion prompts used</h2>{prompts_html}</section>
+<section><h2>Questionnaire answers</h2>{_answers_html(events)}</section>
 <section><h2>Where the viewer looked</h2>{"".join(figs)}</section>
 <section><h2>Transport and welfare events</h2>{events_html}</section>"""
     if fragment:
