@@ -429,11 +429,58 @@ def test_the_session_report_lists_the_answers() -> None:
     from facilitator.report.html import build_report
 
     events = [
-        {"session": "s-1", "seq": 1, "type": "session.started", "utc": "2026-11-01T10:00:00Z",
-         "data": {"participant": "P-1", "consent": {"given": True}}},
-        {"session": "s-1", "seq": 2, "type": "questionnaire.answered", "utc": "2026-11-01T10:00:05Z",
-         "data": {"instrument": "understanding", "item": "impact", "phase": "pre", "value": "<4>"}},
-    ]  # fmt: skip
+        {
+            "session": "s-1",
+            "seq": 1,
+            "type": "session.started",
+            "utc": "2026-11-01T10:00:00Z",
+            "data": {"participant": "P-1", "consent": {"given": True}},
+        },
+        {
+            "session": "s-1",
+            "seq": 2,
+            "type": "questionnaire.answered",
+            "utc": "2026-11-01T10:00:05Z",
+            "data": {"instrument": "understanding", "item": "impact", "phase": "pre", "value": "<4>"},
+        },
+    ]
     page = build_report(events)
     assert "<td>pre</td><td>understanding</td><td>impact</td><td>&lt;4&gt;</td>" in page
     assert "No questionnaire answers" in build_report(events[:1])
+
+
+def test_the_demo_programme_report(tmp_path: Path) -> None:
+    import random
+    from datetime import UTC, datetime
+
+    from facilitator.programme.definition import load_programme
+    from facilitator.programme.demo import demo_programme, write_demo_programme_report
+    from facilitator.programme.synthetic import session_events
+
+    (tmp_path / "library").mkdir()
+    path = demo_programme(tmp_path / "library" / "manifest.yaml", "calibration-mono")
+    programme = load_programme(path)
+    assert programme.areas[0].film == "calibration-mono"
+    scripted = session_events(
+        random.Random(7),
+        programme,
+        session="s-scripted",
+        participant="P-D01",
+        film="calibration-mono",
+        site="demo",
+        cohort=None,
+        start=datetime(2026, 12, 1, tzinfo=UTC),
+    )
+    lines: list[str] = []
+    html = write_demo_programme_report(
+        tmp_path, path, scripted, film="calibration-mono", generated=5, say=lines.append
+    )
+    assert lines == [f"demo: programme report (6 sessions: the scripted one, 5 generated): {html}"]
+    page = html.read_text(encoding="utf-8")
+    assert "Through a child&#x27;s eyes - pilot evaluation" in page and "of 6 agreed with" in page
+    sites = list(csv.DictReader((tmp_path / "programme-tables" / "sites.csv").open(encoding="utf-8")))
+    assert sorted((r["site"], r["sessions"]) for r in sites) == [
+        ("demo", "1"),
+        ("north", "3"),
+        ("south", "2"),
+    ]
