@@ -221,13 +221,22 @@ class GroupMember:
         return done
 
     def refresh(self) -> None:
-        """Re-send the group's timeline in force, expressed with the freshest clock estimate (drift, better
-        samples): the player slews onto it. Only while playing, and only once the command has taken effect."""
+        """Re-send the group's timeline in force, re-anchored at a recent instant and expressed with the
+        offset there: the player slews onto it. Only while playing, once the command has taken effect.
+
+        Re-anchoring is what absorbs drift: a player runs its timeline at one media second per second of *its*
+        clock, so a timeline anchored once runs ``drift`` fast or slow for ever (100 ppm: 6 ms a minute, a
+        resync every 8 minutes); anchored half a second ago at each refresh, it is off by at most the drift
+        over one refresh period (0.2 ms at 100 ppm and 2 s). Half a second back, so the anchor is never in
+        the player's future (the slew holds off before a timeline's instant)."""
         tl = self.group.timeline
-        if not tl.playing or tl.anchor > time.monotonic() or self.sync.get("epoch") != tl.epoch:
+        now = time.monotonic()
+        if not tl.playing or tl.anchor > now or self.sync.get("epoch") != tl.epoch:
             return
+        g = max(tl.anchor, now - 0.5)
+        here = GroupTimeline(g, tl.media_at(g), tl.playing, tl.rate, tl.epoch)
         try:
-            payload = {"timeline": tl.for_player(self.offset(tl.anchor), self.group.name), "refresh": True}
+            payload = {"timeline": here.for_player(self.offset(g), self.group.name), "refresh": True}
             self.client.request("group.sync", payload, timeout=2.0, retries=0)
         except Exception as e:
             self.last_error = f"group.sync refresh: {e}"
