@@ -19,7 +19,7 @@ from typing import Any
 
 from .log import EventRow, LogError, PoseBatch, SessionLog
 
-STALL_S = 0.5  # a commit running longer than this: the log is "stalled"
+STALL_S = 1.5  # a commit running longer than this: the log is "stalled" (a busy disk may take 0.5 s)
 RETRY_S = 1.0  # a failed batch is written again this often
 
 STATE_CAUSES = {
