@@ -8,55 +8,35 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import io
 import logging
 import re
 import sys
 import threading
-import time
-from collections import deque
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
 from aiohttp import web
 
 from facilitator.console import pages, security, session_flow
+from facilitator.console.http_routes import HttpRoutes
 from facilitator.console.library import library_json
 from facilitator.console.link import LinkError, PlayerLink
 from facilitator.console.participant import ParticipantDesk
+from facilitator.console.player_state import RECENT_EVENTS, PlayerState, PlayerView
 from facilitator.console.preflight import preflight_checks
-from facilitator.report.frames import FrameCache, FrameError
-from facilitator.report.pose import film_heading_pitch
+from facilitator.report.frames import FrameCache
 from player import protocol as P
 
 log = logging.getLogger("viewpoint.console")
 
 DEFAULT_QUICK_TAGS = ["distress", "engaged", "looked away", "question", "discuss later"]
-POSE_HZ = 15.0
-STATUS_EVERY_TICKS = 10  # ticks of 0.5 s
-STATE_HZ = 4.0
-RECENT_EVENTS = 400
 SWITCH_INTERVAL_S = 0.001  # see start()
 # Page commands answered by the console itself (the rest: the catalogue's page commands, to the player).
 LOCAL_COMMANDS = {"load", "report", "purge"}
 
 
-@dataclass
-class PlayerView:
-    """What the console knows about one player, kept on the event loop."""
-
-    link: PlayerLink
-    state: dict[str, Any] = field(default_factory=dict)
-    recent: deque = field(default_factory=lambda: deque(maxlen=RECENT_EVENTS))
-    last_pose_sent: float = 0.0
-    last_state_sent: float = 0.0
-    recentre_yaw: float = 0.0
-
-
-class ConsoleServer:
+class ConsoleServer(HttpRoutes, PlayerState):
     """The facilitator's console for one or more players."""
 
     def __init__(
@@ -212,104 +192,6 @@ class ConsoleServer:
 
     # ------------------------------------------------------------------ HTTP
 
-    @web.middleware
-    async def _guard(self, request: web.Request, handler: Any) -> web.StreamResponse:
-        if not security.host_allowed(request.headers.get("Host"), self.host):
-            return web.Response(status=403, text="This console only answers on its own address.")
-        cookie = security.cookie_name(self.port)
-        in_url = request.query.get("token")
-        if not security.token_ok(self.token, in_url or request.cookies.get(cookie)):
-            return web.Response(
-                status=403,
-                text="This console needs its access token: open the URL printed when it started.",
-            )
-        if in_url and request.method == "GET" and "text/html" in request.headers.get("Accept", ""):
-            # a browser opening the printed URL: the token goes into a cookie and out of the address bar
-            # (and so out of the history, screen shares and Referer headers)
-            query = "&".join(f"{k}={v}" for k, v in request.rel_url.query.items() if k != "token")
-            target = request.path + (f"?{query}" if query else "")
-            response: web.StreamResponse = web.Response(status=303, headers={"Location": target})
-        else:
-            response = await handler(request)
-        if in_url and isinstance(response, web.Response):
-            response.set_cookie(cookie, self.token, httponly=True, samesite="Strict", path="/")
-        response.headers.setdefault("Cache-Control", "no-store")
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("Referrer-Policy", "no-referrer")
-        return response
-
-    async def _index(self, request: web.Request) -> web.Response:
-        return pages.page_response("index.html")
-
-    async def _static(self, request: web.Request) -> web.Response:
-        name = request.match_info["name"]
-        types = {
-            ".js": "application/javascript",
-            ".css": "text/css",
-            ".svg": "image/svg+xml",
-            ".png": "image/png",
-        }
-        suffix = Path(name).suffix
-        if not re.fullmatch(r"[a-z0-9_-]+\.[a-z]+", name) or suffix not in types:
-            raise web.HTTPNotFound()
-        res = resources.files("facilitator.console").joinpath("static").joinpath(name)
-        if not res.is_file():
-            raise web.HTTPNotFound()
-        return web.Response(body=res.read_bytes(), content_type=types[suffix])
-
-    async def _protocol(self, request: web.Request) -> web.Response:
-        """The wire contract's tables the page uses: page commands, welfare actions, event labels, the
-        state fold's rules and the participant code rule (the page checks as you type; the player decides)."""
-        return web.json_response(
-            {
-                "commands": {
-                    n: {"lead_only": c.lead_only, "urgent": c.urgent}
-                    for n, c in P.COMMANDS.items()
-                    if c.page
-                },
-                "welfare_actions": list(P.WELFARE_ACTIONS),
-                **P.catalogue_json(),
-                "state": P.state_rules_json(),
-                "participant": P.participant_rule_json(*(self.participant_rule or ())),
-            }
-        )
-
-    async def _new_code(self, request: web.Request) -> web.Response:
-        """A fresh participant code by the one rule."""
-        return web.json_response({"code": session_flow.new_code(self.participant_rule)})
-
-    async def _frame(self, request: web.Request) -> web.Response:
-        film = self.films.get(request.match_info["film"])
-        if film is None:
-            raise web.HTTPNotFound(text="no such film in the console's library")
-        try:
-            t = float(request.query.get("t", "0"))
-        except ValueError:
-            raise web.HTTPBadRequest(text="t: expected seconds") from None
-        try:
-            image = await asyncio.get_running_loop().run_in_executor(
-                self._pool, lambda: self.frames.get(film.path, t, stereo=film.stereo, width=640)
-            )
-        except FrameError as exc:
-            raise web.HTTPNotFound(text=str(exc)) from None
-        buf = io.BytesIO()
-        image.save(buf, "JPEG", quality=80)
-        return web.Response(
-            body=buf.getvalue(), content_type="image/jpeg", headers={"Cache-Control": "max-age=60"}
-        )
-
-    async def _report_file(self, request: web.Request) -> web.FileResponse:
-        name = request.match_info["name"]
-        if not re.fullmatch(r"[A-Za-z0-9._-]+\.html", name):
-            raise web.HTTPNotFound()
-        path = self.report_dir / name
-        if not path.is_file():
-            raise web.HTTPNotFound()
-        headers = {"Content-Type": "text/html; charset=utf-8", "Content-Security-Policy": security.REPORT_CSP}
-        return web.FileResponse(path, headers=headers)
-
-    # ------------------------------------------------------------------ WebSocket
-
     async def _ws(self, request: web.Request) -> web.WebSocketResponse:
         ws = await pages.open_socket(request)
         self._sockets.add(ws)
@@ -446,132 +328,3 @@ class ConsoleServer:
         return {"url": f"/reports/{name}", "path": str(path.resolve())}
 
     # ------------------------------------------------------------------ player callbacks (on the loop)
-
-    def _on_event(self, pid: str, ev: dict[str, Any]) -> None:
-        view = self.players[pid]
-        view.recent.append(ev)
-        self._fold(view, ev)
-        if self.group is not None:
-            self.group.on_event(pid, ev)
-        if pid != self.selected:
-            return
-        etype = ev.get("type", "")
-        self._spawn(self._broadcast({"kind": "event", "event": ev}))
-        self._spawn(self._broadcast({"kind": "state", "state": self._page_state(view)}))
-        if etype == "session.started":
-            self._spawn(self._refresh_status(pid))
-        if etype == "chapter.entered" and self.auto_pause and not self.read_only:
-            self._spawn(self._auto_pause(ev))
-
-    async def _auto_pause(self, ev: dict[str, Any]) -> None:
-        film = self.films.get(ev.get("film") or "")
-        chapter = (ev.get("data") or {}).get("id")
-        if film is None or not film.chapters or chapter == film.chapters[0].id:
-            return
-        if self.players[self.selected].state.get("transport") != "playing":
-            return
-        try:
-            await self.command("pause", {})
-            await self._broadcast({"kind": "notice", "text": "paused at the chapter end for discussion"})
-        except LinkError as exc:
-            await self._broadcast(
-                {"kind": "notice", "text": f"auto-pause failed: {exc.message}", "level": "welfare"}
-            )
-
-    def _fold(self, view: PlayerView, ev: dict[str, Any]) -> None:
-        """The protocol's one state fold, plus when the media time was heard, the last facilitated
-        session (what a report is of), an interrupted session (to resume) and the recentre yaw."""
-        before = view.state.get("participant")
-        P.apply_event(view.state, ev)
-        session_flow.note_interrupted(view.state, ev, before)
-        if view.state.get("participant") is not None:
-            view.state["last_session"] = view.state.get("session")
-        if isinstance(ev.get("media_t"), (int, float)):
-            view.state["media_mono"] = time.monotonic()
-        data = ev.get("data") or {}
-        if ev.get("type") == "viewer.recentre" and isinstance(data.get("heading"), (int, float)):
-            view.recentre_yaw = -float(data["heading"])  # the head heading that becomes the film's front
-
-    def _on_pose(self, pid: str, sample: dict[str, Any]) -> None:
-        view = self.players[pid]
-        if isinstance(sample.get("media_t"), (int, float)):
-            view.state["media_t"] = sample["media_t"]
-        if pid != self.selected or not self._sockets:
-            return
-        now = time.monotonic()
-        if now - view.last_pose_sent < 1.0 / POSE_HZ:
-            return
-        view.last_pose_sent = now
-        data = sample.get("data") if isinstance(sample.get("data"), dict) else sample
-        q = data.get("q") or data.get("orientation")
-        if q is None:
-            return
-        film = self.films.get(view.state.get("film") or "")
-        front = film.front_heading if film is not None else 0.0
-        heading, pitch = film_heading_pitch(q, front, view.recentre_yaw)
-        ev = {"type": "pose", "media_t": sample.get("media_t"), "data": {"heading": heading, "pitch": pitch}}
-        self._spawn(self._broadcast({"kind": "event", "event": ev}))
-        if now - view.last_state_sent > 1.0 / STATE_HZ:
-            view.last_state_sent = now
-            self._spawn(self._broadcast({"kind": "state", "state": self._page_state(view)}))
-
-    async def _tick(self) -> None:
-        """Health to every page twice a second, so a page can tell live from stale; the controller's own
-        status every few seconds (welfare, volume and film outlive sessions, so events alone may not say)."""
-        for pid in self.players:
-            self._spawn(self._refresh_status(pid))
-        n = 0
-        while True:
-            await asyncio.sleep(0.5)
-            n += 1
-            if self._sockets:
-                await self._broadcast({"kind": "health", "health": self._health(self.selected)})
-            if n % STATUS_EVERY_TICKS == 0 and self.players[self.selected].link.health().get("connected"):
-                self._spawn(self._refresh_status(self.selected))
-
-    async def _refresh_status(self, pid: str) -> None:
-        """Fold the controller's status (state, welfare, volume, film, media time) into what pages see."""
-        try:
-            res = await self.command("status", {}, player=pid)
-        except LinkError:
-            return
-        ctl = res.get("controller") if isinstance(res.get("controller"), dict) else res
-        st = self.players[pid].state
-        if ctl.get("state") in P.TRANSPORT_STATES:
-            st["transport"] = ctl["state"]
-        for key in ("welfare", "volume", "film", "rate"):
-            if ctl.get(key) is not None:
-                st[key] = ctl[key]
-        if isinstance(ctl.get("media_t"), (int, float)):
-            st["media_t"] = ctl["media_t"]
-        session = res.get("session") if isinstance(res.get("session"), dict) else {}
-        if session.get("id"):
-            st["session"] = session["id"]
-            st["participant"] = session.get("participant") if session.get("kind") == "facilitated" else None
-            if st["participant"] is not None:
-                st["last_session"] = session["id"]
-        if pid == self.selected:
-            await self._broadcast({"kind": "state", "state": self._page_state(self.players[pid])})
-
-    def _health(self, pid: str) -> dict[str, Any]:
-        view = self.players[pid]
-        h = dict(view.link.health())
-        h.setdefault("player_name", view.link.name)
-        return h
-
-    def _page_state(self, view: PlayerView) -> dict[str, Any]:
-        st = view.state
-        return {
-            "transport": st.get("transport") or "idle",
-            "media_t": st.get("media_t") or 0.0,
-            "film": st.get("film"),
-            "welfare": st.get("welfare") or "none",
-            "volume": st.get("volume"),
-            "rate": st.get("rate") or 1.0,
-            "session": {
-                "id": st.get("session"),
-                "active": st.get("participant") is not None,
-                "participant": st.get("participant"),
-            },
-            "interrupted": st.get("interrupted"),
-        }
