@@ -75,3 +75,22 @@ def test_right_to_left_lines_read_right_to_left():
 @pytest.mark.skipif(not features.check("raqm"), reason="Pillow without libraqm cannot shape Arabic")
 def test_arabic_letters_join():
     assert line_width("بببب", 40) < 3.5 * line_width("ب", 40)  # joined forms are narrower than isolated
+
+
+def test_subtitles_command_changes_the_language_of_the_film_on_screen(sample_library):
+    from player.control import CommandError
+
+    c = Controller(sample_library, engine_options={"audio": "null", "hwdec": "none"})
+    try:
+        c.load("calibration-mono")
+        assert c.dispatch("subtitles", {"language": "off"}) == {
+            "subtitles": "off", "showing": None, "available": ["en"]
+        }  # fmt: skip
+        assert c._cues is None
+        assert c.dispatch("subtitles", {"language": "fr"})["showing"] is None
+        assert c.dispatch("subtitles", {"language": "auto"})["showing"] == "en" and c._cues is not None
+        with pytest.raises(CommandError) as bad:
+            c.dispatch("subtitles", {"language": "english!"})
+        assert bad.value.code == "bad_args" and "args.language" in bad.value.message
+    finally:
+        c.close()

@@ -138,6 +138,21 @@ class Films:
         primary = choice.split("-")[0].lower()
         return next((lang for lang in film.subtitles if lang.split("-")[0].lower() == primary), None)
 
+    def set_subtitles(self, language: str) -> dict:
+        """The session's subtitle language ("auto", "off" or a tag; see `subtitle_track`), applied to the film
+        on screen at once and to every film loaded after it."""
+        with self._lock:
+            self.subtitle_language = language
+            film = self.film
+            if film is not None:
+                self._cues = self._load_cues(film)
+                self.overlay.set_subtitle("")
+        return {
+            "subtitles": language,
+            "showing": self.subtitle_track(film) if film is not None else None,
+            "available": list(film.subtitles) if film is not None else [],
+        }
+
     def _load_cues(self, film: Film) -> CueTrack | None:
         lang = self.subtitle_track(film)
         if lang is None:

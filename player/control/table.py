@@ -62,6 +62,7 @@ _HANDLERS: dict[str, Callable[[Any, dict], dict]] = {
     "volume": _volume,
     "mute": lambda c, a: c.set_muted(a["muted"]),
     "recentre": lambda c, a: c.recentre(),
+    "subtitles": lambda c, a: c.set_subtitles(a["language"]),
     "welfare": lambda c, a: c.set_welfare(a["action"]),
 }
 COMMANDS = tuple(_HANDLERS)

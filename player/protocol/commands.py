@@ -9,6 +9,7 @@ picks its urgent channel by ``urgent``. Nothing registers commands at run time.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -68,6 +69,7 @@ def _one_of(*keys: str) -> Callable[[dict[str, Any]], None]:
 
 
 _AT = Arg(number(0.0, what="a player monotonic time in seconds"))
+_SUBTITLES = re.compile(r"(?:auto|off|[a-z]{2,3}(?:-[A-Za-z0-9]{2,8})*)\Z")
 
 
 def _answer_value(v: Any, where: str) -> Any:
@@ -156,6 +158,11 @@ COMMANDS: dict[str, CommandSpec] = {
     ),
     "mute": CommandSpec({"muted": Arg(boolean, required=True)}, page=True, doc="mute or unmute (ramped)"),
     "recentre": CommandSpec({}, page=True, doc="make the viewer's current heading the film's front"),
+    "subtitles": CommandSpec(
+        {"language": Arg(text(35, _SUBTITLES, "a language tag (en, pt-BR), auto or off"), required=True)},
+        page=True,
+        doc="the session's subtitle language: a tag (pt finds pt-BR), auto (the film's first) or off",
+    ),
     "welfare": CommandSpec(
         {"action": Arg(choice(*WELFARE_ACTIONS), required=True)},
         urgent=True,
