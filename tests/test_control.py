@@ -116,6 +116,15 @@ def test_break_request_and_recentre_from_the_viewer(controller):
     assert "viewer.break_request" in kinds(c) and "viewer.recentre" in kinds(c)
 
 
+def test_a_session_opened_on_a_loaded_film_enters_its_chapter_again(controller):
+    """A film loaded in the lobby (pre-flight) logs its first chapter there; the session's log gets it too."""
+    c = controller
+    c.tick(0.2)
+    c.open_session(pose_capture=False)
+    c.tick(0.3)
+    assert [d["id"] for k, d in c.events if k == "chapter.entered"] == ["intro", "intro"]
+
+
 def test_volume_and_mute(controller):
     assert controller.dispatch("volume", {"volume": 0.5, "muted": True}) == {"volume": 0.5, "muted": True}
     assert controller.dispatch("mute", {"muted": False}) == {"muted": False}

@@ -335,6 +335,7 @@ class Controller(Films, HoldsAndWelfare, TimedEvents, CommandTable):
         self.lobby = False
         self.share_pose = pose_capture
         self.overlay.set_lobby(False)
+        self._chapter_id = None  # the chapter the film is in is entered again, in this session's log
         self._notify_resume()  # in a group: join the group's timeline where the group is now
 
     # -- status and dispatch ----------------------------------------------------------------------------
