@@ -153,6 +153,17 @@ def test_a_whole_session_from_the_browser(rig):
     assert started["data"]["consent"]["given"] is True and started["data"]["facilitator"] == "JB"
     assert "flashing-lights" in started["data"]["consent"]["note"]
 
+    # the subtitle language is chosen from the page (the film's languages, auto, off) and sent to the player
+    langs = page.eval_on_selector_all("#t-subtitles option", "os => os.map(o => o.value)")
+    assert langs == ["auto", "en", "off"]
+    page.select_option("#t-subtitles", "off")
+    log.wait_for(
+        "subtitles command",
+        lambda e: e["type"] == "command" and e["data"]["cmd"] == "subtitles"
+        and e["data"]["args"] == {"language": "off"},
+        session=sid,
+    )
+
     # 5. play, then pause
     page.click("#t-play")
     log.wait_for("transport.playing", lambda e: e["type"] == "transport.playing", session=sid)

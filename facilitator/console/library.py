@@ -39,6 +39,7 @@ def film_json(film: Any) -> dict[str, Any]:
             for w in film.content_warnings
         ],
         "safe_points": list(film.safe_points),
+        "subtitles": sorted(getattr(film, "subtitle_files", {}) or {}),
     }
 
 

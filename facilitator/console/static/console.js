@@ -186,7 +186,7 @@ function showStep(step) {
     li.className = i === idx ? "current" : i < idx ? "done" : "";
     if (i === idx) li.setAttribute("aria-current", "step"); else li.removeAttribute("aria-current");
   });
-  if (step === "live") { renderTimeline(); renderPrompts(); }
+  if (step === "live") { renderTimeline(); renderPrompts(); renderSubtitles(); }
   if (step === "ended") renderEnded();
   sessionStorage.setItem("vp-flow", JSON.stringify({ step, film: S.filmId, player: S.playerId }));
 }
@@ -341,6 +341,18 @@ async function recordConsent() {
 /* ---------- live view: timeline ---------- */
 
 function pct(t) { const f = film(); const d = (f && f.duration) || 1; return `${Math.max(0, Math.min(1, t / d)) * 100}%`; }
+
+// The subtitle languages the film has; the choice goes to the player (the protocol's subtitles command).
+function renderSubtitles() {
+  const f = film(), sel = $("t-subtitles");
+  if (!f || sel.dataset.film === f.id) return;
+  sel.dataset.film = f.id;
+  const langs = f.subtitles || [];
+  sel.innerHTML = '<option value="auto">Subtitles: auto</option>' +
+    langs.map((l) => `<option value="${esc(l)}">Subtitles: ${esc(l)}</option>`).join("") +
+    '<option value="off">Subtitles: off</option>';
+  sel.disabled = !langs.length;
+}
 
 function renderTimeline() {
   const f = film();
@@ -731,6 +743,8 @@ function bind() {
     if (e.target.value) command("chapter", { id: e.target.value }).catch((er) => logLine(er.message, "welfare"));
     e.target.value = "";
   });
+  $("t-subtitles").addEventListener("change", (e) => command("subtitles", { language: e.target.value })
+    .then(() => logLine(`subtitles: ${e.target.value}`, "cmd")).catch((er) => logLine(er.message, "welfare")));
   $("t-volume").addEventListener("change", (e) => command("volume", { volume: Number(e.target.value) / 100 })
     .catch((er) => logLine(er.message, "welfare")));
   $("timeline").addEventListener("click", (e) => {
