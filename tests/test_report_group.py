@@ -40,7 +40,7 @@ def _player_session(store: FacilitatorStore, player: str, sid: str, code: str, g
                            "media_t": media_t, "type": kind, "data": data})  # fmt: skip
 
     ev("session.started", 0, 0.0, participant=code, group=group, facilitator="JB",
-       consent={"given": True, "method": "verbal"}, player=player)  # fmt: skip
+       consent={"given": True, "method": "verbal", "pose_capture": True}, player=player)  # fmt: skip
     ev("sync.executed", 2, 0.0, cmd="play", epoch=3, late_ms=late_ms, group=group, at=1.0, actual=1.0)
     ev("transport.playing", 2, 0.0)
     ev("annotation.added", 4, 2.0, text=f"{code} leaned in", tags=["engaged"], at=2.0)
