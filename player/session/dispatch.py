@@ -111,7 +111,7 @@ class Dispatcher:
     def read(self, router: zmq.Socket) -> None:
         """Read what is waiting on ``router`` (urgent commands carried out as they are read), then handle
         the backlog for at most `TURN_BUDGET_S` (the rest stays for the next turn, which comes at once)."""
-        self._take(router)
+        self.take(router)
         if not self.backlog:
             return
         deadline = time.monotonic() + TURN_BUDGET_S
@@ -123,7 +123,9 @@ class Dispatcher:
                 break
         del self.backlog[:done]
 
-    def _take(self, router: zmq.Socket) -> None:
+    def take(self, router: zmq.Socket) -> None:
+        """Read what is waiting: urgent commands are carried out as they are read, the rest joins the
+        backlog (also called while a session ends, so a stop never waits for that)."""
         counted = Counter(ident for ident, *_ in self.backlog)  # waiting or refused, per console
         lookup = self.server.auth.lookup
         for _ in range(READ_PER_TURN):

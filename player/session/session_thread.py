@@ -74,6 +74,8 @@ class SessionThread:
         self._poller = zmq.Poller()
         self._poller.register(self.zap.socket, zmq.POLLIN)
         self._poller.register(self.router, zmq.POLLIN)
+        # while a session ends (a short wait for the film's pause), urgent commands are still carried out
+        self.sessions.keep_reading = lambda: self.dispatcher.take(self.router)
         self._poller.register(self._wake_r.fileno(), zmq.POLLIN)
         if self.announce:
             print(

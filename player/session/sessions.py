@@ -59,6 +59,7 @@ class Sessions:
         self.info: dict[str, Any] = {}
         self.consent: dict | None = None
         self.participant_pattern: str | None = None  # a programme's rule (participant-codes.yaml), else P's
+        self.keep_reading: Callable[[], None] = lambda: None  # set by the server: read the command socket
 
     def _hook(self, name: str) -> Callable[..., Any] | None:
         """The controller's lifecycle method ``name`` (a controller without one has no film to gate)."""
@@ -138,10 +139,12 @@ class Sessions:
 
     def _await_pause(self, limit_s: float = 0.2) -> None:
         """Number the engine's ``transport.paused`` (it comes from the engine's event thread, usually within a
-        millisecond) before ``session.ended``; never waits longer than ``limit_s``."""
+        millisecond) before ``session.ended``; never waits longer than ``limit_s``. The command socket is
+        read meanwhile, so a welfare stop arriving now is carried out at once, not after the wait."""
         deadline = time.monotonic() + limit_s
         start = len(self.events.pending)
         while time.monotonic() < deadline:
+            self.keep_reading()
             self.events.drain()
             if any(r.type == "transport.paused" for r in self.events.pending[start:]):
                 return
