@@ -258,3 +258,15 @@ def test_settings_made_before_open_carry_over(sample_manifest: Path) -> None:
         assert engine._mixer.channels == 2
     finally:
         engine.close()
+
+
+def test_a_fifo_or_a_device_in_place_of_a_film_is_refused_by_name(tmp_path: Path) -> None:
+    """A film swapped for a FIFO or a link to a device after the library was read never blocks the engine."""
+    fifo = tmp_path / "film.mp4"
+    os.mkfifo(fifo)
+    zero = tmp_path / "zero.mp4"
+    zero.symlink_to("/dev/zero")
+    for path, what in ((fifo, "is a FIFO"), (zero, "is a link to a character device")):
+        with pytest.raises(MediaError) as e:
+            MediaEngine(path, audio="null").open()
+        assert e.value.reason == "not_a_file" and what in str(e.value)

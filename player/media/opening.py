@@ -10,6 +10,7 @@ from pathlib import Path
 
 import av
 
+from content_manifest.safefile import irregular
 from player.media.audio_buffer import AudioBuffer
 from player.media.audio_decoder import AudioDecoder, output_layout
 from player.media.audio_output import OUTPUT_RATE, open_output
@@ -64,8 +65,12 @@ class EngineOpening:
 
     def _open(self) -> MediaInfo:
         path = self.path
-        if not path.is_file():
-            raise MediaError("not_found", f"film file not found: {path}")
+        try:
+            why = irregular(path)  # a FIFO or a device would block or never end: refused by name
+        except OSError:
+            raise MediaError("not_found", f"film file not found: {path}") from None
+        if why is not None:
+            raise MediaError("not_a_file", f"{path} {why}, not a regular file: refused")
         container, hw_active, primed = self._open_video(path)
         stream = container.streams.video[0]
         first = primed[0]
