@@ -39,7 +39,7 @@ ASPECT_TOLERANCE = 0.02
 _CONTROL_NAMES = {0: "NUL", 7: "BEL", 8: "BS", 0x1B: "ESC", 0x7F: "DEL"}
 
 
-def _compose(text: str, ctx: Context) -> Node | None:
+def compose_document(text: str, ctx: Context, empty: tuple[str, str] | None = None) -> Node | None:
     """Node tuples by PyYAML (any YAML), or None with a problem on a syntax error or an empty document."""
     try:
         root = compose(text)
@@ -73,7 +73,8 @@ def _compose(text: str, ctx: Context) -> Node | None:
         ctx.add((1, 1), "(document)", "lists or mappings nested too deeply", "at most a few hundred levels")
         return None
     if root is None:
-        ctx.add((1, 1), "(document)", "the manifest is empty", "a mapping with manifest_version and films")
+        what, expected = empty or ("the manifest is empty", "a mapping with manifest_version and films")
+        ctx.add((1, 1), "(document)", what, expected)
     return root
 
 
@@ -127,7 +128,7 @@ def _check_carefully(
         if library is not None:
             return library, sorted(ctx.problems, key=lambda p: (p.line, p.col))
     ctx = Context(name)
-    root = _compose(text, ctx)
+    root = compose_document(text, ctx)
     library = None if root is None else _check_root(root, manifest, ctx, check_files)
     return library, sorted(ctx.problems, key=lambda p: (p.line, p.col))
 

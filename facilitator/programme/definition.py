@@ -12,10 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from content_manifest.loader import compose_document
 from content_manifest.model import Problem
-from content_manifest.nodes import compose
 from content_manifest.schema import (
     INVALID,
     SLUG,
@@ -135,7 +133,7 @@ def load_programme(path: str | os.PathLike[str]) -> Programme:
     except UnicodeDecodeError as e:
         ctx.add((data[: e.start].count(b"\n") + 1, 1), "(document)", "the file is not UTF-8 text", "UTF-8")
         raise ProgrammeError(ctx.problems) from None
-    root = _compose(text, ctx)
+    root = compose_document(text, ctx, ("the programme is empty", "a mapping with programme_version"))
     doc = INVALID if root is None else PROGRAMME.check(root, "", ctx)
     programme = None if doc is INVALID else _build(doc, ctx, name)
     if ctx.problems or programme is None:
@@ -143,24 +141,6 @@ def load_programme(path: str | os.PathLike[str]) -> Programme:
     return programme
 
 
-def _compose(text: str, ctx: Context) -> Any:
-    try:
-        root = compose(text)
-    except yaml.MarkedYAMLError as e:
-        mark = e.problem_mark or e.context_mark
-        where = (mark.line + 1, mark.column + 1) if mark else (1, 1)
-        what = " ".join(x for x in (e.context, e.problem) if x)
-        ctx.add(where, "(document)", f"YAML syntax error: {what}", "valid YAML")
-        return None
-    except yaml.YAMLError as e:
-        ctx.add((1, 1), "(document)", f"YAML error: {e}", "valid YAML")
-        return None
-    except RecursionError:
-        ctx.add((1, 1), "(document)", "lists or mappings nested too deeply", "a few levels")
-        return None
-    if root is None:
-        ctx.add((1, 1), "(document)", "the programme is empty", "a mapping with programme_version")
-    return root
 
 
 def _build(doc: Any, ctx: Context, name: str) -> Programme | None:
