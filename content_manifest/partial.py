@@ -8,7 +8,7 @@ import os
 import re
 from pathlib import Path
 
-from .loader import _build, _compose, check_manifest
+from .loader import _build, check_manifest, compose_document
 from .model import Library, Problem
 from .schema import INVALID, LIBRARY, Context
 
@@ -34,7 +34,7 @@ def check_film_by_film(path: str | os.PathLike[str], *, check_files: bool = Fals
     except UnicodeDecodeError:
         return FilmByFilm(None, {}, errors)
     scratch = Context(str(path))
-    root = _compose(text, scratch)
+    root = compose_document(text, scratch)
     value = INVALID if root is None else LIBRARY.check(root, "", scratch)
     if value is INVALID:
         return FilmByFilm(None, {}, errors)
