@@ -11,6 +11,21 @@ function fmt(t) {
 }
 function esc(s) { const d = document.createElement("div"); d.textContent = s ?? ""; return d.innerHTML; }
 
+/* The content-warning countdown both pages show in `el` for film `f` at media time `t`. */
+function showWarningCountdown(el, f, t) {
+  const inside = f.content_warnings.find((w) => t >= w.start && t < w.end);
+  if (inside) {
+    el.className = "nextwarn inside";
+    el.textContent = `In a content warning now: ${inside.tags.join(", ")} (ends in ${(inside.end - t).toFixed(1)} s)`;
+    return;
+  }
+  const next = f.content_warnings.filter((w) => w.start >= t).sort((a, b) => a.start - b.start)[0];
+  if (!next) { el.className = "nextwarn"; el.textContent = "No more content warnings in this film."; return; }
+  const dt = next.start - t;
+  el.className = dt < 10 ? "nextwarn soon" : "nextwarn";
+  el.textContent = `Next warning in ${dt.toFixed(1)} s: ${next.tags.join(", ")} at ${fmt(next.start)}`;
+}
+
 /* ---------- the page's WebSocket to the console ----------
    `state` holds ws, wsOpen, lastServerMsg, nextId and pending (id -> {resolve, reject}); the socket reopens a
    second after it closes, and a close fails every command still waiting. */

@@ -386,17 +386,7 @@ function renderTimeline() {
 function renderCountdown(t) {
   const f = film(); const el = $("nextwarn");
   if (!f) { el.textContent = ""; return; }
-  const inside = f.content_warnings.find((w) => t >= w.start && t < w.end);
-  if (inside) {
-    el.className = "nextwarn inside";
-    el.textContent = `In a content warning now: ${inside.tags.join(", ")} (ends in ${(inside.end - t).toFixed(1)} s)`;
-    return;
-  }
-  const next = f.content_warnings.filter((w) => w.start >= t).sort((a, b) => a.start - b.start)[0];
-  if (!next) { el.className = "nextwarn"; el.textContent = "No more content warnings in this film."; return; }
-  const dt = next.start - t;
-  el.className = dt < 10 ? "nextwarn soon" : "nextwarn";
-  el.textContent = `Next warning in ${dt.toFixed(1)} s: ${next.tags.join(", ")} at ${fmt(next.start)}`;
+  showWarningCountdown(el, f, t);
 }
 
 /* ---------- live view: picture with the viewer's view ---------- */
