@@ -111,7 +111,7 @@ def test_play_with_listen_logs_the_session(sample_manifest, tmp_path):
     import sqlite3
     import threading
 
-    from facilitator.client import FacilitatorHome, PlayerClient
+    from facilitator.client import FacilitatorHome, PlayerClient, RequestTimeout
     from player.protocol.keys import load_or_create_identity, write_public_cert
     from tests.support import wait_for
 
@@ -132,7 +132,13 @@ def test_play_with_listen_logs_the_session(sample_manifest, tmp_path):
     key = load_or_create_identity(tmp_path / "keys", "player").public
     lead = PlayerClient(f"tcp://127.0.0.1:{port}", key, home.identity())
     try:
-        assert wait_for(lambda: lead.request("status")["controller"].get("film") == "calibration-mono", 30)
+        def loaded() -> bool:  # the player may still be starting (binding, loading): a timeout is "not yet"
+            try:
+                return lead.request("status")["controller"].get("film") == "calibration-mono"
+            except RequestTimeout:
+                return False
+
+        assert wait_for(loaded, 60)
         lead.request("session.start", {"participant": "P-019", "consent": {"given": True}})
         lead.request("play")
         run.join(60)
