@@ -66,6 +66,7 @@ def test_welfare_stop_pauses_at_once_and_resume_continues(controller):
     c = controller
     c.dispatch("play", {})
     wait_state(c, "playing")
+    c.overlay_state()  # a frame is drawn: what follows fades from it
     c.dispatch("welfare", {"action": "stop"})
     assert c.status()["state"] == "paused"  # instantly, not after the fade
     assert c.engine._mixer.muted or c.status()["welfare"] == "stop"

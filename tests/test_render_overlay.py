@@ -52,6 +52,7 @@ def test_webvtt_errors_name_file_and_line(text, message):
 
 def test_welfare_fades_never_cut():
     a = OverlayAnimator()
+    a.state(0.0)  # a frame is drawn: what follows fades from it
     a.set_welfare("stop", now=10.0)
     values = [a.state(10.0 + dt).calm for dt in np.linspace(0, 1.0, 11)]
     assert values[0] == 0.0 and values[-1] == 1.0
@@ -64,8 +65,21 @@ def test_welfare_fades_never_cut():
         a.set_welfare("panic")
 
 
+def test_before_the_first_frame_a_change_takes_effect_at_once():
+    """A listening player starts in the lobby's calm scene with its pairing code, not partway into a fade
+    from a film the viewer never saw (the headset's first frame is the calm scene)."""
+    a = OverlayAnimator()
+    a.set_lobby(True, now=1.0)
+    a.set_notice("Pairing code\n123-456", now=1.0)
+    first = a.state(1.01)
+    assert first.calm == 1.0 and first.message_alpha == 1.0 and first.message == "Pairing code\n123-456"
+    a.set_lobby(False, now=2.0)  # a session began: from here on, fades
+    assert 0.0 < a.state(2.5).calm < 1.0
+
+
 def test_pause_and_subtitle_fades_and_recentre():
     a = OverlayAnimator()
+    a.state(0.0)  # a frame is drawn: what follows fades from it
     a.set_paused(True, now=1.0)
     assert 0.0 < a.state(1.1).pause_alpha < 1.0 and a.state(2.0).pause_alpha == 1.0
     a.set_subtitle("Hello", now=5.0)

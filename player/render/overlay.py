@@ -85,6 +85,12 @@ class OverlayAnimator:
         self._notice = _Fade()
         self.lobby = False  # no consented session: the calm scene, never the film (docs/protocol.md)
         self.failed = False  # the film failed mid-play: the calm scene until the next film loads
+        self._drawn = False  # no frame drawn yet: a change takes effect at once (no picture to fade from)
+
+    def _d(self, duration: float) -> float:
+        """A fade's duration, or 0 before the first frame: the viewer never saw what it would fade from
+        (a listening player starts in the lobby's calm scene, not partway into it)."""
+        return duration if self._drawn else 0.0
 
     def set_welfare(self, level: str, now: float | None = None) -> None:
         if level not in WELFARE_LEVELS:
@@ -93,14 +99,14 @@ class OverlayAnimator:
         with self._lock:
             self.welfare = level
             if level == "stop":
-                self._calm.set(1.0, now, self.STOP_FADE_S)
-                self._soften.set(1.0, now, self.STOP_FADE_S)
+                self._calm.set(1.0, now, self._d(self.STOP_FADE_S))
+                self._soften.set(1.0, now, self._d(self.STOP_FADE_S))
             elif level == "soften":
-                self._calm.set(1.0 if self.lobby or self.failed else 0.0, now, self.RESUME_FADE_S)
-                self._soften.set(1.0, now, self.SOFTEN_FADE_S)
+                self._calm.set(1.0 if self.lobby or self.failed else 0.0, now, self._d(self.RESUME_FADE_S))
+                self._soften.set(1.0, now, self._d(self.SOFTEN_FADE_S))
             else:
-                self._calm.set(1.0 if self.lobby or self.failed else 0.0, now, self.RESUME_FADE_S)
-                self._soften.set(0.0, now, self.RESUME_FADE_S)
+                self._calm.set(1.0 if self.lobby or self.failed else 0.0, now, self._d(self.RESUME_FADE_S))
+                self._soften.set(0.0, now, self._d(self.RESUME_FADE_S))
 
     def set_lobby(self, lobby: bool, now: float | None = None) -> None:
         """The lobby (no consented session) shows the calm scene with the notice (the pairing code) or a
@@ -120,13 +126,13 @@ class OverlayAnimator:
 
     def _set_calm(self, now: float) -> None:
         calm = self.lobby or self.failed or self.welfare == "stop"
-        self._calm.set(1.0 if calm else 0.0, now, self.STOP_FADE_S if calm else self.RESUME_FADE_S)
+        self._calm.set(1.0 if calm else 0.0, now, self._d(self.STOP_FADE_S if calm else self.RESUME_FADE_S))
 
     def set_paused(self, paused: bool, now: float | None = None) -> None:
         now = time.monotonic() if now is None else now
         with self._lock:
             self.paused = paused
-            self._pause.set(1.0 if paused else 0.0, now, self.PAUSE_FADE_S)
+            self._pause.set(1.0 if paused else 0.0, now, self._d(self.PAUSE_FADE_S))
 
     def set_subtitle(self, text: str, now: float | None = None) -> None:
         now = time.monotonic() if now is None else now
@@ -136,7 +142,7 @@ class OverlayAnimator:
             self.subtitle = text
             if text:
                 self._last_subtitle = text
-            self._subtitle.set(1.0 if text else 0.0, now, self.SUBTITLE_FADE_S)
+            self._subtitle.set(1.0 if text else 0.0, now, self._d(self.SUBTITLE_FADE_S))
 
     def set_notice(self, text: str, now: float | None = None) -> None:
         """A short head-locked message (e.g. "Pairing code 123-456") shown while no welfare message is;
@@ -148,7 +154,7 @@ class OverlayAnimator:
             self.notice = text
             if text:
                 self._last_notice = text
-            self._notice.set(1.0 if text else 0.0, now, self.NOTICE_FADE_S)
+            self._notice.set(1.0 if text else 0.0, now, self._d(self.NOTICE_FADE_S))
 
     def set_recentre(self, yaw_deg: float) -> None:
         with self._lock:
@@ -157,6 +163,7 @@ class OverlayAnimator:
     def state(self, now: float | None = None) -> OverlayState:
         now = time.monotonic() if now is None else now
         with self._lock:
+            self._drawn = True
             calm = self._calm.value(now)
             pause = self._pause.value(now) * (1.0 - calm)
             message, message_alpha = (self.stop_message, calm) if calm > 0.0 else ("", 0.0)
