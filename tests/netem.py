@@ -15,7 +15,13 @@ as
   earlier one arrives (head-of-line blocking). ``reorder`` adds extra probability of a segment overtaking;
 - **loss** (probability per segment): TCP hides it behind a retransmission, so a lost segment (and everything
   behind it in the stream) arrives ``loss_delay`` later (default 200 ms, Linux's minimum RTO: the pessimistic
-  case; a tail-loss probe often recovers sooner).
+  case; a tail-loss probe often recovers sooner);
+- **dead bursts** (``bursts=DeadBursts(0.300, every=5.0)``): at random instants (a Poisson process, mean
+  ``every`` seconds apart) the link hears nothing for ``duration`` seconds, in both directions (a headset out
+  of the access point's reach, a roam, a microwave oven). A segment sent into a burst is lost and TCP
+  retransmits it after ``loss_delay``, doubling each time (exponential back-off), until a retransmission
+  falls outside the burst; everything behind it waits (in order). One ``DeadBursts`` may be shared by several
+  relays: a headset's command and event connections go deaf together.
 
 Usage::
 
@@ -45,7 +51,68 @@ class LinkStats:
     bytes: int = 0
     lost: int = 0
     reordered: int = 0
+    burst_delayed: int = 0  # segments sent into a dead burst (held until a retransmission got through)
     delays: list[float] = field(default_factory=list)  # seconds from read to write, per segment (first 100k)
+
+
+class DeadBursts:
+    """When a link is dead: ``duration``-second windows at random instants, mean ``every`` seconds apart
+    (seeded; thread-safe, so relays on their own threads can share one schedule). ``windows`` gives fixed
+    ``(start, end)`` windows in ``time.monotonic()`` seconds instead (tests)."""
+
+    def __init__(
+        self,
+        duration: float = 0.300,
+        every: float = 5.0,
+        *,
+        seed: int | None = None,
+        start: float | None = None,
+        windows: list[tuple[float, float]] | None = None,
+    ) -> None:
+        if duration <= 0 or every <= 0:
+            raise ValueError(f"DeadBursts: duration and every must be > 0, got {duration!r}, {every!r}")
+        self.duration = duration
+        self.every = every
+        self._rng = random.Random(seed)
+        self._lock = threading.Lock()
+        self._fixed = windows is not None
+        self._windows: list[tuple[float, float]] = sorted(windows or [])
+        self._next = (time.monotonic() if start is None else start) + self._gap()
+        self.hits = 0  # segments sent into a burst
+
+    def _gap(self) -> float:
+        return self._rng.expovariate(1.0 / self.every)
+
+    def window_at(self, t: float) -> tuple[float, float] | None:
+        """The dead window containing monotonic instant ``t`` (None: the link hears at ``t``)."""
+        with self._lock:
+            while not self._fixed and self._next <= t:  # extend the schedule up to t
+                self._windows.append((self._next, self._next + self.duration))
+                self._next += self.duration + self._gap()
+            while len(self._windows) > 64 and self._windows[0][1] < t - 60:
+                self._windows.pop(0)
+            for a, b in self._windows:
+                if a <= t < b:
+                    return (a, b)
+        return None
+
+    def windows(self, until: float) -> list[tuple[float, float]]:
+        """The dead windows known up to ``until`` (extending the schedule)."""
+        self.window_at(until)
+        with self._lock:
+            return [w for w in self._windows if w[0] < until]
+
+    def retransmit_delay(self, sent: float, rto: float) -> float:
+        """Extra seconds before a segment sent at ``sent`` gets through: each try inside a dead window is
+        lost and retried after ``rto``, doubling (TCP's back-off); 0 when the first try is outside."""
+        t, wait = sent, rto
+        while self.window_at(t) is not None:
+            t += wait
+            wait *= 2
+        if t > sent:
+            with self._lock:
+                self.hits += 1
+        return t - sent
 
 
 @dataclass(frozen=True)
@@ -95,8 +162,10 @@ class NetemRelay:
         seed: int | None = None,
         listen: tuple[str, int] = ("127.0.0.1", 0),
         upstream: LinkProfile | None = None,
+        bursts: DeadBursts | None = None,
     ) -> None:
         self.target = target
+        self.bursts = bursts  # dead windows, both directions (see DeadBursts)
         self.downstream = LinkProfile(delay, jitter, loss, loss_delay, reorder)  # client -> target
         self.upstream = upstream or self.downstream  # target -> client
         self.stats = LinkStats()
@@ -218,6 +287,10 @@ class NetemRelay:
                 for i in range(0, len(data), MSS):
                     seg = data[i : i + MSS]
                     d, lost, forced = link.segment_delay(self._rng)
+                    if self.bursts is not None:
+                        extra = self.bursts.retransmit_delay(now, max(link.loss_delay, 0.001))
+                        d += extra
+                        self.stats.burst_delayed += extra > 0
                     due = now + d
                     st = self.stats
                     st.segments += 1

@@ -1,0 +1,91 @@
+"""The relay's dead bursts: nothing gets through a dead window; TCP's back-off decides when it does."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+
+import pytest
+
+from tests.netem import DeadBursts, NetemRelay
+
+
+def _echo_server() -> socket.socket:
+    srv = socket.create_server(("127.0.0.1", 0))
+
+    def serve() -> None:
+        while True:
+            try:
+                conn, _ = srv.accept()
+            except OSError:
+                return
+            threading.Thread(target=_echo, args=(conn,), daemon=True).start()
+
+    threading.Thread(target=serve, daemon=True).start()
+    return srv
+
+
+def _echo(conn: socket.socket) -> None:
+    with conn:
+        while data := conn.recv(65536):
+            conn.sendall(data)
+
+
+def _roundtrip(c: socket.socket, msg: bytes) -> float:
+    """Send, read it all back; the monotonic instant it was complete."""
+    c.sendall(msg)
+    buf = b""
+    while len(buf) < len(msg):
+        chunk = c.recv(65536)
+        assert chunk, "connection closed early"
+        buf += chunk
+    assert buf == msg
+    return time.monotonic()
+
+
+def test_nothing_crosses_a_dead_window_and_back_off_doubles() -> None:
+    """A message sent 50 ms into a 300 ms dead window is retried after 0.1, 0.3 (doubling from 0.1 s):
+    it cannot be back before the window ends; before and after the window the link answers as usual."""
+    srv = _echo_server()
+    try:
+        with socket.create_connection(srv.getsockname()):
+            pass
+        t0 = time.monotonic() + 0.5
+        bursts = DeadBursts(windows=[(t0, t0 + 0.300)])
+        with NetemRelay(srv.getsockname(), delay=0.002, jitter=0.0, loss_delay=0.1, bursts=bursts) as relay:  # noqa: SIM117
+            with socket.create_connection(("127.0.0.1", relay.port)) as c:
+                c.settimeout(10)
+                _roundtrip(c, b"before")  # the link works before the burst
+                while time.monotonic() < t0 + 0.05:
+                    time.sleep(0.005)
+                sent = time.monotonic()
+                back = _roundtrip(c, b"into the burst")
+                assert back >= t0 + 0.300, "a reply came back through a dead window"
+                assert back - sent >= 0.3  # retried after 0.1 s, then 0.2 s later: out of the window
+                _roundtrip(c, b"after")
+        assert relay.stats.burst_delayed >= 1
+        assert bursts.hits >= 1
+    finally:
+        srv.close()
+
+
+def test_random_bursts_are_seeded_and_shared() -> None:
+    """The schedule is a seeded Poisson process of fixed-length windows; two relays can share one (a
+    headset's command and event links go deaf together)."""
+    a = DeadBursts(0.3, every=2.0, seed=5, start=100.0)
+    b = DeadBursts(0.3, every=2.0, seed=5, start=100.0)
+    wa, wb = a.windows(400.0), b.windows(400.0)
+    assert wa == wb and len(wa) > 50  # seeded: the same windows
+    assert all(abs((e - s) - 0.3) < 1e-9 for s, e in wa)
+    gaps = [wa[i + 1][0] - wa[i][1] for i in range(len(wa) - 1)]
+    assert all(g >= 0 for g in gaps)
+    assert 1.0 < sum(gaps) / len(gaps) < 3.0  # mean about `every`
+    i = next(i for i in range(len(gaps)) if gaps[i] > 1.0)  # a window with a quiet second after it
+    s, e = wa[i]
+    assert a.window_at(s + 0.1) == (s, e)
+    assert a.window_at(e + 0.5) is None
+    assert a.retransmit_delay(s + 0.05, 0.2) == pytest.approx(0.6)  # tries at +0.2 (dead), then +0.6
+    assert a.retransmit_delay(e + 0.5, 0.2) == 0.0
+    with pytest.raises(ValueError, match="duration"):
+        DeadBursts(0.0)
