@@ -10,7 +10,7 @@ import threading
 import webbrowser
 from pathlib import Path
 
-from facilitator.console import security
+from facilitator.console import security, session_flow
 from facilitator.console.server import DEFAULT_QUICK_TAGS, ConsoleServer
 
 HELP = "start the facilitator's web console (localhost; LAN only with its token) and open the browser"
@@ -46,6 +46,14 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "--reports", type=Path, default=None, help="folder for session reports (default: HOME/reports)"
     )
     p.add_argument("--observer", action="store_true", help="read-only console (no commands)")
+    p.add_argument(
+        "--site", type=session_flow.label_type("--site"),
+        help="programme site label sent with each session.start (not participant data; docs/evaluation.md)",
+    )  # fmt: skip
+    p.add_argument(
+        "--cohort", type=session_flow.label_type("--cohort"),
+        help="programme cohort label sent with each session.start (the page may change both)",
+    )  # fmt: skip
     p.add_argument(
         "--group",
         nargs="?",
@@ -176,6 +184,7 @@ def run(args: argparse.Namespace) -> int:
             print(f"viewpoint-facilitator console: {exc}", file=sys.stderr)
             return 2
         server.participant.store_path = store.path if store is not None else None
+        server.participant.site, server.participant.cohort = args.site, args.cohort
         try:
             url = server.start()
         except OSError as exc:

@@ -47,12 +47,15 @@ class ParticipantDesk:
         self.server = server
         self.programme = programme or programme_for(getattr(server, "library", None))
         self.store_path = store_path  # the facilitator store the programme page reads (None: no page)
+        self.site: str | None = None  # the console's site and cohort labels (--site, --cohort), sent with
+        self.cohort: str | None = None  # session.start by the page unless its fields say otherwise
 
     def attach(self, app: web.Application) -> None:
         app.router.add_get("/participant", self._page)
         app.router.add_get("/api/questionnaire", self._questionnaire)
         app.router.add_post("/api/answer", self._answer)
         app.router.add_get("/programme", self._programme_page)
+        app.router.add_get("/api/session-flow", self._session_flow)
 
     def questions(self, phase: str, film: str | None) -> list[dict[str, Any]]:
         """The items asked in ``phase`` for ``film``, in the programme's order."""
@@ -72,6 +75,26 @@ class ParticipantDesk:
                     }
                 )
         return out
+
+    def flow(self, film: str | None) -> dict[str, Any]:
+        """What the console page's session flow needs: whether a programme.yaml is present, the questions of
+        each phase for ``film`` (``instrument.item``: the page counts the answers logged), site and cohort."""
+        present = bool(self.programme.path)  # the built-in SSQ alone does not add steps to every session
+        phases = {
+            phase: [f"{q['instrument']}.{q['item']}" for q in self.questions(phase, film)] if present else []
+            for phase in ("pre", "post")
+        }
+        return {
+            "programme": present,
+            "title": self.programme.title,
+            "phases": phases,
+            "site": self.site,
+            "cohort": self.cohort,
+        }
+
+    async def _session_flow(self, request: web.Request) -> web.Response:
+        film = request.query.get("film") or self._film()
+        return web.json_response(self.flow(film))
 
     async def _page(self, request: web.Request) -> web.Response:
         return pages.page_response("participant.html")

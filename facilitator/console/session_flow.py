@@ -7,10 +7,13 @@
 - :func:`purge`: the lead's purge from the page: the player's log, then this console's reports of the purged
   sessions.
 - :func:`participant_rule`: the programme's participant code rule beside the library's manifest, if any.
+- :func:`label_type`: the console's ``--site``/``--cohort`` checked by the wire contract's label rule.
 """
 
 from __future__ import annotations
 
+import argparse
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -106,3 +109,16 @@ def new_code(rule: tuple[str, str] | None) -> str:
         return check_participant(code, rule[0] if rule else None)
     except P.ParticipantCodeError:
         return ""
+
+
+def label_type(option: str) -> Callable[[str], str]:
+    """An argparse type for a site or cohort label, by the rule ``session.start`` applies (``P.label``)."""
+
+    def parse(text: str) -> str:
+        try:
+            return P.label(text, option)
+        except P.ProtocolError as exc:
+            raise argparse.ArgumentTypeError(exc.message.removeprefix(f"{option}: ")) from None
+
+    parse.__name__ = "label"
+    return parse

@@ -18,6 +18,7 @@ from .args import (
     consent,
     integer,
     json_object,
+    label,
     number,
     participant_code,
     tags,
@@ -75,6 +76,6 @@ __all__ = [
     "CommandSpec", "EventSpec", "ParticipantCodeError", "ProtocolError", "apply_event", "boolean",
     "catalogue_json", "check_args", "check_participant", "choice", "consent", "decode_command",
     "decode_event", "decode_reply", "dumps", "encode_command", "encode_error", "encode_ok", "event_label",
-    "initial_state", "integer", "json_object", "new_participant_code", "number", "participant_code",
+    "initial_state", "integer", "json_object", "label", "new_participant_code", "number", "participant_code",
     "participant_rule_json", "peek_id", "peek_id_bytes", "state_rules_json", "tags", "text", "utc_now",
 ]  # fmt: skip

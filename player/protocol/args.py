@@ -13,6 +13,8 @@ from .errors import E_BAD_ARGS, ProtocolError
 from .participant import ANY_PATTERN, ParticipantCodeError, check_participant
 
 _TAG_RE = re.compile(r"^[^\x00-\x1f]{1,64}$")
+LABEL_MAX = 40
+_LABEL_RE = re.compile(r"\w(?:[\w .'/-]{0,38}\w)?")  # 1..LABEL_MAX characters
 
 
 @dataclass(frozen=True)
@@ -86,6 +88,16 @@ def tags(v: Any, where: str) -> list[str]:
         if not isinstance(t, str) or not _TAG_RE.match(t):
             raise _bad(f"{where}[{i}]", "a tag of 1..64 printable characters", t)
     return list(v)
+
+
+def label(v: Any, where: str) -> str:
+    """A site or cohort label (``session.start``): where and with whom a programme ran, never a person.
+    1..40 letters, digits, spaces and . ' / - _, starting and ending with a letter or digit; no run of 7
+    digits (a phone number is not a label) and no @ (nor an e-mail address)."""
+    if not isinstance(v, str) or not _LABEL_RE.fullmatch(v) or re.search(r"\d{7}", v):
+        what = f"a label of 1..{LABEL_MAX} letters, digits, spaces, . ' / - _ (no phone number)"
+        raise _bad(where, what, v)
+    return v
 
 
 def consent(v: Any, where: str) -> dict[str, Any]:

@@ -75,7 +75,8 @@ EVENTS: dict[str, EventSpec] = {
     "session.started": _e(
         "session",
         "Session started",
-        "participant consent standby kind previous player player_key facilitator group pause_on_lost resumed",
+        "participant consent standby kind previous player player_key facilitator group pause_on_lost site"
+        " cohort resumed",
     ),
     "session.ended": _e("session", "Session ended", "reason detail"),
     "session.paused_on_lost": _e("session", "Paused: lead console lost", "key name"),

@@ -186,7 +186,7 @@ class Commands:
             raise P.ProtocolError(P.E_BAD_ARGS, f"args.participant: {exc}") from None
         reason = "replaced" if self.sessions.kind == "facilitated" else "facilitated_session_started"
         previous = self.sessions.end(reason)
-        extra = {k: a[k] for k in ("facilitator", "group", "pause_on_lost") if k in a}
+        extra = {k: a[k] for k in ("facilitator", "group", "pause_on_lost", "site", "cohort") if k in a}
         extra.setdefault("facilitator", peer.name)
         self.sessions.begin(a["participant"], a["consent"], previous, extra)
         return P.encode_ok(cmd.id, {"session": self.sessions.id, "participant": a["participant"]})
