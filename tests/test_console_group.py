@@ -297,7 +297,8 @@ def test_stop_all_and_resume_all_from_every_state(rig):
     seen = {n: len(log_events(p.log)) for n, p in players.items()}
     page.fill("#g-seek", "0:02")
     page.press("#g-seek", "Enter")
-    _all_logged(players, seen, "group seek to 0:02", lambda e: _executed("seek")(e) and e["data"]["media_t"] < 3)
+    back = lambda e: _executed("seek")(e) and e["data"]["media_t"] < 3  # noqa: E731
+    _all_logged(players, seen, "group seek to 0:02", back)
     page.locator("body").click(position={"x": 5, "y": 5})  # no field focused for G
     seen = {n: len(log_events(p.log)) for n, p in players.items()}
     page.keyboard.press("g")

@@ -130,34 +130,52 @@ def test_non_interactive_pairing_with_certificate_files(tmp_path, capsys):
 
 
 def test_tail_says_when_the_player_is_lost(sample_manifest, tmp_path):
+    """Each step waits for the one before (the stream is running, then the player goes, then the tail says
+    so), so a slow machine only makes it take longer; Ctrl-C ends the tail with status 0."""
     import os
+    import signal
     import subprocess
     import sys
-    import time
+    import threading
 
     from tests.session_support import make_home
+    from tests.support import wait_for
 
     p = Player(sample_manifest, tmp_path / "player", "room-9").start()
+    lines: dict[str, list[str]] = {"out": [], "err": []}
     try:
         home = make_home(tmp_path / "fh", "alice")
         p.authorize(home)
         env = dict(os.environ, VIEWPOINT_FACILITATOR_HOME=str(tmp_path / "fh"))
         tail = subprocess.Popen(
-            [sys.executable, "-m", "facilitator.cli", "tail", "--duration", "6", "--no-store"],
+            [sys.executable, "-m", "facilitator.cli", "tail", "--duration", "120", "--no-store"],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
             env=env,
         )
-        time.sleep(1.0)
-        with p.client(home) as lead:  # a session and its film: events to follow
+        readers = [
+            threading.Thread(target=lambda s=stream, k=key: lines[k].extend(iter(s.readline, "")))
+            for key, stream in (("out", tail.stdout), ("err", tail.stderr))
+        ]
+        for r in readers:
+            r.daemon = True
+            r.start()
+        with p.client(home) as lead:  # a session and its film: events to follow, until the tail shows one
             lead.request("session.start", {"participant": "P-078", "consent": {"given": True}})
-            lead.request("play")
-        time.sleep(1.0)
+            flowing = False
+            for i in range(60):
+                lead.request("pause" if i % 2 else "play")
+                if wait_for(lambda: any('"type": ' in line for line in lines["out"]), 1.0, step=0.1):
+                    flowing = True
+                    break
+        assert flowing, ("the tail showed no event", lines)
         p.kill()  # SIGKILL: no goodbye
-        out, err = tail.communicate(timeout=30)
+        lost = "room-9: lost (no heartbeat for 2.5 s); still listening"
+        assert wait_for(lambda: any(lost in line for line in lines["err"]), 60, step=0.1), lines["err"]
+        tail.send_signal(signal.SIGINT)  # Ctrl-C
+        assert tail.wait(30) == 0, lines["err"]
     finally:
         p.stop()
-    assert "\"type\": " in out, err  # the stream ran before the player went
-    assert "room-9: lost (no heartbeat for 2.5 s); still listening" in err
-    assert tail.returncode == 0
+        if tail.poll() is None:
+            tail.kill()
