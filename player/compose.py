@@ -214,9 +214,7 @@ def play(args: argparse.Namespace, stopper, pairing_notice, stop_reason) -> int:
         if args.wait:
             options.autoplay = options.exit_on_end = False
         if group_sync is not None:  # presented frames' times for the group's sync figures (docs/group.md)
-            options.frame_hook = group_sync.frame_hook
-            if group_sync.lsl is not None:  # Lab Streaming Layer: the events too (player/sync/lsl.py)
-                sinks.append(group_sync.lsl.push_event)
+            options.frame_hook = group_sync.frame_hook  # (LSL: the session log's events, player/sync/lsl.py)
         loop = PlaybackLoop(backend, controller, options, server=server)
         sinks.insert(0, loop.record_event)
         stopper.on_stop(lambda name: loop.request_stop(stop_reason(name), detail=name))

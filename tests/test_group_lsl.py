@@ -19,8 +19,8 @@ from tests.support import log_events, wait_for
 
 pylsl = pytest.importorskip("pylsl")
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(120)]
-# the events the player's controller emits (the session thread's own, session.* and command, are not yet on
-# the stream: docs/group.md, "Lab Streaming Layer")
+# the events the player's controller emits (the session thread's own, session.*, command and annotation.*,
+# are checked by tests/test_group_lsl_session.py)
 PLAYER_EVENTS = ("transport.", "welfare.", "chapter.", "film.", "sync.", "viewer.", "content_warning.")
 
 

@@ -79,6 +79,7 @@ class EventPipeline:
         self.health_since = time.monotonic()
         self._film: str | None = None
         self._media_t: float | None = None
+        self.on_published: Callable[[EventRow], None] | None = None  # each event once published (LSL)
 
     def put(self, type: str, data: dict[str, Any] | None, media_t: float | None, film: str | None) -> None:
         """Queue an event from any thread; it is numbered on the session thread's next turn."""
@@ -262,10 +263,16 @@ class EventPipeline:
         pub = self.pub
         if batch.rows:
             self.stats["commits"] += 1
+        hook = self.on_published
         for ev in batch.events:
             pub.send_multipart((P.TOPIC_EVENT, ev.json.encode("utf-8")))
             if ev.session == self.session_id:
                 self.last_published = max(self.last_published, ev.seq)
+            if hook is not None:
+                try:
+                    hook(ev)
+                except Exception:  # an observer (a lab's recording aid) never stops the log
+                    log.debug("on_published hook failed", exc_info=True)
         self.stats["events"] += len(batch.events)
         self.stats["poses"] += publish_poses(pub, batch.poses)
         self._send(batch.replies)

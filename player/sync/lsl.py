@@ -5,7 +5,12 @@ file, on LSL's clock with its clock correction between machines. Optional: ``pyl
 viewpoint-xr[lsl]``; its wheel bundles liblsl) and ``VIEWPOINT_LSL=1`` in the player's environment. Three
 irregular-rate outlets, named after the player (``NAME events`` and so on), source id ``viewpoint-NAME-...``:
 
-- ``events`` (type ``Markers``, one string channel): each logged event as JSON ``{"type", "data"}``;
+- ``events`` (type ``Markers``, one string channel): every event of the session log, once it is durable (the
+  session pipeline's ``on_published`` hook), as JSON ``{"type", "session", "seq", "media_t", "data"}``,
+  stamped with the instant the event happened (its ``mono``): the controller's (transport, welfare,
+  chapters...) and the session thread's own (``session.started``/``ended``, ``command``, ``annotation.*``).
+  LSL is not encrypted or authenticated: anyone on the lab's network can read the streams, so what the log
+  holds (participant codes, the facilitator's notes) is on the network while ``VIEWPOINT_LSL`` is on;
 - ``pose`` (type ``Pose``, float32: media_t, qx, qy, qz, qw): the head direction at each presented frame, only
   while the session's consent allows pose capture (the same rule as the session log);
 - ``frames`` (type ``VideoFrames``, double: media_t, pts): each presented frame, stamped with the instant it
@@ -58,10 +63,12 @@ class LslOutlets:
         now_lsl, now_mono = self._lsl.local_clock(), time.monotonic()
         return now_lsl if mono is None else mono + (now_lsl - now_mono)
 
-    def push_event(self, kind: str, data: dict) -> None:
-        """A sink for the player's events (``sink(kind, data)``)."""
+    def push_logged(self, row: Any) -> None:
+        """A logged event (``player.session.log.EventRow``), stamped with the instant it happened."""
         try:
-            self.events.push_sample([json.dumps({"type": kind, "data": data}, default=str)], self._stamp())
+            msg = {"type": row.type, "session": row.session, "seq": row.seq, "media_t": row.media_t,
+                   "data": row.data}  # fmt: skip
+            self.events.push_sample([json.dumps(msg, default=str)], self._stamp(row.mono))
         except Exception:  # a recording aid must never disturb playback
             log.debug("lsl event not sent", exc_info=True)
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from player import protocol as P
 from player.sync import clock
 from player.sync.follower import GroupFollower
 from player.sync.timeline import Timeline
@@ -93,13 +94,14 @@ class ControllerHooks:
         raise ValueError(f"args.args.id: no chapter {args.get('id')!r} in {film.id} (known: {known})")
 
 
-class GroupSyncError(Exception):
-    """A refused group command (the session server answers with ``code`` and ``message``)."""
+class GroupSyncError(P.ProtocolError):
+    """A refused group command: the protocol's one error (the session server answers ``code``, ``message``)."""
 
     def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
+        super().__init__(code, message)
+
+    def __str__(self) -> str:
+        return self.message
 
 
 class GroupSyncService:
@@ -126,6 +128,8 @@ class GroupSyncService:
                 self.lsl = lsl.LslOutlets(getattr(server, "player_name", "viewpoint-player"), self.controller)
             except Exception as exc:  # pylsl or liblsl missing: say so once, play on
                 log.warning("%s=1 but no LSL outlets: %s (pip install 'viewpoint-xr[lsl]')", lsl.ENV, exc)
+        if self.lsl is not None:  # every logged event (session.*, command, annotation.* too), once durable
+            server.events.on_published = self.lsl.push_logged
         server.add_handler("group.sync", lambda args, client: self.sync(args))
         server.add_handler("group.status", lambda args, client: self.status(args))
         server.add_handler("group.clock", lambda args, client: self.clock_sync(args))
