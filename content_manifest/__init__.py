@@ -4,10 +4,11 @@ See docs/manifest.md for the format and docs/architecture.md for how the player 
 """
 
 from .loader import LibraryUnavailable, check_manifest, load_library, open_library
-from .model import Audience, Chapter, ContentWarning, Film, Library, ManifestError, MediaInfo, Problem
+from .model import Area, Audience, Chapter, ContentWarning, Film, Library, ManifestError, MediaInfo, Problem
 from .timecode import format_time, parse_time
 
 __all__ = [
+    "Area",
     "Audience",
     "Chapter",
     "ContentWarning",

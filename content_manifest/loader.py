@@ -9,6 +9,7 @@ from pathlib import Path
 
 import yaml
 
+from .areas import check_areas
 from .files import check_name
 from .model import (
     Audience,
@@ -300,6 +301,7 @@ def _film(
                     f"{format_time(t)} is after the film ends",
                     f"a time within the duration {format_time(duration)}",
                 )
+    areas = check_areas(f.get("areas", ()), duration, f"{path}.areas", ctx)
     media = None
     if "media" in f:
         media = MediaInfo(**f["media"])
@@ -324,6 +326,7 @@ def _film(
         chapters=chapters,
         content_warnings=warnings,
         safe_points=sorted(safe),
+        areas=areas,
         subtitle_files=dict(subs),
         audience=audience,
         description=f.get("description", ""),

@@ -59,6 +59,34 @@ class ContentWarning:
 
 
 @dataclass(frozen=True)
+class Area:
+    """An area of interest: a box of film headings and pitches shown from ``start`` to ``end``.
+
+    Headings are clockwise from the picture's front, -180..180; ``heading[0] > heading[1]`` is a box that
+    wraps across 180 (behind the viewer at start); pitch is up-positive, ``pitch[0] < pitch[1]``.
+    """
+
+    id: str
+    start: float
+    end: float
+    heading: tuple[float, float]
+    pitch: tuple[float, float]
+    label: str = ""
+
+    @property
+    def width(self) -> float:
+        """Degrees of heading the box spans (360 for [-180, 180])."""
+        a, b = self.heading
+        return b - a if b > a else b - a + 360.0
+
+    def contains(self, heading: float, pitch: float) -> bool:
+        """Whether a film heading and pitch fall in the box (at any time; see ``start``/``end``)."""
+        if not self.pitch[0] <= pitch <= self.pitch[1]:
+            return False
+        return (heading - self.heading[0]) % 360.0 <= self.width  # -180 and 180 are one heading
+
+
+@dataclass(frozen=True)
 class Audience:
     guidance: str = ""
     min_age: int | None = None
@@ -111,6 +139,7 @@ class Film:
     chapters: list[Chapter] = field(default_factory=list)
     content_warnings: list[ContentWarning] = field(default_factory=list)
     safe_points: list[float] = field(default_factory=list)
+    areas: list[Area] = field(default_factory=list)  # areas of interest, in the manifest's order
     subtitle_files: dict[str, str] = field(default_factory=dict)  # language -> file, as in the manifest
     audience: Audience | None = None
     description: str = ""

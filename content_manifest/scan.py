@@ -364,6 +364,7 @@ _ORDER = [
     "chapters",
     "content_warnings",
     "safe_points",
+    "areas",
     "media",
 ]
 

@@ -325,6 +325,7 @@ class Time(ScalarKind):
 class ListOf(Kind):
     item: Kind
     expected: str = "a list"
+    length: int | None = None  # exactly this many items (a pair such as [from, to])
 
     def __post_init__(self):
         object.__setattr__(self, "_plain", _is_plain_text(self.item))
@@ -334,6 +335,10 @@ class ListOf(Kind):
             if node[0] == SCALAR and node[1] == _NULL:
                 return Seq.placed(mark_of(node))  # `key:` with nothing after it reads as an empty list
             ctx.at(node, path, f"expected a list, got {describe(node)}", self.expected)
+            return INVALID
+        if self.length is not None and len(node[2]) != self.length:
+            n = len(node[2])
+            ctx.at(node, path, f"{n} value{'' if n == 1 else 's'} where {self.length} belong", self.expected)
             return INVALID
         out = Seq.placed((node[3] + 1, node[4] + 1))
         append, mark = out.append, out.marks.append
@@ -367,7 +372,10 @@ class ListOf(Kind):
         return out
 
     def schema(self) -> dict[str, Any]:
-        return {"type": "array", "items": self.item.schema()}
+        s: dict[str, Any] = {"type": "array", "items": self.item.schema()}
+        if self.length is not None:
+            s["minItems"] = s["maxItems"] = self.length
+        return s
 
 
 @dataclass(frozen=True)
@@ -593,6 +601,30 @@ AUDIENCE = Record(
     expected="audience guidance (a mapping with guidance, min_age)",
 )
 
+_DEGREES_H = Number(expected="degrees, -180..180", minimum=-180, maximum=180)
+_DEGREES_P = Number(expected="degrees, -90..90", minimum=-90, maximum=90)
+AREA = Record(
+    (
+        Field("id", Text(pattern=SLUG, expected=SLUG_EXPECTED), "area id, unique within the film", True),
+        Field("label", Text(), "what it shows, e.g. 'the child behind the door'", default=""),
+        Field("start", Time(), "when it appears", True),
+        Field("end", Time(), "when it goes (after start, within the film)", True),
+        Field(
+            "heading",
+            ListOf(_DEGREES_H, "[from, to]: two headings", 2),
+            "[from, to]: film headings, clockwise; from > to wraps across 180 (e.g. [170, -170])",
+            True,
+        ),
+        Field(
+            "pitch",
+            ListOf(_DEGREES_P, "[from, to]: two pitches", 2),
+            "[from, to]: pitch, up-positive, from below to",
+            True,
+        ),
+    ),
+    expected="an area of interest (a mapping with id, start, end, heading, pitch)",
+)
+
 MEDIA = Record(
     (
         Field("codec", Text(), "video codec as probed, e.g. h264, hevc"),
@@ -651,6 +683,9 @@ FILM = Record(
         Field("chapters", ListOf(CHAPTER), "chapters in order of start", default=list),
         Field("content_warnings", ListOf(CONTENT_WARNING), "distressing passages", default=list),
         Field("safe_points", ListOf(Time()), "times a facilitator may skip to", default=list),
+        Field(
+            "areas", ListOf(AREA), "areas of interest: a heading/pitch box during a time range", default=list
+        ),
         Field("media", MEDIA, "probed media facts, kept up to date by scan"),
     ),
     expected="a film (a mapping with id, title, file, sha256, projection)",

@@ -152,7 +152,7 @@ def _compare(film: Film, info: Probe, add) -> None:
 
 
 def _check_times_against(film: Film, duration: float, add) -> None:
-    """With no duration in the manifest, check chapters, warnings and safe points against the file's."""
+    """With no duration in the manifest: chapters, warnings, safe points and areas against the file's."""
     end = f"within the file's duration {format_time(duration)}"
     for c in film.chapters:
         if c.start >= duration:
@@ -163,6 +163,9 @@ def _check_times_against(film: Film, duration: float, add) -> None:
     for t in film.safe_points:
         if t > duration:
             add("safe_points", f"safe point {format_time(t)} is after the file ends", end)
+    for a in film.areas:
+        if a.end > duration + duration_tolerance(None):
+            add("areas", f"area {a.id!r} ends at {format_time(a.end)}, after the file ends", end)
 
 
 def _decode_all(film: Film, info: Probe, add) -> None:

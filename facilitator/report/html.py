@@ -12,6 +12,7 @@ from typing import Any
 
 from PIL import Image
 
+from facilitator.report.aoi import areas_html, session_dwell
 from facilitator.report.frames import FrameCache, FrameError
 from facilitator.report.heatmap import heatmap_image
 from facilitator.report.model import Session, summarise
@@ -65,6 +66,7 @@ class FilmInfo:
     chapters: list = None  # type: ignore[assignment]
     content_warnings: list = None  # type: ignore[assignment]
     safe_points: list = None  # type: ignore[assignment]
+    areas: list = None  # type: ignore[assignment]  # content_manifest.Area
 
 
 def _chapters(film: Any, duration: float | None) -> list[tuple[str, str, float, float | None, list[str]]]:
@@ -330,7 +332,7 @@ def build_report(
     )
 
     figs = []
-    if s.consent and s.consent.get("pose_capture") is not True:  # refused: nothing drawn, whatever was sent
+    if s.pose_refused:  # nothing drawn, whatever was sent
         s.gaze = []
         figs.append('<p class="empty">Not recorded: the viewer did not agree to pose capture.</p>')
     else:
@@ -357,13 +359,17 @@ def build_report(
         if not s.gaze:
             figs.insert(0, '<p class="empty">No head-tracking samples were logged for this session.</p>')
 
+    areas = list(getattr(film, "areas", None) or [])
+    aoi_html = ""
+    if areas:  # the film names areas of interest (docs/manifest.md)
+        aoi_html = f"<section><h2>Areas of interest</h2>{areas_html(session_dwell(s, areas))}</section>\n"
     sections = f"""<section><h2>Session</h2><dl class="facts">{facts_html}</dl></section>
 <section><h2>Timeline</h2>{_timeline_svg(s, film, duration)}</section>
 <section><h2>Notes</h2>{notes_html}</section>
 <section><h2>Discussion prompts used</h2>{prompts_html}</section>
 <section><h2>Questionnaire answers</h2>{_answers_html(events)}</section>
 <section><h2>Where the viewer looked</h2>{"".join(figs)}</section>
-<section><h2>Transport and welfare events</h2>{events_html}</section>"""
+{aoi_html}<section><h2>Transport and welfare events</h2>{events_html}</section>"""
     if fragment:
         return sections
     generated = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")

@@ -74,6 +74,11 @@ class Session:
         return (b - a).total_seconds() if a and b else None
 
     @property
+    def pose_refused(self) -> bool:
+        """The session's consent refused pose capture: where the viewer looked is not shown, whatever came."""
+        return bool(self.consent) and self.consent.get("pose_capture") is not True
+
+    @property
     def notes(self) -> list[Annotation]:
         return [a for a in self.annotations if not a.deleted and PROMPT_TAG not in a.tags]
 
