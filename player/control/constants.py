@@ -5,6 +5,8 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
+from player import protocol as P
+
 log = logging.getLogger("player.control")
 
 EventSink = Callable[[str, dict], None]
@@ -21,10 +23,12 @@ RUNTIME_NOTICES = {  # backend lifecycle notice -> the event the facilitator and
 }
 
 
-class CommandError(Exception):
-    """A command that could not be carried out: ``code`` for programs, ``message`` for people."""
+class CommandError(P.ProtocolError):
+    """A playback command that could not be carried out: the protocol's one error (``code`` for programs,
+    ``message`` for people), raised by the controller; its text is the message alone."""
 
     def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
+        super().__init__(code, message)
+
+    def __str__(self) -> str:
+        return self.message

@@ -230,14 +230,11 @@ class Dispatcher:
                     return
             else:
                 body = server.commands.playback(cmd, peer, first=spec.urgent)
-        except P.ProtocolError as exc:
-            body = P.encode_error(cmd.id, exc.code, exc.message)
-            self.stats["errors"] += 1
-        except Exception as exc:
-            code = getattr(exc, "code", None)
-            message = getattr(exc, "message", None) or str(exc)
-            if isinstance(code, str) and code:
-                body = P.encode_error(cmd.id, code, str(message))
+        except Exception as exc:  # the protocol's one error (refused), or a fault (internal)
+            code = exc.code if isinstance(exc, P.ProtocolError) else None
+            message = exc.message if isinstance(exc, P.ProtocolError) else str(exc)
+            if code:
+                body = P.encode_error(cmd.id, code, message)
             else:
                 log.exception("command %s failed", cmd.cmd)
                 self.stats["internal_errors"] += 1

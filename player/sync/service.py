@@ -95,7 +95,7 @@ class ControllerHooks:
 
 
 class GroupSyncError(P.ProtocolError):
-    """A refused group command: the protocol's one error (the session server answers ``code``, ``message``)."""
+    """A refused group command: the protocol's one error (answered with ``code`` and ``message``)."""
 
     def __init__(self, code: str, message: str) -> None:
         super().__init__(code, message)
