@@ -22,7 +22,7 @@ log = logging.getLogger(__name__)
 STALL_S = 10.0  # media time not moving while playing for this long is a failure, never a hang
 # BackendEvent kinds (player/backends/base.py) and what handle() does with each: "exit" ends the loop, "key"
 # pauses/seeks, these go to the controller, and IGNORED_KINDS are dropped on purpose.
-VIEWER_KINDS = ("recentre", "break_request", "focus_lost", "headset_off", "focus_gained")
+VIEWER_KINDS = ("recentre", "break_request", "focus_lost", "headset_off", "focus_gained", "select")
 IGNORED_KINDS = ("look",)  # the desktop's mouse look: the frame's views carry the orientation already
 
 
@@ -159,6 +159,8 @@ class PlaybackLoop:
                     break
                 if not all(self.handle(e) for e in backend.poll_events()):
                     break
+                if info.rays is not None:
+                    c.point(info.rays)  # the headset questionnaire: what each controller points at
                 if c.film_generation != generation:
                     c.collect_retired()
                     film, generation = c.film, c.film_generation

@@ -23,6 +23,8 @@ class FrameInfo:
     targets: list[RenderTarget]
     should_render: bool = True
     backend_data: object = None
+    # controllers' aim rays for the headset questionnaire: {hand: (origin, direction)}, head-centred app space
+    rays: dict | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +47,8 @@ class BackendEvent:
       undo) -> ``runtime.space_changed``.
     - ``input_profile`` (left, right): the interaction profile bound for each hand ->
       ``viewer.input_profile``.
+    - ``select`` (source, hand): the trigger -> answers the headset questionnaire's choice that hand's ray
+      (``FrameInfo.rays``) points at.
 
     A kind the loop does not know is logged (debug) and ignored: a newer backend with an older loop.
     """

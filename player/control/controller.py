@@ -19,6 +19,7 @@ from player import protocol as P
 from player.control.constants import RUNTIME_NOTICES, SOFTEN_VOLUME, CommandError, EventSink
 from player.control.films import Films
 from player.control.hashing import FilmHasher
+from player.control.questionnaire import HeadsetQuestionnaire
 from player.control.table import CommandTable
 from player.control.timed import TimedEvents
 from player.control.welfare import HoldsAndWelfare
@@ -29,7 +30,7 @@ from player.render.webvtt import CueTrack
 log = logging.getLogger("player.control")
 
 
-class Controller(Films, HoldsAndWelfare, TimedEvents, CommandTable):
+class Controller(Films, HoldsAndWelfare, TimedEvents, HeadsetQuestionnaire, CommandTable):
     """Owns one media engine at a time (one film), the overlay decisions and the event stream."""
 
     def __init__(
@@ -62,6 +63,7 @@ class Controller(Films, HoldsAndWelfare, TimedEvents, CommandTable):
         self.last_media_t = 0.0
         self._sink: EventSink | None = None
         self._lock = threading.RLock()
+        self._panel_lock = threading.Lock()  # the headset questionnaire's (player/control/questionnaire.py)
         self._retired: list[Any] = []
         self._chapter_id: str | None = None
         self._warned: set[tuple[int, str]] = set()
@@ -248,7 +250,7 @@ class Controller(Films, HoldsAndWelfare, TimedEvents, CommandTable):
         return {"heading": heading}
 
     def viewer_event(self, kind: str, data: dict | None = None) -> None:
-        """Input from a backend: break_request, focus_lost, headset_off, focus_gained, recentre."""
+        """Input from a backend: break_request, focus_lost, headset_off, focus_gained, recentre, select."""
         data = dict(data or {})
         if kind == "break_request":
             self.emit("viewer.break_request", {"media_t": round(self.media_time(), 3), **data})
@@ -260,7 +262,12 @@ class Controller(Films, HoldsAndWelfare, TimedEvents, CommandTable):
         elif kind == "focus_gained":
             self.emit("viewer.focus_gained", data)  # playback resumes only when someone says so
         elif kind == "recentre":
+            if self.questionnaire_shown:  # on the simple controller its button is the trigger too
+                log.info("viewer recentre ignored: the headset shows questions")
+                return
             self.recentre(source="viewer")
+        elif kind == "select":
+            self.select(str(data.get("hand") or ""))
 
     def runtime_notice(self, kind: str, data: dict | None = None) -> None:
         """A backend's lifecycle notice, for the facilitator and the log (nothing changes playback here; a
@@ -319,6 +326,7 @@ class Controller(Films, HoldsAndWelfare, TimedEvents, CommandTable):
             self.share_pose = False
             self._autoplay_pending = False
             self._resume_after_welfare = self._resume_after_hold = False  # a resume must not play here
+        self.drop_questionnaire()
         engine = self.engine
         stopped = False
         if engine is not None:
@@ -334,6 +342,7 @@ class Controller(Films, HoldsAndWelfare, TimedEvents, CommandTable):
         unless a welfare stop holds it."""
         self.lobby = False
         self.share_pose = pose_capture
+        self.drop_questionnaire()
         self.overlay.set_lobby(False)
         self._chapter_id = None  # the chapter the film is in is entered again, in this session's log
         self._notify_resume()  # in a group: join the group's timeline where the group is now
@@ -361,5 +370,6 @@ class Controller(Films, HoldsAndWelfare, TimedEvents, CommandTable):
             "rate": getattr(engine, "rate", 1.0) if engine is not None else 1.0,
             "lobby": self.lobby,
             **head,
+            **self.questionnaire_status(),
             **({k: v for k, v in self.verified.items() if k != "film"} if self.verified else {}),
         }

@@ -64,5 +64,7 @@ _HANDLERS: dict[str, Callable[[Any, dict], dict]] = {
     "recentre": lambda c, a: c.recentre(),
     "subtitles": lambda c, a: c.set_subtitles(a["language"]),
     "welfare": lambda c, a: c.set_welfare(a["action"]),
+    "questionnaire.show": lambda c, a: c.show_questionnaire(a["phase"], a["items"]),
+    "questionnaire.cancel": lambda c, a: c.cancel_questionnaire(),
 }
 COMMANDS = tuple(_HANDLERS)

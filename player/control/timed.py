@@ -4,6 +4,7 @@ Controller mixin, driven by the render thread's tick)."""
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 
 from player.control.constants import WARNING_LEAD_S
 from player.render.overlay import OverlayState
@@ -59,4 +60,6 @@ class TimedEvents:
             self.overlay.set_subtitle(self._cues.text_at(media_t), now)
 
     def overlay_state(self, now: float | None = None) -> OverlayState:
-        return self.overlay.state(now)
+        state = self.overlay.state(now)
+        panel = self.panel_frame(state.calm)  # the headset questionnaire (player/control/questionnaire.py)
+        return state if panel is None else replace(state, panel=panel)

@@ -66,16 +66,20 @@ from .errors import ERROR_CODES, ProtocolError
 from .events import EVENTS, EventSpec, catalogue_json, event_label
 from .participant import ParticipantCodeError, check_participant, new_participant_code
 from .participant import rule_json as participant_rule_json
+from .questionnaire import HEADSET_KINDS as QUESTIONNAIRE_KINDS
+from .questionnaire import choices as questionnaire_choices
 from .state import TRANSPORT_STATES, apply_event, initial_state, state_rules_json
 
 __all__ = [
     "COMMANDS", "CONTROLLER", "DEAD_AFTER_S", "ERROR_CODES", "EVENTS", "EVENT_FIELDS", "GROUP",
-    "HEARTBEAT_S", "MAX_ID_CHARS", "MAX_MESSAGE_BYTES", "PAGE_COMMANDS", "PROTOCOL_VERSION", "ROLES",
-    "ROLE_LEAD", "ROLE_OBSERVER", "SESSION", "TARGETS", "TOPIC_EVENT", "TOPIC_HEARTBEAT", "TOPIC_POSE",
+    "HEARTBEAT_S", "MAX_ID_CHARS", "MAX_MESSAGE_BYTES", "PAGE_COMMANDS", "PROTOCOL_VERSION",
+    "QUESTIONNAIRE_KINDS", "ROLES", "ROLE_LEAD", "ROLE_OBSERVER", "SESSION", "TARGETS", "TOPIC_EVENT",
+    "TOPIC_HEARTBEAT", "TOPIC_POSE",
     "TRANSPORT_STATES", "URGENT_COMMANDS", "WELFARE_ACTIONS", "WELFARE_LEVELS", "Arg", "Command",
     "CommandSpec", "EventSpec", "ParticipantCodeError", "ProtocolError", "apply_event", "boolean",
     "catalogue_json", "check_args", "check_participant", "choice", "consent", "decode_command",
     "decode_event", "decode_reply", "dumps", "encode_command", "encode_error", "encode_ok", "event_label",
     "initial_state", "integer", "json_object", "label", "new_participant_code", "number", "participant_code",
-    "participant_rule_json", "peek_id", "peek_id_bytes", "state_rules_json", "tags", "text", "utc_now",
+    "participant_rule_json", "peek_id", "peek_id_bytes", "questionnaire_choices", "state_rules_json", "tags",
+    "text", "utc_now",
 ]  # fmt: skip

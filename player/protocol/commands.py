@@ -28,6 +28,7 @@ from .args import (
     text,
 )
 from .errors import E_BAD_ARGS, ProtocolError
+from .questionnaire import PHASES, questionnaire_items
 
 CONTROLLER = "controller"  # player.control: the playback state, owned by the render loop
 SESSION = "session"  # the session server: connection, log, sessions and annotations
@@ -228,6 +229,16 @@ COMMANDS: dict[str, CommandSpec] = {
         target=SESSION,
         page=True,
         doc="a participant's answer to a questionnaire item (docs/evaluation.md): questionnaire.answered",
+    ),
+    "questionnaire.show": CommandSpec(
+        {"phase": Arg(choice(*PHASES), required=True), "items": Arg(questionnaire_items, required=True)},
+        page=True,
+        doc="show items in the headset panel, one at a time, answered with the controller's ray and trigger"
+        " (docs/evaluation.md): each answer is questionnaire.answered (source headset), then"
+        " questionnaire.closed; no_consent outside a consented session",
+    ),
+    "questionnaire.cancel": CommandSpec(
+        {}, page=True, doc="hide the headset panel (questionnaire.closed, reason cancelled)"
     ),
     "purge": CommandSpec(
         {"older_than_days": Arg(number(0.0, 36500.0, what="days"), required=True)},

@@ -29,6 +29,7 @@ class OverlayState:
     subtitle: str = ""
     subtitle_alpha: float = 0.0
     recentre_yaw: float = 0.0  # degrees: the heading the viewer faced when they recentred
+    panel: object = None  # the headset questionnaire's PanelFrame (player/control/questionnaire.py), or None
 
 
 class _Fade:

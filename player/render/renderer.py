@@ -100,6 +100,7 @@ class Renderer:
         self._overlay_cache: OrderedDict[str, tuple[int, int, int]] = OrderedDict()
         self._yaw: tuple[float, tuple[float, ...]] | None = None
         self._matrix = (ctypes.c_float * 9)()  # u_eye_to_film, row-major (uploaded transposed)
+        self._panel = None  # the questionnaire panel's drawing, made on first use
 
     # -- set-up -----------------------------------------------------------------------------------------
     def set_film(
@@ -142,6 +143,9 @@ class Renderer:
         self._film_programs.clear()
         self._programs_by_switches.clear()
         self.overlay_program.delete()
+        if self._panel is not None:
+            self._panel.close()
+            self._panel = None
         self._ready = False
 
     # -- frames -----------------------------------------------------------------------------------------
@@ -176,6 +180,7 @@ class Renderer:
         film_yaw = self.front_heading - overlay.recentre_yaw
         matrix = _eye_to_film(self._film_yaw_matrix(film_yaw), view.orientation)
         self._draw_film(0, eye_index, matrix, (tan[0], tan[1], tan[3], tan[2]), overlay, target.srgb)
+        self._draw_panel(view, tan, overlay, target.srgb)
         self._draw_overlays(tan, overlay, target.srgb)
         GL.glBindVertexArray(0)
 
@@ -201,13 +206,16 @@ class Renderer:
             (overlay.message and overlay.message_alpha > 0.004)
             or overlay.pause_alpha > 0.004
             or (overlay.subtitle and overlay.subtitle_alpha > 0.004)
+            or overlay.panel is not None
         ):
             return False
         self._ensure_gl()
         self._bind_target(target)
         GL.glClearColor(0.0, 0.0, 0.0, 0.0)
         GL.glClear(GL.GL_COLOR_BUFFER_BIT)
-        self._draw_overlays([math.tan(a) for a in view.fov], overlay, target.srgb)
+        tan = [math.tan(a) for a in view.fov]
+        self._draw_panel(view, tan, overlay, target.srgb)
+        self._draw_overlays(tan, overlay, target.srgb)
         GL.glBindVertexArray(0)
         return True
 
@@ -302,6 +310,16 @@ class Renderer:
         return program
 
     # -- overlays ---------------------------------------------------------------------------------------
+    def _draw_panel(self, view: EyeView, tan: list[float], overlay: OverlayState, srgb: bool) -> None:
+        """The headset questionnaire's world-placed panel (player/render/panel.py), when one shows."""
+        if overlay.panel is None:
+            return
+        if self._panel is None:
+            from player.render.panel import PanelRenderer
+
+            self._panel = PanelRenderer()
+        self._panel.draw(view.orientation, tan, overlay.panel, srgb)
+
     def _draw_overlays(self, tan: list[float], overlay: OverlayState, srgb: bool) -> None:
         items: list[tuple[str, float, float, float]] = []  # key, alpha, centre pitch, degrees per texel
         if overlay.message and overlay.message_alpha > 0.004:

@@ -1,4 +1,5 @@
-"""Viewer input: "I need a break" and "recentre" actions, bound for the common controller profiles."""
+"""Viewer input: "I need a break" and "recentre" buttons, and for the headset questionnaire each hand's aim
+pose and its trigger ("select"), bound for the common controller profiles."""
 
 from __future__ import annotations
 
@@ -9,22 +10,36 @@ SUGGESTED_BINDINGS: dict[str, dict[str, list[str]]] = {
     "/interaction_profiles/khr/simple_controller": {
         "need_break": [f"{LEFT}/input/menu/click", f"{RIGHT}/input/menu/click"],
         "recentre": [f"{LEFT}/input/select/click", f"{RIGHT}/input/select/click"],
+        "select": [f"{LEFT}/input/select/click", f"{RIGHT}/input/select/click"],  # recentre waits meanwhile
+        "aim": [f"{LEFT}/input/aim/pose", f"{RIGHT}/input/aim/pose"],
     },
     "/interaction_profiles/oculus/touch_controller": {
         "need_break": [f"{LEFT}/input/y/click", f"{RIGHT}/input/b/click"],
         "recentre": [f"{LEFT}/input/x/click", f"{RIGHT}/input/a/click"],
+        "select": [f"{LEFT}/input/trigger/value", f"{RIGHT}/input/trigger/value"],
+        "aim": [f"{LEFT}/input/aim/pose", f"{RIGHT}/input/aim/pose"],
     },
     "/interaction_profiles/valve/index_controller": {
         "need_break": [f"{LEFT}/input/b/click", f"{RIGHT}/input/b/click"],
         "recentre": [f"{LEFT}/input/a/click", f"{RIGHT}/input/a/click"],
+        "select": [f"{LEFT}/input/trigger/click", f"{RIGHT}/input/trigger/click"],
+        "aim": [f"{LEFT}/input/aim/pose", f"{RIGHT}/input/aim/pose"],
     },
     "/interaction_profiles/htc/vive_controller": {
         "need_break": [f"{LEFT}/input/menu/click", f"{RIGHT}/input/menu/click"],
         "recentre": [f"{LEFT}/input/trackpad/click", f"{RIGHT}/input/trackpad/click"],
+        "select": [f"{LEFT}/input/trigger/click", f"{RIGHT}/input/trigger/click"],
+        "aim": [f"{LEFT}/input/aim/pose", f"{RIGHT}/input/aim/pose"],
     },
 }
-ACTIONS = {"need_break": "I need a break", "recentre": "Recentre the film"}
-EVENT_FOR_ACTION = {"need_break": "break_request", "recentre": "recentre"}
+ACTIONS = {
+    "need_break": "I need a break",
+    "recentre": "Recentre the film",
+    "select": "Answer (trigger)",
+    "aim": "Point (controller ray)",
+}
+POSE_ACTIONS = ("aim",)
+EVENT_FOR_ACTION = {"need_break": "break_request", "recentre": "recentre", "select": "select"}
 
 
 class ViewerActions:
@@ -45,7 +60,9 @@ class ViewerActions:
             self.actions[name] = xr.create_action(
                 self.action_set,
                 xr.ActionCreateInfo(
-                    action_type=xr.ActionType.BOOLEAN_INPUT,
+                    action_type=xr.ActionType.POSE_INPUT
+                    if name in POSE_ACTIONS
+                    else xr.ActionType.BOOLEAN_INPUT,
                     action_name=name.replace("_", "-"),
                     localized_action_name=label,
                     subaction_paths=self.hands,
@@ -75,11 +92,13 @@ class ViewerActions:
 
         self._active = xr.ActiveActionSet(self.action_set, xr.NULL_PATH)
         self._sync_info = xr.ActionsSyncInfo(active_action_sets=[self._active])
-        self._any_hand = {name: xr.ActionStateGetInfo(action=action) for name, action in self.actions.items()}
+        buttons = {name: action for name, action in self.actions.items() if name not in POSE_ACTIONS}
+        self._any_hand = {name: xr.ActionStateGetInfo(action=action) for name, action in buttons.items()}
         self._per_hand = {
             name: [xr.ActionStateGetInfo(action=action, subaction_path=hand) for hand in self.hands]
-            for name, action in self.actions.items()
+            for name, action in buttons.items()
         }
+        self.aim_spaces: list = []  # per hand (left, right), made by attach()
         self.session = None
         # per-frame calls straight to the runtime with structures made once (pyopenxr's wrappers make new ones
         # and raise for XR_SESSION_NOT_FOCUSED)
@@ -98,6 +117,32 @@ class ViewerActions:
         xr = self._xr
         xr.attach_session_action_sets(session, xr.SessionActionSetsAttachInfo(action_sets=[self.action_set]))
         self.session = session
+        self.aim_spaces = [
+            xr.create_action_space(
+                session,
+                xr.ActionSpaceCreateInfo(
+                    action=self.actions["aim"], subaction_path=hand, pose_in_action_space=xr.Posef()
+                ),
+            )
+            for hand in self.hands
+        ]
+
+    def aim_poses(self, base_space: object, time: int) -> dict[str, tuple[tuple, tuple]]:
+        """Each tracked hand's aim pose in ``base_space`` at ``time``: {hand: (position, orientation)}."""
+        xr = self._xr
+        valid = int(xr.SpaceLocationFlags.POSITION_VALID_BIT) | int(
+            xr.SpaceLocationFlags.ORIENTATION_VALID_BIT
+        )
+        out = {}
+        for label, space in zip(("left", "right"), self.aim_spaces):
+            try:
+                loc = xr.locate_space(space, base_space, time)
+            except Exception:  # not focused, or the runtime has no pose now: no ray this frame
+                continue
+            if int(loc.location_flags) & valid == valid:
+                p, o = loc.pose.position, loc.pose.orientation
+                out[label] = ((p.x, p.y, p.z), (o.x, o.y, o.z, o.w))
+        return out
 
     def poll(self) -> list[tuple[str, str]]:
         """Sync and return (event kind, hand) for each button newly pressed since the last poll."""
@@ -140,6 +185,12 @@ class ViewerActions:
         return out
 
     def destroy(self) -> None:
+        for space in self.aim_spaces:
+            try:
+                self._xr.destroy_space(space)
+            except Exception:
+                pass
+        self.aim_spaces = []
         try:
             self._xr.destroy_action_set(self.action_set)
         except Exception:

@@ -7,6 +7,8 @@ import time
 
 import numpy as np
 
+from player.render.panel_layout import forward
+
 from ..base import Backend, BackendEvent, BackendOptions, FrameInfo, RenderTarget
 from .actions import ViewerActions
 from .capabilities import check_layer_request, choose_layer
@@ -365,6 +367,7 @@ class OpenXRBackend(EquirectFilm, Backend):
                 )
             view_state, views = locator.locate(pdt)
             self._poll_actions()
+            rays = self._aim_rays(pdt, views)
             valid = int(view_state.view_state_flags) & int(xr.ViewStateFlags.ORIENTATION_VALID_BIT)
             should_render = bool(fs.should_render) and bool(valid)
             targets: list[RenderTarget] = []
@@ -391,7 +394,20 @@ class OpenXRBackend(EquirectFilm, Backend):
             targets=targets,
             should_render=should_render,
             backend_data=XrFrame(pdt, list(views), wall0, cpu0),
+            rays=rays,
         )
+
+    def _aim_rays(self, display_time: int, views: list) -> dict | None:
+        """Each tracked controller's aim ray relative to the head (the mean of the eye positions)."""
+        if self._actions is None or not self._focused or not views:
+            return None
+        poses = self._actions.aim_poses(self._spaces.app, display_time)
+        n = len(views)
+        head = [sum(getattr(v.pose.position, a) for v in views) / n for a in "xyz"]
+        return {
+            hand: ((p[0] - head[0], p[1] - head[1], p[2] - head[2]), forward(o))
+            for hand, (p, o) in poses.items()
+        }
 
     def _note_views(self, views: list) -> None:
         if self.stats.first_views is None:

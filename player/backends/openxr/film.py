@@ -9,11 +9,12 @@ from .layers import EquirectLayer, ProjectionLayer
 
 
 def overlay_visible(overlay: object) -> bool:
-    """Whether any head-locked overlay shows (the renderer's draw_overlays draws these)."""
+    """Whether any overlay shows (the renderer's draw_overlays draws these; the questionnaire panel too)."""
     return bool(
         (getattr(overlay, "message", "") and getattr(overlay, "message_alpha", 0.0) > 0.004)
         or getattr(overlay, "pause_alpha", 0.0) > 0.004
         or (getattr(overlay, "subtitle", "") and getattr(overlay, "subtitle_alpha", 0.0) > 0.004)
+        or getattr(overlay, "panel", None) is not None
     )
 
 
