@@ -88,8 +88,10 @@ def generate(store: ProgrammeStore, n: int, seed: float = 0.42) -> None:
         GROUP BY ALL""")
     con.execute("""
         INSERT INTO aoi
-        SELECT session, film, 'child-at-door', CASE WHEN random() < 0.7 THEN 20 * random() ELSE 0 END
-        FROM sessions WHERE film = 'demo-film'""")
+        SELECT session, film, 'child-at-door', 20.0, secs > 0, secs,
+               CASE WHEN secs > 0 THEN (20 - secs) * random() END
+        FROM (SELECT session, film, CASE WHEN random() < 0.7 THEN 20 * random() ELSE 0 END AS secs
+              FROM sessions WHERE film = 'demo-film')""")
 
 
 def python_figures(folder: Path) -> dict[str, object]:
@@ -143,9 +145,9 @@ def python_figures(folder: Path) -> dict[str, object]:
     for film, chapter, cell, secs in rows("attention", "film, chapter, cell, seconds"):
         heat[(film, chapter, cell)] += secs
     looked: dict[tuple, list[int]] = defaultdict(lambda: [0, 0])
-    for film, area, secs in rows("aoi", "film, area, seconds"):
-        looked[(film, area)][0] += 1
-        looked[(film, area)][1] += secs > 0
+    for film, area, tracked, was_looked in rows("aoi", "film, area, tracked_s, looked"):
+        looked[(film, area)][0] += bool(tracked)
+        looked[(film, area)][1] += bool(was_looked)
     sites = defaultdict(int)
     for site, _, _, _ in sessions.values():
         sites[site] += 1

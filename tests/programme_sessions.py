@@ -38,15 +38,25 @@ instruments:
         kind: text
   - use: ssq
     when: [pre, post]
-areas:
-  - id: door
-    film: film-a
-    label: the child behind the door
-    start: 12
-    end: 18
-    heading: [40, 70]
-    pitch: [-10, 20]
 """
+
+LIBRARY_YAML = """\
+manifest_version: 1
+films:
+  - id: film-a
+    title: Film A
+    file: film-a.mp4
+    sha256: "%s"
+    projection: equirect360
+    duration: 30
+    areas:
+      - id: door
+        label: the child behind the door
+        start: 12
+        end: 18
+        heading: [40, 70]
+        pitch: [-10, 20]
+""" % ("0" * 64)
 
 
 def quaternion(heading: float, pitch: float) -> list[float]:
@@ -95,7 +105,7 @@ def add_session(
             },
         )
 
-    ev("session.started", {"participant": participant, "consent": {"pose": True}}, with_film=False)
+    ev("session.started", {"participant": participant, "consent": {"pose_capture": True}}, with_film=False)
     for inst, item, phase, value in answers:
         if phase == "pre":
             ev("questionnaire.answered", {"instrument": inst, "item": item, "value": value, "phase": phase})
@@ -125,6 +135,8 @@ def add_session(
 
 
 def write_programme(folder: Path) -> Path:
+    """programme.yaml, and beside it the library manifest that names film-a's area of interest."""
     path = folder / "programme.yaml"
     path.write_text(PROGRAMME_YAML, encoding="utf-8")
+    (folder / "manifest.yaml").write_text(LIBRARY_YAML, encoding="utf-8")
     return path

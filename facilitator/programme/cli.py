@@ -15,6 +15,7 @@ from facilitator.store import StoreError
 HELP = "programme evaluation: collect session summaries, push them to PostgreSQL, write the programme report"
 PROG = "viewpoint-facilitator programme"
 DEFAULT_DB = "programme.duckdb"
+MANIFEST_NAME = "manifest.yaml"  # the library manifest looked for beside programme.yaml
 
 
 class Refused(Exception):
@@ -131,7 +132,13 @@ def _common(s: argparse.ArgumentParser) -> None:
         metavar="YAML",
         help="programme.yaml (default: the one beside --library, else the built-in SSQ only)",
     )
-    s.add_argument("--library", type=Path, default=None, help="film library manifest (front headings)")
+    s.add_argument(
+        "--library",
+        type=Path,
+        default=None,
+        help="film library manifest: front headings and areas of interest (default: manifest.yaml beside "
+        "programme.yaml)",
+    )
 
 
 def _programme(args: argparse.Namespace):
@@ -146,12 +153,23 @@ def _programme(args: argparse.Namespace):
     return load_programme(path)
 
 
+def _library(args: argparse.Namespace, programme_path: str) -> Path | None:
+    """--library, else the library manifest beside programme.yaml (its films' areas of interest)."""
+    if args.library is not None:
+        return args.library
+    beside = Path(programme_path).with_name(MANIFEST_NAME) if programme_path else None
+    if beside is not None and beside.is_file():
+        return beside
+    print(f"{PROG}: no library manifest (--library): areas of interest are not measured", file=sys.stderr)
+    return None
+
+
 def run_collect(args: argparse.Namespace) -> int:
-    from .collect import collect_store, front_headings
+    from .collect import collect_store, film_facts
     from .store import ProgrammeStore
 
     programme = _programme(args)
-    headings = front_headings(args.library)
+    films = film_facts(_library(args, programme.path))
     stores = args.store
     if stores is None and not args.parquet_in:
         from facilitator.client import FacilitatorHome
@@ -168,7 +186,7 @@ def run_collect(args: argparse.Namespace) -> int:
                 programme,
                 site=args.site,
                 cohort=args.cohort,
-                headings=headings,
+                films=films,
                 include_text=args.include_text,
             )
             print(f"{path}: {done.sessions} sessions, {done.answers} answers")

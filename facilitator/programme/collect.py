@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from content_manifest.model import Area
 from facilitator.store import FacilitatorStore, StoreError
 
 from .definition import Programme
@@ -19,13 +20,26 @@ class Collected:
     skipped: list[str] = field(default_factory=list)
 
 
-def front_headings(library: Path | None) -> dict[str, float]:
-    """Each film's front heading from the library manifest (gaze is placed on the picture with it)."""
+@dataclass
+class FilmFacts:
+    """What collecting needs of the library: each film's front heading and areas of interest, by film id."""
+
+    headings: dict[str, float] = field(default_factory=dict)
+    areas: dict[str, list[Area]] = field(default_factory=dict)
+
+
+def film_facts(library: Path | None) -> FilmFacts:
+    """The library manifest's front headings (gaze is placed on the picture with them) and areas of interest
+    (none without a library). The film files need not be on this laptop."""
     if library is None:
-        return {}
+        return FilmFacts()
     from content_manifest import load_library
 
-    return {fid: film.front_heading for fid, film in load_library(library).films.items()}
+    films = load_library(library, check_files=False).films
+    return FilmFacts(
+        {fid: f.front_heading for fid, f in films.items()},
+        {fid: list(f.areas) for fid, f in films.items() if f.areas},
+    )
 
 
 def collect_store(
@@ -35,7 +49,7 @@ def collect_store(
     *,
     site: str,
     cohort: str | None = None,
-    headings: dict[str, float] | None = None,
+    films: FilmFacts | None = None,
     include_text: bool = False,
     batch: int = 500,
 ) -> Collected:
@@ -43,6 +57,7 @@ def collect_store(
     if not source.is_file():
         raise StoreError(f"{source}: no facilitator store here")
     store = FacilitatorStore(source)
+    films = films or FilmFacts()
     done = Collected()
     rows: dict[str, list[tuple]] = {}
     try:
@@ -53,7 +68,8 @@ def collect_store(
                 programme,
                 site=site,
                 cohort=cohort,
-                front_headings=headings,
+                front_headings=films.headings,
+                areas=films.areas,
                 include_text=include_text,
             )
             if summary is None:
@@ -69,5 +85,5 @@ def collect_store(
             done.sessions += target.put(rows)
     finally:
         store.close()
-    target.put_programme(programme)
+    target.put_programme(programme, films.areas)
     return done

@@ -1,4 +1,4 @@
-"""``programme.yaml``: the programme's questionnaires and areas of interest, read with the manifest's
+"""``programme.yaml``: the programme's questionnaires, read with the manifest's
 YAML node machinery (content_manifest.nodes / schema), so every problem comes as
 ``FILE:LINE:COL: path: message``.
 
@@ -8,7 +8,7 @@ YAML node machinery (content_manifest.nodes / schema), so every problem comes as
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +24,6 @@ from content_manifest.schema import (
     Number,
     Record,
     Text,
-    Time,
 )
 
 from .instruments import BUILTINS, KINDS, PHASES, Instrument, Item
@@ -59,54 +58,20 @@ INSTRUMENT = Record(
     expected="an instrument (a mapping with when and items, or use)",
 )
 
-_HEADING = Number(expected="degrees, -180..180", minimum=-180, maximum=180)
-_PITCH = Number(expected="degrees, -90..90", minimum=-90, maximum=90)
-AREA = Record(
-    (
-        Field("id", _ID, "area id, unique within its film", True),
-        Field("film", _ID, "the film it is in", True),
-        Field("label", Text(), "what it shows, e.g. 'the child behind the door'", default=""),
-        Field("start", Time(), "when it appears", True),
-        Field("end", Time(), "when it goes", True),
-        Field("heading", ListOf(_HEADING), "[from, to] film heading, clockwise (may wrap past 180)", True),
-        Field("pitch", ListOf(_PITCH), "[from, to] pitch, up-positive", True),
-    ),
-    expected="an area of interest (a mapping with id, film, start, end, heading, pitch)",
-)
-
 PROGRAMME = Record(
     (
         Field("programme_version", Number(expected="1", integer=True), "format version", True),
         Field("title", Text(), "name of the programme", default=""),
         Field("instruments", ListOf(INSTRUMENT), "the questionnaires", True),
-        Field("areas", ListOf(AREA), "areas of interest in the films", default=list),
     ),
     expected="a programme (a mapping with programme_version and instruments)",
 )
 
 
 @dataclass(frozen=True)
-class Area:
-    id: str
-    film: str
-    label: str
-    start: float
-    end: float
-    heading: tuple[float, float]
-    pitch: tuple[float, float]
-
-    def contains(self, media_t: float, heading: float, pitch: float) -> bool:
-        if not self.start <= media_t < self.end or not self.pitch[0] <= pitch <= self.pitch[1]:
-            return False
-        a, b = self.heading
-        return a <= heading <= b if a <= b else heading >= a or heading <= b  # a box across 180 wraps
-
-
-@dataclass(frozen=True)
 class Programme:
     title: str
     instruments: dict[str, Instrument]
-    areas: tuple[Area, ...] = ()
     path: str = ""
 
 
@@ -137,10 +102,16 @@ def load_programme(path: str | os.PathLike[str]) -> Programme:
     doc = INVALID if root is None else PROGRAMME.check(root, "", ctx)
     programme = None if doc is INVALID else _build(doc, ctx, name)
     if ctx.problems or programme is None:
-        raise ProgrammeError(sorted(ctx.problems, key=lambda p: (p.line, p.col)))
+        raise ProgrammeError(sorted(map(_moved, ctx.problems), key=lambda p: (p.line, p.col)))
     return programme
 
 
+def _moved(p: Problem) -> Problem:
+    """An ``areas:`` list, which programme.yaml once took, is pointed at the manifest that holds them now."""
+    if p.path != "areas" or not p.message.startswith("unknown key"):
+        return p
+    where = "the film library manifest, films[].areas (docs/manifest.md)"
+    return replace(p, message="areas of interest belong to the films now", expected=where)
 
 
 def _build(doc: Any, ctx: Context, name: str) -> Programme | None:
@@ -155,16 +126,7 @@ def _build(doc: Any, ctx: Context, name: str) -> Programme | None:
             ctx.add(rec.mark, f"instruments[{i}].id", f"duplicate instrument {inst.id!r}", "each id once")
             continue
         instruments[inst.id] = inst
-    areas: list[Area] = []
-    seen: set[tuple[str, str]] = set()
-    for i, rec in enumerate(doc.get("areas") or []):
-        area = _area(rec, f"areas[{i}]", ctx)
-        if area is not None and (area.film, area.id) in seen:
-            ctx.add(rec.mark, f"areas[{i}].id", f"duplicate area {area.id!r} in {area.film}", "each id once")
-        elif area is not None:
-            seen.add((area.film, area.id))
-            areas.append(area)
-    return Programme(str(doc.get("title") or ""), instruments, tuple(areas), name)
+    return Programme(str(doc.get("title") or ""), instruments, name)
 
 
 def _instrument(rec: Any, path: str, ctx: Context) -> Instrument | None:
@@ -251,27 +213,6 @@ def _item(rec: Any, path: str, ctx: Context) -> Item | None:
     return Item(rec["id"], rec["text"], kind, points, labels or options, agree)
 
 
-def _area(rec: Any, path: str, ctx: Context) -> Area | None:
-    if any(k not in rec for k in ("id", "film", "start", "end", "heading", "pitch")):
-        return None
-    ok = True
-    for key in ("heading", "pitch"):
-        if len(rec[key]) != 2:
-            got = f"{len(rec[key])} number{'' if len(rec[key]) == 1 else 's'}"
-            ctx.add(rec.at(key), f"{path}.{key}", got, "[from, to]: two numbers")
-            ok = False
-    if rec["end"] <= rec["start"]:
-        ctx.add(rec.at("end"), f"{path}.end", "ends before it starts", "an end after start")
-        ok = False
-    if ok and rec["pitch"][0] > rec["pitch"][1]:
-        ctx.add(rec.at("pitch"), f"{path}.pitch", "from is above to", "[lower, upper]")
-        ok = False
-    if not ok:
-        return None
-    h, p = rec["heading"], rec["pitch"]
-    return Area(rec["id"], rec["film"], rec["label"], rec["start"], rec["end"], (h[0], h[1]), (p[0], p[1]))
-
-
 def json_schema() -> dict[str, Any]:
     """JSON Schema (draft 2020-12) of programme.yaml, from the definitions the validator walks."""
     s = PROGRAMME.schema()
@@ -279,7 +220,7 @@ def json_schema() -> dict[str, Any]:
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "$id": "https://viewpoint.invalid/schemas/programme-v1.json",
-        "title": "Viewpoint programme (questionnaires and areas of interest)",
+        "title": "Viewpoint programme (questionnaires)",
         "description": "programme.yaml beside the film library; see docs/evaluation.md.",
         **s,
     }

@@ -10,7 +10,7 @@ from typing import Any
 
 from facilitator.store import FacilitatorStore
 
-from .collect import collect_store
+from .collect import collect_store, film_facts
 from .definition import EXAMPLE, Programme, load_programme
 from .figures import Filters, figures
 from .report import write_report
@@ -30,9 +30,10 @@ _SCRIPTED = {
 
 
 def demo_programme(library_manifest: Path, film: str) -> Path:
-    """Write the example programme beside the demo library (its area of interest placed in ``film``)."""
+    """Write the example programme beside the demo library (whose manifest names ``film``'s areas of
+    interest)."""
     path = Path(library_manifest).parent / "programme.yaml"
-    path.write_text(EXAMPLE.read_text(encoding="utf-8").replace("film: demo-film", f"film: {film}"), "utf-8")
+    path.write_text(EXAMPLE.read_text(encoding="utf-8"), "utf-8")
     return path
 
 
@@ -84,7 +85,9 @@ def write_demo_programme_report(
         store.close()
     target = ProgrammeStore(folder / "programme.duckdb")
     try:
-        done = collect_store(target, folder / "store.sqlite", programme, site="demo")
+        library = Path(programme_path).with_name("manifest.yaml")  # the library beside programme.yaml
+        films = film_facts(library if library.is_file() else None)
+        done = collect_store(target, folder / "store.sqlite", programme, site="demo", films=films)
         figs = figures(target.con, Filters())
     finally:
         target.close()

@@ -168,12 +168,18 @@ def figures(con: duckdb.DuckDBPyConnection, f: Filters | None = None) -> dict[st
     out["aoi"] = _fig(
         con,
         """
-        SELECT r.film, r.area, any_value(ar.label) AS label, count(*) AS viewers,
-               count(*) FILTER (r.seconds > 0) AS looked,
-               round(100.0 * count(*) FILTER (r.seconds > 0) / count(*), 1) AS looked_pct,
-               round(avg(r.seconds), 2) AS mean_s, round(median(r.seconds), 2) AS median_s
+        SELECT r.film, r.area, any_value(ar.label) AS label,
+               any_value(ar.start_s) AS start_s, any_value(ar.end_s) AS end_s,
+               count(*) FILTER (r.tracked_s > 0) AS viewers,
+               count(*) FILTER (r.looked) AS looked,
+               round(100.0 * count(*) FILTER (r.looked) / nullif(count(*) FILTER (r.tracked_s > 0), 0), 1)
+                   AS looked_pct,
+               round(median(r.seconds) FILTER (r.looked), 2) AS median_s,
+               round(median(r.first_look_s) FILTER (r.looked), 2) AS median_first_look_s,
+               count(*) FILTER (r.tracked_s = 0) AS not_reached,
+               count(*) FILTER (r.tracked_s IS NULL) AS not_recorded
         FROM aoi r JOIN sel USING (session) LEFT JOIN areas ar ON ar.film = r.film AND ar.area = r.area
-        GROUP BY r.film, r.area ORDER BY r.film, r.area""",
+        GROUP BY r.film, r.area ORDER BY r.film, any_value(ar.start_s), r.area""",
     )
     return out
 

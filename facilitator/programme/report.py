@@ -69,6 +69,21 @@ def statements(agreement: Figure) -> list[str]:
     return out
 
 
+def area_statements(aoi: Figure) -> list[str]:
+    """ "50% of 2 viewers looked at “the child behind the door” (1 of 2), for a median 6.0 s." per area."""
+    out = []
+    for r in aoi.dicts():
+        if not r["viewers"]:
+            continue
+        name = r["label"] or r["area"]
+        tail = f", for a median {r['median_s']:.1f} s" if r["looked"] else ""
+        out.append(
+            f"{r['looked_pct']:.0f}% of {r['viewers']} viewers looked at “{name}” ({r['looked']} of "
+            f"{r['viewers']}){tail}."
+        )
+    return out
+
+
 def forest_svg(paired: Figure) -> str:
     """Mean paired change with its 95% confidence interval, one row per item."""
     rows = [r for r in paired.dicts() if r["ci_low"] is not None]
@@ -202,6 +217,11 @@ def build_html(figs: dict[str, Figure], *, title: str, filters: Filters, source:
         "heading −180° (left) to 180°, up at the top; the line marks the film's front.</p>",
         heatmaps_html(figs["attention"]),
         "<h3>Areas of interest</h3>",
+        "<p class=muted>Per area the film's manifest names: viewers = sessions that watched some of its time "
+        "range with head tracking; looked = of those, how many turned to it; median seconds looking and "
+        "median seconds from its appearing to the first look, of those who looked; not reached = tracked, "
+        "but never while it was shown; not recorded = no pose consent or no head tracking.</p>",
+        "".join(f"<p>{html.escape(line)}</p>" for line in area_statements(figs["aoi"])),
         table_html(figs["aoi"]),
         "</body></html>",
     ]

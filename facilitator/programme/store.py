@@ -18,6 +18,8 @@ from typing import Any
 import duckdb
 import numpy as np
 
+from content_manifest.model import Area
+
 from .definition import Programme
 from .tables import CATALOGUE_TABLES, SESSION_TABLES, TABLES
 
@@ -88,16 +90,17 @@ class ProgrammeStore:
             raise
         return len(ids)
 
-    def put_programme(self, programme: Programme) -> None:
-        """The questions and areas the stored answers and dwell refer to (kept, or updated by id)."""
+    def put_programme(self, programme: Programme, areas: dict[str, list[Area]] | None = None) -> None:
+        """The questions, and the films' areas, the stored answers and dwell refer to (kept, or updated by
+        id)."""
         items = [
             (inst.id, it.id, pos, it.kind, it.points, it.agree_threshold, it.text, inst.title)
             for inst in programme.instruments.values()
             for pos, it in enumerate(inst.items)
         ]
-        areas = [(a.film, a.id, a.label, a.start, a.end) for a in programme.areas]
+        rows = [(film, a.id, a.label, a.start, a.end) for film, fa in (areas or {}).items() for a in fa]
         insert(self.con, "items", items, replace=self.keys)
-        insert(self.con, "areas", areas, replace=self.keys)
+        insert(self.con, "areas", rows, replace=self.keys)
 
     def purge(self, older_than_days: float) -> list[str]:
         """Delete the sessions that ended (or, unended, started) more than ``older_than_days`` ago, then

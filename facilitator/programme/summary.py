@@ -1,6 +1,7 @@
 """A session's pseudonymous summary for the programme store: session facts, answers, welfare events,
-per-chapter attention as a coarse grid, area-of-interest dwell. Never raw pose streams; free-text answers
-only if asked.
+per-chapter attention as a coarse grid, area-of-interest dwell (facilitator.report.aoi, with the areas of
+the film's manifest). Never raw pose streams, nothing of where a viewer looked without pose consent;
+free-text answers only if asked.
 
 Rows are plain tuples in the column order of `tables.TABLES`.
 """
@@ -12,10 +13,12 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from content_manifest.model import Area
+from facilitator.report.aoi import session_dwell
 from facilitator.report.heatmap import dwell_grid
 from facilitator.report.model import parse_utc, summarise
 
-from .definition import Area, Programme
+from .definition import Programme
 from .instruments import PHASES
 
 ANSWER_EVENT = "questionnaire.answered"
@@ -65,9 +68,11 @@ def summarise_session(
     site: str,
     cohort: str | None,
     front_headings: dict[str, float] | None = None,
+    areas: dict[str, list[Area]] | None = None,
     include_text: bool = False,
 ) -> Summary | None:
-    """The summary rows of a facilitated session (None for a standby session or one without events)."""
+    """The summary rows of a facilitated session (None for a standby session or one without events).
+    ``front_headings`` and ``areas`` are the library's, by film id (`collect.film_facts`)."""
     events = sorted(events, key=lambda e: e.get("seq") or 0)
     start = next((e for e in events if e.get("type") == "session.started"), None)
     data = (start or {}).get("data") or {}
@@ -98,12 +103,13 @@ def summarise_session(
     marks = _chapter_marks(events)
     out.rows["chapters"] = [(f, cid, start) for f, chapters in marks.items() for start, cid in chapters]
     out.rows["welfare"] = list(_welfare(sid, events, marks))
-    grids, dwell = _attention(s.gaze, film, marks.get(film or "", []), programme.areas)
+    grids = _attention([] if s.pose_refused else s.gaze, marks.get(film or "", []))
     out.rows["attention"] = [
         (sid, film, ch, cell, secs) for ch, cells in grids.items() for cell, secs in cells
     ]
     out.rows["aoi"] = [
-        (sid, a.film, a.id, round(dwell.get(a.id, 0.0), 3)) for a in programme.areas if a.film == film
+        (sid, film, d.area.id, d.tracked_s, d.looked, d.seconds, d.first_look_s)
+        for d in session_dwell(s, (areas or {}).get(film or "", []))
     ]
     return out
 
@@ -160,12 +166,9 @@ def _welfare(sid: str, events: list[dict], marks: dict[str, list[tuple[float, st
 
 
 def _attention(
-    gaze: list[tuple[float, float, float]],
-    film: str | None,
-    marks: list[tuple[float, str]],
-    areas: tuple[Area, ...],
-) -> tuple[dict[str, list[tuple[int, float]]], dict[str, float]]:
-    """Per chapter, the non-empty grid cells (row * columns + column, seconds); per area, seconds inside."""
+    gaze: list[tuple[float, float, float]], marks: list[tuple[float, str]]
+) -> dict[str, list[tuple[int, float]]]:
+    """Per chapter, the non-empty grid cells (row * columns + column, seconds)."""
     by_chapter: dict[str, list[tuple[float, float, float]]] = {}
     pts = sorted(g for g in gaze if g[0] == g[0])  # samples without a media time (NaN) are not placed
     for g in pts:
@@ -176,11 +179,4 @@ def _attention(
         grid = dwell_grid(samples, bins=GRID, max_gap=MAX_GAP_S)
         rows, cs = grid.nonzero()
         grids[chapter] = [(int(r) * cols + int(c), round(float(grid[r, c]), 3)) for r, c in zip(rows, cs)]
-    dwell: dict[str, float] = {}
-    mine = [a for a in areas if a.film == film]
-    for i, (t, h, p) in enumerate(pts if mine else ()):
-        dt = min(max(pts[i + 1][0] - t, 0.0), MAX_GAP_S) if i + 1 < len(pts) else 0.1
-        for a in mine:
-            if dt > 0 and a.contains(t, h, p):
-                dwell[a.id] = dwell.get(a.id, 0.0) + dt
-    return grids, dwell
+    return grids

@@ -71,7 +71,7 @@ def session_events(
                        "mono": 1000.0 + clock[0], "film": film if kind != "session.started" else None,
                        "media_t": media_t, "data": data})  # fmt: skip
 
-    emit("session.started", {"participant": participant, "consent": {"pose": True}, "site": site,
+    emit("session.started", {"participant": participant, "consent": {"pose_capture": True}, "site": site,
                              "cohort": cohort, "player": "demo-player"})  # fmt: skip
     asked = [i for i in programme.instruments.values() if not i.films or film in i.films]
     for inst, item in _items(asked, "pre"):

@@ -101,9 +101,18 @@ TABLES: dict[str, Table] = {
         ),
         Table(
             "aoi",
-            (("session", "text"), ("film", "text"), ("area", "text"), ("seconds", "real")),
+            (
+                ("session", "text"),
+                ("film", "text"),
+                ("area", "text"),
+                ("tracked_s", "real"),
+                ("looked", "bool"),
+                ("seconds", "real"),
+                ("first_look_s", "real"),
+            ),
             ("session", "film", "area"),
-            "seconds each viewer looked at each area of interest of the film while it was shown",
+            "per area of interest of the film: seconds of its time range watched with head tracking (null: "
+            "not recorded), whether and how long the viewer looked inside it, and how soon after it appeared",
         ),
         Table(
             "items",
@@ -124,7 +133,7 @@ TABLES: dict[str, Table] = {
             "areas",
             (("film", "text"), ("area", "text"), ("label", "text"), ("start_s", "real"), ("end_s", "real")),
             ("film", "area"),
-            "the areas of interest (from programme.yaml)",
+            "the areas of interest (from the film library's manifest)",
         ),
         Table(
             "chapters",
