@@ -413,6 +413,19 @@ def manifest_text(shas: dict[str, str], sizes: dict[str, int]) -> str:
         tags: [flashing-lights, loud-noise]
         note: "A white patch flashes and a beep sounds at every whole second."
     safe_points: [0, 2, "00:04.500"]
+    areas:
+      - id: green-disc
+        label: the green disc on the right
+        start: "00:02.000"
+        end: "00:04.500"
+        heading: [70, 110]
+        pitch: [-20, 20]
+      - id: blue-disc
+        label: the blue disc behind the viewer
+        start: 0
+        end: {FILM_SECONDS:g}
+        heading: [160, -160]
+        pitch: [-20, 20]
     media:
       codec: h264
       width: {EYE_WIDTH}
