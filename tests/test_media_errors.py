@@ -32,6 +32,7 @@ class Events:
     def __init__(self) -> None:
         self.items: list[tuple[str, dict]] = []
         self._cond = threading.Condition()
+        self.shown_pts: list[float] = []  # the pictures the loop was given, in order
 
     def __call__(self, kind: str, data: dict) -> None:
         with self._cond:
@@ -59,7 +60,9 @@ def play_through(path: Path, **kwargs: object) -> tuple[MediaEngine, Events]:
     deadline = time.monotonic() + 45
     while engine.state not in (S.ENDED, S.ERROR):
         assert time.monotonic() < deadline, f"hung in {engine.state}"
-        engine.frame_for(time.monotonic())
+        frame = engine.frame_for(time.monotonic())
+        if frame is not None and (not events.shown_pts or frame.pts != events.shown_pts[-1]):
+            events.shown_pts.append(frame.pts)
         time.sleep(0.005)
     return engine, events
 
@@ -136,7 +139,12 @@ def test_corrupt_packets_are_skipped_counted_and_reported(films: dict[str, Path]
     errors = events.of("transport.error")
     assert errors and all(e["reason"] == "corrupt_packet" and e["fatal"] is False for e in errors)
     assert stats["decode_errors"] >= 6 and errors[-1]["count"] == stats["decode_errors"]
-    assert stats["presented"] > 100
+    # pictures kept coming after the damage, to the film's last second (how many were shown rather than
+    # skipped as late depends on how much CPU the machine gave this loop at 8x: not asserted)
+    duration = engine.duration or 0.0
+    assert duration > 2.0
+    assert stats["presented"] > 10
+    assert max(events.shown_pts) > duration - 1.0, (events.shown_pts[-5:], duration)
 
 
 def test_truncated_file_plays_what_is_there_and_ends_with_an_error_event(films: dict[str, Path]) -> None:

@@ -27,6 +27,7 @@ from player.media.audio_decoder import AudioDecoder
 from player.media.audio_output import OUTPUT_RATE, DeviceOutput, NullOutput
 from player.media.audio_render import EngineAudio
 from player.media.clock import MediaClock
+from player.media.decoder_hooks import DecoderHooks
 from player.media.frame_queue import FrameQueue
 from player.media.frames import VideoFrame
 from player.media.mixer import Mixer
@@ -50,12 +51,9 @@ LAYOUT_CHOICES = ("stereo", "mono", "ambix-foa")
 RATE_RANGE = (0.5, 2.0)
 FAST_MAX = 8.0
 TRIM_MAX = 0.05  # set_trim: group sync slews within +-5 % (it uses far less: see player/sync/slew.py)
-ERROR_EVENTS_IN_FULL = 10  # decode errors emitted one by one; after that at most one event per second
 
 
-
-
-class MediaEngine(EngineOpening, EngineAudio):
+class MediaEngine(EngineOpening, EngineAudio, DecoderHooks):
     """Plays one film: see docs/architecture.md for the API and docs/transport.md for the states."""
 
     def __init__(
@@ -392,77 +390,6 @@ class MediaEngine(EngineOpening, EngineAudio):
             out["output_underruns"] = self._output.underruns
         return out
 
-    def _ready(self, gen: int) -> bool:
-        """Whether the current generation's first picture and sound are decoded (or their streams ended)."""
-        video_ok = self._queue.peek(gen) is not None or (
-            self._video_end is not None and self._video_end[0] == gen
-        )
-        if not video_ok:
-            return False
-        if self._buffer is None:
-            return True
-        return self._buffer.covers(self._pos, 2048) or (
-            self._audio_end is not None and self._audio_end[0] == gen
-        )
-
-    def _end_time(self, gen: int) -> float | None:
-        if self._video_end is None or self._video_end[0] != gen:
-            return None
-        end = self._video_end[1]
-        if self._audio is not None:
-            if self._audio_end is None or self._audio_end[0] != gen:
-                return None
-            end = max(end, self._audio_end[1])
-        return end
-
-    # --- decoder hooks (called on the decode threads) -------------------------------------------------
-
-    def decode_error(self, stream: str, message: str) -> None:
-        with self._lock:
-            self._stats["decode_errors"] += 1
-            count = self._stats["decode_errors"]
-            now = time.monotonic()
-            if count <= ERROR_EVENTS_IN_FULL or now - self._last_error_event >= 1.0:
-                self._last_error_event = now
-                self._transport.notify(
-                    "error", reason="corrupt_packet", fatal=False, stream=stream, count=count, message=message
-                )
-
-    def reached_end(self, stream: str, generation: int, end_t: float, truncated: str | None) -> None:
-        with self._lock:
-            if generation != self._generation:
-                return
-            if stream == "video":
-                self._video_end = (generation, end_t)
-            else:
-                self._audio_end = (generation, end_t)
-            if truncated and self._truncated is None:
-                self._truncated = truncated
-                self._end_reason = "truncated"
-                self._transport.notify(
-                    "error",
-                    reason="truncated",
-                    fatal=False,
-                    stream=stream,
-                    ends_at=round(end_t, 3),
-                    message=truncated,
-                )
-            elif truncated:
-                self._end_reason = "truncated"
-
-    def fatal(self, reason: str, message: str) -> None:
-        with self._lock:
-            self._fatal_locked(reason, message)
-
-    def _fatal_locked(self, reason: str, message: str) -> None:
-        if self.state in (S.ERROR, S.CLOSED):
-            return
-        self._clock.hold(self._clock.now())
-        self._transport.transition(S.ERROR, reason=reason, message=message, fatal=True)
-        for dec in (self._video, self._audio):
-            if dec is not None:
-                dec.stop()
-
 
 # --- helpers ----------------------------------------------------------------------------------------------
 
@@ -472,4 +399,3 @@ def _factor(name: str, value: object, lo: float, hi: float) -> float:
     if not isinstance(value, int | float) or not lo <= value <= hi:
         raise ValueError(f"{name}: expected {lo:g}..{hi:g}, got {value!r}")
     return float(value)
-
