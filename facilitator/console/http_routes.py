@@ -97,17 +97,17 @@ class HttpRoutes:
             t = float(request.query.get("t", "0"))
         except ValueError:
             raise web.HTTPBadRequest(text="t: expected seconds") from None
+
+        def jpeg() -> bytes:  # decoded and encoded off the event loop, which reads the pages' STOP NOW
+            buf = io.BytesIO()
+            self.frames.get(film.path, t, stereo=film.stereo, width=640).save(buf, "JPEG", quality=80)
+            return buf.getvalue()
+
         try:
-            image = await asyncio.get_running_loop().run_in_executor(
-                self._pool, lambda: self.frames.get(film.path, t, stereo=film.stereo, width=640)
-            )
+            body = await asyncio.get_running_loop().run_in_executor(self._pool, jpeg)
         except FrameError as exc:
             raise web.HTTPNotFound(text=str(exc)) from None
-        buf = io.BytesIO()
-        image.save(buf, "JPEG", quality=80)
-        return web.Response(
-            body=buf.getvalue(), content_type="image/jpeg", headers={"Cache-Control": "max-age=60"}
-        )
+        return web.Response(body=body, content_type="image/jpeg", headers={"Cache-Control": "max-age=60"})
 
     async def _report_file(self, request: web.Request) -> web.FileResponse:
         name = request.match_info["name"]

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable
+from concurrent.futures import Future
 from typing import Any, Protocol
 
 from player import protocol as P
+
+from .urgent import UrgentSender
 
 EventCallback = Callable[[dict[str, Any]], None]
 
@@ -51,7 +54,8 @@ class ClientLink:
     """A `PlayerLink` over `facilitator.client.PlayerClient`.
 
     Welfare commands go over a second connection of their own, so a stop never queues behind a slow command
-    (a film load, a report query) on the main one.
+    (a film load, a report query) on the main one; the console's event loop hands the pages' ones to the
+    link's urgent sender thread (:meth:`submit`, see `facilitator.console.urgent`).
     """
 
     def __init__(
@@ -70,6 +74,7 @@ class ClientLink:
         self.name = name or client.player or client.endpoint
         self._poses: dict[str, list[tuple[float, ...]]] = {}
         self._max_poses = max_poses
+        self._sender: UrgentSender | None = None
 
     def start(self, on_event: EventCallback, on_pose: EventCallback) -> None:
         def pose(msg: dict[str, Any]) -> None:
@@ -103,19 +108,37 @@ class ClientLink:
             # Connect and finish the CURVE handshake now, so the first stop does not pay for it.
             with contextlib.suppress(ClientError):
                 self.urgent.request("ping", {"cid": self.urgent.cid}, timeout=2.0, retries=0)
+        if self.urgent is not None and self._sender is None:
+            # Thread ownership: the sender thread (console-urgent-<player>) sends the pages' urgent commands
+            # on self.urgent from here on; it ends in close().
+            self._sender = UrgentSender(self.urgent, self.name)
+
+    def submit(self, cmd: str, args: dict[str, Any]) -> Future | None:
+        """An urgent command handed to the urgent sender thread (returns at once; the future's result is
+        the command's, its error a LinkError); None when this link has no urgent sender (not started, no
+        urgent connection, or not an urgent command)."""
+        sender = self._sender
+        if sender is None or cmd not in P.URGENT_COMMANDS:
+            return None
+        out: Future = Future()
+
+        def settle(fut: Future) -> None:
+            try:
+                out.set_result(_result(fut.result()))
+            except Exception as exc:
+                out.set_exception(_link_error(exc))
+
+        sender.submit(cmd, args).add_done_callback(settle)
+        return out
 
     def command(self, cmd: str, args: dict[str, Any]) -> dict[str, Any]:
-        from facilitator.client import CommandFailed, RequestTimeout
-
         urgent = cmd in P.URGENT_COMMANDS and self.urgent is not None
         conn = self.urgent if urgent else self.client
         try:
             result = conn.request(cmd, args)
-        except CommandFailed as exc:
-            raise LinkError(exc.code, exc.message) from None
-        except RequestTimeout as exc:
-            raise LinkError("timeout", str(exc)) from None
-        return result if isinstance(result, dict) else {"value": result}
+        except Exception as exc:
+            raise _link_error(exc) from None
+        return _result(result)
 
     def state(self) -> dict[str, Any]:
         return dict(self.client.state)
@@ -160,6 +183,23 @@ class ClientLink:
         return events, poses
 
     def close(self) -> None:
+        if self._sender is not None:
+            self._sender.close()
         for conn in (self.urgent, self.client):
             if conn is not None:
                 conn.close()
+
+
+def _result(result: Any) -> dict[str, Any]:
+    return result if isinstance(result, dict) else {"value": result}
+
+
+def _link_error(exc: Exception) -> Exception:
+    """The client's CommandFailed or RequestTimeout as a LinkError; anything else as it is."""
+    from facilitator.client import CommandFailed, RequestTimeout
+
+    if isinstance(exc, CommandFailed):
+        return LinkError(exc.code, exc.message)
+    if isinstance(exc, RequestTimeout):
+        return LinkError("timeout", str(exc))
+    return exc

@@ -77,9 +77,8 @@ class ConsoleServer(HttpRoutes, PlayerState):
         self._thread: threading.Thread | None = None
         self._ready = threading.Event()
         self._stop: asyncio.Event | None = None
+        # urgent commands (welfare) never wait for a worker here: each link's urgent sender thread sends them
         self._pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="console-cmd")
-        # urgent commands (welfare) never wait for a worker behind slow ones (loads, reports, a lost player)
-        self._urgent_pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="console-urgent")
         self._error: BaseException | None = None
         self._tasks: set[asyncio.Future] = set()
         self.group = group  # facilitator.console.group.GroupConsole: the group page (/group), or None
@@ -117,7 +116,6 @@ class ConsoleServer(HttpRoutes, PlayerState):
         if self._thread is not None:
             self._thread.join(10)
         self._pool.shutdown(wait=False, cancel_futures=True)
-        self._urgent_pool.shutdown(wait=False, cancel_futures=True)
 
     def _run_thread(self) -> None:
         try:
@@ -204,6 +202,8 @@ class ConsoleServer(HttpRoutes, PlayerState):
                 if kind == "take_over":
                     self.tabs.take_over(ws)
                     await self._tabs_changed()
+                elif kind == "cmd" and data.get("cmd") in P.URGENT_COMMANDS:
+                    self._urgent_command(ws, data)  # on its way to the player before this returns
                 elif kind == "cmd":
                     self._spawn(self._page_command(ws, data))
                 elif kind == "settings":
@@ -260,16 +260,35 @@ class ConsoleServer(HttpRoutes, PlayerState):
     async def _broadcast(self, msg: dict[str, Any]) -> None:
         await pages.broadcast(self._sockets, msg)
 
-    async def _page_command(self, ws: web.WebSocketResponse, data: dict[str, Any]) -> None:
+    def _urgent_command(self, ws: web.WebSocketResponse, data: dict[str, Any]) -> None:
+        """A page's urgent command (STOP NOW): checked and handed to the player's urgent sender thread right
+        here, in the turn that read it (no task, no executor in front of it); the reply follows."""
+        cmd = str(data["cmd"])
+        args = data.get("args") if isinstance(data.get("args"), dict) else {}
+        sent = None
+        if not self.read_only and self.tabs.may(ws, cmd, args):
+            submit = getattr(self.players[self.selected].link, "submit", None)
+            sent = submit(cmd, args) if submit is not None else None
+        if sent is None:  # refused, or a link without an urgent sender: the usual path says why
+            self._spawn(self._page_command(ws, data))
+            return
+        self._spawn(self._page_command(ws, data, asyncio.wrap_future(sent)))
+
+    async def _page_command(
+        self, ws: web.WebSocketResponse, data: dict[str, Any], sent: asyncio.Future | None = None
+    ) -> None:
+        """Carry out a page's command and send its reply (``sent``: an urgent one already on its way)."""
         rid = str(data.get("id", ""))[:64]
         cmd = data.get("cmd")
         args = data.get("args") if isinstance(data.get("args"), dict) else {}
         try:
-            if self.read_only and cmd not in ("report", "status"):
+            if sent is not None:
+                result = _as_dict(await sent)
+            elif self.read_only and cmd not in ("report", "status"):
                 raise LinkError("forbidden", "this console is read-only (observer)")
-            if not self.tabs.may(ws, cmd, args):
+            elif not self.tabs.may(ws, cmd, args):
                 raise session_flow.refuse_other_tab(cmd)
-            if cmd in LOCAL_COMMANDS:
+            elif cmd in LOCAL_COMMANDS:
                 result = await self._local_command(str(cmd), args)
             elif cmd in P.PAGE_COMMANDS:
                 result = await self.command(str(cmd), args)
@@ -286,10 +305,12 @@ class ConsoleServer(HttpRoutes, PlayerState):
     async def command(self, cmd: str, args: dict[str, Any], player: str | None = None) -> dict[str, Any]:
         """Send a protocol command to a player (the selected one by default) and wait for its answer."""
         view = self.players[player or self.selected]
-        loop = asyncio.get_running_loop()
-        pool = self._urgent_pool if cmd in P.URGENT_COMMANDS else self._pool
-        result = await loop.run_in_executor(pool, view.link.command, cmd, args)
-        return result if isinstance(result, dict) else {"value": result}
+        submit = getattr(view.link, "submit", None)
+        sent = submit(cmd, args) if submit is not None else None  # urgent: the link's own sender thread
+        if sent is not None:
+            return _as_dict(await asyncio.wrap_future(sent))
+        result = await asyncio.get_running_loop().run_in_executor(self._pool, view.link.command, cmd, args)
+        return _as_dict(result)
 
     async def _local_command(self, cmd: str, args: dict[str, Any]) -> dict[str, Any]:
         view = self.players[self.selected]
@@ -328,3 +349,7 @@ class ConsoleServer(HttpRoutes, PlayerState):
         return {"url": f"/reports/{name}", "path": str(path.resolve())}
 
     # ------------------------------------------------------------------ player callbacks (on the loop)
+
+
+def _as_dict(result: Any) -> dict[str, Any]:
+    return result if isinstance(result, dict) else {"value": result}
