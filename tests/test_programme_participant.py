@@ -118,8 +118,10 @@ def test_a_participant_answers_one_question_at_a_time(rig) -> None:
 
 def test_the_programme_page_counts_the_answers(rig) -> None:
     page = rig["page"]
-    page.goto(rig["url"])  # the console links both pages from its live step
-    hrefs = page.eval_on_selector_all("#step-live a.btn", "links => links.map(a => a.getAttribute('href'))")
+    page.goto(rig["url"])  # the console links both pages from its session flow's steps
+    hrefs = page.eval_on_selector_all(
+        "#step-before a.btn, #step-live a.btn, #step-after a.btn", "as => as.map(a => a.getAttribute('href'))"
+    )
     assert {"participant?phase=pre", "participant?phase=post", "programme"} <= set(hrefs)
     response = page.goto(urljoin(rig["url"], "programme"))
     assert response.status == 200

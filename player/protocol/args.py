@@ -92,9 +92,9 @@ def tags(v: Any, where: str) -> list[str]:
 
 def label(v: Any, where: str) -> str:
     """A site or cohort label (``session.start``): where and with whom a programme ran, never a person.
-    1..40 letters, digits, spaces and . ' / - _, starting and ending with a letter or digit; no run of 7
-    digits (a phone number is not a label) and no @ (nor an e-mail address)."""
-    if not isinstance(v, str) or not _LABEL_RE.fullmatch(v) or re.search(r"\d{7}", v):
+    1..40 letters, digits, spaces and . ' / - _, starting and ending with a letter or digit; no 7 digits in a
+    row, spaces between them or not (a phone number is not a label), and no @ (nor an e-mail address)."""
+    if not isinstance(v, str) or not _LABEL_RE.fullmatch(v) or re.search(r"(?:\d ?){7}", v):
         what = f"a label of 1..{LABEL_MAX} letters, digits, spaces, . ' / - _ (no phone number)"
         raise _bad(where, what, v)
     return v

@@ -4,7 +4,7 @@
 const STALE_AFTER_S = 2.0;   // player quiet for longer than this: amber (heartbeats come every second)
 const LOST_AFTER_S = 3.0;    // and this: red, "lost"
 const TRAIL_S = 4.0;         // seconds of gaze trail drawn on the live picture
-const STEPS = ["setup", "warnings", "preflight", "consent", "live", "ended"];
+const STEPS = ["setup", "warnings", "preflight", "consent", "before", "live", "after", "ended"];
 
 const S = {
   ws: null, wsOpen: false, lastServerMsg: 0, lastHealthAt: 0, nextId: 1, pending: new Map(),
@@ -42,7 +42,8 @@ function onMessage(msg) {
       renderSetup(); renderQuickTags();
       $("auto-pause").checked = !!msg.config.auto_pause;
       if (msg.state) applyState(msg.state);
-      S.notes.clear(); $("log").innerHTML = "";
+      S.notes.clear(); $("log").innerHTML = ""; questionnaireReset();
+      if (S.filmId || S.state.film) loadFlow(S.filmId || S.state.film);
       for (const ev of msg.events || []) onEvent(ev, true);
       if (msg.health) applyHealth(msg.health);
       resumeFlow();
@@ -71,12 +72,9 @@ function applyState(st) {
   if (st.film && !S.filmId) S.filmId = st.film;
   // A session running on the player (started by another console, or before this page loaded): follow it.
   if (st.session && st.session.active && S.step === "setup") { S.filmId = st.film || S.filmId; showStep("live"); }
-  renderSoon();
+  renderStatus();
+  renderInterrupted();
 }
-
-/* State and health arrive many times a second: drawn once, on the next tick (10 Hz), never per message, so
-   the page's main thread stays free for a press on STOP NOW. */
-function renderSoon() { S.renderDue = true; }
 
 /* One tab drives the session; another tab of this console is read-only (STOP NOW excepted) until it takes over. */
 function applyTabs(msg) {
@@ -118,7 +116,7 @@ async function purgeSessions() {
   } catch (e) { $("purge-msg").className = "msg"; $("purge-msg").textContent = `Purge failed: ${e.message}`; }
 }
 
-function applyHealth(h) { S.health = h; S.lastHealthAt = performance.now(); renderSoon(); }
+function applyHealth(h) { S.health = h; S.lastHealthAt = performance.now(); renderStatus(); }
 
 /* Media time now, extrapolated from the last state while the player is playing and the link is live. */
 function mediaNow() {
@@ -146,38 +144,34 @@ function notRecording() { return Boolean(S.health.log) && S.health.log !== "ok";
 
 /* ---------- status bar ---------- */
 
-/* Written only when it changes: a write of the same text still costs the page a layout. */
-function setText(el, text) { if (el.textContent !== text) el.textContent = text; }
-function setCls(el, cls) { if (el.className !== cls) el.className = cls; }
-
 function renderStatus() {
   const age = linkAge();
   const conn = $("conn");
   const who = S.health.player_name ? `${S.health.player_name}: ` : "";
-  if (!S.wsOpen) { setCls(conn, "pill bad"); setText(conn, "Console offline"); }
-  else if (!S.health.connected && S.health.age_s === null) { setCls(conn, "pill bad"); setText(conn, `${who}not connected`); }
-  else if (age < STALE_AFTER_S && notRecording()) { setCls(conn, "pill bad"); setText(conn, `${who}live, NOT RECORDING`); }
-  else if (age < STALE_AFTER_S) { setCls(conn, "pill ok"); setText(conn, `${who}live`); }
-  else if (age < LOST_AFTER_S) { setCls(conn, "pill warn"); setText(conn, `${who}delayed ${age.toFixed(1)} s`); }
+  if (!S.wsOpen) { conn.className = "pill bad"; conn.textContent = "Console offline"; }
+  else if (!S.health.connected && S.health.age_s === null) { conn.className = "pill bad"; conn.textContent = `${who}not connected`; }
+  else if (age < STALE_AFTER_S && notRecording()) { conn.className = "pill bad"; conn.textContent = `${who}live, NOT RECORDING`; }
+  else if (age < STALE_AFTER_S) { conn.className = "pill ok"; conn.textContent = `${who}live`; }
+  else if (age < LOST_AFTER_S) { conn.className = "pill warn"; conn.textContent = `${who}delayed ${age.toFixed(1)} s`; }
   else {
-    setCls(conn, "pill bad");
-    setText(conn, Number.isFinite(age) ? `${who}LOST ${age.toFixed(0)} s` : `${who}LOST`);
+    conn.className = "pill bad";
+    conn.textContent = Number.isFinite(age) ? `${who}LOST ${age.toFixed(0)} s` : `${who}LOST`;
   }
   document.body.classList.toggle("stale", !(age < STALE_AFTER_S));
   const rec = $("rec");
   rec.classList.toggle("hidden", !notRecording());
-  setText(rec, notRecording() ? `NOT RECORDING: ${LOG_STATES[S.health.log] || S.health.log}` : "");
+  rec.textContent = notRecording() ? `NOT RECORDING: ${LOG_STATES[S.health.log] || S.health.log}` : "";
   const ps = $("pstate");
-  setText(ps, S.state.transport || "–");
-  setCls(ps, "pill " + ({ playing: "ok", paused: "warn", error: "bad" }[S.state.transport] || "muted"));
+  ps.textContent = S.state.transport || "–";
+  ps.className = "pill " + ({ playing: "ok", paused: "warn", error: "bad" }[S.state.transport] || "muted");
   const wl = S.state.welfare || "none";
   const ws = $("welfare-state");
   ws.classList.toggle("hidden", wl === "none");
-  setCls(ws, `pill ${wl === "none" ? "hidden" : "welfare-" + wl}`);
-  setText(ws, wl === "stop" ? "STOPPED: viewer sees the calm scene" : wl === "soften" ? "Softened" : "");
+  ws.className = `pill ${wl === "none" ? "hidden" : "welfare-" + wl}`;
+  ws.textContent = wl === "stop" ? "STOPPED: viewer sees the calm scene" : wl === "soften" ? "Softened" : "";
   $("w-soften").classList.toggle("active", wl === "soften");
   $("w-stop").classList.toggle("active", wl === "stop");
-  setText($("t-play").firstChild, S.state.transport === "playing" ? "Pause " : "Play ");
+  $("t-play").firstChild.textContent = S.state.transport === "playing" ? "Pause " : "Play ";
   const vol = $("t-volume");
   if (document.activeElement !== vol && typeof S.state.volume === "number") vol.value = Math.round(S.state.volume * 100);
 }
@@ -195,7 +189,9 @@ function showStep(step) {
   });
   if (step === "live") { renderTimeline(); renderPrompts(); renderSubtitles(); }
   if (step === "ended") renderEnded();
-  sessionStorage.setItem("vp-flow", JSON.stringify({ step, film: S.filmId, player: S.playerId }));
+  if (step === "before" || step === "after" || step === "live") renderQuestionSteps();
+  const session = S.state.session && S.state.session.id;
+  sessionStorage.setItem("vp-flow", JSON.stringify({ step, film: S.filmId, player: S.playerId, session }));
 }
 
 function renderEnded() {
@@ -210,10 +206,16 @@ function renderEnded() {
 }
 
 function resumeFlow() {
-  // A session already running on the player (page reloaded, console restarted): straight to the live view.
-  if (S.state.session && S.state.session.active) { S.filmId = S.state.film || S.filmId; showStep("live"); return; }
   let saved = null;
   try { saved = JSON.parse(sessionStorage.getItem("vp-flow") || "null"); } catch (e) { saved = null; }
+  // A session already running on the player (page reloaded, console restarted): straight to the live view,
+  // or back to this session's questionnaire step.
+  if (S.state.session && S.state.session.active) {
+    S.filmId = S.state.film || S.filmId;
+    const same = saved && saved.session === S.state.session.id && ["before", "after"].includes(saved.step);
+    showStep(same ? saved.step : "live");
+    return;
+  }
   if (saved && saved.step === "ended") { S.filmId = saved.film; showStep("ended"); return; }
   if (S.step === "live") { showStep("ended"); return; }
   showStep(S.step === "ended" ? "ended" : "setup");
@@ -332,13 +334,15 @@ async function recordConsent() {
       `Content warnings and audience guidance shown and acknowledged: ${warned || "none in the film"}.`,
   };
   if (who) consent.recorded_by = who;
-  const args = { participant: $("participant").value, consent };
+  const args = { participant: $("participant").value, consent, ...programmeLabels() };
   if (who) args.facilitator = who;
   $("record-consent").disabled = true;
   try {
     await command("session.start", args);
-    showStep("live");
-    $("t-play").focus();
+    rememberProgrammeLabels();
+    const next = afterConsentStep();
+    showStep(next);
+    $(next === "live" ? "t-play" : "before-open").focus();
   } catch (e) {
     $("consent-msg").textContent = `Could not record consent: ${e.message}`;
     consentReady();
@@ -471,6 +475,7 @@ function eventLabel(type) {
 
 function onEvent(ev, replay) {
   const type = ev.type || "";
+  if (type !== "pose") questionnaireEvent(ev, replay);
   if (type === "pose") {
     if (!replay && typeof ev.data?.heading === "number") {
       S.trail.push({ h: ev.data.heading, p: ev.data.pitch, at: performance.now() / 1000,
@@ -539,7 +544,8 @@ function onEvent(ev, replay) {
     label = `session ended (${String(d.reason || "").replace(/_/g, " ")})`;
   }
   if (type.startsWith("facilitator.")) { label = `console ${type.split(".")[1]}: ${d.name || ""}`; cls = "cmd"; }
-  if (type === "session.ended" && !replay && S.step === "live" && d.reason !== "facilitated_session_started") {
+  const inSession = ["before", "live", "after"].includes(S.step);
+  if (type === "session.ended" && !replay && inSession && d.reason !== "facilitated_session_started") {
     showStep("ended");
   }
   logLine(`${label}${mt}`, cls, when);
@@ -724,6 +730,8 @@ function bind() {
   $("to-consent").addEventListener("click", async () => {
     await protocolLoaded;
     if (!$("participant").value) $("participant").value = await newCode();
+    await loadFlow(S.filmId);
+    fillProgrammeLabels();
     showStep("consent"); consentReady(); $("participant").focus();
   });
   $("new-code").addEventListener("click", async () => { $("participant").value = await newCode(); consentReady(); });
@@ -757,6 +765,7 @@ function bind() {
   });
   $("auto-pause").addEventListener("change", (e) => send({ kind: "settings", auto_pause: e.target.checked }));
   $("end-session").addEventListener("click", async () => {
+    if (endGoesToQuestions()) return;  // the questions after the film first (questionnaire.js)
     if (!confirm("End the session? The film stops on the headset.")) return;
     try { await command("session.end", { reason: "ended_by_facilitator" }); showStep("ended"); } catch (e) { logLine(`could not end: ${e.message}`, "welfare"); }
   });
@@ -774,6 +783,7 @@ function bind() {
   $("new-session").addEventListener("click", () => {
     S.filmId = null; S.notes.clear(); S.promptsUsed.clear(); promptChapter = null; $("participant").value = "";
     for (const id of ["c-agree", "c-stop"]) $(id).checked = false;
+    for (const id of ["before-reason", "after-reason"]) $(id).value = "";
     $("report-link").classList.add("hidden"); $("report-msg").textContent = "";
     renderSetup(); renderNotes(); showStep("setup");
   });
@@ -787,8 +797,7 @@ const TICK_MS = 100;
 function tick() {
   const t = mediaNow();
   const age = linkAge();
-  if (S.step === "live") drawView();  // reads the layout before this tick writes anything (no forced layout)
-  setText($("clock"), `${fmt(t)}${film() && film().duration ? " / " + fmt(film().duration) : ""}`);
+  $("clock").textContent = `${fmt(t)}${film() && film().duration ? " / " + fmt(film().duration) : ""}`;
   if (S.step === "live") {
     $("tl-head").style.left = pct(t);
     renderCountdown(t);
@@ -796,10 +805,10 @@ function tick() {
     const cur = f ? (f.chapters.filter((c) => c.start <= t).pop() || {}).id : null;
     if (cur !== S.lastChapter) { S.lastChapter = cur; if (promptChapter === null) renderPrompts(); }
     updateFrame(t);
-    if (S.pinnedT === null) setText($("note-at"), `at ${fmt(t)}`);
+    drawView();
+    if (S.pinnedT === null) $("note-at").textContent = `at ${fmt(t)}`;
   }
-  if (S.renderDue) { S.renderDue = false; renderStatus(); renderInterrupted(); }
-  else if (!Number.isFinite(age) || age >= STALE_AFTER_S) renderStatus();
+  if (!Number.isFinite(age) || age >= STALE_AFTER_S) renderStatus();
   else if (document.body.classList.contains("stale")) renderStatus();
 }
 
