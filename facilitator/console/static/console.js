@@ -72,9 +72,12 @@ function applyState(st) {
   if (st.film && !S.filmId) S.filmId = st.film;
   // A session running on the player (started by another console, or before this page loaded): follow it.
   if (st.session && st.session.active && S.step === "setup") { S.filmId = st.film || S.filmId; showStep("live"); }
-  renderStatus();
-  renderInterrupted();
+  renderSoon();
 }
+
+/* State and health arrive many times a second: drawn once, on the next tick (10 Hz), never per message, so
+   the page's main thread stays free for a press on STOP NOW. */
+function renderSoon() { S.renderDue = true; }
 
 /* One tab drives the session; another tab of this console is read-only (STOP NOW excepted) until it takes over. */
 function applyTabs(msg) {
@@ -116,7 +119,7 @@ async function purgeSessions() {
   } catch (e) { $("purge-msg").className = "msg"; $("purge-msg").textContent = `Purge failed: ${e.message}`; }
 }
 
-function applyHealth(h) { S.health = h; S.lastHealthAt = performance.now(); renderStatus(); }
+function applyHealth(h) { S.health = h; S.lastHealthAt = performance.now(); renderSoon(); }
 
 /* Media time now, extrapolated from the last state while the player is playing and the link is live. */
 function mediaNow() {
@@ -144,34 +147,38 @@ function notRecording() { return Boolean(S.health.log) && S.health.log !== "ok";
 
 /* ---------- status bar ---------- */
 
+/* Written only when it changes: a write of the same text still costs the page a layout. */
+function setText(el, text) { if (el.textContent !== text) el.textContent = text; }
+function setCls(el, cls) { if (el.className !== cls) el.className = cls; }
+
 function renderStatus() {
   const age = linkAge();
   const conn = $("conn");
   const who = S.health.player_name ? `${S.health.player_name}: ` : "";
-  if (!S.wsOpen) { conn.className = "pill bad"; conn.textContent = "Console offline"; }
-  else if (!S.health.connected && S.health.age_s === null) { conn.className = "pill bad"; conn.textContent = `${who}not connected`; }
-  else if (age < STALE_AFTER_S && notRecording()) { conn.className = "pill bad"; conn.textContent = `${who}live, NOT RECORDING`; }
-  else if (age < STALE_AFTER_S) { conn.className = "pill ok"; conn.textContent = `${who}live`; }
-  else if (age < LOST_AFTER_S) { conn.className = "pill warn"; conn.textContent = `${who}delayed ${age.toFixed(1)} s`; }
+  if (!S.wsOpen) { setCls(conn, "pill bad"); setText(conn, "Console offline"); }
+  else if (!S.health.connected && S.health.age_s === null) { setCls(conn, "pill bad"); setText(conn, `${who}not connected`); }
+  else if (age < STALE_AFTER_S && notRecording()) { setCls(conn, "pill bad"); setText(conn, `${who}live, NOT RECORDING`); }
+  else if (age < STALE_AFTER_S) { setCls(conn, "pill ok"); setText(conn, `${who}live`); }
+  else if (age < LOST_AFTER_S) { setCls(conn, "pill warn"); setText(conn, `${who}delayed ${age.toFixed(1)} s`); }
   else {
-    conn.className = "pill bad";
-    conn.textContent = Number.isFinite(age) ? `${who}LOST ${age.toFixed(0)} s` : `${who}LOST`;
+    setCls(conn, "pill bad");
+    setText(conn, Number.isFinite(age) ? `${who}LOST ${age.toFixed(0)} s` : `${who}LOST`);
   }
   document.body.classList.toggle("stale", !(age < STALE_AFTER_S));
   const rec = $("rec");
   rec.classList.toggle("hidden", !notRecording());
-  rec.textContent = notRecording() ? `NOT RECORDING: ${LOG_STATES[S.health.log] || S.health.log}` : "";
+  setText(rec, notRecording() ? `NOT RECORDING: ${LOG_STATES[S.health.log] || S.health.log}` : "");
   const ps = $("pstate");
-  ps.textContent = S.state.transport || "–";
-  ps.className = "pill " + ({ playing: "ok", paused: "warn", error: "bad" }[S.state.transport] || "muted");
+  setText(ps, S.state.transport || "–");
+  setCls(ps, "pill " + ({ playing: "ok", paused: "warn", error: "bad" }[S.state.transport] || "muted"));
   const wl = S.state.welfare || "none";
   const ws = $("welfare-state");
   ws.classList.toggle("hidden", wl === "none");
-  ws.className = `pill ${wl === "none" ? "hidden" : "welfare-" + wl}`;
-  ws.textContent = wl === "stop" ? "STOPPED: viewer sees the calm scene" : wl === "soften" ? "Softened" : "";
+  setCls(ws, `pill ${wl === "none" ? "hidden" : "welfare-" + wl}`);
+  setText(ws, wl === "stop" ? "STOPPED: viewer sees the calm scene" : wl === "soften" ? "Softened" : "");
   $("w-soften").classList.toggle("active", wl === "soften");
   $("w-stop").classList.toggle("active", wl === "stop");
-  $("t-play").firstChild.textContent = S.state.transport === "playing" ? "Pause " : "Play ";
+  setText($("t-play").firstChild, S.state.transport === "playing" ? "Pause " : "Play ");
   const vol = $("t-volume");
   if (document.activeElement !== vol && typeof S.state.volume === "number") vol.value = Math.round(S.state.volume * 100);
 }
@@ -797,7 +804,8 @@ const TICK_MS = 100;
 function tick() {
   const t = mediaNow();
   const age = linkAge();
-  $("clock").textContent = `${fmt(t)}${film() && film().duration ? " / " + fmt(film().duration) : ""}`;
+  if (S.step === "live") drawView();  // reads the layout before this tick writes anything (no forced layout)
+  setText($("clock"), `${fmt(t)}${film() && film().duration ? " / " + fmt(film().duration) : ""}`);
   if (S.step === "live") {
     $("tl-head").style.left = pct(t);
     renderCountdown(t);
@@ -805,10 +813,10 @@ function tick() {
     const cur = f ? (f.chapters.filter((c) => c.start <= t).pop() || {}).id : null;
     if (cur !== S.lastChapter) { S.lastChapter = cur; if (promptChapter === null) renderPrompts(); }
     updateFrame(t);
-    drawView();
-    if (S.pinnedT === null) $("note-at").textContent = `at ${fmt(t)}`;
+    if (S.pinnedT === null) setText($("note-at"), `at ${fmt(t)}`);
   }
-  if (!Number.isFinite(age) || age >= STALE_AFTER_S) renderStatus();
+  if (S.renderDue) { S.renderDue = false; renderStatus(); renderInterrupted(); }
+  else if (!Number.isFinite(age) || age >= STALE_AFTER_S) renderStatus();
   else if (document.body.classList.contains("stale")) renderStatus();
 }
 
