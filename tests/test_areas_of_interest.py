@@ -245,3 +245,38 @@ def test_dwell_rows_are_plain_json() -> None:
         {"area": "door", "label": "the child behind the door", "start": 0.0, "end": 10.0, "status": "looked",
          "looked": True, "seconds": 2.0, "first_look_s": 2.0, "tracked_s": 10.0}
     ]  # fmt: skip
+
+
+def test_the_reports_json_form_with_the_sample_librarys_areas(tmp_path, sample_manifest, capsys) -> None:
+    from facilitator.report.cli import main as report_main
+
+    def look(t: float) -> tuple[float, float]:  # the green disc 2-4.5 s, ahead, then the blue one behind
+        return (90.0, 0.0) if 2.0 <= t < 4.5 else (180.0, 0.0) if t >= 5.0 else (0.0, 0.0)
+
+    def export(consent: dict) -> Path:
+        lines = [
+            {"session": "s-1", "seq": 1, "type": "session.started", "utc": "2026-12-01T10:00:00Z",
+             "mono": 99.0, "data": {"participant": "P-7K3Q", "consent": consent}},
+            {"session": "s-1", "seq": 2, "type": "transport.playing", "utc": "2026-12-01T10:00:01Z",
+             "mono": 100.0, "film": "calibration-mono", "media_t": 0.0, "data": {}},
+        ]  # fmt: skip
+        for mono, t, *q in poses(look, 0.0, 6.0):
+            lines.append({"session": "s-1", "type": "pose", "mono": mono, "media_t": t, "data": {"q": q}})
+        path = tmp_path / "s.jsonl"
+        path.write_text("\n".join(json.dumps(x) for x in lines) + "\n", encoding="utf-8")
+        return path
+
+    args = ["--library", str(sample_manifest), "--json"]
+    assert report_main([str(export({"given": True, "pose_capture": True})), *args]) == 0
+    figures = json.loads(capsys.readouterr().out)
+    assert (figures["participant"], figures["head_tracking"]) == ("P-7K3Q", "recorded")
+    got = {
+        a["area"]: tuple(a[k] for k in ("tracked_s", "seconds", "first_look_s", "status"))
+        for a in figures["areas"]
+    }
+    # green disc shown 2-4.5 s, looked at all of it; blue disc (behind, across 180) shown 0-6 s, looked 5-6 s
+    assert got == {"green-disc": (2.5, 2.5, 0.0, "looked"), "blue-disc": (6.0, 1.0, 5.0, "looked")}
+    assert report_main([str(export({"given": True, "pose_capture": False})), *args]) == 0
+    figures = json.loads(capsys.readouterr().out)
+    assert figures["head_tracking"] == NOT_RECORDED
+    assert [(a["status"], a["seconds"]) for a in figures["areas"]] == [(NOT_RECORDED, None)] * 2

@@ -1,14 +1,17 @@
-"""`viewpoint-facilitator report SESSION -o report.html`: write a session's report."""
+"""`viewpoint-facilitator report SESSION -o report.html`: a session's report (`--json`: its figures)."""
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
 from typing import Any
 
+from facilitator.report.aoi import NOT_RECORDED, dwell_rows, session_dwell
 from facilitator.report.frames import FrameCache
 from facilitator.report.html import write_report
+from facilitator.report.model import summarise
 from facilitator.report.sources import SourceError, from_jsonl, from_player_log, from_store
 
 HELP = "write a session's report: one self-contained HTML file that prints to PDF"
@@ -31,6 +34,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument(
         "--library", type=Path, default=None, help="film library manifest (adds chapters and pictures)"
+    )
+    p.add_argument(
+        "--json",
+        action="store_true",
+        help="print the session's figures as one JSON object (areas of interest included) instead of HTML",
     )
     src = p.add_mutually_exclusive_group()
     src.add_argument("--log", type=Path, default=None, help="read a player's session log (SQLite) directly")
@@ -124,12 +132,35 @@ def run(args: argparse.Namespace) -> int:
     except SourceError as exc:
         print(f"viewpoint-facilitator report: {exc}", file=sys.stderr)
         return 2
+    if getattr(args, "json", False):
+        print(json.dumps(session_figures(events, poses, film), indent=2))
+        return 0
     session = next((e.get("session") for e in events if e.get("session")), "session")
     out = args.output or Path(f"report-{session}.html")
     path = write_report(events, out, film=film, poses=poses, frames=FrameCache(capacity=32, bucket_s=0.5))
     _remember(args, session, path)
     print(path)
     return 0
+
+
+def session_figures(events: list[dict], poses: list[tuple[float, ...]], film: Any = None) -> dict[str, Any]:
+    """The report's figures as plain JSON values: session facts, and each area of interest of the film
+    (``status``: looked, did not look, not reached, not recorded)."""
+    s = summarise(events, poses, float(getattr(film, "front_heading", 0.0) or 0.0))
+    recorded = bool(s.gaze) and not s.pose_refused
+    return {
+        "session": s.session_id,
+        "film": s.film,
+        "participant": s.participant,
+        "started_utc": s.started_utc.isoformat() if s.started_utc else None,
+        "watched_s": round(s.watched_s, 3),
+        "pauses": s.pauses,
+        "seeks": s.seeks,
+        "welfare_events": len(s.welfare),
+        "notes": len(s.notes),
+        "head_tracking": "recorded" if recorded else NOT_RECORDED,
+        "areas": dwell_rows(session_dwell(s, list(getattr(film, "areas", None) or []))),
+    }
 
 
 def _remember(args: argparse.Namespace, session: str, path: Path) -> None:
