@@ -15,7 +15,6 @@ from facilitator.store import StoreError
 HELP = "programme evaluation: collect session summaries, push them to PostgreSQL, write the programme report"
 PROG = "viewpoint-facilitator programme"
 DEFAULT_DB = "programme.duckdb"
-MANIFEST_NAME = "manifest.yaml"  # the library manifest looked for beside programme.yaml
 
 
 class Refused(Exception):
@@ -157,8 +156,10 @@ def _library(args: argparse.Namespace, programme_path: str) -> Path | None:
     """--library, else the library manifest beside programme.yaml (its films' areas of interest)."""
     if args.library is not None:
         return args.library
-    beside = Path(programme_path).with_name(MANIFEST_NAME) if programme_path else None
-    if beside is not None and beside.is_file():
+    from .collect import library_beside
+
+    beside = library_beside(programme_path)
+    if beside is not None:
         return beside
     print(f"{PROG}: no library manifest (--library): areas of interest are not measured", file=sys.stderr)
     return None

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from content_manifest.model import Area
+from content_manifest.model import Area, ManifestError
 from facilitator.store import FacilitatorStore, StoreError
 
 from .definition import Programme
@@ -18,6 +18,9 @@ class Collected:
     sessions: int = 0
     answers: int = 0
     skipped: list[str] = field(default_factory=list)
+
+
+MANIFEST_NAME = "manifest.yaml"  # the library manifest looked for beside programme.yaml
 
 
 @dataclass
@@ -42,6 +45,12 @@ def film_facts(library: Path | None) -> FilmFacts:
     )
 
 
+def library_beside(programme_path: str | Path | None) -> Path | None:
+    """The library manifest (``manifest.yaml``) beside a programme.yaml, if there is one."""
+    beside = Path(programme_path).with_name(MANIFEST_NAME) if programme_path else None
+    return beside if beside is not None and beside.is_file() else None
+
+
 def collect_store(
     target: ProgrammeStore,
     source: Path,
@@ -53,11 +62,16 @@ def collect_store(
     include_text: bool = False,
     batch: int = 500,
 ) -> Collected:
-    """Summarise every facilitated session of a facilitator store into ``target`` (again: replaced)."""
+    """Summarise every facilitated session of a facilitator store into ``target`` (again: replaced).
+    ``films``: the library's facts; by default those of the manifest beside programme.yaml, if it loads."""
     if not source.is_file():
         raise StoreError(f"{source}: no facilitator store here")
     store = FacilitatorStore(source)
-    films = films or FilmFacts()
+    if films is None:
+        try:
+            films = film_facts(library_beside(programme.path))
+        except (ManifestError, OSError):
+            films = FilmFacts()  # an unreadable library: no areas measured (`programme collect` says why)
     done = Collected()
     rows: dict[str, list[tuple]] = {}
     try:

@@ -10,7 +10,7 @@ from typing import Any
 
 from facilitator.store import FacilitatorStore
 
-from .collect import collect_store, film_facts
+from .collect import collect_store, film_facts, library_beside
 from .definition import EXAMPLE, Programme, load_programme
 from .figures import Filters, figures
 from .report import write_report
@@ -85,8 +85,7 @@ def write_demo_programme_report(
         store.close()
     target = ProgrammeStore(folder / "programme.duckdb")
     try:
-        library = Path(programme_path).with_name("manifest.yaml")  # the library beside programme.yaml
-        films = film_facts(library if library.is_file() else None)
+        films = film_facts(library_beside(programme_path))  # the areas of interest of the library's films
         done = collect_store(target, folder / "store.sqlite", programme, site="demo", films=films)
         figs = figures(target.con, Filters())
     finally:
