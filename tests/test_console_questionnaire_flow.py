@@ -109,6 +109,7 @@ def rig(tmp_path_factory, sample_manifest):
                            report_dir=work / "reports")  # fmt: skip
     server.participant.programme = load_programme(work / "programme.yaml")
     server.participant.site, server.participant.cohort = "Leeds North", "2026 spring"
+    server.participant.store_path = store.path
     url = server.start()
     try:
         yield {"server": server, "player": player, "link": link, "url": url, "store": store}
@@ -258,6 +259,22 @@ def test_the_questionnaire_steps_in_the_session_flow(rig):
         assert not [e for e in events if e["type"] == "questionnaire.answered"]
         started = _started(rig, code)
         assert (started["data"]["site"], started["data"]["cohort"]) == ("Leeds North", "Cohort B")
+        # the programme page's headline figures, for this session's site and cohort
+        wait_for(lambda: len([r for r in _collected(rig) if r[0] in codes]) == 2, 20)
+        with page.expect_popup() as popup_info:
+            page.click("#ended-programme")
+        figures = popup_info.value
+        figures.wait_for_load_state()
+        assert "site=Leeds+North&cohort=Cohort+B" in figures.url
+        body = figures.inner_text("body")
+        assert "site: Leeds North; cohort: Cohort B" in body
+        headline = ["2", "sessions", "2", "participants", "1", "sites", "2", "films", "50.00", "%", "completed"]
+        assert figures.inner_text(".big").split() == headline, body[:400]
+        agreed = "100% of 1 agreed with “I understand the impact on children.” before the film (1 of 1)."
+        assert agreed in body
+        figures.close()
+        bad = page.request.get(rig["url"].split("?")[0] + "programme?site=jane%40example.org")
+        assert bad.status == 400 and bad.text().startswith("site: expected a label")
         assert errors == []
     # programme collect takes them from session.started
 

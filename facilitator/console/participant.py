@@ -20,6 +20,7 @@ from facilitator.console.link import LinkError
 from facilitator.programme.definition import Programme, ProgrammeError, builtin_programme, load_programme
 from facilitator.programme.instruments import PHASES
 from facilitator.store import StoreError
+from player import protocol as P
 
 log = logging.getLogger("viewpoint.console")
 MAX_BODY = 8 * 1024
@@ -136,28 +137,37 @@ class ParticipantDesk:
             return web.json_response({"error": exc.message, "code": exc.code}, status=409)
         return web.json_response({"ok": True, **result})
 
-    def programme_html(self) -> str:
-        """The programme report of the facilitator store's sessions (built afresh: a store holds few)."""
+    def programme_html(self, sites: tuple[str, ...] = (), cohorts: tuple[str, ...] = ()) -> str:
+        """The programme report of the facilitator store's sessions (built afresh: a store holds few), of the
+        given sites and cohorts if any. A session whose session.started has no labels counts under the
+        console's own (--site, --cohort)."""
         from facilitator.programme.collect import collect_store
         from facilitator.programme.figures import Filters, figures
         from facilitator.programme.report import build_html
         from facilitator.programme.store import ProgrammeStore
 
+        filters = Filters(sites=sites, cohorts=cohorts)
         store = ProgrammeStore(None)
         try:
-            collect_store(store, Path(self.store_path or ""), self.programme, site="this laptop")
-            figs = figures(store.con, Filters())
+            site = self.site or "this laptop"
+            collect_store(store, Path(self.store_path or ""), self.programme, site=site, cohort=self.cohort)
+            figs = figures(store.con, filters)
         finally:
             store.close()
         title = self.programme.title or "Programme"
-        return build_html(figs, title=title, filters=Filters(), source="this laptop's sessions")
+        return build_html(figs, title=title, filters=filters, source="this laptop's sessions")
 
     async def _programme_page(self, request: web.Request) -> web.Response:
         if self.store_path is None:
             return web.Response(status=404, text="No facilitator store: the programme page needs one.")
+        try:  # ?site=&cohort=: the sessions of those labels (by the label rule), each may repeat
+            sites = tuple(P.label(v, "site") for v in request.query.getall("site", []))
+            cohorts = tuple(P.label(v, "cohort") for v in request.query.getall("cohort", []))
+        except P.ProtocolError as exc:
+            return web.Response(status=400, text=exc.message)
         loop = asyncio.get_running_loop()
         try:
-            text = await loop.run_in_executor(None, self.programme_html)
+            text = await loop.run_in_executor(None, self.programme_html, sites, cohorts)
         except StoreError as exc:
             return web.Response(status=404, text=str(exc))
         headers = {"Content-Security-Policy": security.REPORT_CSP}

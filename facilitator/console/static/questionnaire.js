@@ -161,4 +161,8 @@ function rememberProgrammeLabels() {
   });
   $("after-back").addEventListener("click", () => showStep("live"));
   $("after-end").addEventListener("click", endAfterQuestions);
+  // the programme page for the labels this session was sent with (the page filters by them)
+  $("ended-programme").addEventListener("click", () => {
+    $("ended-programme").href = `programme?${new URLSearchParams(programmeLabels())}`;
+  });
 })();
