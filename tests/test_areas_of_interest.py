@@ -280,3 +280,17 @@ def test_the_reports_json_form_with_the_sample_librarys_areas(tmp_path, sample_m
     figures = json.loads(capsys.readouterr().out)
     assert figures["head_tracking"] == NOT_RECORDED
     assert [(a["status"], a["seconds"]) for a in figures["areas"]] == [(NOT_RECORDED, None)] * 2
+
+
+def test_a_programme_store_with_the_earlier_aoi_table_is_named_not_misread(tmp_path: Path, capsys) -> None:
+    import duckdb
+
+    from facilitator.cli import main
+
+    old = tmp_path / "old.duckdb"
+    con = duckdb.connect(str(old))
+    con.execute("CREATE TABLE aoi(session VARCHAR, film VARCHAR, area VARCHAR, seconds DOUBLE)")
+    con.close()
+    assert main(["programme", "report", "--db", str(old), "-o", str(tmp_path / "r.html")]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "aoi has the columns (session, film, area, seconds) of an earlier" in err[0]

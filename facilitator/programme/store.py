@@ -64,8 +64,24 @@ class ProgrammeStore:
             if not read_only:
                 for t in TABLES.values():
                     self.con.execute(t.ddl("duckdb", keys=self.keys))
+            self._check_columns()
         except duckdb.Error as exc:
             raise ProgrammeStoreError(f"{self.path}: cannot open the programme store ({exc})") from None
+
+    def _check_columns(self) -> None:
+        """A store written by an earlier layout of a table is named, not misread."""
+        sql = (
+            "SELECT column_name FROM information_schema.columns WHERE table_name = ? "
+            "ORDER BY ordinal_position"
+        )
+        for name, t in TABLES.items():
+            have = tuple(r[0] for r in self.con.execute(sql, [name]).fetchall())
+            if have and have != t.names:
+                self.con.close()
+                raise ProgrammeStoreError(
+                    f"{self.path}: table {name} has the columns ({', '.join(have)}) of an earlier "
+                    f"Viewpoint, not ({', '.join(t.names)}): collect into a new programme store"
+                )
 
     # -- writing
 
