@@ -169,9 +169,10 @@ def run(args: argparse.Namespace) -> int:
             def link_factory(target: str) -> ClientLink:  # the group page's "add a paired headset"
                 return ClientLink(home.client(target), home.client(target), name=target, store=store)
 
+            # discover: a paired headset announced on the network (mDNS) can be added from the group page
             group = make_group_console(
                 links, name=args.group or None, library=library, store=store, record_jsonl=args.record,
-                link_factory=link_factory,
+                link_factory=link_factory, discover=args.rehearse is None, paired=home.players,
             )  # fmt: skip
             print(f"group {group.name}: {len(links)} players; the group view is at /group")
         try:

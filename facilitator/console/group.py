@@ -22,6 +22,9 @@ from typing import Any
 from aiohttp import web
 
 from facilitator.console import pages
+from facilitator.console.group_found import GroupFound
+from facilitator.console.group_gaze import GroupGaze
+from facilitator.console.group_notes import GroupNotes
 from facilitator.console.group_safety import GroupSafety
 from facilitator.console.group_text import brief, notice, viewer_alert
 from facilitator.console.library import library_json
@@ -35,8 +38,9 @@ log = logging.getLogger("viewpoint.console.group")
 READ_ONLY_OK = {"report"}
 
 
-class GroupConsole(GroupSafety):
-    """The group page's server side (see module doc). ``links``: member name -> the console's `ClientLink`."""
+class GroupConsole(GroupSafety, GroupGaze, GroupNotes, GroupFound):
+    """The group page's server side (see module doc). ``links``: member name -> the console's `ClientLink`;
+    ``discover``: browse mDNS for headsets to add, matched to pairings by ``paired()`` (group_found.py)."""
 
     def __init__(
         self,
@@ -49,8 +53,15 @@ class GroupConsole(GroupSafety):
         figures_every: float = 10.0,
         state_every: float = 1.0,
         link_factory: Any = None,
+        discover: bool = False,
+        paired: Any = None,
+        gaze_every: float = 0.25,
     ) -> None:
         self.controller = controller
+        self.gaze_every = gaze_every
+        self._gaze_init()
+        self._notes_init()
+        self._found_init(discover, paired)
         self.link_factory = link_factory  # target (paired name or address) -> a ClientLink, for "add"
         self.acknowledged: str | None = None  # the film whose content warnings the facilitator acknowledged
         self._resume_play = False  # the group was playing when STOP ALL came
@@ -65,6 +76,7 @@ class GroupConsole(GroupSafety):
         self._sockets: set[web.WebSocketResponse] = set()
         self._tasks: set[asyncio.Future] = set()
         self._ticker: asyncio.Task | None = None
+        self._gaze_ticker: asyncio.Task | None = None
         self._joined = False
         self._players_announced = len(links)
         self._join_lock = threading.Lock()
@@ -98,10 +110,13 @@ class GroupConsole(GroupSafety):
     async def _on_startup(self, app: web.Application) -> None:
         self._loop = asyncio.get_running_loop()
         self._ticker = asyncio.ensure_future(self._tick())
+        self._gaze_ticker = asyncio.ensure_future(self._gaze_tick())
+        self._spawn(asyncio.to_thread(self.start_discovery))
 
     async def _on_shutdown(self, app: web.Application) -> None:
-        if self._ticker is not None:
-            self._ticker.cancel()
+        for task in (self._ticker, self._gaze_ticker):
+            if task is not None:
+                task.cancel()
         for ws in list(self._sockets):
             with contextlib.suppress(Exception):
                 await ws.close()
@@ -110,6 +125,7 @@ class GroupConsole(GroupSafety):
         """Record the last figures and stop the members' workers (before the players' links close)."""
         with contextlib.suppress(Exception):
             self.record_figures()
+        self.stop_discovery()
         self.controller.close()
 
     # ------------------------------------------------------------------ HTTP and WebSocket
@@ -146,10 +162,14 @@ class GroupConsole(GroupSafety):
 
     def state(self) -> dict[str, Any]:
         """The controller's view plus the page's own facts (warnings acknowledged, a STOP ALL to resume)."""
+        st = self.controller.state()
         return {
-            **self.controller.state(),
+            **st,
             "acknowledged": self.acknowledged,
             "resume_play": self._resume_play,
+            "gaze": self.gaze_state(st["players"]),
+            "notes": list(self.notes),
+            "found": self.found_state(),
         }
 
     def _spawn(self, coro: Any) -> None:
@@ -181,6 +201,14 @@ class GroupConsole(GroupSafety):
                 with contextlib.suppress(Exception):
                     await asyncio.to_thread(self.record_figures)
 
+    async def _gaze_tick(self) -> None:
+        """Each headset's gaze to every page a few times a second (the thumbnails' dots)."""
+        while True:
+            await asyncio.sleep(self.gaze_every)
+            if self._sockets and self._gaze:
+                players = self.controller.state()["players"]
+                await self.broadcast({"kind": "gaze", "gaze": self.gaze_state(players)})
+
     def record_figures(self) -> None:
         """Each member's clock estimate, and the sync figures the console shows, to the group's record."""
         if not self.controller.members:
@@ -211,6 +239,7 @@ class GroupConsole(GroupSafety):
 
     def on_event(self, player: str, ev: dict[str, Any]) -> None:
         """A player's event (on the console's loop): viewer signals and playback errors alert group pages."""
+        self.gaze_event(player, ev)
         if not self._sockets:
             return
         text = viewer_alert(str(ev.get("type", "")), ev.get("data") or {})
@@ -292,6 +321,8 @@ class GroupConsole(GroupSafety):
             return self._safe_point()
         if cmd == "add":
             return self.add_headset(str(args.get("target") or "").strip())
+        if cmd == "note":
+            return self._note(args)
         if cmd == "rejoin":
             return {"player": self._player(args), "result": g.rejoin(self._player(args))}
         if cmd == "start_sessions":
@@ -325,30 +356,6 @@ class GroupConsole(GroupSafety):
             if bad:
                 failed[name] = bad
         return failed
-
-    def add_headset(self, target: str) -> dict[str, Any]:
-        """Add a paired headset to the running group (typed name or address); it is caught up when present."""
-        if not target:
-            raise ValueError("add: args.target: a paired headset's name or address")
-        if target in self.controller.members:
-            raise ValueError(f"add: {target[:40]!r} is in group {self.name} already")
-        if self.link_factory is None:
-            raise LinkError(
-                "unavailable", "this console cannot add headsets (it was started without pairings)"
-            )
-        try:
-            link = self.link_factory(target)
-        except Exception as exc:  # not paired, damaged record
-            raise ValueError(f"add: {target[:40]!r}: {exc}") from None
-
-        def on_event(ev: dict[str, Any]) -> None:
-            if self._loop is not None:
-                self._loop.call_soon_threadsafe(self.on_event, target, ev)
-
-        link.start(on_event=on_event, on_pose=lambda sample: None)
-        self.links[target] = link
-        self.controller.add(target, link.client, subscribe=False)
-        return {"player": target, "endpoint": link.endpoint}
 
     def _start_sessions(self, args: dict[str, Any]) -> dict[str, Any]:
         codes = args.get("participants")

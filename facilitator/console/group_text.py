@@ -70,6 +70,12 @@ def notice(cmd: str, args: dict[str, Any], result: dict[str, Any]) -> str | None
         return f"group skipped to the safe point at {result.get('to', 0):.1f} s"
     if cmd == "ack_warnings":
         return f"content warnings of {result.get('film')} read to the group"
+    if cmd == "note":
+        missed = result.get("missed") or {}
+        who = result.get("player")
+        where = f"note for {who}" if who else f"group note {result.get('id')}"
+        extra = f"; not on {', '.join(sorted(missed))}" if missed else ""
+        return f"{where} written on {len(result.get('delivered') or {})} headset(s){extra}"
     if cmd == "add":
         return f"{result.get('player')} added to the group (joins when it answers)"
     return None

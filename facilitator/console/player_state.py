@@ -85,6 +85,8 @@ class PlayerState:
 
     def _on_pose(self, pid: str, sample: dict[str, Any]) -> None:
         view = self.players[pid]
+        if self.group is not None:  # the group page's gaze thumbnails
+            self.group.on_pose(pid, sample)
         if isinstance(sample.get("media_t"), (int, float)):
             view.state["media_t"] = sample["media_t"]
         if pid != self.selected or not self._sockets:

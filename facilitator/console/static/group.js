@@ -32,6 +32,7 @@ function onMessage(msg) {
       if (msg.state) applyState(msg.state);
       break;
     case "group": applyState(msg.state); break;
+    case "gaze": if (G.state) { G.state.gaze = msg.gaze; renderGaze(); } break;
     case "notice": logLine(msg.text, msg.level || ""); break;
     case "alert":  // a viewer's signal from one headset: stays until dismissed
       logLine(msg.text, msg.level === "welfare" ? "welfare" : "soft");
@@ -53,6 +54,7 @@ function applyReadOnly() {
 function applyState(st) {
   G.state = st; G.stateAt = performance.now(); G.lastStateAt = G.stateAt;
   renderStatus(); renderHeadsets(); renderTimeline();
+  renderGaze(); renderNotes(); renderFound();
 }
 
 function isLive() { return G.wsOpen && (performance.now() - G.lastStateAt) / 1000 < STALE_AFTER_S; }
@@ -140,7 +142,8 @@ function rowFor(tbody, p) {
     `<button class="soft" data-act="soften" title="Dim and lower the volume on this headset only">Soften</button>` +
     `<button class="stop" data-act="stop" title="Fade this headset to the calm scene, mute and pause (only this one)">Stop</button>` +
     `<button class="resume" data-act="resume" title="Back to the film: this headset rejoins the group">Resume</button>` +
-    `<button class="rejoin" data-act="rejoin" title="Bring this headset to where the group is">Rejoin</button></div></td>`;
+    `<button class="rejoin" data-act="rejoin" title="Bring this headset to where the group is">Rejoin</button>` +
+    `<button class="rejoin" data-act="note" title="A note for this participant only">Note</button></div></td>`;
   tr.querySelectorAll("button[data-act]").forEach((b) => {
     b.setAttribute("aria-label", `${b.textContent} ${p.name}`);
     b.addEventListener("click", () => rowAction(p.name, b.dataset.act));
@@ -287,6 +290,127 @@ function renderCountdown(t) {
   showWarningCountdown(el, f, t);
 }
 
+/* ---------- gaze thumbnails, notes, headsets on the network ---------- */
+
+function gazeCard(grid, name) {
+  let fig = grid.querySelector(`figure[data-player="${CSS.escape(name)}"]`);
+  if (fig) return fig;
+  fig = document.createElement("figure");
+  fig.className = "gz"; fig.dataset.player = name;
+  fig.innerHTML = `<div class="gz-pic"><img alt="" hidden><span class="gz-dot" hidden></span><span class="gz-msg"></span></div>` +
+    `<figcaption><b class="gz-name"></b> <span class="num gz-code"></span></figcaption>`;
+  fig.querySelector("img").addEventListener("error", (e) => { e.target.hidden = true; });
+  grid.appendChild(fig);
+  return fig;
+}
+
+function renderGaze() {
+  const grid = $("g-gaze");
+  const players = G.state ? G.state.players : [];
+  const gaze = (G.state && G.state.gaze) || {};
+  const names = new Set(players.map((p) => p.name));
+  grid.querySelectorAll("figure").forEach((f) => { if (!names.has(f.dataset.player)) f.remove(); });
+  for (const p of players) {
+    const fig = gazeCard(grid, p.name);
+    const g = gaze[p.name] || { shared: false, why: "not shared" };
+    fig.querySelector(".gz-name").textContent = p.name;
+    fig.querySelector(".gz-code").textContent = (p.state && p.state.participant) || "";
+    const stopped = p.welfare === "stop";
+    fig.classList.toggle("stopped", stopped);
+    const img = fig.querySelector("img"), dot = fig.querySelector(".gz-dot"), msg = fig.querySelector(".gz-msg");
+    const f = film();
+    // what the viewer sees: the calm scene during a stop, the film otherwise (its frame near the viewer's time)
+    const msgText = stopped ? "STOPPED: calm scene" : !g.shared ? g.why : g.u === null ? "looking outside the picture" : "";
+    if (msg.textContent !== msgText) msg.textContent = msgText;
+    fig.dataset.shared = g.shared ? "yes" : "no";
+    const showPic = g.shared && !stopped && f;
+    if (showPic) {
+      const t = typeof g.media_t === "number" ? g.media_t : (p.state && p.state.media_t) || 0;
+      const src = `api/frame/${encodeURIComponent(f.id)}?t=${Math.round(t / 2) * 2}${location.search.replace("?", "&")}`;
+      if (img.dataset.src !== src) { img.dataset.src = src; img.src = src; img.hidden = false; }
+    } else { img.hidden = true; delete img.dataset.src; }
+    const showDot = showPic && typeof g.u === "number" && typeof g.v === "number";
+    dot.hidden = !showDot;
+    if (showDot) {
+      dot.style.left = `${(g.u * 100).toFixed(2)}%`; dot.style.top = `${(g.v * 100).toFixed(2)}%`;
+      dot.classList.toggle("stale", !!g.stale);
+      dot.title = `${p.name}: heading ${g.heading}°, pitch ${g.pitch}°${g.stale ? ` (${g.age_s} s ago)` : ""}`;
+    }
+  }
+}
+
+function renderNotes() {
+  const sel = $("g-note-for");
+  const players = G.state ? G.state.players : [];
+  const want = ["", ...players.map((p) => p.name)];
+  const have = Array.from(sel.options, (o) => o.value);
+  if (want.join("\n") !== have.join("\n")) {
+    const keep = sel.value;
+    sel.innerHTML = '<option value="">The whole group (every participant\'s log)</option>';
+    for (const p of players) {
+      const o = document.createElement("option"); o.value = p.name; o.textContent = `${p.name} only`; sel.appendChild(o);
+    }
+    sel.value = want.includes(keep) ? keep : "";
+  }
+  const notes = (G.state && G.state.notes) || [];
+  const key = notes.map((n) => `${n.id}|${n.utc}|${n.text}`).join("\n");
+  const ol = $("g-notes");
+  if (ol.dataset.key === key) return;
+  ol.dataset.key = key; ol.innerHTML = "";
+  for (const n of notes) {
+    const li = document.createElement("li");
+    const who = n.player ? `${n.player}${n.participant ? " (" + n.participant + ")" : ""}` : `group ${n.id}`;
+    const missed = Object.keys(n.missed || {});
+    li.dataset.note = n.id || ""; li.dataset.player = n.player || "";
+    li.innerHTML = `<small>${esc(fmt(n.media_t))} · ${esc(who)}</small> ${esc(n.text)}` +
+      (missed.length ? ` <small>(not on ${esc(missed.join(", "))})</small>` : "");
+    ol.appendChild(li);
+  }
+}
+
+function addNote() {
+  const text = $("g-note").value.trim();
+  if (!text) return;
+  const player = $("g-note-for").value;
+  command("note", player ? { player, text } : { text }).then((r) => {
+    $("g-note").value = "";
+    const missed = Object.keys(r.missed || {});
+    if (missed.length) logLine(`note not written on ${missed.join(", ")}: ${Object.values(r.missed).join("; ")}`, "soft");
+  }).catch(fail("note"));
+}
+
+function renderFound() {
+  const found = G.state && G.state.found;
+  const box = $("g-found");
+  box.classList.toggle("hidden", !found || (!found.browsing && !found.error));
+  if (!found) return;
+  $("g-found-msg").textContent = found.error ? `${found.error}: type an address instead.`
+    : !found.players.length ? "Looking for headsets that announce themselves (mDNS)…" : "";
+  const ul = $("g-found-list");
+  const key = JSON.stringify(found.players);
+  if (ul.dataset.key === key) return;
+  ul.dataset.key = key; ul.innerHTML = "";
+  for (const a of found.players) {
+    const li = document.createElement("li");
+    li.dataset.found = a.name;
+    li.innerHTML = `<b>${esc(a.name)}</b> <small>${esc(a.endpoint)}</small> `;
+    if (a.in_group) li.insertAdjacentHTML("beforeend", "<small>in the group</small>");
+    else if (!a.paired_as) li.insertAdjacentHTML("beforeend", `<small>${esc(a.why || "not paired")}</small>`);
+    else {
+      const b = document.createElement("button");
+      b.className = "btn"; b.textContent = "Add"; b.setAttribute("aria-label", `Add ${a.name} to the group`);
+      b.disabled = !!G.config.read_only;
+      b.addEventListener("click", () => {
+        b.disabled = true;
+        command("add", { target: a.paired_as }).then((r) => logLine(`${r.player} added: it joins when it answers`))
+          .catch((e) => { b.disabled = false; fail(`add ${a.name}`)(e); });
+      });
+      li.appendChild(b);
+    }
+    ul.appendChild(li);
+  }
+}
+
 function stopAll() {
   logLine("STOP ALL sent", "welfare");
   command("stop_all").catch((e) => {
@@ -319,6 +443,7 @@ function showAlert(text, player, urgent = false) {
 function fail(what) { return (e) => { logLine(`${what} FAILED: ${e.message}`, "welfare"); $("g-msg").textContent = `${what}: ${e.message}`; }; }
 
 function rowAction(name, act) {
+  if (act === "note") { $("g-note-for").value = name; $("g-note").focus(); return; }
   if (act === "rejoin") { command("rejoin", { player: name }).catch(fail(`rejoin ${name}`)); return; }
   command("welfare", { player: name, action: act }).then(() => {
     if (act === "stop" && G.state && G.state.timeline.playing) {
@@ -396,6 +521,8 @@ function bind() {
       .catch(fail(`add ${target}`));
   };
   $("g-add-go").addEventListener("click", add);
+  $("g-note-go").addEventListener("click", addNote);
+  $("g-note").addEventListener("keydown", (e) => { if (e.key === "Enter" && (e.ctrlKey || e.metaKey)) { e.preventDefault(); addNote(); } });
   $("g-add").addEventListener("keydown", (e) => { if (e.key === "Enter") { e.preventDefault(); add(); } });
   $("g-back").addEventListener("click", () => seekBy(-10));
   $("g-fwd").addEventListener("click", () => seekBy(10));
