@@ -140,6 +140,11 @@ def test_gaze_thumbnails_and_notes(rig):
     assert len(ids) == 1 and re.fullmatch(r"group-note:gn-[0-9a-f]{8}", ids.pop())
     assert not _notes(rig, "headset-2", "leaned back at the first flash")
     assert page.input_value("#g-note") == ""
+    # bad input is refused with a line naming what (the page's command, as a second page could send it)
+    for args, why in (({"text": "  "}, "args.text"), ({"text": "x" * 4001}, "at most 4000"),
+                      ({"text": "x", "player": "nobody"}, "'nobody' is not in group")):  # fmt: skip
+        with pytest.raises(ValueError, match=why):
+            group.command("note", args)
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "console-group-room.png"), full_page=True)
     assert not rig["errors"], rig["errors"]
@@ -168,6 +173,9 @@ def test_headset_found_on_the_network_is_added_with_one_click(rig):
         page.wait_for_selector(f"#g-found-list li[data-found='{LATE}']:has-text('in the group')")
         assert LATE in group.controller.members
         assert wait_for(lambda: group.controller.members[LATE].present, timeout=30)
+        # no session on it yet: a note for its participant is refused, saying why
+        with pytest.raises(ValueError, match="no session running"):
+            group.command("note", {"text": "joined late", "player": LATE})
     finally:
         with ThreadPoolExecutor(1) as pool:
             pool.submit(adv.close).result(60)

@@ -45,30 +45,34 @@ class GroupGaze:
             self._recentre[player] = -float(data["heading"])
 
     def on_pose(self, player: str, sample: dict[str, Any]) -> None:
-        """A headset's pose sample (console loop): kept as its latest gaze."""
+        """A headset's pose sample (console loop, at the pose rate): kept raw, folded only when sent."""
         data = sample.get("data") if isinstance(sample.get("data"), dict) else sample
         q = data.get("q") or data.get("orientation")
         if not isinstance(q, (list, tuple)) or len(q) != 4:
             return
-        film = self._gaze_film(sample.get("film"))
-        front = float(getattr(film, "front_heading", 0.0) or 0.0)
-        try:
-            heading, pitch = film_heading_pitch([float(c) for c in q], front, self._recentre.get(player, 0.0))
-        except (TypeError, ValueError):
-            return
-        uv = to_uv(heading, pitch, getattr(film, "projection", "equirect360") or "equirect360")
         session = sample.get("session")
         known = self._pose_consent.get(player)
         if known is None or known[0] != session:
             self._pose_consent[player] = (session, True)  # the player streams poses only under consent
-        self._gaze[player] = {
-            "session": session,
+        self._gaze[player] = {"session": session, "q": q, "film": sample.get("film"),
+                              "media_t": sample.get("media_t"), "at": time.monotonic()}  # fmt: skip
+
+    def _fold_gaze(self, player: str, g: dict[str, Any]) -> dict[str, Any] | None:
+        """Heading, pitch and picture coordinates (u, v) of a kept sample; None if it cannot be read."""
+        film = self._gaze_film(g["film"])
+        front = float(getattr(film, "front_heading", 0.0) or 0.0)
+        try:
+            q = [float(c) for c in g["q"]]
+            heading, pitch = film_heading_pitch(q, front, self._recentre.get(player, 0.0))
+        except (TypeError, ValueError):
+            return None
+        uv = to_uv(heading, pitch, getattr(film, "projection", "equirect360") or "equirect360")
+        return {
             "heading": round(heading, 1),
             "pitch": round(pitch, 1),
             "u": None if uv is None else round(uv[0], 4),
             "v": None if uv is None else round(uv[1], 4),
-            "media_t": sample.get("media_t"),
-            "at": time.monotonic(),
+            "media_t": g["media_t"],
         }
 
     def _gaze_film(self, film_id: Any) -> Any:
@@ -92,12 +96,12 @@ class GroupGaze:
                 out[name] = {"shared": False, "why": "not shared (no pose consent)"}
             else:
                 g = self._gaze.get(name)
-                if g is None or g["session"] != session:
+                folded = None if g is None or g["session"] != session else self._fold_gaze(name, g)
+                if folded is None:
                     consented = self._pose_consent.get(name) == (session, True)
                     why = "waiting for the headset's pose" if consented else "not shared (no pose from it)"
                     out[name] = {"shared": False, "why": why}
                 else:
                     age = now - g["at"]
-                    out[name] = {"shared": True, **{k: v for k, v in g.items() if k not in ("at", "session")},
-                                 "age_s": round(age, 1), "stale": age > STALE_S}  # fmt: skip
+                    out[name] = {"shared": True, **folded, "age_s": round(age, 1), "stale": age > STALE_S}
         return out
