@@ -294,3 +294,24 @@ def test_a_programme_store_with_the_earlier_aoi_table_is_named_not_misread(tmp_p
     assert main(["programme", "report", "--db", str(old), "-o", str(tmp_path / "r.html")]) == 1
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "aoi has the columns (session, film, area, seconds) of an earlier" in err[0]
+
+
+def test_without_a_duration_verify_media_checks_areas_against_the_file(
+    tmp_path, sample_manifest, capsys
+) -> None:
+    from content_manifest.cli import main as manifest_main
+
+    lib = tmp_path / "lib"
+    lib.mkdir()
+    for name in ("calibration-mono.mp4", "calibration.en.vtt"):
+        (lib / name).symlink_to(sample_manifest.parent / name)
+    text = sample_manifest.read_text(encoding="utf-8")
+    mono = text[text.index("  - id: calibration-mono") : text.index("  - id: calibration-tb")]
+    mono = mono.replace("    duration: 6\n", "").replace("        end: 6\n", "        end: 7.5\n")
+    (lib / "manifest.yaml").write_text(
+        text[: text.index("  - id: calibration-mono")] + mono, encoding="utf-8"
+    )
+    assert manifest_main(["check", str(lib / "manifest.yaml")]) == 0  # no duration: nothing to compare with
+    assert manifest_main(["check", str(lib / "manifest.yaml"), "--verify-media"]) == 2
+    out = capsys.readouterr().out
+    assert "films[0].areas: area 'blue-disc' ends at 00:07.500, after the file ends" in out, out
