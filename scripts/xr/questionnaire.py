@@ -1,0 +1,248 @@
+"""The headset questionnaire end to end, inside the xr root: `viewpoint-player play --backend openxr --listen`
+(the real CLI) against Monado's remote driver, a facilitator paired over ZeroMQ/CURVE.
+
+After the film the facilitator sends ``questionnaire.show``; the script turns Monado's simulated Index
+controllers to point their aim rays at answers and pulls their triggers (real OpenXR actions), takes a welfare
+stop half way (the panel must hide; the trigger must answer nothing) and checks the player's session log.
+With the XCB compositor it keeps the Xvfb screen (what the headset shows) at each step. Writes a JSON report
+(used by tests/test_xr_questionnaire.py).
+
+usage: python scripts/xr/questionnaire.py --library MANIFEST --workdir DIR --report OUT.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import re
+import signal
+import sqlite3
+import subprocess
+import sys
+import threading
+import time
+import traceback
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+ITEMS = [
+    {
+        "instrument": "understanding",
+        "item": "aware",
+        "text": "I understand better what a child in this home goes through.",
+        "kind": "likert",
+        "labels": ["Strongly disagree", "Disagree", "Neither", "Agree", "Strongly agree"],
+    },
+    {"instrument": "post", "item": "recommend", "text": "Would you recommend it?", "kind": "yes_no"},
+]
+
+
+SLATE = (52, 60, 76)  # a choice's box on the panel (player/render/panel_layout.py)
+# the highlight over a box (player/render/panel.py HIGHLIGHT) is amber: red over green over blue; about
+# (182, 134, 66) on Monado, which blends in linear light (the exact value depends on the swapchain's format)
+
+
+def aim(remote, hand: str, item: dict, heading: float, choice: int) -> None:
+    """Turn ``hand``'s controller so that its aim ray runs from where it is to the middle of ``choice``."""
+    from monado_remote import yaw_pitch_quat
+
+    from player.render.panel_layout import layout, place
+
+    lay = layout(item)
+    panel = place(heading, lay)
+    u0, v0, u1, v1 = lay.uv_box(choice)
+    target = panel.point((u0 + u1) / 2, (v0 + v1) / 2)
+    ctrl = remote.right if hand == "right" else remote.left
+    origin = [c - h for c, h in zip(ctrl.position, remote.head_position)]
+    d = [t - o for t, o in zip(target, origin)]
+    ctrl.orientation = yaw_pitch_quat(
+        math.degrees(math.atan2(d[0], -d[2])), math.degrees(math.atan2(d[1], math.hypot(d[0], d[2])))
+    )
+    remote.send()
+
+
+def run(args: argparse.Namespace) -> dict:
+    from facilitated import free_port_block
+    from monado_remote import MonadoRemote
+
+    from facilitator.client import FacilitatorHome, pair
+
+    work = Path(args.workdir)
+    work.mkdir(parents=True, exist_ok=True)
+    port = free_port_block()
+    endpoint = f"tcp://127.0.0.1:{port}"
+    log_path = work / "session.sqlite"
+    cmd = [sys.executable, "-m", "player.cli", "play", "--backend", "openxr", "--manifest", args.library,
+           "--film", args.film, "--listen", endpoint, "--keys", str(work / "keys"), "--log", str(log_path),
+           "--audio", "null", "--hwdec", "none", "--name", "headset-1"]  # fmt: skip
+    player = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    out_lines: list[str] = []
+    err_lines: list[str] = []
+    code_box: list[str] = []
+
+    def read(stream, sink: list[str], find_code: bool) -> None:
+        for line in stream:
+            sink.append(line)
+            m = re.search(r"pairing code (\S+)", line) if find_code else None
+            if m:
+                code_box.append(m.group(1))
+
+    threading.Thread(target=read, args=(player.stdout, out_lines, True), daemon=True).start()
+    threading.Thread(target=read, args=(player.stderr, err_lines, False), daemon=True).start()
+    report: dict = {"ok": False}
+    events: list[dict] = []
+    steps: list[dict] = []
+    report["steps"] = steps
+    screen = os.environ.get("VIEWPOINT_XVFB_SCREEN")
+
+    screens: dict[str, dict] = {}
+    report["screens"] = screens
+
+    def keep_screen(name: str, until=None, timeout: float = 15.0) -> None:
+        """Keep the Xvfb screen as screen-NAME.png once ``until(counts)`` holds (the compositor's window
+        follows a few frames behind), with its panel and highlight pixel counts."""
+        if not screen:
+            return
+        import numpy as np
+        from PIL import Image
+        from xwd import read_xwd
+
+        end = time.monotonic() + timeout
+        while True:
+            img = read_xwd(screen)
+            rgb = img.astype(int)
+            r, g, b = rgb[..., 0], rgb[..., 1], rgb[..., 2]
+            counts = {
+                "slate": int((np.abs(rgb - np.array(SLATE)).max(axis=2) <= 12).sum()),
+                "amber": int(((r > g + 25) & (g > b + 40) & (r > 120)).sum()),
+            }
+            if until is None or until(counts) or time.monotonic() > end:
+                break
+            time.sleep(0.2)
+        screens[name] = counts
+        Image.fromarray(img).save(work / f"screen-{name}.png")
+
+    try:
+        deadline = time.monotonic() + 30
+        while not code_box and time.monotonic() < deadline and player.poll() is None:
+            time.sleep(0.05)
+        if not code_box:
+            raise RuntimeError("the player printed no pairing code")
+        home = FacilitatorHome(work / "facilitator", name="facilitator-test")
+        client = home.client(pair(endpoint, code_box[0], home).player)
+        client.hello()
+        client.subscribe(on_event=events.append, since="session")
+
+        def wait_event(kind: str, after: int = 0, timeout: float = 20.0, **match: object) -> dict | None:
+            end = time.monotonic() + timeout
+            while time.monotonic() < end:
+                for e in events[after:]:
+                    data = e.get("data") or {}
+                    if e.get("type") == kind and all(data.get(k) == v for k, v in match.items()):
+                        return e
+                time.sleep(0.05)
+            return None
+
+        def wait_status(predicate, timeout: float = 15.0) -> dict:
+            end = time.monotonic() + timeout
+            status: dict = {}
+            while time.monotonic() < end:
+                status = client.request("status")["controller"]
+                if predicate(status):
+                    return status
+                time.sleep(0.1)
+            return status
+
+        steps.append({"step": "focused", "seen": wait_event("viewer.focus_gained", timeout=30) is not None})
+        remote = MonadoRemote()
+        try:  # outside a consented session the panel is refused
+            client.request("questionnaire.show", {"phase": "post", "items": ITEMS})
+            steps.append({"step": "lobby", "refused": None})
+        except Exception as exc:
+            steps.append({"step": "lobby", "refused": getattr(exc, "code", type(exc).__name__)})
+        client.request("session.start", {"participant": "P-XRQ1", "consent": {"given": True}})
+        mark = len(events)
+        client.request("play")
+        steps.append({"step": "film", "ended": wait_event("transport.ended", mark, timeout=40) is not None})
+        keep_screen("before")
+        shown = client.request("questionnaire.show", {"phase": "post", "items": ITEMS})
+        heading = float(shown["heading"])
+        steps.append(
+            {
+                "step": "shown",
+                "result": shown,
+                "status": wait_status(lambda s: "right" in s.get("questionnaire", {}).get("pointing", {})),
+            }
+        )
+        # the right hand points at "Disagree" (2; at rest it points at "Agree") and pulls the trigger
+        aim(remote, "right", ITEMS[0], heading, 1)
+        pointing = wait_status(lambda s: s.get("questionnaire", {}).get("pointing", {}).get("right") == 1)
+        keep_screen("pointing", lambda c: c["slate"] > 2000 and c["amber"] > 500)
+        mark = len(events)
+        remote.press("right", "trigger_click")
+        answered = wait_event("questionnaire.answered", mark, item="aware")
+        steps.append({"step": "first", "pointing": pointing.get("questionnaire"), "event": answered})
+        # a welfare stop: the panel hides under the calm scene and the trigger answers nothing
+        aim(remote, "left", ITEMS[1], heading, 0)
+        wait_status(lambda s: s.get("questionnaire", {}).get("pointing", {}).get("left") == 0)
+        mark = len(events)
+        client.request("welfare", {"action": "stop"})
+        stopped = wait_status(lambda s: s.get("questionnaire", {}).get("hidden") is True)
+        keep_screen("stopped", lambda c: c["slate"] < 50)
+        remote.press("left", "trigger_click")
+        client.request("annotate", {"text": "after the trigger under the stop"})  # a marker in the log
+        marker = wait_event("annotation.added", mark)
+        during_stop = [e for e in events[mark:] if e.get("type") == "questionnaire.answered"]
+        steps.append({"step": "stop", "hidden": stopped.get("questionnaire", {}).get("hidden"),
+                      "marker": marker is not None, "answers": during_stop})  # fmt: skip
+        mark = len(events)
+        client.request("welfare", {"action": "resume"})
+        wait_status(lambda s: s.get("questionnaire", {}).get("hidden") is False)
+        remote.press("left", "trigger_click")
+        second = wait_event("questionnaire.answered", mark, item="recommend")
+        closed = wait_event("questionnaire.closed", mark)
+        keep_screen("after")
+        steps.append({"step": "second", "event": second, "closed": closed})
+        player.send_signal(signal.SIGINT)
+        rc = player.wait(60)
+        client.close()
+        remote.close()
+        con = sqlite3.connect(log_path)
+        try:
+            logged = [json.loads(r[0]) for r in con.execute("SELECT json FROM events ORDER BY pos")]
+        finally:
+            con.close()
+        report.update(ok=True, rc=rc, logged=logged, events=events)
+    except Exception:
+        report["traceback"] = traceback.format_exc()
+    finally:
+        if player.poll() is None:
+            player.terminate()
+            try:
+                player.wait(10)
+            except subprocess.TimeoutExpired:
+                player.kill()
+        time.sleep(0.2)
+        report["stdout"] = "".join(out_lines)[-4000:]
+        report["stderr"] = "".join(err_lines)[-4000:]
+    return report
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--library", required=True)
+    ap.add_argument("--film", default="calibration-mono")
+    ap.add_argument("--workdir", required=True)
+    ap.add_argument("--report", required=True)
+    args = ap.parse_args(argv)
+    report = run(args)
+    Path(args.report).write_text(json.dumps(report, indent=1, default=str))
+    return 0 if report.get("ok") else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
