@@ -96,6 +96,12 @@ class DeadBursts:
                     return (a, b)
         return None
 
+    def add(self, start: float, end: float) -> None:
+        """One more dead window (monotonic seconds), e.g. one starting now (tests)."""
+        with self._lock:
+            self._windows.append((start, end))
+            self._windows.sort()
+
     def windows(self, until: float) -> list[tuple[float, float]]:
         """The dead windows known up to ``until`` (extending the schedule)."""
         self.window_at(until)
