@@ -162,6 +162,61 @@ def test_a_stalled_log_does_not_hold_commands_or_the_stop(served, caplog):
     _check_recovered(server, client, sub, "stalled", caplog)
 
 
+def _deny_reads(server) -> None:
+    """The session thread's own connection to the log is refused every read from now on (SQLite's
+    authorizer): whatever still reads the log there fails."""
+    reads = (sqlite3.SQLITE_SELECT, sqlite3.SQLITE_READ)
+    server.events.log.db.set_authorizer(lambda action, *_: sqlite3.SQLITE_DENY if action in reads else 0)
+
+
+def test_edits_and_resume_read_the_log_on_the_reader_thread(sample_library, tmp_path):
+    """Annotation edits and deletes look up their note, and ``session.resume`` the interrupted session, on
+    the log reader's thread: a disk that stalls reads never holds the session thread (here the session
+    thread's connection refuses every read, and they still work)."""
+    controller, server, client, ctx, sub = _serve(sample_library, tmp_path / "a", tmp_path / "a.sqlite")
+    try:
+        _deny_reads(server)
+        consent = {"given": True, "method": "verbal"}
+        started = client.request("session.start", {"participant": "KQM-483", "consent": consent})
+        refs = [client.request("annotate", {"text": t})["ref"] for t in ("one", "two")]
+        assert wait_for(lambda: all(server.events.held(r) is None for r in refs), 10)  # in the log only
+        client.request("annotation.edit", {"ref": refs[0], "text": "one, edited"})
+        client.request("annotation.delete", {"ref": refs[1]})
+        with pytest.raises(CommandFailed) as err:
+            client.request("annotation.edit", {"ref": 999_999, "text": "x"})
+        assert err.value.code == P.E_NOT_FOUND
+        assert wait_for(lambda: server.events.unrecorded() == 0, 10)
+        crashed = sqlite3.connect(str(tmp_path / "b.sqlite"))  # the log as a crash mid-session leaves it
+        live = sqlite3.connect(str(server.log_path))
+        live.backup(crashed)
+        live.close()
+        crashed.close()
+    finally:
+        client.close()
+        sub.close(0)
+        ctx.destroy(0)
+        server.stop()
+        controller.close()
+    controller, server, client, ctx, sub = _serve(sample_library, tmp_path / "b", tmp_path / "b.sqlite")
+    try:
+        _deny_reads(server)
+        res = client.request("session.resume", {"session": started["session"]})
+        assert res["participant"] == "KQM-483" and res["resumed"]["session"] == started["session"]
+        with pytest.raises(CommandFailed) as err:  # refused: resumed already (this run, maybe not yet logged)
+            client.request("session.resume", {"session": started["session"]})
+        assert err.value.code == P.E_BAD_ARGS and "resumed already" in err.value.message
+        db = sqlite3.connect(str(server.log_path))
+        kinds = [t for (t,) in db.execute("SELECT type FROM events WHERE session=?", (started["session"],))]
+        db.close()
+        assert kinds.count("annotation.edited") == 1 and kinds.count("annotation.deleted") == 1
+    finally:
+        client.close()
+        sub.close(0)
+        ctx.destroy(0)
+        server.stop()
+        controller.close()
+
+
 # ------------------------------------------------------------------ a real file system (root, loop devices)
 
 

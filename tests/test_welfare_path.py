@@ -188,3 +188,39 @@ def test_large_reads_are_paged(rig):
     fresh["controller"], fresh["consoles"] = snap2["state"]["controller"], snap2["state"]["consoles"]
     assert json.loads(json.dumps(fresh)) == snap2["state"]
     assert wait_for(lambda: rig["server"].events.health[0] == "ok", 5)
+
+
+def test_an_edit_looked_up_by_the_log_reader_is_one_command(rig):
+    """An edit whose note is only in the log waits for the log reader (queued behind an observer's reads
+    here), never on the session thread: the lead's stop is not held by it, a retry of it meanwhile is not
+    run twice, and the same id for another command is refused ``id_reused``."""
+    server, c = rig["server"], rig["client"]
+    ref = c.request("annotate", {"text": "first"})["ref"]
+    assert wait_for(lambda: server.events.held(ref) is None, 10)  # durable: only the log has it now
+    obs, lead = rig["dealer"](rig["obs"]), rig["dealer"](rig["lead"])
+    _ask(obs, "warm", "ping")
+    _ask(lead, "warm", "ping")
+    for i in range(PER_CONSOLE - 10):
+        obs.send(P.encode_command(f"e{i}", "events", {"limit": 1000}))
+    edit = P.encode_command("ed-1", "annotation.edit", {"ref": ref, "text": "edited"})
+    lead.send(edit)
+    lead.send(edit)  # a retry of it
+    lead.send(P.encode_command("ed-1", "annotation.delete", {"ref": ref}))  # the same id, another command
+    lead.send(P.encode_command("stop-1", "welfare", {"action": "stop"}))
+    replies: dict[str, list[dict]] = {}
+
+    def answered() -> bool:
+        edits = replies.get("ed-1", [])
+        return "stop-1" in replies and any(r["ok"] for r in edits) and not all(r["ok"] for r in edits)
+
+    while not answered() and lead.poll(10_000):
+        r = json.loads(lead.recv())
+        replies.setdefault(r["id"], []).append(r)
+    assert [r["result"]["welfare"] for r in replies["stop-1"]] == ["stop"]
+    edits = replies["ed-1"]
+    oks = [r for r in edits if r["ok"]]
+    assert oks and oks[0]["result"]["ref"] == ref and all(r == oks[0] for r in oks)
+    assert [r["error"]["code"] for r in edits if not r["ok"]] == [P.E_ID_REUSED]
+    events = c.request("events", {"session": server.session_id, "after": 0, "limit": 1000})["events"]
+    changed = [e for e in events if e["type"] in ("annotation.edited", "annotation.deleted")]
+    assert [(e["type"], e["data"]["ref"]) for e in changed] == [("annotation.edited", ref)]  # once

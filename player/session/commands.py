@@ -18,6 +18,7 @@ from .peers import Peer
 from .pipeline import Reply
 from .reader import ReadJob
 from .schedule import MAX_SCHEDULE_AHEAD_S
+from .sessions import resume_lookup
 
 if TYPE_CHECKING:
     from .server import SessionServer
@@ -191,9 +192,15 @@ class Commands:
         self.sessions.begin(a["participant"], a["consent"], previous, extra)
         return P.encode_ok(cmd.id, {"session": self.sessions.id, "participant": a["participant"]})
 
-    def _session_resume(self, cmd: P.Command, peer: Peer, t_recv: float) -> Reply:
-        resumed = self.sessions.resume(self.server.log, cmd.args["session"], peer.name)
-        return P.encode_ok(cmd.id, {"session": self.sessions.id, **resumed})
+    def _session_resume(self, cmd: P.Command, peer: Peer, t_recv: float) -> ReadJob:
+        """The interrupted session is looked up by the log reader; it is resumed here once read."""
+        session = cmd.args["session"]
+
+        def resume(found: dict[str, Any]) -> Reply:
+            resumed = self.sessions.resume(found, session, peer.name)
+            return P.encode_ok(cmd.id, {"session": self.sessions.id, **resumed})
+
+        return ReadJob(cmd.id, lambda log: resume_lookup(log, session), then=resume)
 
     def _session_end(self, cmd: P.Command, peer: Peer, t_recv: float) -> Reply:
         if self.sessions.kind != "facilitated":
@@ -219,10 +226,28 @@ class Commands:
         row = self.events.append("questionnaire.answered", {**cmd.args, "by": peer.name})
         return P.encode_ok(cmd.id, {"seq": row.seq, "session": row.session})
 
-    def _annotation_change(self, cmd: P.Command, peer: Peer, t_recv: float) -> Reply:
+    def _annotation_change(self, cmd: P.Command, peer: Peer, t_recv: float) -> Reply | ReadJob:
+        """The annotation is looked up in memory, else by the log reader (the session thread never reads
+        the log); the edit or delete is logged once it is found."""
+        ref, session = cmd.args["ref"], self.events.session_id
+        held = self.events.held(ref)
+        if held is not None or ref > self.events.seq:
+            return self._change_annotation(cmd, peer, session, held)
+        return ReadJob(
+            cmd.id,
+            lambda log: log.event(session, ref),
+            then=lambda target: self._change_annotation(cmd, peer, session, target),
+        )
+
+    def _change_annotation(
+        self, cmd: P.Command, peer: Peer, session: str, target: dict[str, Any] | None
+    ) -> Reply:
         a = cmd.args
         ref = a["ref"]
-        target = self.events.find(ref)
+        if session != self.events.session_id:
+            raise P.ProtocolError(
+                P.E_NOT_FOUND, f"args.ref: session {session} ended before the edit was made"
+            )
         if target is None or target.get("type") != "annotation.added":
             raise P.ProtocolError(P.E_NOT_FOUND, f"args.ref: no annotation with seq {ref} in this session")
         if cmd.cmd == "annotation.edit":

@@ -23,12 +23,14 @@ health") logged commands are refused ``log_unavailable`` at once; a welfare is s
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import logging
 import re
 import time
 from collections import Counter, OrderedDict
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import zmq
@@ -107,6 +109,7 @@ class Dispatcher:
         self.stats = server.stats
         self.replies = ReplyCache(server.events)
         self.backlog: list[Waiting] = []  # read, not handled yet
+        self.reading: dict[tuple[str, str], str] = {}  # (key, id) -> digest: waiting for the log reader
 
     def read(self, router: zmq.Socket) -> None:
         """Read what is waiting on ``router`` (urgent commands carried out as they are read), then handle
@@ -196,6 +199,13 @@ class Dispatcher:
         recording = self.events.recording
         digest = command_digest(cmd) if spec.logged else ""
         if spec.logged:
+            reading = self.reading.get((key, cmd.id))
+            if reading is not None:  # its first half waits for the log reader; the answer comes after
+                if reading != digest:
+                    self._error(
+                        router, ident, cmd.id, P.E_ID_REUSED, f"id: {cmd.id!r} is in use; use a new id"
+                    )
+                return  # a retry: answered when the read is done
             cached = self.replies.get(key, cmd.id, disk=recording and not spec.urgent)
             if cached is not None:
                 if cached[0] is not None and cached[0] != digest:
@@ -217,19 +227,32 @@ class Dispatcher:
                     f"{cmd.cmd}: not carried out: the session log is not recording ({state}: {cause})",
                 )  # fmt: skip
                 return
+        if spec.target != P.CONTROLLER:
+            run = functools.partial(server.commands.session, cmd, peer, t_recv)
+        else:
+            run = functools.partial(server.commands.playback, cmd, peer, first=spec.urgent)
+        self._carry_out(router, ident, key, cmd, digest, recording, run)
+
+    def _carry_out(
+        self,
+        router: zmq.Socket,
+        ident: bytes,
+        key: str,
+        cmd: P.Command,
+        digest: str,
+        recording: bool,
+        run: Callable[[], Reply | ReadJob],
+    ) -> None:
+        """Run a command (or its second half, once the log reader read what it needs) and queue its
+        reply; a failure becomes an error reply (and a ``command.failed`` event for a logged command)."""
+        spec = P.COMMANDS[cmd.cmd]
         body: Reply
         try:
-            if spec.target != P.CONTROLLER:
-                body = server.commands.session(cmd, peer, t_recv)
-                if isinstance(body, ReadJob):  # built from the log on the reader's thread
-                    if not server.reader.submit(body, router, ident):
-                        self.stats["busy"] += 1
-                        self._error(
-                            router, ident, cmd.id, P.E_UNAVAILABLE, f"{cmd.cmd}: busy: too many reads waiting"
-                        )
-                    return
-            else:
-                body = server.commands.playback(cmd, peer, first=spec.urgent)
+            result = run()
+            if isinstance(result, ReadJob):  # built (or begun) from the log on the reader's thread
+                self._read_first(router, ident, key, cmd, digest, result)
+                return
+            body = result
         except Exception as exc:  # the protocol's one error (refused), or a fault (internal)
             code = exc.code if isinstance(exc, P.ProtocolError) else None
             message = exc.message if isinstance(exc, P.ProtocolError) else str(exc)
@@ -255,6 +278,33 @@ class Dispatcher:
         if spec.logged and not callable(body):
             self.replies.remember(key, cmd.id, digest, body)
         self.events.reply(router, ident, body)
+
+    def _read_first(
+        self, router: zmq.Socket, ident: bytes, key: str, cmd: P.Command, digest: str, job: ReadJob
+    ) -> None:
+        """Hand ``job`` to the log reader; a job with ``then`` comes back to `_carry_out` once read."""
+        then = job.then
+        if then is not None:
+            self.reading[(key, cmd.id)] = digest
+
+            def finish(read: object) -> None:  # on the session thread, a later turn
+                self.reading.pop((key, cmd.id), None)
+                rest = (
+                    functools.partial(_raise, read)
+                    if isinstance(read, BaseException)
+                    else functools.partial(then, read)
+                )
+                self._carry_out(router, ident, key, cmd, digest, self.events.recording, rest)
+
+            job = ReadJob(job.request_id, job.build, finish)
+        if not self.server.reader.submit(job, router, ident):
+            self.reading.pop((key, cmd.id), None)
+            self.stats["busy"] += 1
+            self._error(router, ident, cmd.id, P.E_UNAVAILABLE, f"{cmd.cmd}: busy: too many reads waiting")
+
+
+def _raise(exc: BaseException) -> Reply:
+    raise exc
 
 
 def _unrecorded(body: bytes, state: str) -> bytes:

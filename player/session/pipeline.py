@@ -166,13 +166,15 @@ class EventPipeline:
                 media_t = media_t if media_t is not None else m
             self.append(type, data, media_t, film, mono, wall, drain=False, stamped=True)
 
-    def find(self, seq: int) -> dict[str, Any] | None:
-        """Event ``seq`` of the current session (``type`` and ``data``), committed or not."""
-        for row in self.pending:
-            if row.session == self.session_id and row.seq == seq:
-                return {"type": row.type, "data": row.data}
-        assert self.log is not None
-        return self.log.event(self.session_id, seq)
+    def held(self, seq: int) -> dict[str, Any] | None:
+        """Event ``seq`` of the current session (``type`` and ``data``) if it is still in memory (numbered,
+        not yet known to be durable); None means it is in the log if anywhere (for the log reader)."""
+        batches = [self.pending, self._next.events, self._inflight.events if self._inflight else []]
+        for rows in batches:
+            for row in rows:
+                if row.session == self.session_id and row.seq == seq:
+                    return {"type": row.type, "data": row.data}
+        return None
 
     def flush_poses(self) -> None:
         self.poses.flush(self.session_id, self._film)

@@ -5,12 +5,15 @@ replies, never the reading of the command socket and so never a stop.
 
 The session thread builds each job with what it alone knows (the published ``seq``, the controller's status)
 and hands it over; at most `MAX_JOBS` wait (more are answered ``unavailable``); finished replies are sent by
-the session thread on its next turn.
+the session thread on its next turn. A command that needs the log before it can act (an annotation's edit
+looks up its target, ``session.resume`` the interrupted session) is split the same way: the reader reads,
+and the session thread carries the command out with what was read on its next turn (``ReadJob.then``).
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import queue
 import threading
@@ -32,10 +35,13 @@ PACE_S = 0.002  # a pause after each reply built (at most a few hundred heavy re
 
 @dataclass(frozen=True)
 class ReadJob:
-    """A reply built from the log: ``build(log)`` returns its bytes (on the reader thread)."""
+    """A reply built from the log: ``build(log)`` returns its bytes (on the reader thread). With ``then``,
+    ``build`` only reads, and ``then`` is called on the session thread with what it returned (or the
+    exception it raised) to carry the command out."""
 
     request_id: str
-    build: Callable[[SessionLog], bytes]
+    build: Callable[[SessionLog], Any]
+    then: Callable[[Any], None] | None = None
 
 
 class LogReader:
@@ -60,7 +66,8 @@ class LogReader:
             return False
         return True
 
-    def take_done(self) -> list[tuple[Any, bytes, bytes]]:
+    def take_done(self) -> list[tuple[Any, bytes, bytes | Callable[[], None]]]:
+        """Finished jobs: (socket, ident, reply bytes), or (None, b"", the rest of a command to run)."""
         out = []
         while True:
             try:
@@ -87,12 +94,19 @@ class LogReader:
                 if item is None:
                     return
                 job, sock, ident = item
-                try:
-                    payload = job.build(db)
-                except Exception as exc:
-                    log.exception("log reader: building a reply failed")
-                    payload = P.encode_error(job.request_id, P.E_INTERNAL, f"{type(exc).__name__}: {exc}")
-                self._done.put((sock, ident, payload))
+                if job.then is not None:
+                    try:
+                        value = job.build(db)
+                    except Exception as exc:  # the command's own error handling reports it
+                        value = exc
+                    self._done.put((None, b"", functools.partial(job.then, value)))
+                else:
+                    try:
+                        payload = job.build(db)
+                    except Exception as exc:
+                        log.exception("log reader: building a reply failed")
+                        payload = P.encode_error(job.request_id, P.E_INTERNAL, f"{type(exc).__name__}: {exc}")
+                    self._done.put((sock, ident, payload))
                 self._on_done()
                 time.sleep(PACE_S)  # let go of the interpreter: a flood of reads never starves the others
         finally:

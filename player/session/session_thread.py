@@ -157,6 +157,9 @@ class SessionThread:
                 if self.router in ready or self.dispatcher.backlog:
                     self.dispatcher.read(self.router)
                 for sock, ident, payload in self.reader.take_done():  # read replies built off this thread
+                    if callable(payload):  # a command's second half, with what the reader read for it
+                        payload()
+                        continue
                     with contextlib.suppress(zmq.ZMQError):
                         sock.send_multipart((ident, payload), zmq.NOBLOCK)
                 desk = self._desk

@@ -44,6 +44,20 @@ def last_position(log: SessionLog, session: str) -> tuple[str | None, float | No
     return film, media_t
 
 
+def resume_lookup(log: SessionLog, session: str) -> dict[str, Any]:
+    """What `Sessions.resume` needs from the log (read by the log reader): the session's row (None if
+    unknown), the session that resumed it already (if any), and where it was last logged."""
+    row = next((r for r in log.sessions(1000) if r["id"] == session), None)
+    if row is None:
+        return {"row": None}
+    marker = f'%"resumed":{{"session":"{session}"%'
+    again = log.db.execute(
+        "SELECT session FROM events WHERE type='session.started' AND json LIKE ? LIMIT 1", (marker,)
+    ).fetchone()
+    film, media_t = last_position(log, session)
+    return {"row": row, "resumed_as": again[0] if again else None, "film": film, "media_t": media_t}
+
+
 def new_session_id(now: float | None = None) -> str:
     t = datetime.fromtimestamp(time.time() if now is None else now, tz=UTC)
     return "s-" + t.strftime("%Y%m%dT%H%M%SZ") + "-" + secrets.token_hex(3)
@@ -57,6 +71,7 @@ class Sessions:
         self.default_pause_on_lost = default_pause_on_lost
         self.kind = "standby"
         self.info: dict[str, Any] = {}
+        self.resumed: dict[str, str] = {}  # interrupted session -> the session that resumed it (this run)
         self.consent: dict | None = None
         self.participant_pattern: str | None = None  # a programme's rule (participant-codes.yaml), else P's
         self.keep_reading: Callable[[], None] = lambda: None  # set by the server: read the command socket
@@ -150,10 +165,11 @@ class Sessions:
                 return
             time.sleep(0.001)
 
-    def resume(self, log: SessionLog, session: str, by: str) -> dict[str, Any]:
-        """Resume an interrupted session: a new facilitated session with its participant and consent
-        (``session.started`` says ``resumed``), its film loaded and paused where it was last logged."""
-        row = next((r for r in log.sessions(1000) if r["id"] == session), None)
+    def resume(self, found: dict[str, Any], session: str, by: str) -> dict[str, Any]:
+        """Resume an interrupted session (``found``: what `resume_lookup` read of it): a new facilitated
+        session with its participant and consent (``session.started`` says ``resumed``), its film loaded and
+        paused where it was last logged."""
+        row = found.get("row")
         if row is None:
             raise P.ProtocolError(P.E_NOT_FOUND, f"args.session: no session {session!r} in this player's log")
         if row["kind"] != "facilitated" or row["end_reason"] != "interrupted":
@@ -161,18 +177,15 @@ class Sessions:
             raise P.ProtocolError(
                 P.E_BAD_ARGS, f"args.session: {session} was not interrupted by a crash ({why}): start anew"
             )
-        marker = f'%"resumed":{{"session":"{session}"%'
-        again = log.db.execute(
-            "SELECT session FROM events WHERE type='session.started' AND json LIKE ? LIMIT 1", (marker,)
-        ).fetchone()
+        again = found.get("resumed_as") or self.resumed.get(session)  # the log's, or this run's
         if again is not None:
-            why = f"args.session: {session} was resumed already (as {again[0]})"
+            why = f"args.session: {session} was resumed already (as {again})"
             raise P.ProtocolError(P.E_BAD_ARGS, why)
-        film, media_t = last_position(log, session)
-        where = {"session": session, "film": film, "media_t": media_t}
+        where = {"session": session, "film": found.get("film"), "media_t": found.get("media_t")}
         previous = self.end("facilitated_session_started")
         extra = {"facilitator": by, "resumed": where}
         self.begin(row["participant"], row["consent"], previous, extra)
+        self.resumed[session] = self.id
         dispatch = getattr(self.events.controller, "dispatch", None)
         result: dict[str, Any] = {"participant": row["participant"], "resumed": where}
         if dispatch is not None and where["film"]:
