@@ -5,8 +5,8 @@ Each problem is reported at its own line and column; the film's other checks sti
 
 from __future__ import annotations
 
+from .kinds import Context, Rec
 from .model import Area
-from .schema import Context, Rec
 from .timecode import format_time
 
 EPS = 1e-3

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from .kinds import Context
 from .model import film_file, is_absolute_name
 from .safefile import NotRegularFile, irregular, open_regular
-from .schema import Context
 
 
 def check_name(

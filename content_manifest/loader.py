@@ -11,6 +11,7 @@ import yaml
 
 from .areas import check_areas
 from .files import check_name
+from .kinds import INVALID, Context, Rec
 from .model import (
     Audience,
     Chapter,
@@ -23,7 +24,7 @@ from .model import (
 )
 from .nodes import ALIAS_LIMIT_TEXT, Node, TooManyAliases, Unsupported, compose, fast_compose
 from .onepass import read_checked
-from .schema import INVALID, LIBRARY, MANIFEST_VERSION, Context, Rec
+from .schema import LIBRARY, MANIFEST_VERSION
 from .timecode import format_time
 
 EPS = 1e-3

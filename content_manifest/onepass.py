@@ -17,8 +17,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from .kinds import INVALID, Rec, ScalarKind, Seq
 from .nodes import DASH, KEY, MAPPING, SCALAR, SEQUENCE, SKIP, Unsupported, line_token, split_lines
-from .schema import INVALID, ListOf, MapOf, Rec, Record, ScalarKind, Seq
+from .records import ListOf, MapOf, Record
 
 # What a line does in the block it stands in: an entry (indent, op, a, b, block, token, first), where block is
 # the kind of block it was read for, token the line's token (nodes.line_token) and, by op:

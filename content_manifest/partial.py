@@ -8,9 +8,10 @@ import os
 import re
 from pathlib import Path
 
+from .kinds import INVALID, Context
 from .loader import _build, check_manifest, compose_document
 from .model import Library, Problem
-from .schema import INVALID, LIBRARY, Context
+from .schema import LIBRARY
 
 _FILM_PATH = re.compile(r"films\[(\d+)\]")
 

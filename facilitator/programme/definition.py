@@ -12,19 +12,11 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from content_manifest.kinds import INVALID, Context, Number, Text
 from content_manifest.loader import compose_document
 from content_manifest.model import Problem
-from content_manifest.schema import (
-    INVALID,
-    SLUG,
-    SLUG_EXPECTED,
-    Context,
-    Field,
-    ListOf,
-    Number,
-    Record,
-    Text,
-)
+from content_manifest.records import Field, ListOf, Record, schema_document
+from content_manifest.schema import SLUG, SLUG_EXPECTED
 
 from .instruments import BUILTINS, KINDS, PHASES, Instrument, Item
 
@@ -215,12 +207,6 @@ def _item(rec: Any, path: str, ctx: Context) -> Item | None:
 
 def json_schema() -> dict[str, Any]:
     """JSON Schema (draft 2020-12) of programme.yaml, from the definitions the validator walks."""
-    s = PROGRAMME.schema()
-    s["properties"]["programme_version"]["const"] = PROGRAMME_VERSION
-    return {
-        "$schema": "https://json-schema.org/draft/2020-12/schema",
-        "$id": "https://viewpoint.invalid/schemas/programme-v1.json",
-        "title": "Viewpoint programme (questionnaires)",
-        "description": "programme.yaml beside the film library; see docs/evaluation.md.",
-        **s,
-    }
+    title = "Viewpoint programme (questionnaires)"
+    about = "programme.yaml beside the film library; see docs/evaluation.md."
+    return schema_document(PROGRAMME, "programme_version", PROGRAMME_VERSION, "programme", title, about)
