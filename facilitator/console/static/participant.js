@@ -91,6 +91,13 @@ document.addEventListener("keydown", (e) => {
 });
 document.addEventListener("contextmenu", (e) => e.preventDefault());
 
+/* Back to the facilitator: opened by the console's questionnaire step on this screen, the window closes (the
+   console's tab is still there); on a tablet, the console's page. */
+function handBack() {
+  if (window.opener && !window.opener.closed) { window.close(); if (window.closed) return; }
+  location.replace("./");
+}
+
 /* The hand-back corner: press and hold for two seconds. */
 (function handback() {
   const corner = el("handback");
@@ -98,7 +105,7 @@ document.addEventListener("contextmenu", (e) => e.preventDefault());
   const start = (e) => {
     e.preventDefault();
     corner.classList.add("holding");
-    timer = setTimeout(() => location.replace("./"), HOLD_MS);
+    timer = setTimeout(handBack, HOLD_MS);
   };
   const stop = () => { corner.classList.remove("holding"); clearTimeout(timer); timer = null; };
   corner.addEventListener("pointerdown", start);

@@ -151,6 +151,10 @@ function rememberProgrammeLabels() {
 
 (function bindQuestionSteps() {
   for (const [phase, p] of [["pre", "before"], ["post", "after"]]) {
+    // opened by script, so that its hand-back (a long press) can close it and leave this tab in front
+    $(`${p}-open`).addEventListener("click", (e) => {
+      if (window.open($(`${p}-open`).href, "vp-participant")) e.preventDefault();
+    });
     $(`${p}-reason`).addEventListener("input", () => renderPhase(phase));
     $(`${p}-skip`).addEventListener("click", () => skipPhase(phase));
   }
