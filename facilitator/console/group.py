@@ -206,7 +206,10 @@ class GroupConsole(GroupSafety, GroupGaze, GroupNotes, GroupFound):
         while True:
             await asyncio.sleep(self.gaze_every)
             if self._sockets and self._gaze:
-                players = self.controller.state()["players"]
+                players = [  # only what the gaze needs (the full state estimates every clock)
+                    {"name": m.name, "present": m.present, "state": getattr(m.client, "state", None) or {}}
+                    for m in list(self.controller.members.values())
+                ]
                 await self.broadcast({"kind": "gaze", "gaze": self.gaze_state(players)})
 
     def record_figures(self) -> None:
