@@ -86,6 +86,20 @@ def test_ray_meets_the_panel_where_aimed(heading):
     assert intersect(panel, (0.0, 0.0, 0.0), wide) is None
 
 
+def test_long_and_wide_text_stays_on_the_panel():
+    """Hostile but valid items: twelve 80-character options, a 500-character Chinese question; nothing is
+    drawn into the panel's margins (text is shrunk to fit)."""
+    from player.render.panel_layout import PAD, picture
+
+    item = {"instrument": "i", "item": "q", "kind": "choice", "text": "这是一个很长的问题" * 55,
+            "labels": [(f"{i} " + "an option that goes on and on " * 3)[:80] for i in range(12)]}  # fmt: skip
+    assert check({"phase": "pre", "items": [item]})
+    image = picture(item, 0, 1)
+    assert image.shape[1] == 900 and image.shape[0] == layout(item).height
+    margins = np.concatenate([image[:, 4 : PAD - 8], image[:, 900 - PAD + 8 : 896]], axis=1)
+    assert margins[..., 0].max() < 60, "text drawn into the margins"
+
+
 @pytest.fixture
 def controller(sample_library):
     c = Controller(sample_library, engine_options={"audio": "null", "hwdec": "none"})

@@ -16,7 +16,7 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from player.protocol.questionnaire import choices
-from player.render.text import _draw_line, _premultiply
+from player.render.text import _draw_line, _premultiply, line_width
 
 Vec = tuple[float, float, float]
 
@@ -85,15 +85,24 @@ def picture(item: dict[str, Any], index: int, count: int) -> np.ndarray:
     draw.rounded_rectangle((0, 0, lay.width - 1, lay.height - 1), radius=PAD, fill=(18, 22, 30, 235))
     _draw_line(draw, f"Question {index + 1} of {count}", SMALL_SIZE, lay.width / 2, PAD + SMALL_SIZE * 0.8)
     y = PAD + SMALL_SIZE + 18
-    for line in lay.lines:
-        _draw_line(draw, line, QUESTION_SIZE, lay.width / 2, y + QUESTION_SIZE * 0.8)
+    for line in lay.lines:  # wrapped by characters: a wide script's line is drawn smaller to fit
+        size = _fit(line, QUESTION_SIZE, lay.width - 2 * PAD)
+        _draw_line(draw, line, size, lay.width / 2, y + QUESTION_SIZE * 0.8)
         y += int(QUESTION_SIZE * 1.3)
     for (x0, y0, x1, y1), label in zip(lay.boxes, lay.labels):
         draw.rounded_rectangle((x0, y0, x1, y1), radius=12, fill=(52, 60, 76, 255))
-        _draw_line(draw, label, CHOICE_SIZE, (x0 + x1) / 2, (y0 + y1) / 2 + CHOICE_SIZE * 0.35)
+        size = _fit(label, CHOICE_SIZE, x1 - x0 - 16)
+        _draw_line(draw, label, size, (x0 + x1) / 2, (y0 + y1) / 2 + size * 0.35)
     hint = "Point at an answer and pull the trigger"
     _draw_line(draw, hint, SMALL_SIZE, lay.width / 2, lay.height - PAD)
     return _premultiply(image)
+
+
+def _fit(line: str, size: int, width: float) -> int:
+    """The largest text size up to ``size`` (at least 14) at which ``line`` fits ``width`` pixels."""
+    while size > 14 and line_width(line, size) > width:
+        size -= 2
+    return size
 
 
 @dataclass(frozen=True, slots=True)
