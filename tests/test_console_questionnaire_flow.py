@@ -8,6 +8,7 @@ Also, without a browser: the label rule for site and cohort, on the command line
 from __future__ import annotations
 
 import re
+import signal
 
 import pytest
 
@@ -125,6 +126,29 @@ def test_the_player_refuses_a_bad_site_on_the_wire(rig):
     assert exc.value.code == P.E_BAD_ARGS and "args.site: expected a label" in exc.value.message
 
 
+def test_a_resumed_session_keeps_its_site_and_cohort(sample_manifest, tmp_path):
+    """After a crash, session.resume opens a new session: its session.started carries the same labels."""
+    extra = ["--name", "h2", "--eye-size", "32x32", "--display-rate", "30"]
+    player = start_local_player(sample_manifest, tmp_path / "p", extra_args=extra)
+    restarted = None
+    try:
+        args = {"participant": "P-077", "consent": CONSENT, "site": "Site 3", "cohort": "Wave 2"}
+        sid = player.link("h2").command("session.start", args)["session"]
+        player.process.send_signal(signal.SIGKILL)
+        player.process.wait(10)
+        port = int(player.endpoint.rsplit(":", 1)[1])
+        restarted = start_local_player(sample_manifest, tmp_path / "p", extra_args=extra, home=player.home,
+                                       port=port)  # fmt: skip
+        new = restarted.link("h2").command("session.resume", {"session": sid})["session"]
+        started = [e for e in log_events(restarted.log_path, new) if e["type"] == "session.started"]
+        assert started[0]["data"]["resumed"]["session"] == sid
+        assert (started[0]["data"]["site"], started[0]["data"]["cohort"]) == ("Site 3", "Wave 2")
+    finally:
+        player.stop()
+        if restarted is not None:
+            restarted.stop()
+
+
 def _events(rig, session: str | None = None) -> list[dict]:
     return log_events(rig["player"].log_path, session)
 
@@ -217,7 +241,8 @@ def test_the_questionnaire_steps_in_the_session_flow(rig):
         events = _events(rig, sid)
         skips = [e["data"] for e in events if e["type"] == "annotation.added"]
         assert [(d["text"], d["tags"]) for d in skips] == [
-            ("Questions after the film skipped: participant had to leave", ["questionnaire skipped", "post"])]
+            ("Questions after the film skipped: participant had to leave", ["questionnaire skipped", "post"])
+        ]
         assert [e["type"] for e in events if e["type"] in ("transport.ended", "session.ended")] == [
             "transport.ended", "session.ended"]  # fmt: skip
 

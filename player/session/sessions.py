@@ -10,6 +10,7 @@ stops the film and brings the calm scene back before ``session.ended`` is logged
 
 from __future__ import annotations
 
+import json
 import math
 import secrets
 import time
@@ -55,7 +56,8 @@ def resume_lookup(log: SessionLog, session: str) -> dict[str, Any]:
         "SELECT session FROM events WHERE type='session.started' AND json LIKE ? LIMIT 1", (marker,)
     ).fetchone()
     film, media_t = last_position(log, session)
-    return {"row": row, "resumed_as": again[0] if again else None, "film": film, "media_t": media_t}
+    found = {"row": row, "resumed_as": again[0] if again else None, "film": film, "media_t": media_t}
+    return {**found, "labels": _labels(log, session)}  # site and cohort: a resumed session keeps them
 
 
 def new_session_id(now: float | None = None) -> str:
@@ -183,7 +185,7 @@ class Sessions:
             raise P.ProtocolError(P.E_BAD_ARGS, why)
         where = {"session": session, "film": found.get("film"), "media_t": found.get("media_t")}
         previous = self.end("facilitated_session_started")
-        extra = {"facilitator": by, "resumed": where}
+        extra = {"facilitator": by, "resumed": where, **found.get("labels", {})}
         self.begin(row["participant"], row["consent"], previous, extra)
         self.resumed[session] = self.id
         dispatch = getattr(self.events.controller, "dispatch", None)
@@ -216,3 +218,12 @@ class Sessions:
         )
         self.events.commit_and_publish()
         return {"purged": ids, "count": len(ids), "ended_before": cutoff}
+
+
+def _labels(log: SessionLog, session: str) -> dict[str, Any]:
+    """The programme's site and cohort labels a session started with (a resumed session keeps them)."""
+    found = log.db.execute(
+        "SELECT json FROM events WHERE session=? AND type='session.started' LIMIT 1", (session,)
+    ).fetchone()
+    data = (json.loads(found[0]).get("data") or {}) if found else {}
+    return {k: data[k] for k in ("site", "cohort") if k in data}
