@@ -46,7 +46,7 @@ function onMessage(msg) {
 function applyReadOnly() {
   const ro = !!G.config.read_only;
   document.body.classList.toggle("readonly", ro);
-  document.querySelectorAll("button, select, input").forEach((el) => {
+  document.querySelectorAll("button, select, input, textarea").forEach((el) => {
     if (ro && el.id !== "g-report" && el.id !== "alert-ack") el.disabled = true;
   });
 }
