@@ -7,8 +7,12 @@ A real session server (CURVE on loopback) with the real Controller and media eng
 from __future__ import annotations
 
 import json
+import os
+import shutil
+import tempfile
 import threading
 import time
+from pathlib import Path
 
 import pytest
 import zmq
@@ -20,6 +24,7 @@ from player.protocol.keys import load_or_create_identity, write_public_cert
 from player.session import clone
 from player.session.dispatch import PER_CONSOLE
 from player.session.server import SessionServer
+from player.session.sockets import PUB_HWM
 from tests.session_support import wait_for
 
 pytestmark = pytest.mark.timeout(60)
@@ -224,3 +229,75 @@ def test_an_edit_looked_up_by_the_log_reader_is_one_command(rig):
     events = c.request("events", {"session": server.session_id, "after": 0, "limit": 1000})["events"]
     changed = [e for e in events if e["type"] in ("annotation.edited", "annotation.deleted")]
     assert [(e["type"], e["data"]["ref"]) for e in changed] == [("annotation.edited", ref)]  # once
+
+
+def _rss() -> int:
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/statm"), reason="needs Linux /proc to read the RSS")
+def test_a_subscriber_that_never_reads_cannot_grow_the_player(sample_library, tmp_path):
+    """The event PUB's high-water mark per subscriber: a subscriber that stops reading while the player
+    publishes tens of thousands of large events costs the player at most `PUB_HWM` messages of memory, not
+    everything published (the rest is dropped for it; it catches up from the log by seq), and a welfare stop
+    sent meanwhile is carried out and answered."""
+    shm = Path("/dev/shm")
+    logs = Path(tempfile.mkdtemp(dir=shm)) if shm.is_dir() else tmp_path  # the log's bytes are not the test
+    controller = Controller(sample_library, engine_options={"audio": "null"})
+    lead = _home(tmp_path, "lead", "lead")
+    server = SessionServer(controller, "tcp://127.0.0.1:0", tmp_path / "keys", logs / "log.sqlite", "p",
+                           announce=False)  # fmt: skip
+    controller.set_sink(server.emit)
+    server.start()
+    player_key = load_or_create_identity(tmp_path / "keys", "player").public
+    client = PlayerClient(server.endpoint, player_key, lead, timeout=10.0)
+    ctx = zmq.Context()
+    stuck = ctx.socket(zmq.SUB)
+    stuck.linger = 0
+    stuck.rcvhwm = 100
+    stuck.curve_serverkey, stuck.curve_publickey, stuck.curve_secretkey = player_key, lead.public, lead.secret
+    stuck.setsockopt(zmq.SUBSCRIBE, b"")
+    stuck.connect(server.endpoints.events)
+    blob = "x" * 8000
+    size = len(blob)
+
+    def publish(n: int) -> None:
+        """n events of ~8 KB through the controller's event sink, each durable, then published."""
+        for i in range(0, n, 500):
+            target = server.events.seq + min(500, n - i)
+            for _ in range(min(500, n - i)):
+                server.emit("transport.warning", {"reason": "test", "message": blob})
+            assert wait_for(lambda t=target: server.events.last_published >= t, 60)
+
+    try:
+        assert stuck.poll(10_000)  # subscribed (a heartbeat or an event came): from now on it never reads
+        first_seq = server.events.last_published
+        full, n = PUB_HWM + 3000, 16_000
+        publish(full)  # its queue in the player is full now
+        before = _rss()
+        stopped: dict = {}
+        stop = threading.Thread(target=lambda: stopped.update(client.request("welfare", {"action": "stop"})))
+        stop.start()
+        publish(n)  # ~130 MB more published: were it all kept for it, the player would grow by that
+        stop.join(30)
+        grown = _rss() - before
+        assert grown < n * size / 3, f"RSS grew {grown / 1e6:.0f} MB; {n * size / 1e6:.0f} MB published"
+        assert stopped.get("welfare") == "stop" and controller.welfare == "stop"
+        # what it did not take was dropped for it, and is still in the log
+        seqs = []
+        while stuck.poll(200):
+            topic, body = stuck.recv_multipart()
+            if topic == P.TOPIC_EVENT:
+                seqs.append(json.loads(body)["seq"])
+        assert seqs and len(seqs) < (full + n) // 2 and seqs[0] > first_seq
+        later = client.request("events", {"session": server.session_id, "after": seqs[-1], "limit": 10})
+        assert later["events"][0]["seq"] == seqs[-1] + 1 or seqs[-1] == server.events.last_published
+    finally:
+        client.close()
+        stuck.close(0)
+        ctx.destroy(0)
+        server.stop()
+        controller.close()
+        if logs != tmp_path:
+            shutil.rmtree(logs, ignore_errors=True)
