@@ -718,8 +718,8 @@ function bind() {
     // the same press is not sent again; a click without a press (Enter or Space on the button) is.
     b.addEventListener("pointerdown", (e) => {
       if (e.button !== 0 || b.disabled) return;
+      welfare(b.dataset.welfare);  // the message leaves first; the bookkeeping after
       b.dataset.pressedAt = String(performance.now());
-      welfare(b.dataset.welfare);
     });
     b.addEventListener("click", () => {
       const pressed = Number(b.dataset.pressedAt || 0);
