@@ -140,6 +140,14 @@ def test_gaze_thumbnails_and_notes(rig):
     assert len(ids) == 1 and re.fullmatch(r"group-note:gn-[0-9a-f]{8}", ids.pop())
     assert not _notes(rig, "headset-2", "leaned back at the first flash")
     assert page.input_value("#g-note") == ""
+    # in the free-text note Shift+X types a capital X (prose), and nothing is stopped
+    page.click("#g-note")
+    page.keyboard.press("Shift+X")
+    page.keyboard.type("-ray")
+    assert page.input_value("#g-note") == "X-ray"
+    page.wait_for_timeout(300)  # a stop would show its banner at once
+    assert page.locator("#stop-banner.hidden").count() == 1
+    page.fill("#g-note", "")
     # bad input is refused with a line naming what (the page's command, as a second page could send it)
     for args, why in (({"text": "  "}, "args.text"), ({"text": "x" * 4001}, "at most 4000"),
                       ({"text": "x", "player": "nobody"}, "'nobody' is not in group")):  # fmt: skip

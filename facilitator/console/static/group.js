@@ -581,11 +581,15 @@ function typing(e) {
 }
 
 /* STOP ALL (Esc, Shift+X) works from every state of the page, a focused text field included: it is taken
-   in the capture phase, before any field or widget sees the key. The other keys wait until no field has focus. */
+   in the capture phase, before any field or widget sees the key. The one exception is the free-text note,
+   where Shift+X types a capital X (a note is prose); Esc stops from there too. The other keys wait until
+   no field has focus. */
+function prose(e) { return e.target && e.target.tagName === "TEXTAREA"; }
+
 document.addEventListener("keydown", (e) => {
   if (e.ctrlKey || e.metaKey || e.altKey || G.config.read_only) return;
   const k = e.key.toLowerCase();
-  if (e.key === "Escape" || (k === "x" && e.shiftKey)) {
+  if (e.key === "Escape" || (k === "x" && e.shiftKey && !prose(e))) {
     e.preventDefault(); e.stopPropagation();
     if (typing(e)) e.target.blur();
     stopAll(); return;
