@@ -152,6 +152,7 @@ class PlaybackLoop:
                 if self.stop_requested is not None:
                     res.stopped_by, res.stop_detail = self.stop_requested, self.stop_detail
                     break
+                backend.aim_wanted = c.questionnaire_shown  # controllers' rays only while it shows
                 info = backend.begin_frame()
                 if info is None:
                     # a window closed by the viewer says so (finish_reason); anything else is unexpected

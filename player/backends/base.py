@@ -88,6 +88,8 @@ class Backend:
     # True: the playback loop keeps the film loaded and paused (first frame shown) until the first
     # focus_gained while ``focused``, then starts it (OpenXR: the runtime may take seconds to reach FOCUSED).
     starts_when_focused: bool = False
+    # Set by the playback loop while the headset questionnaire shows: the backend then fills FrameInfo.rays.
+    aim_wanted: bool = False
     # How many eye images the backend shows (and read_eye can give back).
     eyes: int = 2
     # Why begin_frame returned None ("viewer": the window was closed; OpenXR: requested, viewer,

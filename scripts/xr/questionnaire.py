@@ -65,6 +65,19 @@ def aim(remote, hand: str, item: dict, heading: float, choice: int) -> None:
     remote.send()
 
 
+def pull_until(remote, hand: str, wait_event, kind: str, mark: int, **match: object) -> dict | None:
+    """Hold ``hand``'s trigger until the event arrives (however slowly the loaded machine draws frames; a
+    press shorter than a frame would never be seen), then let go."""
+    ctrl = remote.right if hand == "right" else remote.left
+    ctrl.buttons["trigger_click"] = True
+    remote.send()
+    try:
+        return wait_event(kind, mark, timeout=40.0, **match)
+    finally:
+        ctrl.buttons["trigger_click"] = False
+        remote.send()
+
+
 def run(args: argparse.Namespace) -> dict:
     from facilitated import free_port_block
     from monado_remote import MonadoRemote
@@ -102,7 +115,7 @@ def run(args: argparse.Namespace) -> dict:
     screens: dict[str, dict] = {}
     report["screens"] = screens
 
-    def keep_screen(name: str, until=None, timeout: float = 15.0) -> None:
+    def keep_screen(name: str, until=None, timeout: float = 30.0) -> None:
         """Keep the Xvfb screen as screen-NAME.png once ``until(counts)`` holds (the compositor's window
         follows a few frames behind), with its panel and highlight pixel counts."""
         if not screen:
@@ -137,7 +150,7 @@ def run(args: argparse.Namespace) -> dict:
         client.hello()
         client.subscribe(on_event=events.append, since="session")
 
-        def wait_event(kind: str, after: int = 0, timeout: float = 20.0, **match: object) -> dict | None:
+        def wait_event(kind: str, after: int = 0, timeout: float = 30.0, **match: object) -> dict | None:
             end = time.monotonic() + timeout
             while time.monotonic() < end:
                 for e in events[after:]:
@@ -147,7 +160,7 @@ def run(args: argparse.Namespace) -> dict:
                 time.sleep(0.05)
             return None
 
-        def wait_status(predicate, timeout: float = 15.0) -> dict:
+        def wait_status(predicate, timeout: float = 30.0) -> dict:
             end = time.monotonic() + timeout
             status: dict = {}
             while time.monotonic() < end:
@@ -182,9 +195,9 @@ def run(args: argparse.Namespace) -> dict:
         aim(remote, "right", ITEMS[0], heading, 1)
         pointing = wait_status(lambda s: s.get("questionnaire", {}).get("pointing", {}).get("right") == 1)
         keep_screen("pointing", lambda c: c["slate"] > 2000 and c["amber"] > 500)
-        mark = len(events)
-        remote.press("right", "trigger_click")
-        answered = wait_event("questionnaire.answered", mark, item="aware")
+        answered = pull_until(
+            remote, "right", wait_event, "questionnaire.answered", len(events), item="aware"
+        )
         steps.append({"step": "first", "pointing": pointing.get("questionnaire"), "event": answered})
         # a welfare stop: the panel hides under the calm scene and the trigger answers nothing
         aim(remote, "left", ITEMS[1], heading, 0)
@@ -193,7 +206,7 @@ def run(args: argparse.Namespace) -> dict:
         client.request("welfare", {"action": "stop"})
         stopped = wait_status(lambda s: s.get("questionnaire", {}).get("hidden") is True)
         keep_screen("stopped", lambda c: c["slate"] < 50)
-        remote.press("left", "trigger_click")
+        remote.press("left", "trigger_click", hold_s=1.0)
         client.request("annotate", {"text": "after the trigger under the stop"})  # a marker in the log
         marker = wait_event("annotation.added", mark)
         during_stop = [e for e in events[mark:] if e.get("type") == "questionnaire.answered"]
@@ -202,8 +215,7 @@ def run(args: argparse.Namespace) -> dict:
         mark = len(events)
         client.request("welfare", {"action": "resume"})
         wait_status(lambda s: s.get("questionnaire", {}).get("hidden") is False)
-        remote.press("left", "trigger_click")
-        second = wait_event("questionnaire.answered", mark, item="recommend")
+        second = pull_until(remote, "left", wait_event, "questionnaire.answered", mark, item="recommend")
         closed = wait_event("questionnaire.closed", mark)
         keep_screen("after")
         steps.append({"step": "second", "event": second, "closed": closed})

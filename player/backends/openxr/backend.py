@@ -399,7 +399,7 @@ class OpenXRBackend(EquirectFilm, Backend):
 
     def _aim_rays(self, display_time: int, views: list) -> dict | None:
         """Each tracked controller's aim ray relative to the head (the mean of the eye positions)."""
-        if self._actions is None or not self._focused or not views:
+        if not self.aim_wanted or self._actions is None or not self._focused or not views:
             return None
         poses = self._actions.aim_poses(self._spaces.app, display_time)
         n = len(views)
