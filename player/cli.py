@@ -139,7 +139,10 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="audio output (default: null for headless, auto otherwise)",
     )
-    play.add_argument("--hwdec", choices=("auto", "cuda", "none"), default="auto")
+    play.add_argument(
+        "--hwdec", choices=("auto", "cuda", "d3d11va", "none"), default="auto",
+        help="hardware decoding (docs/transport.md): cuda keeps NVIDIA frames on the GPU (the gpu extra)",
+    )  # fmt: skip
     play.add_argument(
         "--subtitles",
         type=_subtitles,

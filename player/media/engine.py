@@ -30,6 +30,7 @@ from player.media.clock import MediaClock
 from player.media.decoder_hooks import DecoderHooks
 from player.media.frame_queue import FrameQueue
 from player.media.frames import VideoFrame
+from player.media.hwframes import HWDEC_CHOICES
 from player.media.mixer import Mixer
 from player.media.opening import (
     EngineOpening,
@@ -45,7 +46,6 @@ __all__ = ["MediaEngine", "MediaError", "MediaInfo", "TransportState"]
 log = logging.getLogger(__name__)
 S = TransportState
 
-HWDEC_CHOICES = ("auto", "cuda", "none")
 AUDIO_CHOICES = ("auto", "null", "none")
 LAYOUT_CHOICES = ("stereo", "mono", "ambix-foa")
 RATE_RANGE = (0.5, 2.0)

@@ -14,7 +14,16 @@ from content_manifest.safefile import irregular
 from player.media.audio_buffer import AudioBuffer
 from player.media.audio_decoder import AudioDecoder, output_layout
 from player.media.audio_output import OUTPUT_RATE, open_output
-from player.media.frames import PLANE_LAYOUTS, VideoFrame
+from player.media.frames import PLANE_LAYOUTS
+from player.media.hwframes import (
+    DEVICE_FORMATS,
+    DecodePlan,
+    gpu_support,
+    picture_format,
+    plan_decode,
+    say_once,
+    wrap_frame,
+)
 from player.media.mixer import Mixer
 from player.media.video_decoder import VideoDecoder
 
@@ -22,6 +31,11 @@ log = logging.getLogger("player.media.engine")
 
 _cuda_unavailable: str | None = None
 """Why the cuda device could not be created, once it failed in this process (then it is not tried again)."""
+_other_unavailable: dict[str, str] = {}  # the same for the other device types (d3d11va)
+
+
+def _why_unavailable(device: str) -> str | None:
+    return _cuda_unavailable if device == "cuda" else _other_unavailable.get(device)
 
 PROBE_PACKETS = 600
 DECODER_HELD_FRAMES = 10  # pictures a decoder keeps besides one per thread (8K HEVC measured: ~10)
@@ -51,7 +65,9 @@ class MediaInfo:
     bit_depth: int = 8
     colorspace: str = "bt709"
     color_range: str = "limited"
-    hwdec: str = "none"  # the decoder actually in use: "cuda" or "none"
+    hwdec: str = "none"  # the decoder actually in use: "cuda", "d3d11va" or "none"
+    frames: str = "host"  # where decoded pictures go to the renderer: "gpu" (CUDA-GL interop) or "host"
+    frames_why: str = ""  # why "host" when the GPU path was asked for
     audio_codec: str | None = None
     audio_channels: int = 0
     audio_rate: int = 0
@@ -74,11 +90,11 @@ class EngineOpening:
         container, hw_active, primed = self._open_video(path)
         stream = container.streams.video[0]
         first = primed[0]
-        fmt = first.format.name
+        fmt = picture_format(first)
         fps = _stream_fps(stream)
         duration = _duration(container, stream)
         origin = (container.start_time or 0) / av.time_base if container.start_time is not None else 0.0
-        probe = VideoFrame.from_av(first, pts=0.0, index=0)
+        probe = wrap_frame(first, pts=0.0, index=0)
 
         self._video = VideoDecoder(
             path,
@@ -114,6 +130,8 @@ class EngineOpening:
             colorspace=probe.colorspace,
             color_range=probe.color_range,
             hwdec=hw_active,
+            frames=self._frames[0],
+            frames_why=self._frames[1],
             audio_codec=audio_codec,
             audio_channels=channels,
             audio_rate=audio_rate,
@@ -128,30 +146,41 @@ class EngineOpening:
             reason="hwdec_unavailable",
             requested=self.hwdec,
             active="none",
-            message=f"cuda decoding unavailable ({why}); using software",
+            message=f"hardware decoding unavailable ({why}); using software",
         )
 
     def _open_video(self, path: Path) -> tuple[av.container.InputContainer, str, list[av.VideoFrame]]:
-        """Open the container and decode the first picture (hardware first when asked; software fallback)."""
+        """Open the container and decode the first picture: on the hardware devices --hwdec names, in order
+        (player/media/hwframes.py), CUDA frames kept on the GPU for ``cuda``; software where none takes it."""
         global _cuda_unavailable
-        if self.hwdec in ("auto", "cuda") and _cuda_unavailable is None:
+        plan = self._decode_plan()
+        self._frames = (plan.path, plan.notes[0] if plan.notes else "")
+        tried = []
+        for device in plan.devices:
+            if _why_unavailable(device) is not None:
+                continue
+            keep = plan.keep_on_gpu and device == "cuda"
             try:
                 from av.codec.hwaccel import HWAccel
 
-                accel = HWAccel(device_type="cuda", allow_software_fallback=True)
+                accel = HWAccel(device_type=device, allow_software_fallback=True, is_hw_owned=keep)
                 container = _av_open(path, hwaccel=accel)
                 try:
                     primed = _probe_video(path, container, self._budget)
                 except MediaError:
                     container.close()
                     raise
-                # PyAV falls back to software silently where NVDEC lacks the codec or profile; frames copied
-                # back from the GPU come as NV12/P010, software ones as planar YUV
-                hw_frames = primed[0].format.name in ("nv12", "p010le")
+                # PyAV falls back to software silently where the device lacks the codec or profile; frames
+                # copied back from the GPU come as NV12/P010, CUDA frames kept there as "cuda", software
+                # ones as planar YUV
+                name = primed[0].format.name
                 ctx = container.streams.video[0].codec_context
-                active = "cuda" if ctx.is_hwaccel and hw_frames else "none"
+                active = device if ctx.is_hwaccel and name in ("cuda", *DEVICE_FORMATS) else "none"
                 if active == "none":
-                    self._software_instead("the cuda decoder did not take this stream")
+                    self._frames = ("host", "")
+                    self._software_instead(f"the {device} decoder did not take this stream")
+                elif name != "cuda":
+                    self._frames = ("host", self._frames[1])
                 return container, active, primed
             except MediaError as exc:
                 if exc.reason in ("not_found", "no_video", "unreadable", "unsupported_codec"):
@@ -159,9 +188,16 @@ class EngineOpening:
                 why = str(exc)
             except Exception as exc:  # PyAV raises PermissionError/ValueError/... where there is no device
                 why = f"{type(exc).__name__}: {exc}"
-                _cuda_unavailable = why  # no device: later films go straight to software, without a word
-            level = logging.WARNING if self.hwdec == "cuda" else logging.INFO
-            log.log(level, "hardware decoding (cuda) unavailable, decoding in software: %s", why)
+                if device == "cuda":
+                    _cuda_unavailable = why  # no device: later films go straight to software, without a word
+                else:
+                    _other_unavailable[device] = why
+            tried.append(f"{device}: {why}")
+        self._frames = ("host", "; ".join(tried) or self._frames[1])
+        if tried or (self._plan_said and not plan.devices):  # --hwdec d3d11va on a build without it: once
+            why = "; ".join(tried) or plan.notes[0]
+            level = logging.WARNING if self.hwdec != "auto" else logging.INFO
+            log.log(level, "hardware decoding unavailable, decoding in software: %s", why)
             self._software_instead(why)
         container = _av_open(path)
         try:
@@ -169,6 +205,18 @@ class EngineOpening:
         except MediaError:
             container.close()
             raise
+
+    def _decode_plan(self) -> DecodePlan:
+        """What --hwdec asks for on this PyAV build (cuda-python is looked at only for ``cuda``)."""
+        from av.codec.hwaccel import hwdevices_available
+
+        available = hwdevices_available()
+        gpu = None
+        if self.hwdec == "cuda" and "cuda" in available and _why_unavailable("cuda") is None:
+            gpu = gpu_support()
+        plan = plan_decode(self.hwdec, available, gpu)
+        self._plan_said = bool(plan.notes) and say_once(plan.notes[0])
+        return plan
 
     def _budget_frames(self, frame_bytes: int, threads: int) -> None:
         """Keep the decoder's own pictures (threads in flight, reference frames) inside ``queue_bytes``:
@@ -270,7 +318,7 @@ def _probe_video(
             "unsupported_codec" if errors else "no_video",
             f"{path.name}: no picture could be decoded from its {name} video stream",
         )
-    fmt = frames[0].format.name
+    fmt = picture_format(frames[0])
     if fmt not in PLANE_LAYOUTS:
         raise MediaError(
             "unsupported_pixel_format",

@@ -8,7 +8,7 @@ import av
 
 from player.media.decode_thread import DecodeThread
 from player.media.frame_queue import FrameQueue
-from player.media.frames import VideoFrame
+from player.media.hwframes import wrap_frame
 
 PUT_TIMEOUT = 0.1
 DROP_WHEN_LATE = 0.15  # decoded pictures this far behind the clock: skip non-reference frames to catch up
@@ -107,7 +107,7 @@ class VideoDecoder(DecodeThread):
         self.decoded += 1
         if pts + self.frame_duration <= self._drop_before + 1e-6:
             return not self.interrupted
-        vf = VideoFrame.from_av(frame, pts=pts, index=round(pts * self.fps))
+        vf = wrap_frame(frame, pts=pts, index=round(pts * self.fps))  # host planes, or CUDA ones (hwframes)
         generation = self.generation
         while not self.queue.put(generation, vf, PUT_TIMEOUT):
             if self.interrupted:

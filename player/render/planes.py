@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 from content_manifest.formats import PIXEL_FORMATS, unsupported
 from player.media.frames import VideoFrame
+from player.media.hwframes import DeviceFrame
 from player.render.gl import GL
 
 _INTERNAL = {(1, 1): GL.GL_R8, (2, 1): GL.GL_RG8, (1, 2): GL.GL_R16, (2, 2): GL.GL_RG16}
@@ -78,9 +79,10 @@ class PlaneTextures:
         self._pbo_size = 0
         self._ring = max(2, ring)
         self._next = 0
+        self.cuda = None  # player.render.cuda_planes.CudaTextures once CUDA frames arrive (--hwdec cuda)
 
     # -- allocation -------------------------------------------------------------------------------------
-    def _allocate(self, frame: VideoFrame) -> None:
+    def _allocate(self, frame: VideoFrame | DeviceFrame) -> None:
         self.release()
         self.specs = plane_specs(frame.pix_fmt, frame.width, frame.height)
         self.textures = [int(GL.glGenTextures(1)) for _ in self.specs]
@@ -108,6 +110,9 @@ class PlaneTextures:
         self.key = (frame.pix_fmt, frame.width, frame.height)
 
     def release(self) -> None:
+        if self.cuda is not None:  # unregistered from CUDA before the textures go
+            self.cuda.release()
+            self.cuda = None
         if self.textures:
             GL.glDeleteTextures(self.textures)
         if self._pbos:
@@ -115,9 +120,16 @@ class PlaneTextures:
         self.textures, self._pbos, self._pbo_size, self.key = [], [], 0, None
 
     # -- upload -----------------------------------------------------------------------------------------
-    def upload(self, frame: VideoFrame) -> None:
+    def upload(self, frame: VideoFrame | DeviceFrame) -> None:
         if self.key != (frame.pix_fmt, frame.width, frame.height):
             self._allocate(frame)
+        if isinstance(frame, DeviceFrame):  # kept on the GPU: copied device to device (cuda_planes.py)
+            from player.render.cuda_planes import upload_device
+
+            host = upload_device(self, frame)
+            if host is None:
+                return
+            frame = host  # interop unavailable (said once): the host path
         for i, spec in enumerate(self.specs):
             plane = frame.planes[i]
             need = frame.line_sizes[i] * (spec.height - 1) + spec.width * spec.pixel_bytes
