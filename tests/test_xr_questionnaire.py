@@ -34,7 +34,8 @@ def test_answers_with_the_controllers_ray_and_trigger_under_monado(xr_root, xr_l
     first = steps["first"]["event"]["data"]
     assert first == {"instrument": "understanding", "item": "aware", "phase": "post", "value": 2,
                      "by": "headset", "source": "headset"}  # fmt: skip
-    assert steps["stop"]["hidden"] is True and steps["stop"]["marker"] and steps["stop"]["answers"] == []
+    stop = steps["stop"]
+    assert stop["hidden"] is True and stop["held_seen"] and stop["marker"] and stop["answers"] == []
     assert steps["second"]["event"]["data"]["value"] == "yes"
     assert steps["second"]["closed"]["data"] == {
         "phase": "post",

@@ -206,11 +206,19 @@ def run(args: argparse.Namespace) -> dict:
         client.request("welfare", {"action": "stop"})
         stopped = wait_status(lambda s: s.get("questionnaire", {}).get("hidden") is True)
         keep_screen("stopped", lambda c: c["slate"] < 50)
-        remote.press("left", "trigger_click", hold_s=1.0)
+        # hold the trigger until the player has drawn a frame with it held (the ray moved to "No" meanwhile),
+        # then let go and wait for a frame with it released (the ray back on "Yes")
+        remote.left.buttons["trigger_click"] = True
+        aim(remote, "left", ITEMS[1], heading, 1)
+        seen_held = wait_status(lambda s: s.get("questionnaire", {}).get("pointing", {}).get("left") == 1)
+        remote.left.buttons["trigger_click"] = False
+        aim(remote, "left", ITEMS[1], heading, 0)
+        wait_status(lambda s: s.get("questionnaire", {}).get("pointing", {}).get("left") == 0)
         client.request("annotate", {"text": "after the trigger under the stop"})  # a marker in the log
         marker = wait_event("annotation.added", mark)
         during_stop = [e for e in events[mark:] if e.get("type") == "questionnaire.answered"]
         steps.append({"step": "stop", "hidden": stopped.get("questionnaire", {}).get("hidden"),
+                      "held_seen": seen_held.get("questionnaire", {}).get("pointing", {}).get("left") == 1,
                       "marker": marker is not None, "answers": during_stop})  # fmt: skip
         mark = len(events)
         client.request("welfare", {"action": "resume"})
