@@ -93,6 +93,13 @@ def check_audio(report: Report) -> None:
     report.add(Check("audio", **audio_check()))
 
 
+def check_decoding(report: Report) -> None:
+    """Hardware decoding and the GPU path (player/media/hwframes.py)."""
+    from player.media.hwframes import decode_check
+
+    report.add(Check("decoding", **decode_check()))
+
+
 def check_graphics(report: Report, extensions: list[str], requested: str) -> dict | None:
     """Open a real session with each candidate binding (or the requested one) and report which works."""
     from player.backends.openxr.backend import OpenXRBackend
@@ -285,6 +292,8 @@ def render_text(report: Report) -> str:
             lines.append(f"      fix: {c.fix}")
         if c.area == "runtime" and c.ok and c.details.get("extensions"):
             lines.append(f"      extensions: {' '.join(c.details['extensions'])}")
+        if c.area == "decoding":
+            lines.append(f"      {c.details['amd_intel']}")
         if c.area == "capabilities":
             m = c.details
             lines.append(f"      layers: {'; '.join(f'{k} {v}' for k, v in m['layers'].items())}")
@@ -315,6 +324,7 @@ def run(
             check_capabilities(report, extensions, session, library)
     if audio:
         check_audio(report)
+    check_decoding(report)
     if films and library is not None:
         check_films(report, library)
     return report

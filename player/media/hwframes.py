@@ -26,11 +26,6 @@ HWDEC_CHOICES = ("auto", "cuda", "d3d11va", "none")
 AUTO_ORDER = ("cuda", "d3d11va")  # what `auto` tries, each where this PyAV build offers it
 GPU_EXTRA = "pip install 'viewpoint-xr[gpu]' (cuda-python)"
 DEVICE_FORMATS = ("nv12", "p010le")  # what NVDEC and D3D11VA give for 8- and 10-bit 4:2:0
-WINDOWS_AMD_INTEL = (
-    "Windows AMD/Intel GPUs: --hwdec d3d11va (or auto) decodes on the GPU through D3D11VA where the PyAV "
-    "build offers it, and the frames are copied back to host memory for upload; elsewhere films decode on "
-    "the CPU"
-)
 
 
 @dataclass(frozen=True)
@@ -97,10 +92,29 @@ def skip_line(support: GpuSupport) -> str:
     return f"skipped: {why}" if why.startswith("no CUDA device (") else f"skipped: no CUDA device ({why})"
 
 
+def device_problem(device: str = "cuda", codec: str = "hevc") -> str | None:
+    """None when PyAV's FFmpeg can create a ``device`` context for decoding ``codec`` here, else why not
+    (no cuda-python involved: this is how the player finds out whether an NVIDIA GPU is there at all)."""
+    from av.codec.hwaccel import HWAccel, hwdevices_available
+
+    if device not in hwdevices_available():
+        return f"this PyAV build offers no {device} decoding"
+    try:
+        HWAccel(device_type=device).create(av.codec.Codec(codec, "r"))
+    except NotImplementedError:
+        return f"this PyAV build's {codec} decoder has no {device} support"
+    except Exception as exc:  # PermissionError/OSError/ValueError where there is no device or driver
+        return f"{type(exc).__name__}: {exc}"
+    return None
+
+
 def _probe_gpu() -> GpuSupport:
     major = int(av.__version__.split(".")[0])
     if major < 17:
         return GpuSupport(False, f"PyAV {av.__version__} copies hardware frames to host memory (17 or newer)")
+    problem = device_problem("cuda")
+    if problem is not None:  # cuda-python is not imported where there is no CUDA device
+        return GpuSupport(False, f"no CUDA device ({problem})")
     try:
         from cuda.bindings import runtime as rt
         from cuda.core.utils import StridedMemoryView  # noqa: F401  (reads the DLPack planes)
@@ -314,3 +328,42 @@ def dlpack_views(frame: av.VideoFrame) -> list[object]:
     from cuda.core.utils import StridedMemoryView
 
     return [StridedMemoryView(_DecodedPlane(plane), stream_ptr=-1) for plane in frame.planes]
+
+
+# -- the doctor's view ------------------------------------------------------------------------------------
+def decode_check() -> dict:
+    """The doctor's decoding check: what each --hwdec gives on this machine, and what AMD/Intel users get."""
+    from av.codec.hwaccel import hwdevices_available
+
+    available = hwdevices_available()
+    offered = ", ".join(available) or "none"
+    details: dict = {"offered": available}
+    problem = device_problem("cuda")
+    if problem is None:
+        gpu = gpu_support()
+        details["gpu_path"] = gpu.why
+        if gpu.ok:
+            summary = f"NVIDIA: --hwdec cuda decodes on the GPU and keeps the frames there ({gpu.why})"
+            fix = ""
+        else:
+            summary = f"NVIDIA decoding works; --hwdec cuda copies frames to host memory: {gpu.why}"
+            fix = GPU_EXTRA
+    elif "d3d11va" in available and device_problem("d3d11va") is None:
+        summary = "D3D11VA: --hwdec d3d11va (or auto) decodes on the GPU, frames copied back to host memory"
+        fix = ""
+    else:
+        summary = f"films decode on the CPU (no CUDA device: {problem}); this PyAV build offers: {offered}"
+        fix = "" if sys.platform != "win32" else "An NVIDIA GPU or D3D11VA decodes 8K HEVC on the GPU."
+    details["amd_intel"] = amd_intel_line(available)
+    return {"ok": True, "summary": summary, "fix": fix, "blocking": False, "details": details}
+
+
+def amd_intel_line(available: Sequence[str], platform: str = sys.platform) -> str:
+    """What AMD and Intel GPU owners get on this platform with this PyAV build."""
+    if platform == "win32":
+        if "d3d11va" in available:  # PyAV exports CUDA frames only (DLPack): D3D11 ones come back to host
+            return "AMD/Intel GPUs: --hwdec d3d11va (or auto) decodes on the GPU (frames copied to host)"
+        return "AMD/Intel GPUs: this PyAV build has no d3d11va: films decode on the CPU"
+    if "vaapi" in available:
+        return "AMD/Intel GPUs: VAAPI is in this build but not used by the player: films decode on the CPU"
+    return "AMD/Intel GPUs: films decode on the CPU (this PyAV build has no VAAPI)"

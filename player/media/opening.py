@@ -214,6 +214,8 @@ class EngineOpening:
         gpu = None
         if self.hwdec == "cuda" and "cuda" in available and _why_unavailable("cuda") is None:
             gpu = gpu_support()
+            if gpu.why.startswith("no CUDA device ("):
+                gpu = None  # the decoder's own attempt fails next and says so (software): one message
         plan = plan_decode(self.hwdec, available, gpu)
         self._plan_said = bool(plan.notes) and say_once(plan.notes[0])
         return plan
