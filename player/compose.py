@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from player.backends import BACKENDS, Backend, BackendError, BackendOptions, backend_class
+from player.media.hwframes import frames_line, frames_report
 from player.protocol.participant import rule_beside
 from player.protocol.private import private_replace
 
@@ -200,6 +201,8 @@ def play(args: argparse.Namespace, stopper, pairing_notice, stop_reason) -> int:
             return _fail("--film: " + exc.message.removeprefix("args.film: "))
         if args.speed != 1.0:
             controller.set_rate(args.speed)
+        if args.hwdec != "none":  # the decoder and the frame path, with the reason for a fall-back
+            say(frames_line(frames_report(controller.engine.info)))
         try:
             backend = make_backend(args, controller, choice.name)
         except XrSetupError as exc:
@@ -233,7 +236,9 @@ def play(args: argparse.Namespace, stopper, pairing_notice, stop_reason) -> int:
         report = build_report(
             film=controller.film, backend_name=choice.name, result=result, stats=controller.engine.stats(),
             media_info=controller.engine.info, options=options, gl_renderer=loop.gl_renderer,
-            upload_mode=loop.upload_mode, backend_report={"reason": choice.reason, **loop.backend_report},
+            upload_mode=loop.upload_mode,
+            backend_report={"reason": choice.reason, **loop.backend_report,
+                            "video": frames_report(controller.engine.info)},
         )  # fmt: skip
         # a local preview has no participant; with --listen the session log holds the sessions
         report["session"] = {"mode": "listening" if args.listen else "preview", "participant": None}

@@ -330,6 +330,22 @@ def dlpack_views(frame: av.VideoFrame) -> list[object]:
     return [StridedMemoryView(_DecodedPlane(plane), stream_ptr=-1) for plane in frame.planes]
 
 
+def frames_report(info: object) -> dict:
+    """The play report's ``output.video``: the decoder in use and where its pictures went, with the reason
+    when the GPU path was asked for and not taken (at open, or by the renderer's interop later)."""
+    frames, why = getattr(info, "frames", "host"), getattr(info, "frames_why", "")
+    if frames == "gpu" and GPU_PATH.refused is not None:
+        frames, why = "host", f"CUDA-GL interop unavailable: {GPU_PATH.refused}"
+    return {"hwdec": getattr(info, "hwdec", "none"), "frames": frames, **({"why": why} if why else {})}
+
+
+def frames_line(report: dict) -> str:
+    """One line for the terminal: where the pictures go, and why not the GPU when that was asked."""
+    where = "the GPU (CUDA-GL interop, no host copy)" if report["frames"] == "gpu" else "host memory"
+    why = f" ({report['why']})" if report.get("why") else ""
+    return f"video: decoder {report['hwdec']}, frames in {where}{why}"
+
+
 # -- the doctor's view ------------------------------------------------------------------------------------
 def decode_check() -> dict:
     """The doctor's decoding check: what each --hwdec gives on this machine, and what AMD/Intel users get."""
