@@ -48,6 +48,14 @@ def test_answers_with_the_controllers_ray_and_trigger_under_monado(xr_root, xr_l
     answers = [d for t, d in logged if t == "questionnaire.answered"]
     got = [(a["item"], a["value"], a["source"]) for a in answers]
     assert got == [("aware", 2, "headset"), ("recommend", "yes", "headset")]
+    # shown in the session report, with the tablet's answers
+    from facilitator.report.html import build_report
+
+    answered = [e for e in r["logged"] if e["type"] == "questionnaire.answered"]
+    session = answered[0]["session"]
+    page = build_report([e for e in r["logged"] if e["session"] == session])
+    assert "<td>post</td><td>understanding</td><td>aware</td><td>2</td>" in page
+    assert "<td>post</td><td>post</td><td>recommend</td><td>yes</td>" in page
     kinds = [t for t, _ in logged]
     assert kinds.index("welfare.changed") < kinds.index("questionnaire.closed")
     assert r["rc"] in (0, 1) and "Traceback" not in r["stderr"], r["stderr"][-2000:]
