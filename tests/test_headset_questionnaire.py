@@ -15,6 +15,7 @@ from player.control import CommandError, Controller
 from player.render import OverlayState, Renderer
 from player.render.panel_layout import intersect, layout, place
 from player.render.projection import head_orientation, symmetric_fov
+from tests.support import wait_for
 
 LIKERT = {
     "instrument": "understanding",
@@ -111,7 +112,13 @@ def controller(sample_library):
     c.close()
 
 
+def drawn(c: Controller) -> None:
+    """Wait until the shown item's picture is drawn (off the render thread)."""
+    wait_for(lambda: c.status().get("questionnaire", {}).get("drawn"), timeout=20.0)
+
+
 def point_at(c: Controller, choice: int, hand: str = "right") -> None:
+    drawn(c)
     shown = c._shown
     c.point({hand: aim_at(shown.placement, shown.layout, choice)})
 
@@ -126,6 +133,7 @@ def test_answers_are_the_tablets_event_from_the_headset(controller):
     c.report_pose(head_orientation(90.0), 0.0)  # the viewer looks right: the panel hangs there
     assert c.dispatch("questionnaire.show", {"phase": "post", "items": [LIKERT, YES_NO]})["heading"] == 90.0
     assert c.status()["questionnaire"]["index"] == 0
+    drawn(c)
     assert c.overlay_state().panel is not None
     assert not c.select("right"), "no ray yet: the trigger does nothing"
     point_at(c, 3)

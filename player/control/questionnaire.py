@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from player.protocol import questionnaire_choices as choices
-from player.render.panel_layout import Layout, Placement, Vec, intersect, layout, place
+from player.render.panel_layout import Layout, Placement, Vec, intersect, layout, picture, place
 from player.render.projection import forward_heading_pitch
 
 log = logging.getLogger("player.control")
@@ -30,9 +30,7 @@ class PanelFrame:
     highlighted choice, each hand's ray (origin, end) and the cursor where the active ray meets the panel."""
 
     key: tuple
-    item: dict
-    index: int
-    count: int
+    image: Any  # the item's picture: premultiplied RGBA rows, top row first (panel_layout.picture)
     placement: Placement
     alpha: float
     highlight: tuple[float, float, float, float] | None = None  # (u0, v0, u1, v1)
@@ -53,6 +51,15 @@ class _Shown:
     rays: dict[str, tuple[Vec, Vec]] = field(default_factory=dict)  # hand -> (origin, direction)
     hover: dict[str, tuple[int | None, Vec | None]] = field(default_factory=dict)  # hand -> (choice, hit)
     active: str = "right"  # the hand that pulled the trigger last (its ray is drawn)
+    pictures: list = field(default_factory=list)  # each item's picture, drawn off the render thread
+
+    def draw_pictures(self, still_shown) -> None:
+        """Rasterise every item's picture in order (about 50 ms each with Pillow: never on the render thread,
+        where it would drop frames; the next ones are ready before the viewer has answered)."""
+        for i, item in enumerate(self.items):
+            if not still_shown(self):
+                return
+            self.pictures[i] = picture(item, i, len(self.items))
 
     def settle(self) -> None:
         self.layout = layout(self.items[self.index])
@@ -74,7 +81,11 @@ class HeadsetQuestionnaire:
             replaced = self._shown
             shown = _Shown(phase, [dict(i) for i in items], heading, next(_SERIALS))
             shown.settle()
+            shown.pictures = [None] * len(shown.items)
             self._shown = shown
+        threading.Thread(
+            target=shown.draw_pictures, args=(lambda x: self._shown is x,), name="panel-pictures", daemon=True
+        ).start()
         if replaced is not None:
             self._closed(replaced, "replaced")
         return {"items": len(items), "heading": round(heading, 2)}
@@ -135,7 +146,7 @@ class HeadsetQuestionnaire:
             hand = hand if hand in shown.rays else shown.active
             shown.active = hand
             choice = shown.hover.get(hand, (None, None))[0]
-            if choice is None:
+            if choice is None or shown.pictures[shown.index] is None:  # nothing to see yet: nothing to answer
                 return False
             item = shown.items[shown.index]
             value = choices(item)[choice][1]
@@ -168,6 +179,9 @@ class HeadsetQuestionnaire:
         if shown is None or self._panel_blocked() or calm >= 0.999:
             return None
         with self._panel_lock:
+            image = shown.pictures[shown.index] if shown.index < len(shown.pictures) else None
+            if image is None:  # its picture is still being drawn (tens of milliseconds after show)
+                return None
             lay, placement = shown.layout, shown.placement
             rays, highlight, cursor = [], None, None
             for hand, (origin, direction) in shown.rays.items():
@@ -178,12 +192,9 @@ class HeadsetQuestionnaire:
                     cursor = hit
                     if choice is not None:
                         highlight = lay.uv_box(choice)
-            item = shown.items[shown.index]
             return PanelFrame(
                 key=(shown.serial, shown.index),
-                item=item,
-                index=shown.index,
-                count=len(shown.items),
+                image=image,
                 placement=placement,
                 alpha=1.0 - calm,
                 highlight=highlight,
@@ -207,6 +218,7 @@ class HeadsetQuestionnaire:
                     "item": item["item"],
                     "heading": round(shown.heading, 2),
                     "hidden": self._panel_blocked(),
+                    "drawn": shown.index < len(shown.pictures) and shown.pictures[shown.index] is not None,
                     "pointing": {hand: hover[0] for hand, hover in shown.hover.items()},
                 }
             }

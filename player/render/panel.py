@@ -11,7 +11,7 @@ from collections import OrderedDict
 import numpy as np
 
 from player.render.gl import GL
-from player.render.panel_layout import Vec, picture
+from player.render.panel_layout import Vec
 from player.render.program import Program
 from player.render.projection import quat_to_matrix
 
@@ -116,7 +116,7 @@ class PanelRenderer:
         tex = self._textures.get(frame.key)
         if tex is not None:
             return tex
-        image = picture(frame.item, frame.index, frame.count)
+        image = frame.image
         h, w = image.shape[:2]
         tex = int(GL.glGenTextures(1))
         GL.glBindTexture(GL.GL_TEXTURE_2D, tex)
