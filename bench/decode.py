@@ -4,7 +4,8 @@ Makes (once, cached in ~/.cache/viewpoint-bench or $VIEWPOINT_BENCH_CACHE) 3840x
 then for each prints the engine's frames/s (video decode thread -> YUV planes -> frame queue, drained by a
 display loop in fast mode), ffmpeg's frames/s, and their ratio. Goal: ratio >= 0.95 for both.
 Run: .venv/bin/python bench/decode.py [--repeat N] [--seconds S] [--width W --height H] [--hwdec H]
-On an NVIDIA machine, the issue-16 figure: --width 7680 --height 3840 --hwdec cuda (and again with none).
+On an NVIDIA machine, the issue-16 figure: --width 7680 --height 3840 --fps 60 --hwdec cuda (frames kept on
+the GPU; the gpu extra) and again with none; without a CUDA device --hwdec cuda says "skipped: ..." (exit 0).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from player.media.engine import MediaEngine  # noqa: E402
+from player.media.hwframes import gpu_support, skip_line  # noqa: E402
 from player.media.transport import TransportState  # noqa: E402
 
 CODECS = {"h264": "libx264", "hevc": "libx265"}
@@ -38,9 +40,12 @@ def cache_dir() -> Path:
     return d
 
 
-def make_clip(codec: str, width: int, height: int, seconds: float, fps: int = 30) -> Path:
+def make_clip(
+    codec: str, width: int, height: int, seconds: float, fps: int = 30, pix_fmt: str = "yuv420p"
+) -> Path:
     """An equirect-sized test film (ffmpeg testsrc2, ultrafast), made once and cached."""
-    path = cache_dir() / f"{codec}-{width}x{height}-{seconds:g}s-{fps}.mp4"
+    depth = "" if pix_fmt == "yuv420p" else f"-{pix_fmt}"
+    path = cache_dir() / f"{codec}-{width}x{height}-{seconds:g}s-{fps}{depth}.mp4"
     if path.is_file() and path.stat().st_size > 0:
         return path
     if shutil.which("ffmpeg") is None:
@@ -50,7 +55,7 @@ def make_clip(codec: str, width: int, height: int, seconds: float, fps: int = 30
     cmd = [
         "ffmpeg", "-v", "error", "-y", "-f", "lavfi",
         "-i", f"testsrc2=size={width}x{height}:rate={fps}:duration={seconds}",
-        "-c:v", CODECS[codec], "-preset", "ultrafast", "-pix_fmt", "yuv420p", *extra,
+        "-c:v", CODECS[codec], "-preset", "ultrafast", "-pix_fmt", pix_fmt, *extra,
         "-g", str(fps), "-tag:v", "hvc1" if codec == "hevc" else "avc1", str(tmp),
     ]  # fmt: skip
     print(f"making {path.name} (once) ...", flush=True)
@@ -142,12 +147,20 @@ def main() -> None:
     ap.add_argument("--seconds", type=float, default=6.0, help="clip length (default 6)")
     ap.add_argument("--width", type=int, default=3840)
     ap.add_argument("--height", type=int, default=1920)
-    ap.add_argument("--hwdec", choices=("none", "cuda", "auto"), default="none", help="the engine's decoder")
+    hwdec = ("none", "cuda", "d3d11va", "auto")
+    ap.add_argument("--hwdec", choices=hwdec, default="none", help="the engine's decoder")
+    ap.add_argument("--fps", type=int, default=30, help="clip frame rate (the issue-16 figure: 60)")
     args = ap.parse_args()
+    if args.hwdec == "cuda":  # the GPU path (frames kept on the GPU) needs an NVIDIA GPU and the gpu extra
+        support = gpu_support()
+        if not support.ok:
+            print(skip_line(support))
+            return
+        print(f"GPU path: {support.why}")
     print(f"cpu cores: {os.cpu_count()}; load average before: {_load()}")
     ratios = {}
     for codec in CODECS:
-        path = make_clip(codec, args.width, args.height, args.seconds)
+        path = make_clip(codec, args.width, args.height, args.seconds, args.fps)
         runs: dict[str, list[Run]] = {"engine": [], "ffmpeg": [], "pyav": []}
         for _ in range(args.repeat):  # interleaved, so all see the same machine load
             runs["ffmpeg"].append(ffmpeg_run(path))
