@@ -162,13 +162,16 @@ def test_welfare_stop_wins_over_the_panel(controller):
     c = controller
     c.dispatch("questionnaire.show", {"phase": "pre", "items": [YES_NO]})
     point_at(c, 0)
+    assert c.overlay_state().panel.alpha == 1.0  # a frame drawn with the panel: what the stop fades from
     done = threading.Event()
     with c._panel_lock:  # the render thread in the middle of the panel: STOP must not wait for it
         t = threading.Thread(target=lambda: (c.dispatch("welfare", {"action": "stop"}), done.set()))
         t.start()
         assert done.wait(10.0), "welfare stop waited on the questionnaire panel"
     t.join()
-    assert c.overlay_state().panel is None and c.status()["questionnaire"]["hidden"]
+    assert c.status()["questionnaire"]["hidden"]
+    fading = [c.overlay_state(now=c.welfare_at + dt).panel for dt in (0.0, 0.4, 0.8)]
+    assert fading[0].alpha > fading[1].alpha > 0.0 and fading[2] is None, "a fade, not a cut"
     assert not c.select("right"), "no answer under the calm scene"
     c.dispatch("welfare", {"action": "resume"})
     assert c.select("right")

@@ -176,7 +176,7 @@ class HeadsetQuestionnaire:
         """What to draw this display frame (None: no panel); ``calm`` is the calm scene's mix (it fades the
         panel out under a welfare stop)."""
         shown = self._shown
-        if shown is None or self._panel_blocked() or calm >= 0.999:
+        if shown is None or calm >= 0.999:  # under a stop it fades out with the calm scene's fade in
             return None
         with self._panel_lock:
             image = shown.pictures[shown.index] if shown.index < len(shown.pictures) else None
