@@ -247,6 +247,21 @@ def test_panel_highlight_ray_and_cursor_drawn_on_mesa(gl, controller):
     plain = at(u0 + 0.05, (v0 + v1) / 2, with_panel)
     assert abs(plain[2] - plain[0]) < 40 and plain[2] > 40, f"choice box not slate: {plain}"
     assert np.abs(at(0.5, 0.5, with_panel) - at(0.5, 0.5, without)).max() > 20
+    # each eye sees the near panel from its own place: the right eye sees it further left (depth)
+    row = pixel_of(pl.point(0.5, (v0 + v1) / 2), view)[1]
+    edges = []
+    for offset in ((-0.032, 0.0, 0.0), (0.032, 0.0, 0.0)):
+        eye = EyeView(view.orientation, view.fov, offset)
+        target, renderer = OffscreenTarget(EYE, EYE), Renderer()
+        try:
+            renderer.draw_eye(0, eye, target.target, OverlayState(panel=frame))
+            line = target.read_rgb().astype(int)[row]
+        finally:
+            renderer.close()
+            target.delete()
+        slate = np.flatnonzero(np.abs(line - np.array([52, 60, 76])).max(axis=1) <= 6)
+        edges.append(int(slate[0]))
+    assert edges[0] - edges[1] >= 3, f"no disparity between the eyes: left edge at {edges}"
     # the ray: the light blue line from the hand to the cursor, half way along
     origin, end = frame.rays[0]
     mid = tuple((a + b) / 2 for a, b in zip(origin, end))

@@ -22,9 +22,11 @@ RAY = (0.55, 0.85, 1.0, 0.8)
 CURSOR = (1.0, 1.0, 1.0, 0.95)
 
 
-def view_projection(orientation: tuple[float, float, float, float], tan: list[float]) -> np.ndarray:
-    """The eye's 4x4 view-projection (column vectors) from its orientation and fov tangents (left, right,
-    up, down), with the eye at the head-centred origin."""
+def view_projection(
+    orientation: tuple[float, float, float, float], tan: list[float], offset: Vec = (0.0, 0.0, 0.0)
+) -> np.ndarray:
+    """The eye's 4x4 view-projection (column vectors) from its orientation, fov tangents (left, right, up,
+    down) and position ``offset`` from the head's centre (each eye sees the near panel from its own place)."""
     left, right, up, down = tan
     proj = np.array(
         [
@@ -36,6 +38,7 @@ def view_projection(orientation: tuple[float, float, float, float], tan: list[fl
     )
     view = np.eye(4)
     view[:3, :3] = quat_to_matrix(orientation).T
+    view[:3, 3] = -view[:3, :3] @ np.asarray(offset, dtype=np.float64)
     return proj @ view
 
 
@@ -70,8 +73,9 @@ class PanelRenderer:
         self._textures.clear()
         self.program.delete()
 
-    def draw(self, orientation, tan: list[float], frame, srgb: bool) -> None:
-        """Draw ``frame`` (a PanelFrame) for one eye into the bound target, blending over what is there."""
+    def draw(self, view, tan: list[float], frame, srgb: bool) -> None:
+        """Draw ``frame`` (a PanelFrame) for one eye (an EyeView) into the bound target, blending over what is
+        there."""
         p = self.program
         p.use()
         GL.glEnable(GL.GL_BLEND)
@@ -81,7 +85,8 @@ class PanelRenderer:
         GL.glUniform1i(p.loc("u_image"), 0)
         GL.glUniform1i(p.loc("u_linear_out"), 1 if srgb else 0)
         GL.glUniform1f(p.loc("u_alpha"), float(frame.alpha))
-        self._matrix[:] = [float(v) for v in view_projection(orientation, tan).ravel()]
+        matrix = view_projection(view.orientation, tan, view.offset)
+        self._matrix[:] = [float(v) for v in matrix.ravel()]
         GL.glUniformMatrix4fv(p.loc("u_view_proj"), 1, GL.GL_TRUE, self._matrix)
         pl = frame.placement
         down = _scale(pl.up, -pl.height)

@@ -318,7 +318,7 @@ class Renderer:
             from player.render.panel import PanelRenderer
 
             self._panel = PanelRenderer()
-        self._panel.draw(view.orientation, tan, overlay.panel, srgb)
+        self._panel.draw(view, tan, overlay.panel, srgb)
 
     def _draw_overlays(self, tan: list[float], overlay: OverlayState, srgb: bool) -> None:
         items: list[tuple[str, float, float, float]] = []  # key, alpha, centre pitch, degrees per texel

@@ -13,6 +13,9 @@ Fov = tuple[float, float, float, float]  # (angle_left, angle_right, angle_up, a
 class EyeView:
     orientation: Quat
     fov: Fov
+    # where the eye is relative to the head's centre, metres (OpenXR views): the film at infinity ignores it;
+    # near things (the headset questionnaire's panel) use it so that each eye sees them from its own place
+    offset: tuple[float, float, float] = (0.0, 0.0, 0.0)
 
 
 @dataclass(frozen=True, slots=True)

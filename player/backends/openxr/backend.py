@@ -29,6 +29,13 @@ from .spaces import Spaces, ViewLocator
 from .stats import XrFrame, XrStats, hz, match_refresh_rate
 from .swapchain import choose_format
 
+
+def head_centre(views: list) -> tuple[float, float, float]:
+    """The mean of the eye positions (the app space's metres)."""
+    n = len(views) or 1
+    return tuple(sum(getattr(v.pose.position, a) for v in views) / n for a in "xyz")
+
+
 LOST_ERRORS = (
     "InstanceLostError",
     "SessionLostError",
@@ -367,7 +374,8 @@ class OpenXRBackend(EquirectFilm, Backend):
                 )
             view_state, views = locator.locate(pdt)
             self._poll_actions()
-            rays = self._aim_rays(pdt, views)
+            head = head_centre(views)
+            rays = self._aim_rays(pdt, head)
             valid = int(view_state.view_state_flags) & int(xr.ViewStateFlags.ORIENTATION_VALID_BIT)
             should_render = bool(fs.should_render) and bool(valid)
             targets: list[RenderTarget] = []
@@ -381,7 +389,7 @@ class OpenXRBackend(EquirectFilm, Backend):
             raise
         self._clock.observe(pdt, fs.predicted_display_period)
         self.stats.display_period_ms = int(fs.predicted_display_period) / 1e6
-        eye_views = [eye_view(v) for v in views]
+        eye_views = [eye_view(v, head) for v in views]
         self._note_views(eye_views)
         self._frame_views = eye_views if should_render else []
         self._begin_cpu = time.thread_time() - cpu0
@@ -397,13 +405,11 @@ class OpenXRBackend(EquirectFilm, Backend):
             rays=rays,
         )
 
-    def _aim_rays(self, display_time: int, views: list) -> dict | None:
-        """Each tracked controller's aim ray relative to the head (the mean of the eye positions)."""
-        if not self.aim_wanted or self._actions is None or not self._focused or not views:
+    def _aim_rays(self, display_time: int, head: tuple[float, float, float]) -> dict | None:
+        """Each tracked controller's aim ray relative to the head's centre."""
+        if not self.aim_wanted or self._actions is None or not self._focused:
             return None
         poses = self._actions.aim_poses(self._spaces.app, display_time)
-        n = len(views)
-        head = [sum(getattr(v.pose.position, a) for v in views) / n for a in "xyz"]
         return {
             hand: ((p[0] - head[0], p[1] - head[1], p[2] - head[2]), forward(o))
             for hand, (p, o) in poses.items()

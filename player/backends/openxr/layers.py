@@ -175,6 +175,11 @@ class EquirectLayer(_SwapchainLayer):
         return list(self._refs)
 
 
-def eye_view(v) -> EyeView:
-    o, f = v.pose.orientation, v.fov
-    return EyeView((o.x, o.y, o.z, o.w), (f.angle_left, f.angle_right, f.angle_up, f.angle_down))
+def eye_view(v, head: tuple[float, float, float] = (0.0, 0.0, 0.0)) -> EyeView:
+    """An OpenXR view as the renderer's EyeView; ``head``: the head's centre (the eye's offset is from it)."""
+    o, f, p = v.pose.orientation, v.fov, v.pose.position
+    return EyeView(
+        (o.x, o.y, o.z, o.w),
+        (f.angle_left, f.angle_right, f.angle_up, f.angle_down),
+        (p.x - head[0], p.y - head[1], p.z - head[2]),
+    )
