@@ -126,7 +126,9 @@ def _probe_gpu() -> GpuSupport:
     if not count:
         return GpuSupport(False, "no CUDA device (the driver reports none)")
     err, props = rt.cudaGetDeviceProperties(0)
-    name = props.name.split(b"\0")[0].decode(errors="replace") if err == rt.cudaError_t.cudaSuccess else "?"
+    name = props.name if err == rt.cudaError_t.cudaSuccess else "?"
+    if isinstance(name, bytes):  # char[256]
+        name = name.split(b"\0")[0].decode(errors="replace")
     return GpuSupport(True, f"CUDA device 0: {name}")
 
 

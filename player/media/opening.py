@@ -17,7 +17,9 @@ from player.media.audio_output import OUTPUT_RATE, open_output
 from player.media.frames import PLANE_LAYOUTS
 from player.media.hwframes import (
     DEVICE_FORMATS,
+    GPU_PATH,
     DecodePlan,
+    GpuSupport,
     gpu_support,
     picture_format,
     plan_decode,
@@ -216,6 +218,8 @@ class EngineOpening:
             gpu = gpu_support()
             if gpu.why.startswith("no CUDA device ("):
                 gpu = None  # the decoder's own attempt fails next and says so (software): one message
+            elif GPU_PATH.refused is not None:  # the renderer found no interop: copy back in the decoder
+                gpu = GpuSupport(False, f"CUDA-GL interop unavailable: {GPU_PATH.refused}")
         plan = plan_decode(self.hwdec, available, gpu)
         self._plan_said = bool(plan.notes) and say_once(plan.notes[0])
         return plan
