@@ -285,6 +285,8 @@ def build_report(
     backend_report: dict | None = None,
 ) -> dict:
     """The --report JSON: counters, timings, per-stage notes and a pass/fail verdict with reasons."""
+    from player.media.hwframes import frames_report
+
     reasons = list(result.errors)
     drift = [abs(d) for d in stats.get("av_drift_ms", [])]
     decode_errors = int(stats.get("decode_errors", 0))
@@ -308,7 +310,8 @@ def build_report(
     drift_stats["max"] = round(max(drift), 3) if drift else None
     notes = {
         "decode": f"{stats.get('decoded', 0)} frames decoded, {decode_errors} errors, hwdec "
-        f"{getattr(media_info, 'hwdec', 'none')}, {getattr(media_info, 'pix_fmt', '?')}",
+        f"{getattr(media_info, 'hwdec', 'none')}, {getattr(media_info, 'pix_fmt', '?')}, frames in "
+        f"{'GPU memory' if frames_report(media_info)['frames'] == 'gpu' else 'host memory'}",
         "queue": f"peak {stats.get('queue_peak_bytes', 0) / 2**20:.1f} MiB of "
         f"{stats.get('queue_limit_bytes', 0) / 2**20:.0f} MiB",
         "upload": f"{result.uploads} uploads ({upload_mode or 'direct'})",

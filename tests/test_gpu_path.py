@@ -287,7 +287,9 @@ def test_play_says_where_the_frames_go_and_the_report_keeps_it(
                  "--backend", "headless", "--eye-size", "32x32", "--duration", "0.2", "--hwdec", "cuda",
                  "--report", str(report)])  # fmt: skip
     assert code == 0
-    video = json.loads(report.read_text())["output"]["video"]
+    written = json.loads(report.read_text())
+    assert written["notes"]["decode"].endswith("hwdec none, yuv420p, frames in host memory")
+    video = written["output"]["video"]
     assert video["hwdec"] == "none" and video["frames"] == "host" and "cuda: " in video["why"]
     lines = [x for x in capsys.readouterr().err.splitlines() if x.startswith("viewpoint-player: video:")]
     assert lines == [f"viewpoint-player: video: decoder none, frames in host memory ({video['why']})"]
