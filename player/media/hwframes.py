@@ -329,6 +329,11 @@ def dlpack_views(frame: av.VideoFrame) -> list[object]:
     """Each plane of ``frame`` read through DLPack by cuda.core (the ``gpu`` extra)."""
     from cuda.core.utils import StridedMemoryView
 
+    kind, device = frame.planes[0].__dlpack_device__()
+    if kind != 1:  # a CUDA frame: its device's primary context (the one FFmpeg decodes in) current here
+        from cuda.bindings import runtime as rt
+
+        rt.cudaSetDevice(int(device))
     return [StridedMemoryView(_DecodedPlane(plane), stream_ptr=-1) for plane in frame.planes]
 
 
