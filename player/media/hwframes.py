@@ -334,7 +334,7 @@ def dlpack_views(frame: av.VideoFrame) -> list[object]:
         from cuda.bindings import runtime as rt
 
         rt.cudaSetDevice(int(device))
-    return [StridedMemoryView(_DecodedPlane(plane), stream_ptr=-1) for plane in frame.planes]
+    return [StridedMemoryView.from_dlpack(_DecodedPlane(plane), stream_ptr=-1) for plane in frame.planes]
 
 
 def frames_report(info: object) -> dict:
