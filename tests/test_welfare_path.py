@@ -18,6 +18,7 @@ import pytest
 import zmq
 
 from facilitator.client import CommandFailed, FacilitatorHome, PlayerClient
+from facilitator.console.urgent import UrgentSender
 from player import protocol as P
 from player.control import Controller
 from player.protocol.keys import load_or_create_identity, write_public_cert
@@ -301,3 +302,25 @@ def test_a_subscriber_that_never_reads_cannot_grow_the_player(sample_library, tm
         controller.close()
         if logs != tmp_path:
             shutil.rmtree(logs, ignore_errors=True)
+
+
+def test_the_console_urgent_sender_keeps_the_order(rig):
+    """The console's urgent sender (`facilitator.console.urgent`): the first command leaves on the thread
+    that submits it, the next ones queue behind it on the sender's thread; commands submitted at once are
+    carried out in the order they were submitted."""
+    c, controller = rig["client"], rig["controller"]
+    urgent = PlayerClient(c.endpoint, c.server_key, rig["lead"])
+    urgent.request("ping", {})  # connected: the first command can leave at once
+    sender = UrgentSender(urgent, "p")
+    try:
+        actions = ["stop", "resume", "stop", "soften"]
+        futures = [sender.submit("welfare", {"action": a}) for a in actions]
+        assert [f.result(30)["welfare"] for f in futures] == ["stop", "none", "stop", "soften"]
+        assert controller.welfare == "soften"
+        since = {"session": rig["server"].session_id, "after": 0, "limit": 1000}
+        events = c.request("events", since)["events"]
+        levels = [e["data"]["level"] for e in events if e["type"] == "welfare.changed"]
+        assert levels[-4:] == ["stop", "none", "stop", "soften"]
+    finally:
+        sender.close()
+        urgent.close()

@@ -2,6 +2,11 @@
 
 The player never executes a request id twice (it answers a retry from its reply cache), so a retry after a
 lost reply is safe. After the last try the socket is recreated, dropping anything still queued.
+
+A request may also be split in two (:meth:`LazyPirate.begin` sends the first try at once on the calling
+thread, :meth:`LazyPirate.finish` waits for the answer and retries on another): the console's event loop
+sends a STOP itself and leaves the waiting to a thread. The lock taken by ``begin`` is released by
+``finish``, so the socket passes from one thread to the other behind it (one at a time, as zmq requires).
 """
 
 from __future__ import annotations
@@ -61,6 +66,51 @@ class LazyPirate:
             f"{cmd}: no answer from {self._endpoint} after {retries + 1} tries of {timeout:g} s"
         )
 
+    def begin(self, cmd: str, args: dict[str, Any] | None) -> tuple[str, bytes, float] | None:
+        """Send the first try now, without waiting for anything: (id, message, deadline base) for
+        :meth:`finish`, which must follow. None (nothing sent) when another request holds the socket or the
+        connection is not ready: use :meth:`request` then."""
+        if not self._lock.acquire(blocking=False):
+            return None
+        try:
+            if self._sock is None:
+                self._sock = self._make_socket()
+            rid = self.new_id()
+            payload = P.encode_command(rid, cmd, args or {})
+            if self._sock.poll(0, zmq.POLLOUT):
+                self._sock.send(payload, zmq.NOBLOCK)
+                return rid, payload, time.monotonic()
+        except zmq.ZMQError:
+            pass
+        self._lock.release()
+        return None
+
+    def finish(
+        self, begun: tuple[str, bytes, float], cmd: str, timeout: float, retries: int
+    ) -> dict[str, Any]:
+        """The result of a request :meth:`begin` sent (from any thread): its first try's answer, else
+        retries as :meth:`request`; raises CommandFailed or RequestTimeout."""
+        rid, payload, sent = begun
+        try:
+            assert self._sock is not None
+            rep = self._wait(self._sock, rid, sent + timeout)
+            for _ in range(retries):
+                if rep is not None:
+                    break
+                rep = self._try(self._sock, payload, rid, timeout)
+            if rep is not None:
+                self._heard()
+                if rep["ok"]:
+                    return rep["result"]
+                raise failed(rep["error"])
+            self._sock.close(0)
+            self._sock = None
+        finally:
+            self._lock.release()
+        raise RequestTimeout(
+            f"{cmd}: no answer from {self._endpoint} after {retries + 1} tries of {timeout:g} s"
+        )
+
     @staticmethod
     def _try(sock: zmq.Socket, payload: bytes, rid: str, timeout: float) -> dict[str, Any] | None:
         """Send once and wait ``timeout`` for the reply to ``rid`` (None if none came)."""
@@ -72,6 +122,11 @@ class LazyPirate:
             sock.send(payload, zmq.NOBLOCK)
         except zmq.Again:
             return None
+        return LazyPirate._wait(sock, rid, deadline)
+
+    @staticmethod
+    def _wait(sock: zmq.Socket, rid: str, deadline: float) -> dict[str, Any] | None:
+        """The reply to ``rid`` if it comes before ``deadline`` (None if not)."""
         while True:
             left = deadline - time.monotonic()
             if left <= 0 or not sock.poll(int(left * 1000) + 1):

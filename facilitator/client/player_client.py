@@ -84,6 +84,15 @@ class PlayerClient:
         retries = self.retries if retries is None else retries
         return self._pirate.request(cmd, args, timeout, retries, request_id)
 
+    def begin(self, cmd: str, args: dict[str, Any] | None = None) -> tuple[str, bytes, float] | None:
+        """Send a command's first try now, on this thread (None: not sent, use :meth:`request`); its result
+        comes from :meth:`finish`, which must follow (on any thread). See `LazyPirate.begin`."""
+        return self._pirate.begin(cmd, args)
+
+    def finish(self, begun: tuple[str, bytes, float], cmd: str) -> dict[str, Any]:
+        """The result of a command :meth:`begin` sent (retried like :meth:`request`)."""
+        return self._pirate.finish(begun, cmd, self.timeout, self.retries)
+
     def try_request(
         self, cmd: str, args: dict[str, Any] | None = None, timeout: float | None = None
     ) -> dict | None:

@@ -31,7 +31,8 @@ async def open_socket(request: web.Request) -> web.WebSocketResponse:
     """Accept a page's WebSocket (only from the console's own origin: cross-site sockets are refused)."""
     if not security.origin_allowed(request.headers.get("Origin"), request.headers.get("Host")):
         raise web.HTTPForbidden(text="cross-site WebSocket refused")
-    ws = web.WebSocketResponse(heartbeat=WS_HEARTBEAT_S, max_msg_size=WS_MAX_MSG_BYTES)
+    # no per-message compression: on the console's own machine it only costs both ends time (a STOP too)
+    ws = web.WebSocketResponse(heartbeat=WS_HEARTBEAT_S, max_msg_size=WS_MAX_MSG_BYTES, compress=False)
     await ws.prepare(request)
     return ws
 
