@@ -16,6 +16,7 @@ from PIL import Image
 
 from facilitator.client import pair
 from player import protocol as P
+from player.render.overlay import OverlayAnimator
 from tests.session_support import Player, make_home, wait_for
 from tests.support import log_events
 
@@ -93,10 +94,14 @@ def test_pairing_code_is_shown_in_the_headset_until_a_facilitator_pairs(sample_m
         alice = make_home(tmp_path / "alice", "alice")
         paired = pair(p.endpoint, code, alice)
         assert paired.role == "lead"
-        time.sleep(0.6)  # the notice fades out (0.3 s)
         for player, home in ((p, alice), (q, bob)):
             with player.client(home) as c:  # a consented session: the film instead of the calm scene
                 c.request("session.start", {"participant": "P-044", "consent": {"given": True}})
+        # the notice (0.3 s) and the calm scene (1.5 s) fade out on the wall clock from the answers above:
+        # once they are over, every frame either player draws is the film's alone, however slow the machine
+        time.sleep(max(OverlayAnimator.NOTICE_FADE_S, OverlayAnimator.RESUME_FADE_S) + 0.3)
+        for player, home in ((p, alice), (q, bob)):
+            with player.client(home) as c:
                 c.request("seek", {"t": 2.0})
         assert wait_for(lambda: _written(_snapshot(out, 2), _snapshot(ref, 2)), 30)
         gone = np.abs(_centre(_snapshot(out, 2)) - _centre(_snapshot(ref, 2)))
