@@ -270,6 +270,17 @@ def test_the_questionnaire_steps_in_the_session_flow(rig):
         page.click("#end-session")
         page.wait_for_selector("#step-after:not([hidden])")
         assert page.inner_text("#after-progress") == "Answered 0 of 2."  # this film: no "after" instrument
+        # the same questions on the headset's panel (controllers), then taken off again
+        page.click("#after-headset")
+        page.wait_for_selector("#after-headset-off:not([hidden])")
+        assert "In the headset: 2 question(s)" in page.inner_text("#after-msg")
+        shown = [e["data"] for e in _events(rig, sid) if e["type"] == "command"
+                 and e["data"]["cmd"] == "questionnaire.show"]  # fmt: skip
+        assert [(i["instrument"], i["item"]) for i in shown[-1]["args"]["items"]] == [
+            ("understanding", "impact"), ("understanding", "aware")]  # fmt: skip
+        page.click("#after-headset-off")
+        assert wait_for(lambda: [e for e in _events(rig, sid) if e["type"] == "questionnaire.closed"], 20)
+        page.wait_for_selector("#after-headset-off[hidden]", state="attached")
         page.click("#after-back")
         page.wait_for_selector("#step-live:not([hidden])")
         assert page.is_visible("#to-after")

@@ -51,6 +51,8 @@ function questionnaireEvent(ev, replay) {
     Q.answered[d.phase].add(`${d.instrument}.${d.item}`);
   } else if (type === "annotation.added" && (d.tags || []).includes(SKIP_TAG)) {
     for (const phase of ["pre", "post"]) if ((d.tags || []).includes(phase)) Q.skipped[phase] = d.text || "skipped";
+  } else if (type === "questionnaire.closed") {
+    $("after-headset-off").hidden = true;
   } else if (type === "welfare.changed" && d.level === "stop") {
     Q.welfareStop = true;
   } else if (type === "transport.ended") {
@@ -101,6 +103,7 @@ function renderPhase(phase) {
   if (phase === "pre") $("to-live").disabled = !phaseDone("pre");
   else {
     $("after-welfare").hidden = !Q.welfareStop;
+    $("after-headset").disabled = S.readOnly;
     $("after-end").disabled = S.readOnly || !(phaseDone("post") || Q.welfareStop);
   }
 }
@@ -128,6 +131,29 @@ async function endAfterQuestions() {
     await command("session.end", { reason: "ended_by_facilitator" });
     showStep("ended");
   } catch (e) { $("after-msg").textContent = `Could not end: ${e.message}`; }
+}
+
+/* The questions after the film on the headset's panel (pointed at with a controller, answered with its
+   trigger; docs/evaluation.md): the participant view's items, free-text ones excepted (they stay on the
+   tablet). The answers are the same questionnaire.answered events, so the progress counts them. */
+async function askInHeadset() {
+  $("after-msg").textContent = "";
+  try {
+    const r = await fetch("api/questionnaire?phase=post", { credentials: "same-origin" });
+    const all = (await r.json()).items || [];
+    const items = all.filter((q) => q.kind !== "text");
+    if (!items.length) { $("after-msg").textContent = "No question here is answered with a controller: use the participant view."; return; }
+    const res = await command("questionnaire.show", { phase: "post", items });
+    const rest = all.length - items.length;
+    $("after-msg").textContent = `In the headset: ${res.items} question(s)` +
+      (rest ? `; ${rest} free-text question(s) stay on the tablet.` : ".");
+    $("after-headset-off").hidden = false;
+  } catch (e) { $("after-msg").textContent = `Not shown in the headset: ${e.message}`; }
+}
+
+async function headsetOff() {
+  try { await command("questionnaire.cancel"); $("after-headset-off").hidden = true; }
+  catch (e) { $("after-msg").textContent = `Still in the headset: ${e.message}`; }
 }
 
 /* Site and cohort: the console's setting (--site, --cohort) if it has one, else what this laptop last used. */
@@ -164,6 +190,8 @@ function rememberProgrammeLabels() {
     showStep("after");
   });
   $("after-back").addEventListener("click", () => showStep("live"));
+  $("after-headset").addEventListener("click", askInHeadset);
+  $("after-headset-off").addEventListener("click", headsetOff);
   $("after-end").addEventListener("click", endAfterQuestions);
   // the programme page for the labels this session was sent with (the page filters by them)
   $("ended-programme").addEventListener("click", () => {
