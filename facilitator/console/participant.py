@@ -141,7 +141,7 @@ class ParticipantDesk:
         """The programme report of the facilitator store's sessions (built afresh: a store holds few), of the
         given sites and cohorts if any. A session whose session.started has no labels counts under the
         console's own (--site, --cohort)."""
-        from facilitator.programme.collect import collect_store
+        from facilitator.programme.collect import collect_store, facts_of
         from facilitator.programme.figures import Filters, figures
         from facilitator.programme.report import build_html
         from facilitator.programme.store import ProgrammeStore
@@ -150,7 +150,11 @@ class ParticipantDesk:
         store = ProgrammeStore(None)
         try:
             site = self.site or "this laptop"
-            collect_store(store, Path(self.store_path or ""), self.programme, site=site, cohort=self.cohort)
+            library = getattr(self.server, "library", None)  # the console's own library: its films' areas
+            films = facts_of(library.films) if library is not None else None
+            collect_store(
+                store, Path(self.store_path or ""), self.programme, site=site, cohort=self.cohort, films=films
+            )
             figs = figures(store.con, filters)
         finally:
             store.close()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from content_manifest.model import Area, ManifestError
+from content_manifest.model import Area, Film, ManifestError
 from facilitator.store import FacilitatorStore, StoreError
 
 from .definition import Programme
@@ -38,7 +38,11 @@ def film_facts(library: Path | None) -> FilmFacts:
         return FilmFacts()
     from content_manifest import load_library
 
-    films = load_library(library, check_files=False).films
+    return facts_of(load_library(library, check_files=False).films)
+
+
+def facts_of(films: dict[str, Film]) -> FilmFacts:
+    """The facts of a loaded library's films (``Library.films``)."""
     return FilmFacts(
         {fid: f.front_heading for fid, f in films.items()},
         {fid: list(f.areas) for fid, f in films.items() if f.areas},
