@@ -49,6 +49,8 @@ log = logging.getLogger("viewpoint.session")
 REPLY_CACHE = 4096  # replies kept in memory; older ones are read back from the log
 TURN_BUDGET_S = 0.01  # commands handled per turn before the socket is read again
 READ_PER_TURN = 2000  # messages read per turn (reading and refusing one costs microseconds)
+PEEK_S = 0.001  # while the backlog is handled, the socket is looked at again this often
+PEEK_READ = 64  # messages read by such a look (consoles take turns: a stop is among the first)
 PER_CONSOLE = 100  # commands one console may have waiting (or refused) per turn
 _URGENT = re.compile(
     rb'"cmd"\s*:\s*"(?:' + b"|".join(re.escape(c.encode()) for c in sorted(P.URGENT_COMMANDS)) + rb')"'
@@ -113,25 +115,33 @@ class Dispatcher:
 
     def read(self, router: zmq.Socket) -> None:
         """Read what is waiting on ``router`` (urgent commands carried out as they are read), then handle
-        the backlog for at most `TURN_BUDGET_S` (the rest stays for the next turn, which comes at once)."""
+        the backlog for at most `TURN_BUDGET_S` (the rest stays for the next turn, which comes at once),
+        looking at the socket again every `PEEK_S` meanwhile, so a stop never waits for the backlog."""
         self.take(router)
         if not self.backlog:
             return
-        deadline = time.monotonic() + TURN_BUDGET_S
+        now = time.monotonic()
+        deadline, peek = now + TURN_BUDGET_S, now + PEEK_S
         done = 0
-        for ident, key, raw, t_recv in self.backlog:
+        while done < len(self.backlog):
+            ident, key, raw, t_recv = self.backlog[done]
             self.handle(router, ident, key, raw, t_recv)
             done += 1
-            if time.monotonic() >= deadline:
+            now = time.monotonic()
+            if now >= deadline:
                 break
+            if now >= peek:  # what came meanwhile: a stop is carried out now, the rest queues behind
+                self.take(router, PEEK_READ)
+                peek = now + PEEK_S
         del self.backlog[:done]
 
-    def take(self, router: zmq.Socket) -> None:
-        """Read what is waiting: urgent commands are carried out as they are read, the rest joins the
-        backlog (also called while a session ends, so a stop never waits for that)."""
+    def take(self, router: zmq.Socket, limit: int = READ_PER_TURN) -> None:
+        """Read what is waiting (at most ``limit`` messages): urgent commands are carried out as they are
+        read, the rest joins the backlog (also called while a session ends, so a stop never waits for
+        that). The socket takes turns between consoles, so a lead's stop is among the first read."""
         counted = Counter(ident for ident, *_ in self.backlog)  # waiting or refused, per console
         lookup = self.server.auth.lookup
-        for _ in range(READ_PER_TURN):
+        for _ in range(limit):
             try:
                 frames = router.recv_multipart(zmq.NOBLOCK, copy=False)
             except zmq.Again:
