@@ -12,13 +12,9 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import signal
-import socket
 import sqlite3
-import subprocess
 import sys
-import threading
 import time
 import traceback
 from pathlib import Path
@@ -26,23 +22,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-
-def free_port_block() -> int:
-    """A port p with p, p+1 (events) and p+2 (pairing) free on 127.0.0.1."""
-    for _ in range(50):
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            port = s.getsockname()[1]
-        if port > 65000:
-            continue
-        try:
-            for q in (port + 1, port + 2):
-                with socket.socket() as s:
-                    s.bind(("127.0.0.1", q))
-            return port
-        except OSError:
-            continue
-    raise RuntimeError("no free block of three ports")
+from listening_player import ListeningPlayer, script_main
 
 
 def run(args: argparse.Namespace) -> dict:
@@ -52,59 +32,14 @@ def run(args: argparse.Namespace) -> dict:
 
     work = Path(args.workdir)
     work.mkdir(parents=True, exist_ok=True)
-    port = free_port_block()
-    endpoint = f"tcp://127.0.0.1:{port}"
     log_path, cli_report = work / "session.sqlite", work / "play-report.json"
-    cmd = [
-        sys.executable,
-        "-m",
-        "player.cli",
-        "play",
-        "--backend",
-        "openxr",
-        "--manifest",
-        args.library,
-        "--film",
-        args.film,
-        "--listen",
-        endpoint,
-        "--keys",
-        str(work / "keys"),
-        "--log",
-        str(log_path),
-        "--report",
-        str(cli_report),
-        "--audio",
-        "null",
-        "--hwdec",
-        "none",
-        "--name",
-        "headset-1",
-    ]
-    player = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    out_lines: list[str] = []
-    err_lines: list[str] = []
-    code_box: list[str] = []
-
-    def read(stream, sink: list[str], find_code: bool) -> None:
-        for line in stream:
-            sink.append(line)
-            m = re.search(r"pairing code (\S+)", line) if find_code else None
-            if m:
-                code_box.append(m.group(1))
-
-    threading.Thread(target=read, args=(player.stdout, out_lines, True), daemon=True).start()
-    threading.Thread(target=read, args=(player.stderr, err_lines, False), daemon=True).start()
+    launched = ListeningPlayer(args, work, ["--report", str(cli_report)])
+    player, endpoint = launched.proc, launched.endpoint
     report: dict = {"ok": False}
     events: list[dict] = []
     try:
-        deadline = time.monotonic() + 30
-        while not code_box and time.monotonic() < deadline and player.poll() is None:
-            time.sleep(0.05)
-        if not code_box:
-            raise RuntimeError("the player printed no pairing code")
         home = FacilitatorHome(work / "facilitator", name="facilitator-test")
-        paired = pair(endpoint, code_box[0], home)
+        paired = pair(endpoint, launched.pairing_code(), home)
         client = home.client(paired.player)
         client.hello()
         client.subscribe(on_event=events.append, since="session")
@@ -177,28 +112,12 @@ def run(args: argparse.Namespace) -> dict:
     except Exception:
         report["traceback"] = traceback.format_exc()
     finally:
-        if player.poll() is None:
-            player.terminate()
-            try:
-                player.wait(10)
-            except subprocess.TimeoutExpired:
-                player.kill()
-        time.sleep(0.2)
-        report["stdout"] = "".join(out_lines)[-4000:]
-        report["stderr"] = "".join(err_lines)[-4000:]
+        launched.end(report)
     return report
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--library", required=True)
-    ap.add_argument("--film", default="calibration-mono")
-    ap.add_argument("--workdir", required=True)
-    ap.add_argument("--report", required=True)
-    args = ap.parse_args(argv)
-    report = run(args)
-    Path(args.report).write_text(json.dumps(report, indent=1, default=str))
-    return 0 if report.get("ok") else 1
+    return script_main(run, __doc__.splitlines()[0], argv)
 
 
 if __name__ == "__main__":

@@ -16,18 +16,17 @@ import argparse
 import json
 import math
 import os
-import re
 import signal
 import sqlite3
-import subprocess
 import sys
-import threading
 import time
 import traceback
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+from listening_player import ListeningPlayer, script_main
 
 ITEMS = [
     {
@@ -79,33 +78,14 @@ def pull_until(remote, hand: str, wait_event, kind: str, mark: int, **match: obj
 
 
 def run(args: argparse.Namespace) -> dict:
-    from facilitated import free_port_block
     from monado_remote import MonadoRemote
 
     from facilitator.client import FacilitatorHome, pair
 
     work = Path(args.workdir)
     work.mkdir(parents=True, exist_ok=True)
-    port = free_port_block()
-    endpoint = f"tcp://127.0.0.1:{port}"
-    log_path = work / "session.sqlite"
-    cmd = [sys.executable, "-m", "player.cli", "play", "--backend", "openxr", "--manifest", args.library,
-           "--film", args.film, "--listen", endpoint, "--keys", str(work / "keys"), "--log", str(log_path),
-           "--audio", "null", "--hwdec", "none", "--name", "headset-1"]  # fmt: skip
-    player = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    out_lines: list[str] = []
-    err_lines: list[str] = []
-    code_box: list[str] = []
-
-    def read(stream, sink: list[str], find_code: bool) -> None:
-        for line in stream:
-            sink.append(line)
-            m = re.search(r"pairing code (\S+)", line) if find_code else None
-            if m:
-                code_box.append(m.group(1))
-
-    threading.Thread(target=read, args=(player.stdout, out_lines, True), daemon=True).start()
-    threading.Thread(target=read, args=(player.stderr, err_lines, False), daemon=True).start()
+    launched = ListeningPlayer(args, work)
+    player, endpoint, log_path = launched.proc, launched.endpoint, launched.log_path
     report: dict = {"ok": False}
     events: list[dict] = []
     steps: list[dict] = []
@@ -140,13 +120,8 @@ def run(args: argparse.Namespace) -> dict:
         Image.fromarray(img).save(work / f"screen-{name}.png")
 
     try:
-        deadline = time.monotonic() + 30
-        while not code_box and time.monotonic() < deadline and player.poll() is None:
-            time.sleep(0.05)
-        if not code_box:
-            raise RuntimeError("the player printed no pairing code")
         home = FacilitatorHome(work / "facilitator", name="facilitator-test")
-        client = home.client(pair(endpoint, code_box[0], home).player)
+        client = home.client(pair(endpoint, launched.pairing_code(), home).player)
         client.hello()
         client.subscribe(on_event=events.append, since="session")
 
@@ -240,28 +215,12 @@ def run(args: argparse.Namespace) -> dict:
     except Exception:
         report["traceback"] = traceback.format_exc()
     finally:
-        if player.poll() is None:
-            player.terminate()
-            try:
-                player.wait(10)
-            except subprocess.TimeoutExpired:
-                player.kill()
-        time.sleep(0.2)
-        report["stdout"] = "".join(out_lines)[-4000:]
-        report["stderr"] = "".join(err_lines)[-4000:]
+        launched.end(report)
     return report
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--library", required=True)
-    ap.add_argument("--film", default="calibration-mono")
-    ap.add_argument("--workdir", required=True)
-    ap.add_argument("--report", required=True)
-    args = ap.parse_args(argv)
-    report = run(args)
-    Path(args.report).write_text(json.dumps(report, indent=1, default=str))
-    return 0 if report.get("ok") else 1
+    return script_main(run, __doc__.splitlines()[0], argv)
 
 
 if __name__ == "__main__":
