@@ -12,4 +12,26 @@ configure_gl_checks()  # per-call error checks only under tests or VIEWPOINT_GL_
 # wrapper converts and size-checks its argument on every call, which costs more than the call itself.
 from OpenGL.raw.GL.VERSION.GL_2_0 import glUniformMatrix3fv as raw_uniform_matrix3fv  # noqa: E402
 
-__all__ = ["GL", "raw_uniform_matrix3fv"]
+__all__ = ["GL", "raw_uniform_matrix3fv", "rgba_texture"]
+
+
+def rgba_texture(image) -> int:
+    """A new mipmapped, edge-clamped RGBA8 texture holding ``image`` (H x W x 4 uint8, C-contiguous): the
+    overlays' and the questionnaire panel's pictures."""
+    import ctypes
+
+    h, w = image.shape[:2]
+    tex = int(GL.glGenTextures(1))
+    GL.glBindTexture(GL.GL_TEXTURE_2D, tex)
+    GL.glPixelStorei(GL.GL_UNPACK_ALIGNMENT, 1)
+    GL.glPixelStorei(GL.GL_UNPACK_ROW_LENGTH, 0)
+    GL.glTexParameteri(GL.GL_TEXTURE_2D, GL.GL_TEXTURE_MIN_FILTER, GL.GL_LINEAR_MIPMAP_LINEAR)
+    GL.glTexParameteri(GL.GL_TEXTURE_2D, GL.GL_TEXTURE_MAG_FILTER, GL.GL_LINEAR)
+    GL.glTexParameteri(GL.GL_TEXTURE_2D, GL.GL_TEXTURE_WRAP_S, GL.GL_CLAMP_TO_EDGE)
+    GL.glTexParameteri(GL.GL_TEXTURE_2D, GL.GL_TEXTURE_WRAP_T, GL.GL_CLAMP_TO_EDGE)
+    GL.glTexImage2D(
+        GL.GL_TEXTURE_2D, 0, GL.GL_RGBA8, w, h, 0, GL.GL_RGBA, GL.GL_UNSIGNED_BYTE,
+        ctypes.c_void_p(image.ctypes.data),
+    )  # fmt: skip
+    GL.glGenerateMipmap(GL.GL_TEXTURE_2D)
+    return tex

@@ -10,7 +10,7 @@ from collections import OrderedDict
 
 import numpy as np
 
-from player.render.gl import GL
+from player.render.gl import GL, rgba_texture
 from player.render.panel_layout import Vec
 from player.render.program import Program
 from player.render.projection import quat_to_matrix
@@ -121,21 +121,7 @@ class PanelRenderer:
         tex = self._textures.get(frame.key)
         if tex is not None:
             return tex
-        image = frame.image
-        h, w = image.shape[:2]
-        tex = int(GL.glGenTextures(1))
-        GL.glBindTexture(GL.GL_TEXTURE_2D, tex)
-        GL.glPixelStorei(GL.GL_UNPACK_ALIGNMENT, 1)
-        GL.glPixelStorei(GL.GL_UNPACK_ROW_LENGTH, 0)
-        GL.glTexParameteri(GL.GL_TEXTURE_2D, GL.GL_TEXTURE_MIN_FILTER, GL.GL_LINEAR_MIPMAP_LINEAR)
-        GL.glTexParameteri(GL.GL_TEXTURE_2D, GL.GL_TEXTURE_MAG_FILTER, GL.GL_LINEAR)
-        GL.glTexParameteri(GL.GL_TEXTURE_2D, GL.GL_TEXTURE_WRAP_S, GL.GL_CLAMP_TO_EDGE)
-        GL.glTexParameteri(GL.GL_TEXTURE_2D, GL.GL_TEXTURE_WRAP_T, GL.GL_CLAMP_TO_EDGE)
-        GL.glTexImage2D(
-            GL.GL_TEXTURE_2D, 0, GL.GL_RGBA8, w, h, 0, GL.GL_RGBA, GL.GL_UNSIGNED_BYTE,
-            ctypes.c_void_p(image.ctypes.data),
-        )  # fmt: skip
-        GL.glGenerateMipmap(GL.GL_TEXTURE_2D)
+        tex = rgba_texture(frame.image)
         self._textures[frame.key] = tex
         while len(self._textures) > 2:  # this question and the one before
             _, old = self._textures.popitem(last=False)

@@ -15,7 +15,7 @@ from collections import OrderedDict
 
 from player.media.frames import VideoFrame
 from player.render import colour, projection
-from player.render.gl import GL
+from player.render.gl import GL, rgba_texture
 from player.render.gl import raw_uniform_matrix3fv as _raw_uniform_matrix3fv
 from player.render.overlay import OverlayState
 from player.render.planes import PlaneTextures
@@ -373,19 +373,7 @@ class Renderer:
         else:
             image = text_panel(text, size=40, max_chars=42)
         h, w = image.shape[:2]
-        tex = int(GL.glGenTextures(1))
-        GL.glBindTexture(GL.GL_TEXTURE_2D, tex)
-        GL.glPixelStorei(GL.GL_UNPACK_ALIGNMENT, 1)
-        GL.glPixelStorei(GL.GL_UNPACK_ROW_LENGTH, 0)
-        GL.glTexParameteri(GL.GL_TEXTURE_2D, GL.GL_TEXTURE_MIN_FILTER, GL.GL_LINEAR_MIPMAP_LINEAR)
-        GL.glTexParameteri(GL.GL_TEXTURE_2D, GL.GL_TEXTURE_MAG_FILTER, GL.GL_LINEAR)
-        GL.glTexParameteri(GL.GL_TEXTURE_2D, GL.GL_TEXTURE_WRAP_S, GL.GL_CLAMP_TO_EDGE)
-        GL.glTexParameteri(GL.GL_TEXTURE_2D, GL.GL_TEXTURE_WRAP_T, GL.GL_CLAMP_TO_EDGE)
-        GL.glTexImage2D(
-            GL.GL_TEXTURE_2D, 0, GL.GL_RGBA8, w, h, 0, GL.GL_RGBA, GL.GL_UNSIGNED_BYTE,
-            ctypes.c_void_p(image.ctypes.data),
-        )  # fmt: skip
-        GL.glGenerateMipmap(GL.GL_TEXTURE_2D)
+        tex = rgba_texture(image)
         self._overlay_cache[key] = (tex, w, h)
         while len(self._overlay_cache) > 16:
             _, (old, _, _) = self._overlay_cache.popitem(last=False)
