@@ -53,18 +53,12 @@ class LazyPirate:
             payload = P.encode_command(rid, cmd, args or {})
             if self._sock is None:
                 self._sock = self._make_socket()
+            rep = None
             for _ in range(retries + 1):
                 rep = self._try(self._sock, payload, rid, timeout)
                 if rep is not None:
-                    self._heard()
-                    if rep["ok"]:
-                        return rep["result"]
-                    raise failed(rep["error"])
-            self._sock.close(0)
-            self._sock = None
-        raise RequestTimeout(
-            f"{cmd}: no answer from {self._endpoint} after {retries + 1} tries of {timeout:g} s"
-        )
+                    break
+            return self._outcome(rep, cmd, timeout, retries)
 
     def begin(self, cmd: str, args: dict[str, Any] | None) -> tuple[str, bytes, float] | None:
         """Send the first try now, without waiting for anything: (id, message, deadline base) for
@@ -98,15 +92,21 @@ class LazyPirate:
                 if rep is not None:
                     break
                 rep = self._try(self._sock, payload, rid, timeout)
-            if rep is not None:
-                self._heard()
-                if rep["ok"]:
-                    return rep["result"]
-                raise failed(rep["error"])
-            self._sock.close(0)
-            self._sock = None
+            return self._outcome(rep, cmd, timeout, retries)
         finally:
             self._lock.release()
+
+    def _outcome(self, rep: dict[str, Any] | None, cmd: str, timeout: float, retries: int) -> dict[str, Any]:
+        """The reply's result, or CommandFailed; no reply: the socket is dropped (Lazy Pirate: a fresh one for
+        the next request) and RequestTimeout. Called with the lock held."""
+        if rep is not None:
+            self._heard()
+            if rep["ok"]:
+                return rep["result"]
+            raise failed(rep["error"])
+        if self._sock is not None:
+            self._sock.close(0)
+            self._sock = None
         raise RequestTimeout(
             f"{cmd}: no answer from {self._endpoint} after {retries + 1} tries of {timeout:g} s"
         )
