@@ -16,7 +16,9 @@ offset error p99 < 1 ms on loopback. Wi-Fi-like: tests/netem.py relays, 20 ms +-
 shown as TCP retransmission delay. ``wifi-bursts``: the same plus 300 ms dead bursts (tests/netem.py
 ``DeadBursts``): each headset, at random instants a mean of 5 s apart (seeded), hears nothing for 300 ms on
 its command and event links together; what is sent then gets through after TCP's back-off. The ``bursts``
-column counts the segments held by a burst; the goal is the Wi-Fi-like one.
+column counts the segments held by a burst; the goal is the Wi-Fi-like one. ``late``: players that executed
+the group's play after its instant (each then rejoins); ``worst at``: seconds from the play instant to the
+largest spread measured.
 
     .venv/bin/python bench/group_sync.py [--seconds 12] [--sizes 2,8,16,32] \\
         [--links loopback,wifi,wifi-bursts]
@@ -43,6 +45,7 @@ from tests.netem import DeadBursts, NetemRelay
 HEADER = (
     f"{'link':11} {'N':>2} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8} {'goal':>5}  {'offset p99':>10} "
     f"{'lag p99':>8} {'naive p99':>9} {'ratio':>7} {'instants':>8} {'lost':>5} {'bursts':>6} {'lead s':>6}"
+    f" {'late':>4} {'worst at':>8}"
 )
 BURST_EVERY_S = 5.0  # wifi-bursts: mean seconds between one headset's 300 ms dead bursts
 
@@ -97,7 +100,9 @@ def _measure(g: GroupController, truth: dict[str, SkewedClock], seconds: float, 
     lag = [(media - pts) * 1000 for m in g.members.values() for _t, media, pts in m.presented]
     # frames are stamped with the media time they were drawn for, so a gap between two presented frames (a
     # starved player) interpolates exactly while the clock runs: bridge up to 1 s rather than drop the instant
-    out = summary(spreads(shown, start=start + settle, max_gap=1.0))
+    series = spreads(shown, start=start + settle, max_gap=1.0)
+    out = summary(series)
+    out["worst_at"] = max(series, key=lambda ts: ts[1])[0] if series else None  # machine clock
     out["offset_p99_ms"] = _quantile(offset_errors, 0.99)
     out["lag_p99_ms"] = _quantile(lag, 0.99)
     return out
@@ -115,8 +120,11 @@ def run_one(reh: Rehearsal, truth: dict, n: int, link: str, seconds: float, star
         codes = {name: f"BEN-{i:03d}" for i, name in enumerate(g.members)}
         g.start_sessions(codes, {"given": True, "method": "verbal"})
         g.seek(start_at)
-        g.play()
+        play = g.play()
         synced = _measure(g, truth, seconds)
+        late = _late_starts(g, play["epoch"])
+        worst = synced["worst_at"]
+        synced["worst_after_s"] = None if worst is None else worst - play["at"]
         pause = g.pause()
         time.sleep(pause["lead_s"] + 0.3)
         # the naive reference: play sent to each player in turn, no shared instant (and no slew: leave first)
@@ -132,13 +140,24 @@ def run_one(reh: Rehearsal, truth: dict, n: int, link: str, seconds: float, star
             m.submit(lambda m=m: m.client.request("pause", {}, timeout=2.0)).result(10)
         lost = sum(r.stats.lost for r in relays)
         held = sum(r.stats.burst_delayed for r in relays)
-        return {"synced": synced, "naive": naive, "lost": lost, "bursts": held, "lead_s": g.lead()}
+        lead = g.lead()
+        return {"synced": synced, "naive": naive, "lost": lost, "bursts": held, "lead_s": lead, "late": late}
     finally:
         g.close()
         for c in [m.client for m in g.members.values()]:
             c.close(bye=False)
         for r in relays:
             r.stop()
+
+
+def _late_starts(g: GroupController, epoch: int) -> int:
+    """How many players executed the group's play after its instant (they rejoin a moment later)."""
+    late = 0
+    for m in g.members.values():
+        res = m.submit(lambda m=m: m.client.request("group.status", {"since": 1e12}, timeout=5.0)).result(20)
+        done = [e for e in res["executions"] if e["epoch"] == epoch and e["cmd"] == "play"]
+        late += bool(done and done[0]["late_ms"] > 4.0)
+    return late
 
 
 def _naive(g: GroupController, truth: dict[str, SkewedClock], seconds: float) -> dict:
@@ -191,7 +210,8 @@ def main(argv: list[str] | None = None) -> int:
                     print(f"{link:11} {n:>2} {_f(s['p50_ms'])} {_f(s['p99_ms'])} {_f(s['max_ms'])} "
                           f"{'<' + format(goal, 'g'):>5}  {_f(s['offset_p99_ms'], 10)} {_f(s['lag_p99_ms'])} "
                           f"{_f(nv['p99_ms'], 9)} {ratio:>7.1f} {s['instants']:>8} {r['lost']:>5} "
-                          f"{r['bursts']:>6} {r['lead_s']:>6.3f}{'' if ok else '  ABOVE GOAL'}",
+                          f"{r['bursts']:>6} {r['lead_s']:>6.3f} {r['late']:>4} {_f(s['worst_after_s'])}"
+                          f"{'' if ok else '  ABOVE GOAL'}",
                           flush=True)  # fmt: skip
         finally:
             reh.stop()

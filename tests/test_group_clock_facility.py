@@ -10,6 +10,7 @@ import time
 import pytest
 
 from facilitator.group.controller import GroupController
+from facilitator.group.member import AUTO_REJOIN_S
 from facilitator.group.rehearsal import Rehearsal, write_rehearsal_library
 from player.sync.clock import ENV, SkewedClock, parse_test_clock
 from tests.support import wait_for
@@ -77,6 +78,12 @@ def test_estimator_finds_offsets_and_drift_and_the_group_holds(tmp_path) -> None
             assert e, (name, _status(m)["executions"][-3:])
             mono = truth[name].to_engine(e["mono_after"])
             assert abs(e["media_after"] - g.timeline.media_at(mono)) < 0.05, (name, e)
+        # players that follow the group's timeline are left alone: the group never loaded a film (each player
+        # has its own, from --film), which once read as "behind" and re-sent them a rejoin every 3 s (each
+        # a resync that could seek, visible as a jump)
+        polls = {name: m.last_ok + AUTO_REJOIN_S + 0.5 for name, m in g.members.items()}
+        assert wait_for(lambda: all(m.last_ok > polls[n] for n, m in g.members.items()), 30)
+        assert {name: m.catch_ups for name, m in g.members.items()} == dict.fromkeys(g.members, 0)
     finally:
         g.close()
         r.stop()

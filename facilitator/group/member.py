@@ -182,7 +182,8 @@ class GroupMember:
         if g.film is not None and film != g.film and transport in PLAYING_STATES:
             return  # playing another film: the facilitator decides (load, then rejoin)
         behind = self.sync.get("group") != g.name or self.sync.get("epoch") != tl.epoch
-        if not behind and film == g.film and not self._session_missing():
+        film_ok = g.film is None or film == g.film  # None: the group never loaded one (the players' own)
+        if not behind and film_ok and not self._session_missing():
             return
         self._last_auto_rejoin = now
         try:
