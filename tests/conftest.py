@@ -36,3 +36,18 @@ def sample_film_without_metadata(sample_manifest: Path, tmp_path_factory: pytest
                 packet.stream = streams[packet.stream.index]
                 dst.mux(packet)
     return dst_path
+
+
+@pytest.fixture
+def controller(sample_library):
+    """A controller with calibration-mono loaded (null audio, software decoding); ``c.events`` holds what it
+    emitted, as (kind, data)."""
+    from player.control import Controller
+
+    c = Controller(sample_library, engine_options={"audio": "null", "hwdec": "none"})
+    events: list[tuple[str, dict]] = []
+    c.set_sink(lambda kind, data: events.append((kind, data)))
+    c.events = events
+    c.load("calibration-mono")
+    yield c
+    c.close()

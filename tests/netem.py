@@ -333,3 +333,24 @@ class NetemRelay:
                 writer.write_eof()
         except (ConnectionError, OSError):
             pass
+
+
+def echo_server() -> socket.socket:
+    """A loopback TCP server that echoes every byte back (the far end of a relayed link in tests)."""
+    srv = socket.create_server(("127.0.0.1", 0))
+
+    def echo(conn: socket.socket) -> None:
+        with conn:
+            while data := conn.recv(65536):
+                conn.sendall(data)
+
+    def serve() -> None:
+        while True:
+            try:
+                conn, _ = srv.accept()
+            except OSError:
+                return
+            threading.Thread(target=echo, args=(conn,), daemon=True).start()
+
+    threading.Thread(target=serve, daemon=True).start()
+    return srv

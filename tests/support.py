@@ -88,3 +88,14 @@ def log_events(path: Path, session: str | None = None) -> list[dict]:
     finally:
         db.close()
     return [json.loads(r[0]) for r in rows]
+
+
+def lsl_inlet(source_id: str):
+    """An open pylsl inlet on the stream with ``source_id`` (found within 15 s, else the test fails)."""
+    import pylsl
+
+    found = pylsl.resolve_byprop("source_id", source_id, timeout=15)
+    assert found, f"no LSL stream {source_id}"
+    inlet = pylsl.StreamInlet(found[0], max_buflen=60)
+    inlet.open_stream(timeout=10)
+    return inlet

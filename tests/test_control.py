@@ -11,17 +11,6 @@ from player.render.projection import head_orientation
 from tests.support import assert_refused
 
 
-@pytest.fixture
-def controller(sample_library):
-    c = Controller(sample_library, engine_options={"audio": "null", "hwdec": "none"})
-    events: list[tuple[str, dict]] = []
-    c.set_sink(lambda kind, data: events.append((kind, data)))
-    c.events = events
-    c.load("calibration-mono")
-    yield c
-    c.close()
-
-
 def wait_state(c: Controller, state: str, timeout: float = 5.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

@@ -15,21 +15,13 @@ import time
 import pytest
 
 from facilitator.group.rehearsal import REHEARSAL_FILM, Rehearsal, write_rehearsal_library
-from tests.support import log_events, wait_for
+from tests.support import log_events, lsl_inlet, wait_for
 
 pylsl = pytest.importorskip("pylsl")
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(120)]
 # the events the player's controller emits (the session thread's own, session.*, command and annotation.*,
 # are checked by tests/test_group_lsl_session.py)
 PLAYER_EVENTS = ("transport.", "welfare.", "chapter.", "film.", "sync.", "viewer.", "content_warning.")
-
-
-def _inlet(source_id: str):
-    found = pylsl.resolve_byprop("source_id", source_id, timeout=15)
-    assert found, f"no LSL stream {source_id}"
-    inlet = pylsl.StreamInlet(found[0], max_buflen=60)
-    inlet.open_stream(timeout=10)
-    return inlet
 
 
 def _pull(inlet) -> list[tuple[list, float]]:
@@ -49,7 +41,7 @@ def test_lsl_outlets_carry_events_frames_and_poses(tmp_path) -> None:
     try:
         r.start(absent=("headset-1",))
         p = r.launch("headset-1", env={"VIEWPOINT_LSL": "1"})
-        events, frames, poses = (_inlet(f"viewpoint-headset-1-{k}") for k in ("events", "frames", "pose"))
+        events, frames, poses = (lsl_inlet(f"viewpoint-headset-1-{k}") for k in ("events", "frames", "pose"))
         time.sleep(1.0)  # LSL delivers what is pushed once an inlet is connected: let all three connect
         client = r.clients()["headset-1"]
         consent = {"given": True, "method": "verbal", "pose_capture": True}

@@ -16,20 +16,12 @@ import time
 import pytest
 
 from facilitator.group.rehearsal import REHEARSAL_FILM, Rehearsal, write_rehearsal_library
-from tests.support import log_events, wait_for
+from tests.support import log_events, lsl_inlet, wait_for
 from tests.xdf_recorder import XdfRecorder
 
 pylsl = pytest.importorskip("pylsl")
 pyxdf = pytest.importorskip("pyxdf")
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(120)]
-
-
-def _inlet(source_id: str):
-    found = pylsl.resolve_byprop("source_id", source_id, timeout=15)
-    assert found, f"no LSL stream {source_id}"
-    inlet = pylsl.StreamInlet(found[0], max_buflen=60)
-    inlet.open_stream(timeout=10)
-    return inlet
 
 
 def test_a_session_recorded_to_xdf_reads_back_with_pyxdf(tmp_path) -> None:
@@ -39,7 +31,8 @@ def test_a_session_recorded_to_xdf_reads_back_with_pyxdf(tmp_path) -> None:
     try:
         r.start(absent=("headset-1",))
         p = r.launch("headset-1", env={"VIEWPOINT_LSL": "1"})
-        rec = XdfRecorder(xdf, [_inlet("viewpoint-headset-1-events"), _inlet("viewpoint-headset-1-frames")])
+        inlets = [lsl_inlet(f"viewpoint-headset-1-{k}") for k in ("events", "frames")]
+        rec = XdfRecorder(xdf, inlets)
         client = r.clients()["headset-1"]
         # LSL delivers what is pushed once the inlet is connected: wait until a marker arrives
         deadline = time.monotonic() + 30

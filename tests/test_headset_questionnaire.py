@@ -101,17 +101,6 @@ def test_long_and_wide_text_stays_on_the_panel():
     assert margins[..., 0].max() < 60, "text drawn into the margins"
 
 
-@pytest.fixture
-def controller(sample_library):
-    c = Controller(sample_library, engine_options={"audio": "null", "hwdec": "none"})
-    events: list[tuple[str, dict]] = []
-    c.set_sink(lambda kind, data: events.append((kind, data)))
-    c.events = events
-    c.load("calibration-mono")
-    yield c
-    c.close()
-
-
 def drawn(c: Controller) -> None:
     """Wait until the shown item's picture is drawn (off the render thread)."""
     wait_for(lambda: c.status().get("questionnaire", {}).get("drawn"), timeout=20.0)

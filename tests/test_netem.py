@@ -9,29 +9,7 @@ import time
 import pytest
 import zmq
 
-from tests.netem import MSS, LinkProfile, NetemRelay
-
-
-def _echo_server() -> tuple[socket.socket, threading.Thread]:
-    srv = socket.create_server(("127.0.0.1", 0))
-
-    def serve() -> None:
-        while True:
-            try:
-                conn, _ = srv.accept()
-            except OSError:
-                return
-            threading.Thread(target=_echo, args=(conn,), daemon=True).start()
-
-    t = threading.Thread(target=serve, daemon=True)
-    t.start()
-    return srv, t
-
-
-def _echo(conn: socket.socket) -> None:
-    with conn:
-        while data := conn.recv(65536):
-            conn.sendall(data)
+from tests.netem import MSS, LinkProfile, NetemRelay, echo_server
 
 
 def _recv_exactly(sock: socket.socket, n: int) -> bytes:
@@ -44,7 +22,7 @@ def _recv_exactly(sock: socket.socket, n: int) -> bytes:
 
 
 def test_relay_delivers_intact_in_order_and_not_early() -> None:
-    srv, _ = _echo_server()
+    srv = echo_server()
     try:
         with NetemRelay(srv.getsockname(), delay=0.020, jitter=0.005, seed=1) as relay:  # noqa: SIM117
             with socket.create_connection(("127.0.0.1", relay.port)) as c:
@@ -72,7 +50,7 @@ def test_relay_delivers_intact_in_order_and_not_early() -> None:
 
 
 def test_loss_shows_as_retransmission_delay_without_corruption() -> None:
-    srv, _ = _echo_server()
+    srv = echo_server()
     try:
         link = {"delay": 0.002, "jitter": 0.001, "loss": 0.3, "loss_delay": 0.05, "seed": 7}
         with NetemRelay(srv.getsockname(), **link) as relay:  # noqa: SIM117

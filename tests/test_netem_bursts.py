@@ -3,33 +3,11 @@
 from __future__ import annotations
 
 import socket
-import threading
 import time
 
 import pytest
 
-from tests.netem import DeadBursts, NetemRelay
-
-
-def _echo_server() -> socket.socket:
-    srv = socket.create_server(("127.0.0.1", 0))
-
-    def serve() -> None:
-        while True:
-            try:
-                conn, _ = srv.accept()
-            except OSError:
-                return
-            threading.Thread(target=_echo, args=(conn,), daemon=True).start()
-
-    threading.Thread(target=serve, daemon=True).start()
-    return srv
-
-
-def _echo(conn: socket.socket) -> None:
-    with conn:
-        while data := conn.recv(65536):
-            conn.sendall(data)
+from tests.netem import DeadBursts, NetemRelay, echo_server
 
 
 def _roundtrip(c: socket.socket, msg: bytes) -> float:
@@ -48,7 +26,7 @@ def test_nothing_crosses_a_dead_window() -> None:
     """A message sent into a 1 s dead window is retried after 0.1, 0.3, 0.7, 1.5 s (doubling): its echo cannot
     be back before the window ends (whenever the relay reads it, however loaded the machine); before and after
     the window the link answers as usual."""
-    srv = _echo_server()
+    srv = echo_server()
     try:
         bursts = DeadBursts(windows=[])
         with NetemRelay(srv.getsockname(), delay=0.002, jitter=0.0, loss_delay=0.1, bursts=bursts) as relay:  # noqa: SIM117
