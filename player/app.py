@@ -122,6 +122,22 @@ class PlaybackLoop:
         return True
 
     # -- the loop ---------------------------------------------------------------------------------------
+    def _upload(self, renderer, frame):
+        """Put ``frame`` into the renderer's textures; a malformed picture is counted and skipped (playback
+        goes on). Returns the frame the textures now hold the upload of (``frame``, even when skipped)."""
+        res = self.result
+        try:
+            renderer.upload(frame)
+        except ValueError as exc:
+            res.upload_errors += 1
+            if res.upload_errors == 1:
+                res.errors.append(f"upload: {exc}")
+            log.warning("frame not shown: %s", exc)
+        else:
+            res.upload_ms.append(renderer.last_upload_ms)
+            res.uploads += 1
+        return frame
+
     def run(self) -> PlayResult:
         from player.render import Renderer
 
@@ -141,7 +157,8 @@ class PlaybackLoop:
             draw_film = backend.draw_film  # OpenXR equirect layers: converted once per video frame
             update_views = backend.update_views  # scripted heads follow the picture
             cadence = res.cadence
-            last_frame = None
+            last_frame = uploaded = None  # the picture shown last; the one in the renderer's textures
+            last_display, period = None, 0.0  # the last display time and the display period seen
             last_progress = (time.monotonic(), -1.0)
             if opts.autoplay and c.welfare != "stop" and not c.lobby:  # the lobby waits for a session
                 if backend.starts_when_focused:
@@ -167,25 +184,20 @@ class PlaybackLoop:
                     film, generation = c.film, c.film_generation
                     renderer.set_film(film.projection, film.stereo, film.front_heading, film.eye_order)
                     renderer.clear_frame()
-                    last_frame = None
+                    last_frame = uploaded = None
                 engine = c.engine
+                if last_display is not None and info.display_time > last_display:
+                    period = min(info.display_time - last_display, 0.05)
+                last_display = info.display_time
                 frame = engine.frame_for(info.display_time)
                 state = str(getattr(engine.state, "value", engine.state))
                 cadence.frame(
                     frame is not None and frame is not last_frame,
                     state == "playing" and engine.rate == 1.0,
                 )
-                if frame is not None and frame is not last_frame:
-                    try:
-                        renderer.upload(frame)
-                    except ValueError as exc:  # a malformed picture: counted and skipped, playback goes on
-                        res.upload_errors += 1
-                        if res.upload_errors == 1:
-                            res.errors.append(f"upload: {exc}")
-                        log.warning("frame not shown: %s", exc)
-                    else:
-                        res.upload_ms.append(renderer.last_upload_ms)
-                        res.uploads += 1
+                if frame is not None:
+                    if frame is not uploaded:  # usually uploaded after the last display frame's submit
+                        uploaded = self._upload(renderer, frame)
                     last_frame = frame
                 media_t = engine.media_time(info.display_time)
                 update_views(info, last_frame.pts if last_frame is not None else media_t)
@@ -202,6 +214,12 @@ class PlaybackLoop:
                 backend.end_frame(info)
                 res.render_ms.append((time.perf_counter() - start) * 1000.0)
                 res.display_frames += 1
+                # Off the frame's critical path (xrWaitFrame would block now anyway): the picture of the next
+                # display frame goes into the textures while this one is composited.
+                if period > 0.0 and last_frame is not None:
+                    upcoming = engine.next_frame(info.display_time + period)
+                    if upcoming is not None and upcoming is not uploaded:
+                        uploaded = self._upload(renderer, upcoming)
                 orientation = info.views[0].orientation if info.views else (0.0, 0.0, 0.0, 1.0)
                 c.report_pose(orientation, media_t)
                 if self.server is not None:

@@ -529,3 +529,40 @@ def test_a_late_decoder_skips_non_reference_frames_until_it_catches_up(mono: Pat
     stats = rec.close()
     assert decoded_while_late < 180  # B-frames nothing refers to were not decoded while late
     assert stats["late_drop_episodes"] == 1
+
+
+def test_next_frame_foretells_the_picture_without_taking_it(mono: Path) -> None:
+    """The loop uploads the next display frame's picture after submitting the current one: what
+    `next_frame(t)` names is what `frame_for(t)` then returns, and asking counts nothing."""
+    rec = Recorder(mono)
+    rec.open()
+    e = rec.engine
+    assert e.next_frame(time.monotonic() + 0.05) is None  # nothing shown yet: frame_for decides the first
+    e.play()
+    rec.wait_state(S.PLAYING)
+    rec.run_for(0.3)
+    foretold = strict = 0
+    while foretold < 12:
+        now = time.monotonic()
+        shown = e.frame_for(now)
+        later = now + 1.0 / FILM_FPS
+        before = e.stats()
+        upcoming = e.next_frame(later)
+        assert e.stats()["presented"] == before["presented"] and e.stats()["skipped"] == before["skipped"]
+        assert e.frame_for(now) is shown  # still the current picture: nothing was taken
+        if upcoming is None:
+            time.sleep(0.002)
+            continue
+        foretold += 1
+        assert upcoming is not shown and upcoming.pts > shown.pts
+        decoded = e.stats()["decoded"]
+        time.sleep(max(0.0, later - time.monotonic()))
+        got = e.frame_for(later)
+        if e.stats()["decoded"] == decoded:  # no picture decoded in between: exactly the one foretold
+            assert got is upcoming
+            strict += 1
+    assert strict >= 3
+    e.pause()
+    rec.wait_state(S.PAUSED)
+    assert e.next_frame(time.monotonic() + 1.0) is None  # paused: the picture does not change
+    e.close()

@@ -107,6 +107,19 @@ def test_take_due_picks_latest_due_counts_passed_and_drops_stale_generations() -
     assert q.peek(1) is None
 
 
+def test_peek_due_names_what_take_due_would_take_and_leaves_it_queued() -> None:
+    q = FrameQueue(1 << 30)
+    q.put(1, _frame(0.0), 0)  # another generation: not a candidate, and not dropped by a peek
+    for i in range(5):
+        q.put(2, _frame(i / 10), 0)
+    seen = q.peek_due(2, 0.25, 0.0)
+    assert seen is not None and seen.pts == pytest.approx(0.2)
+    assert len(q) == 6  # nothing removed
+    assert q.peek_due(2, -0.5, 0.0) is None and q.peek_due(3, 9.0, 0.0) is None
+    taken, _ = q.take_due(2, 0.25, 0.0)
+    assert taken is seen
+
+
 # --- audio buffer -----------------------------------------------------------------------------------------
 
 

@@ -372,6 +372,15 @@ class MediaEngine(EngineOpening, EngineAudio, DecoderHooks):
             self._stats["repeated"] += 1
         return current
 
+    def next_frame(self, display_time: float) -> VideoFrame | None:
+        """The new picture `frame_for(display_time)` will return while the film plays on, without taking it
+        (the loop uploads it after submitting the current display frame); None when the picture will not
+        change or is not decoded yet. Never blocks and counts nothing."""
+        if not self._clock.running or self._current is None:
+            return None
+        frame = self._queue.peek_due(self._generation, self._clock.media_at(display_time), 0.001)
+        return frame if frame is not None and frame is not self._current else None
+
     def stats(self) -> dict:
         """Counters since open: decoded, presented, repeated, skipped, decode_errors, av_drift_ms, ..."""
         out = dict(self._stats)

@@ -79,6 +79,18 @@ class FrameQueue:
                 self._cond.notify_all()
         return chosen, passed
 
+    def peek_due(self, generation: int, media_t: float, slack: float) -> VideoFrame | None:
+        """The frame `take_due` would return for these arguments, left queued (None when none is due)."""
+        chosen: VideoFrame | None = None
+        with self._cond:
+            for gen, frame in self._items:
+                if gen != generation:
+                    continue
+                if frame.pts > media_t + slack:
+                    break
+                chosen = frame
+        return chosen
+
     def peek(self, generation: int) -> VideoFrame | None:
         """The first queued frame of ``generation`` (without removing it), or None."""
         with self._cond:

@@ -1,8 +1,13 @@
 """Reference for bench/xr_frame.py: the least a Python OpenXR client can do per frame (pyopenxr, EGL).
 
 xrWaitFrame, xrBeginFrame, xrLocateViews, acquire/wait/clear/release one swapchain image per eye, and
-xrEndFrame with a projection layer. Prints JSON: this thread's CPU milliseconds per frame (from xrWaitFrame
-returning to xrEndFrame returning), like OpenXRBackend.stats.cpu_ms.
+xrEndFrame with a projection layer. With --draw each eye gets a full-viewport triangle showing a small texture
+instead of a clear (what the GL driver does to draw any picture; on a software rasteriser that is CPU on this
+thread).
+Prints JSON: this thread's CPU milliseconds per frame from xrWaitFrame returning to xrEndFrame returning
+(like OpenXRBackend.stats.cpu_ms) and to the next xrWaitFrame call (loop_cpu_ms).
+
+usage: python scripts/xr/bare_loop.py [FRAMES] [--draw]
 """
 
 from __future__ import annotations
@@ -16,7 +21,43 @@ import time
 os.environ.setdefault("EGL_PLATFORM", "surfaceless")
 
 
-def main(frames: int) -> None:
+VERTEX = """#version 330 core
+out vec2 v_uv;
+void main() {
+    vec2 p = vec2(float((gl_VertexID & 1) << 2) - 1.0, float((gl_VertexID & 2) << 1) - 1.0);
+    v_uv = p * 0.5 + 0.5;
+    gl_Position = vec4(p, 0.0, 1.0);
+}
+"""
+FRAGMENT = """#version 330 core
+in vec2 v_uv;
+uniform sampler2D u_picture;
+out vec4 o_color;
+void main() { o_color = texture(u_picture, v_uv); }
+"""
+
+
+def picture_program():
+    """A full-viewport triangle showing a small texture: the least a client can do to draw a picture into an
+    eye (one texture lookup per pixel; the film's shader does the projection and the colour conversion on
+    top). A one-colour triangle would not do: llvmpipe treats it almost like a clear."""
+    from OpenGL import GL
+    from OpenGL.GL import shaders
+
+    program = shaders.compileProgram(
+        shaders.compileShader(VERTEX, GL.GL_VERTEX_SHADER),
+        shaders.compileShader(FRAGMENT, GL.GL_FRAGMENT_SHADER),
+    )
+    texture = GL.glGenTextures(1)
+    GL.glBindTexture(GL.GL_TEXTURE_2D, texture)
+    pixels = bytes((x * 4) % 256 for x in range(64 * 64 * 4))
+    GL.glTexImage2D(GL.GL_TEXTURE_2D, 0, GL.GL_RGBA8, 64, 64, 0, GL.GL_RGBA, GL.GL_UNSIGNED_BYTE, pixels)
+    GL.glTexParameteri(GL.GL_TEXTURE_2D, GL.GL_TEXTURE_MIN_FILTER, GL.GL_LINEAR)
+    GL.glTexParameteri(GL.GL_TEXTURE_2D, GL.GL_TEXTURE_MAG_FILTER, GL.GL_LINEAR)
+    return program, GL.glGenVertexArrays(1)
+
+
+def main(frames: int, draw: bool = False) -> None:
     sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", ".."))
     import xr
     from OpenGL import GL
@@ -60,7 +101,10 @@ def main(frames: int) -> None:
             GL.glFramebufferTexture2D(GL.GL_FRAMEBUFFER, GL.GL_COLOR_ATTACHMENT0, GL.GL_TEXTURE_2D, tex, 0)
             fbos.append(fbo)
         chains.append((sc, w, h, fbos))
+    program, vao = picture_program() if draw else (0, 0)
     cpu: list[float] = []
+    loop: list[float] = []  # from wait_frame returning to the next wait_frame call
+    c0 = None
     running, done = False, 0
     deadline = time.monotonic() + 120
     while done < frames and time.monotonic() < deadline:
@@ -77,6 +121,8 @@ def main(frames: int) -> None:
         if not running:
             time.sleep(0.01)
             continue
+        if c0 is not None:
+            loop.append((time.thread_time() - c0) * 1e3)
         fs = xr.wait_frame(session)
         c0 = time.thread_time()
         xr.begin_frame(session)
@@ -94,8 +140,13 @@ def main(frames: int) -> None:
             xr.wait_swapchain_image(sc, xr.SwapchainImageWaitInfo(timeout=xr.INFINITE_DURATION))
             GL.glBindFramebuffer(GL.GL_FRAMEBUFFER, fbos[i])
             GL.glViewport(0, 0, w, h)
-            GL.glClearColor(0.5, 0.5, 0.5, 1.0)
-            GL.glClear(GL.GL_COLOR_BUFFER_BIT)
+            if draw:
+                GL.glUseProgram(program)
+                GL.glBindVertexArray(vao)
+                GL.glDrawArrays(GL.GL_TRIANGLES, 0, 3)
+            else:
+                GL.glClearColor(0.5, 0.5, 0.5, 1.0)
+                GL.glClear(GL.GL_COLOR_BUFFER_BIT)
             xr.release_swapchain_image(sc, xr.SwapchainImageReleaseInfo())
             pv.pose, pv.fov = v.pose, v.fov
             pv.sub_image.swapchain = sc
@@ -111,8 +162,8 @@ def main(frames: int) -> None:
         )
         cpu.append((time.thread_time() - c0) * 1e3)
         done += 1
-    print(json.dumps({"cpu_ms": cpu}))
+    print(json.dumps({"cpu_ms": cpu, "loop_cpu_ms": loop}))
 
 
 if __name__ == "__main__":
-    main(int(sys.argv[1]) if len(sys.argv) > 1 else 200)
+    main(int(sys.argv[1]) if len(sys.argv) > 1 else 200, "--draw" in sys.argv[2:])

@@ -325,6 +325,7 @@ def run(args: argparse.Namespace) -> dict:
         last_views=stats.last_views,
         cpu_ms=stats.cpu_ms,
         backend_cpu_ms=stats.backend_cpu_ms,
+        loop_cpu_ms=stats.loop_cpu_ms,
         display_lead_ms=stats.display_lead_ms,
         clock_exact=bool(b._clock and b._clock.exact) if hasattr(b, "_clock") else None,
         wall_ms=stats.wall_ms,

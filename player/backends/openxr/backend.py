@@ -118,6 +118,7 @@ class OpenXRBackend(EquirectFilm, Backend):
         self._next_retry = 0.0
         self._last_display_time = 0
         self._begin_cpu = 0.0
+        self._loop_cpu0: float | None = None  # thread time when the last wait_frame returned
         self._last_orientation: tuple | None = None
         self._targets: list[RenderTarget] = []  # this frame's projection images (read_eye)
 
@@ -360,8 +361,11 @@ class OpenXRBackend(EquirectFilm, Backend):
             return self._idle_frame()
         xr = self._xr
         try:
+            if self._loop_cpu0 is not None and len(self.stats.loop_cpu_ms) < self.stats.keep_timings:
+                self.stats.loop_cpu_ms.append((time.thread_time() - self._loop_cpu0) * 1e3)
             fs = xr.wait_frame(self._session)
             wall0, cpu0 = time.perf_counter(), time.thread_time()
+            self._loop_cpu0 = cpu0
             code = self._begin_frame(self._session, None)
             if code < 0:
                 raise self._check_result(code)  # XR_FRAME_DISCARDED is a success code: nothing to do
@@ -373,7 +377,6 @@ class OpenXRBackend(EquirectFilm, Backend):
                     self._session, self._spaces.app, len(self._view_config_views)
                 )
             view_state, views = locator.locate(pdt)
-            self._poll_actions()
             head = head_centre(views)
             rays = self._aim_rays(pdt, head)
             valid = int(view_state.view_state_flags) & int(xr.ViewStateFlags.ORIENTATION_VALID_BIT)
@@ -469,6 +472,15 @@ class OpenXRBackend(EquirectFilm, Backend):
             s.cpu_ms.append((now - data.cpu0) * 1e3)
             s.backend_cpu_ms.append((self._begin_cpu + now - end0) * 1e3)
             s.wall_ms.append((time.perf_counter() - data.wall0) * 1e3)
+        # The controllers' buttons for the next display frame, synced after this one is submitted: drawing it
+        # needs none of them, and one sync per display frame is all a button needs.
+        try:
+            self._poll_actions()
+        except Exception as exc:
+            if type(exc).__name__ in LOST_ERRORS:
+                self._lose(type(exc).__name__)
+                return
+            raise
 
     def _frame_end_info(self, display_time: int, layers: list):
         """The session's FrameEndInfo, made once and updated: the layer pointer array is rebuilt only when

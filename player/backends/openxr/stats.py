@@ -30,6 +30,9 @@ class XrStats:
     distinct_orientations: int = 0
     cpu_ms: list[float] = field(default_factory=list)  # per display frame: this thread's CPU time
     backend_cpu_ms: list[float] = field(default_factory=list)  # of which in begin_frame + end_frame
+    # per display frame, the whole loop: this thread's CPU time from wait_frame returning to the next
+    # wait_frame call (cpu_ms plus the work after the submit: input sync, the next picture's upload, ...)
+    loop_cpu_ms: list[float] = field(default_factory=list)
     wall_ms: list[float] = field(
         default_factory=list
     )  # per display frame: wait_frame return -> end_frame return
