@@ -74,6 +74,31 @@ def test_min_rtt_filter_rejects_queued_samples_and_fits_drift() -> None:
     assert est.to_facilitator(est.to_player(600.0)) == pytest.approx(600.0, abs=1e-6)
 
 
+def test_the_offset_comes_from_the_quickest_trip_each_way() -> None:
+    """Wi-Fi-like exchanges (20 +- 5 ms each way, some queued, 1 % retransmitted), clocks drifting up to
+    100 ppm, 30 s at 4 exchanges a second: the estimate errs by half the difference of the two ways'
+    quickest trips, not by the typical asymmetry of the best round trips (the median of the best quarter's
+    offsets: p99 1.6 ms over these 100 links)."""
+    errors = []
+    for seed in range(100):
+        rng = random.Random(seed)
+        offset, drift = rng.uniform(-30, 30), rng.uniform(-100e-6, 100e-6)
+        est = ClockEstimator()
+        for i in range(120):
+            fwd = 0.020 + rng.uniform(-0.005, 0.005) + (rng.expovariate(500) if rng.random() < 0.5 else 0)
+            back = 0.020 + rng.uniform(-0.005, 0.005) + (rng.expovariate(500) if rng.random() < 0.5 else 0)
+            if rng.random() < 0.01:
+                fwd += 0.2
+            est.add(_exchange(1000.0 + i * 0.25 + rng.uniform(0, 0.01), offset, drift, fwd, back, 0.003))
+        e = est.estimate()
+        assert e is not None
+        truth = e.at * drift + offset
+        assert abs(e.offset - truth) <= e.uncertainty
+        errors.append(abs(e.offset - truth))
+    errors.sort()
+    assert errors[98] < 0.0012  # p99
+
+
 def test_window_drops_old_samples() -> None:
     est = ClockEstimator(window=5.0)
     for i in range(20):

@@ -14,7 +14,8 @@ window of
 samples, takes the lowest-RTT quarter, fits the drift between the two crystals (ppm) when the window is long
 enough, and reports:
 
-- ``offset``: player minus facilitator, at a given facilitator instant (drift-corrected);
+- ``offset``: player minus facilitator, at a given facilitator instant (drift-corrected): the middle of the
+  bracket the recent exchanges put on it (``_bracket``: set by the quickest trip each way);
 - ``uncertainty``: half the best round trip plus the drift's share: the true offset lies within
   ``offset ± uncertainty`` whatever the path asymmetry (LSL reports the same bound);
 - ``spread``: how much the good samples disagree (median absolute deviation), the statistical precision;
@@ -88,6 +89,7 @@ class ClockEstimator:
         good_fraction: float = 0.25,
         min_drift_span: float = 8.0,
         max_drift_ppm: float = 500.0,
+        recent: float = 10.0,
     ) -> None:
         if window <= 0 or max_samples < 1 or not 0 < good_fraction <= 1:
             raise ValueError(
@@ -97,6 +99,7 @@ class ClockEstimator:
         self.good_fraction = good_fraction
         self.min_drift_span = min_drift_span
         self.max_drift = max_drift_ppm * 1e-6
+        self.recent = recent  # seconds of exchanges whose bracket gives the offset
         self._samples: deque[ClockSample] = deque(maxlen=max_samples)
         self._lock = threading.Lock()
         self._cached: ClockEstimate | None = None
@@ -173,12 +176,17 @@ class ClockEstimator:
             drift = max(-self.max_drift, min(self.max_drift, drift))
             fitted = True
         corrected = [s.offset + drift * (ref - s.local_mid) for s in good]
-        offset = statistics.median(corrected)
-        spread = statistics.median(abs(c - offset) for c in corrected)
-        # the bound from the best sample, carried to ``ref`` with the drift, and widened to cover the
-        # distance between the chosen offset and that sample's own interval centre
+        median = statistics.median(corrected)
+        spread = statistics.median(abs(c - median) for c in corrected)
+        # the offset from the recent exchanges' bracket (a drift error moves it by the drift error times
+        # how far back they are); the round-trip median where they disagree
+        recent = [s for s in samples if s.local_mid >= ref - self.recent]
+        bracket = _bracket(recent, ref, drift)
+        offset = median if bracket is None else bracket
+        # the bound from the best sample, carried to ``ref`` with the drift, widened to cover the distance
+        # to the median of the good samples and from there to the chosen offset
         best_at_ref = best.offset + drift * (ref - best.local_mid)
-        uncertainty = best.rtt / 2.0 + abs(offset - best_at_ref)
+        uncertainty = best.rtt / 2.0 + abs(median - best_at_ref) + abs(offset - median)
         return ClockEstimate(
             offset=offset,
             uncertainty=uncertainty,
@@ -191,6 +199,20 @@ class ClockEstimator:
             at=ref,
             drift_fitted=fitted,
         )
+
+
+def _bracket(samples: list[ClockSample], ref: float, drift: float) -> float | None:
+    """The middle of the bracket the exchanges put on the offset at ``ref`` (with ``drift``); None when
+    they disagree (a clock that stepped, or a drift far from the one given).
+
+    An exchange says ``t2 - t3 <= offset <= t1 - t0`` at its midpoint (neither way takes negative time).
+    Together they bound the offset by the quickest trip *each way*, which may come from different
+    exchanges, so the middle errs by half the difference of the two ways' fastest trips, where a median of
+    the best round trips errs by their typical asymmetry. Queuing and late time stamps only widen a bracket.
+    """
+    upper = min(s.t1 - s.t0 + drift * (ref - s.local_mid) for s in samples)
+    lower = max(s.t2 - s.t3 + drift * (ref - s.local_mid) for s in samples)
+    return (upper + lower) / 2.0 if lower <= upper else None
 
 
 def _slope(xs: list[float], ys: list[float]) -> float:

@@ -65,7 +65,7 @@ class GroupController:
         self,
         name: str = "group",
         *,
-        probe_period: float = 0.5,
+        probe_period: float = 0.25,
         status_period: float = 1.0,
         record: Recorder | None = None,
         collect_samples: bool = False,
