@@ -51,9 +51,11 @@ GOAL_DIRECT_P99_MS = 20.0
 GOAL_QUIET_RATIO = 3.0
 CASES = ("quiet", "reads", "welfare", "stalled", "full")
 STALL_S = 10.0
-PRESS_TIMES = """window.__presses = [];
-document.addEventListener(
-  "pointerdown", (e) => window.__presses.push(performance.timeOrigin + e.timeStamp), true);
+PRESS_TIMES = """window.__presses = []; window.__handled = [];
+document.addEventListener("pointerdown", (e) => {
+  window.__presses.push(performance.timeOrigin + e.timeStamp);
+  window.__handled.push(performance.now() - e.timeStamp);  // Chromium's input delay: press -> page code
+}, true);
 """
 
 
@@ -221,11 +223,16 @@ def main(argv: list[str] | None = None) -> int:
 
                 rounds(click, 5)  # warm up both paths
                 clicks.clear()
+                page.evaluate("window.__handled = []")
                 for case in cases:
                     print(f"  {case} ...", flush=True)
                     if case == "quiet":
                         results[case] = rounds(click, args.rounds)
                         results["quiet, from the click call"] = (list(clicks), results[case][1])
+                        input_delay = page.evaluate("window.__handled")
+                        print(f"  quiet: Chromium's input delay (press -> the page's handler) p50 "
+                              f"{statistics.median(input_delay):.1f} ms p99 {pct(input_delay, 99):.1f} ms "
+                              f"max {max(input_delay):.1f} ms", flush=True)  # fmt: skip
                     elif case in ("reads", "welfare"):
                         target = flood_reads if case == "reads" else flood_welfare
                         proc = multiprocessing.Process(
