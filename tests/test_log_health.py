@@ -16,6 +16,7 @@ import os
 import shutil
 import sqlite3
 import subprocess
+import threading
 import time
 
 import pytest
@@ -160,6 +161,44 @@ def test_a_stalled_log_does_not_hold_commands_or_the_stop(served, caplog):
         other.execute("COMMIT")
         other.close()
     _check_recovered(server, client, sub, "stalled", caplog)
+
+
+def test_a_stop_is_carried_out_while_a_purge_waits_for_the_disk(served, sample_library, tmp_path):
+    """A purge waits for its deletions to be durable (seconds for hundreds of sessions, longer on a slow
+    disk); meanwhile the session thread keeps reading the command socket, so a stop is carried out at once,
+    not after the purge (its answer follows when the log has it, as every logged command's does)."""
+    controller, server, client, _ctx, _sub = served
+    home = FacilitatorHome(tmp_path / "fac", name="t")  # the same lead, a second console (a second laptop)
+    player_key = load_or_create_identity(tmp_path / "keys", "player").public
+    other_console = PlayerClient(server.endpoint, player_key, home.identity(), timeout=10.0, retries=0)
+    other_console.request("status", {})  # connected (its CURVE handshake is done) before the purge
+    lock = sqlite3.connect(str(server.log_path), isolation_level=None)
+    lock.execute("BEGIN IMMEDIATE")  # the purge's commit now waits for the disk (until it counts as a stall)
+
+    answered: dict[str, float] = {}
+
+    def request(console: PlayerClient, cmd: str, args: dict) -> None:
+        with contextlib.suppress(CommandFailed):
+            console.request(cmd, args)
+        answered[cmd] = time.monotonic()
+
+    purge = threading.Thread(target=request, args=(client, "purge", {"older_than_days": 30}))
+    stop = threading.Thread(target=request, args=(other_console, "welfare", {"action": "stop"}))
+    try:
+        purge.start()
+        time.sleep(0.3)  # the purge is being handled: its commit waits for the lock
+        sent = time.monotonic()
+        stop.start()
+        purge.join(15)
+        stop.join(15)
+        assert controller.welfare == "stop" and controller.welfare_at is not None
+        assert sent < controller.welfare_at < answered["purge"], "the stop waited for the purge"
+    finally:
+        lock.execute("COMMIT")
+        lock.close()
+        purge.join(15)
+        stop.join(15)
+        other_console.close()
 
 
 def _deny_reads(server) -> None:

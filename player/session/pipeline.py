@@ -226,19 +226,25 @@ class EventPipeline:
             if self._inflight is not None:
                 self._send(self._inflight.replies)
 
-    def commit_and_publish(self, timeout: float = 10.0) -> bool:
+    def commit_and_publish(self, timeout: float = 10.0, between: Callable[[], None] | None = None) -> bool:
         """Everything gathered so far durable and published (waits for the disk up to ``timeout``: for
-        start-up, shutdown, pairing and purges, never for a command). False if the log did not take it."""
+        start-up, shutdown, pairing and purges, never for a command). False if the log did not take it.
+
+        ``between`` (the session thread's look at the command socket) is called every millisecond while
+        waiting, so a stop that arrives during a long commit (a purge of hundreds of sessions) is carried
+        out at once, not after it."""
         assert self.writer is not None
         end = time.monotonic() + timeout
         while True:
+            if between is not None:
+                between()
             self.step()
             if not self.writer.busy and not self._next.rows and not self.pending:
                 return True
             left = end - time.monotonic()
             if left <= 0 or not self.recording:
                 return False
-            self.writer.wait(min(left, 0.05))
+            self.writer.wait(min(left, 0.05 if between is None else 0.001))
 
     def _check_health(self) -> None:
         """Report a change of the log's health once: Python's log, a ``log.health`` event (recorded when

@@ -202,7 +202,9 @@ class Sessions:
 
     def purge(self, log: SessionLog, older_than_days: float, by: str) -> dict[str, Any]:
         """Delete sessions that ended more than ``older_than_days`` ago (never the current one); logged."""
-        self.events.commit_and_publish()  # purge sees every ended session
+        # purge sees every ended session; the command socket is read while the disk works (a stop now is
+        # carried out at once: deleting hundreds of sessions takes seconds)
+        self.events.commit_and_publish(between=self.keep_reading)
         cutoff = P.utc_now(time.time() - older_than_days * 86400.0)
         ids = log.purgeable(cutoff, keep=[self.id])
         # the log deletes the sessions log.purged names in the transaction that writes it, then erases them
@@ -216,7 +218,7 @@ class Sessions:
                 "by": by,
             },
         )
-        self.events.commit_and_publish()
+        self.events.commit_and_publish(between=self.keep_reading)
         return {"purged": ids, "count": len(ids), "ended_before": cutoff}
 
 
