@@ -27,6 +27,7 @@ ensure_platform()
 
 from OpenGL import GL  # noqa: E402
 
+from bench.picture_pass import picture_program  # noqa: E402
 from player.backends.base import EyeView  # noqa: E402
 from player.media.frames import VideoFrame  # noqa: E402
 from player.media.hwframes import DeviceFrame, gpu_support, skip_line, wrap_frame  # noqa: E402
@@ -67,29 +68,9 @@ def median_ms(fn, repeat: int) -> float:
     return statistics.median(times)
 
 
-REFERENCE_VS = """#version 330 core
-out vec2 v;
-void main() {
-    vec2 p = vec2(float((gl_VertexID & 1) << 2) - 1.0, float((gl_VertexID & 2) << 1) - 1.0);
-    v = p * 0.5 + 0.5;
-    gl_Position = vec4(p, 0.0, 1.0);
-}
-"""
-REFERENCE_FS = """#version 330 core
-in vec2 v; out vec4 o; uniform sampler2D t;
-void main() { o = vec4(vec3(textureLod(t, v, 0.0).r), 1.0); }
-"""
-
-
 def reference_fps(targets: list[OffscreenTarget], frame: VideoFrame, seconds: float) -> float:
     """Frames/s of the cheapest possible pass into the same targets: one luma fetch per pixel."""
-    from OpenGL.GL import shaders
-
-    program = shaders.compileProgram(
-        shaders.compileShader(REFERENCE_VS, GL.GL_VERTEX_SHADER),
-        shaders.compileShader(REFERENCE_FS, GL.GL_FRAGMENT_SHADER),
-        validate=False,
-    )
+    program = picture_program()
     texture = int(GL.glGenTextures(1))
     GL.glBindTexture(GL.GL_TEXTURE_2D, texture)
     GL.glTexParameteri(GL.GL_TEXTURE_2D, GL.GL_TEXTURE_MIN_FILTER, GL.GL_LINEAR)

@@ -21,33 +21,13 @@ import time
 os.environ.setdefault("EGL_PLATFORM", "surfaceless")
 
 
-VERTEX = """#version 330 core
-out vec2 v_uv;
-void main() {
-    vec2 p = vec2(float((gl_VertexID & 1) << 2) - 1.0, float((gl_VertexID & 2) << 1) - 1.0);
-    v_uv = p * 0.5 + 0.5;
-    gl_Position = vec4(p, 0.0, 1.0);
-}
-"""
-FRAGMENT = """#version 330 core
-in vec2 v_uv;
-uniform sampler2D u_picture;
-out vec4 o_color;
-void main() { o_color = texture(u_picture, v_uv); }
-"""
-
-
-def picture_program():
-    """A full-viewport triangle showing a small texture: the least a client can do to draw a picture into an
-    eye (one texture lookup per pixel; the film's shader does the projection and the colour conversion on
-    top). A one-colour triangle would not do: llvmpipe treats it almost like a clear."""
+def picture_pass():
+    """The cheapest pass that draws a picture (bench/picture_pass.py) and a small texture for it."""
     from OpenGL import GL
-    from OpenGL.GL import shaders
 
-    program = shaders.compileProgram(
-        shaders.compileShader(VERTEX, GL.GL_VERTEX_SHADER),
-        shaders.compileShader(FRAGMENT, GL.GL_FRAGMENT_SHADER),
-    )
+    from bench.picture_pass import picture_program
+
+    program = picture_program()
     texture = GL.glGenTextures(1)
     GL.glBindTexture(GL.GL_TEXTURE_2D, texture)
     pixels = bytes((x * 4) % 256 for x in range(64 * 64 * 4))
@@ -101,7 +81,7 @@ def main(frames: int, draw: bool = False) -> None:
             GL.glFramebufferTexture2D(GL.GL_FRAMEBUFFER, GL.GL_COLOR_ATTACHMENT0, GL.GL_TEXTURE_2D, tex, 0)
             fbos.append(fbo)
         chains.append((sc, w, h, fbos))
-    program, vao = picture_program() if draw else (0, 0)
+    program, vao = picture_pass() if draw else (0, 0)
     cpu: list[float] = []
     loop: list[float] = []  # from wait_frame returning to the next wait_frame call
     c0 = None
