@@ -122,9 +122,9 @@ class PlaybackLoop:
         return True
 
     # -- the loop ---------------------------------------------------------------------------------------
-    def _upload(self, renderer, frame):
+    def _upload(self, renderer, frame) -> None:
         """Put ``frame`` into the renderer's textures; a malformed picture is counted and skipped (playback
-        goes on). Returns the frame the textures now hold the upload of (``frame``, even when skipped)."""
+        goes on, and it is not tried again)."""
         res = self.result
         try:
             renderer.upload(frame)
@@ -136,7 +136,6 @@ class PlaybackLoop:
         else:
             res.upload_ms.append(renderer.last_upload_ms)
             res.uploads += 1
-        return frame
 
     def run(self) -> PlayResult:
         from player.render import Renderer
@@ -197,7 +196,8 @@ class PlaybackLoop:
                 )
                 if frame is not None:
                     if frame is not uploaded:  # usually uploaded after the last display frame's submit
-                        uploaded = self._upload(renderer, frame)
+                        self._upload(renderer, frame)
+                        uploaded = frame
                     last_frame = frame
                 media_t = engine.media_time(info.display_time)
                 update_views(info, last_frame.pts if last_frame is not None else media_t)
@@ -219,7 +219,8 @@ class PlaybackLoop:
                 if period > 0.0 and last_frame is not None:
                     upcoming = engine.next_frame(info.display_time + period)
                     if upcoming is not None and upcoming is not uploaded:
-                        uploaded = self._upload(renderer, upcoming)
+                        self._upload(renderer, upcoming)
+                        uploaded = upcoming
                 orientation = info.views[0].orientation if info.views else (0.0, 0.0, 0.0, 1.0)
                 c.report_pose(orientation, media_t)
                 if self.server is not None:
