@@ -517,6 +517,7 @@ def test_a_late_decoder_skips_non_reference_frames_until_it_catches_up(mono: Pat
     rec = Recorder(mono)
     late = {"by": 1.0}
     rec.engine._decoder_lateness = lambda pts: late["by"]  # the clock far ahead of the decoder
+    rec.engine._queue.max_ahead = float("inf")  # let the paused film be decoded to its end
     rec.open()
     rec.run(lambda: rec.engine._video is not None and rec.engine._video._last_pts is not None)
     rec.run(lambda: rec.engine._video_end is not None)  # decoded to the end (the queue holds the whole film)

@@ -89,6 +89,17 @@ def test_frame_queue_is_bounded_in_bytes_with_back_pressure() -> None:
     assert q.put(0, _frame(0.3), timeout=2.0)  # room made by the consumer wakes the producer
 
 
+def test_frame_queue_is_bounded_in_time_ahead() -> None:
+    q = FrameQueue(1 << 30, max_ahead=0.3)
+    for i in range(3):
+        assert q.put(0, _frame(i / 10), timeout=0.0)  # 0.0 .. 0.2: within 0.3 s of the first
+    assert not q.put(0, _frame(0.3), timeout=0.01)  # 0.3 s ahead of the picture to show next: waits
+    q.take_due(0, 0.0, 0.0)  # the first is shown: the decoder may go on
+    assert q.put(0, _frame(0.3), timeout=0.0)
+    with pytest.raises(ValueError, match="max_ahead"):
+        FrameQueue(1 << 30, max_ahead=0)
+
+
 def test_frame_queue_accepts_one_oversized_frame_when_empty() -> None:
     q = FrameQueue(10)
     assert q.put(0, _frame(0.0), timeout=0.0)
@@ -149,6 +160,28 @@ def test_audio_buffer_back_pressure_and_stale_generation() -> None:
     b.consumed(100)
     assert b.push(3, 100, block, 0.0) is True
     assert b.push(2, 200, block, 0.0) is None  # decoded before a seek: dropped
+
+
+def test_audio_buffer_wakes_the_producer_once_it_has_drained_by_the_refill() -> None:
+    b = AudioBuffer(rate=100, channels=1, ahead=1.0, history=0.5, refill=0.25)
+    b.reset(1, 0.0)
+    assert b.push(1, 0, np.zeros((100, 1), np.float32), 0.0) is True  # full
+    woken = []
+
+    def producer() -> None:
+        t = time.monotonic()
+        b.push(1, 100, np.zeros((10, 1), np.float32), 5.0)
+        woken.append(time.monotonic() - t)
+
+    th = threading.Thread(target=producer)
+    th.start()
+    time.sleep(0.05)
+    b.consumed(10)  # drained by 0.1 s: still above the low-water mark, the producer sleeps on
+    time.sleep(0.1)
+    assert not woken
+    b.consumed(25)  # drained by the refill: woken, and there is room
+    th.join(2.0)
+    assert woken and woken[0] < 2.0
 
 
 # --- mixer and spatial audio ------------------------------------------------------------------------------

@@ -1,9 +1,10 @@
 """Decoded audio between the audio decode thread and the output callback, indexed by media sample number.
 
 Positions are in samples at the output rate from the film's start (media seconds * rate). The producer is
-held back (with a timeout) when it is more than ``ahead`` seconds past the read position; the consumer never
-waits. A little history is kept behind the read position so that a resume can restart exactly where the
-clock stopped even though the output had already rendered past it.
+held back (with a timeout) when it is more than ``ahead`` seconds past the read position, and woken again once
+the buffer has drained by ``refill`` seconds (then it fills it in one go: a few wakes a second, not one per
+output block); the consumer never waits. A little history is kept behind the read position so that a
+resume can restart exactly where the clock stopped even though the output had already rendered past it.
 """
 
 from __future__ import annotations
@@ -16,10 +17,13 @@ import numpy as np
 
 
 class AudioBuffer:
-    def __init__(self, rate: int, channels: int, ahead: float = 1.0, history: float = 1.0) -> None:
+    def __init__(
+        self, rate: int, channels: int, ahead: float = 1.0, history: float = 1.0, refill: float = 0.25
+    ) -> None:
         self.rate = rate
         self.channels = channels
         self._ahead = int(ahead * rate)
+        self._low_water = self._ahead - int(min(refill, ahead) * rate)
         self._history = int(history * rate)
         self._starts: list[int] = []
         self._chunks: list[np.ndarray] = []
@@ -126,7 +130,8 @@ class AudioBuffer:
             if n:
                 del self._starts[:n]
                 del self._chunks[:n]
-            self._cond.notify_all()
+            if not self._chunks or self._end() - position <= self._low_water:
+                self._cond.notify_all()
 
     def wake(self) -> None:
         with self._cond:

@@ -32,7 +32,8 @@ class AudioOutputError(RuntimeError):
 
 
 class NullOutput:
-    """An ideal output device consuming OUTPUT_RATE samples per monotonic second, rendering ``lead`` ahead.
+    """An ideal output device consuming OUTPUT_RATE samples per monotonic second: woken once a period, it
+    renders up to two periods ahead, as a double-buffered device is asked to.
 
     ``tap(play_time, block)`` (optional) sees every rendered block: tests use it to capture what would have
     been heard, and when.
@@ -45,7 +46,7 @@ class NullOutput:
     ) -> None:
         self.rate = rate
         self.period = period
-        self.latency = period  # rendered one period ahead, like a device buffer
+        self.latency = 2 * period  # rendered up to two periods ahead, like a double-buffered device
         self._render = render
         self.tap = tap
         self._stop = threading.Event()
@@ -56,7 +57,7 @@ class NullOutput:
         self._thread.start()
 
     def _run(self) -> None:
-        rate, lead = self.rate, int(self.period * self.rate)
+        rate, lead = self.rate, int(self.latency * self.rate)
         t0 = precise_monotonic()
         done = 0
         while not self._stop.is_set():
@@ -73,7 +74,7 @@ class NullOutput:
                 if self.tap is not None:
                     self.tap(play_time, block)
                 done += n
-            self._stop.wait(self.period / 2)
+            self._stop.wait(self.period)  # once a period, as a device's callback comes
 
     def close(self) -> None:
         self._stop.set()

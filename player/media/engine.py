@@ -50,6 +50,7 @@ AUDIO_CHOICES = ("auto", "null", "none")
 LAYOUT_CHOICES = ("stereo", "mono", "ambix-foa")
 RATE_RANGE = (0.5, 2.0)
 FAST_MAX = 8.0
+DECODE_AHEAD_S = 3.0  # the decoder runs at most this far (media seconds) ahead of the picture shown
 TRIM_MAX = 0.05  # set_trim: group sync slews within +-5 % (it uses far less: see player/sync/slew.py)
 
 
@@ -87,7 +88,7 @@ class MediaEngine(EngineOpening, EngineAudio, DecoderHooks):
         self._lock = self._transport.lock
         self._budget = int(queue_bytes)
         self._decoder_reserve = 0
-        self._queue = FrameQueue(self._budget)
+        self._queue = FrameQueue(self._budget, DECODE_AHEAD_S)
         self._video: VideoDecoder | None = None
         self._audio: AudioDecoder | None = None
         self._buffer: AudioBuffer | None = None
@@ -391,6 +392,7 @@ class MediaEngine(EngineOpening, EngineAudio, DecoderHooks):
         out["queue_peak_bytes"] = self._queue.peak_bytes
         out["queue_frames"] = len(self._queue)
         out["queue_limit_bytes"] = self._queue.max_bytes
+        out["queue_ahead_limit_s"] = self._queue.max_ahead
         out["frame_budget_bytes"] = self._budget
         out["decoder_reserve_bytes"] = self._decoder_reserve
         out["state"] = self.state.value

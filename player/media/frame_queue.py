@@ -1,4 +1,5 @@
-"""A frame queue bounded in bytes, between the decode thread (producer) and the render thread (consumer).
+"""A frame queue bounded in bytes and in time ahead, between the decode thread (producer) and the render
+thread (consumer).
 
 The producer blocks (always with a timeout) while the queue is full; the consumer never blocks. Each entry
 carries the seek generation it was decoded for, so frames decoded before a seek are never shown after it.
@@ -13,16 +14,22 @@ from player.media.frames import VideoFrame
 
 
 class FrameQueue:
-    """FIFO of (generation, VideoFrame) ordered by presentation time, bounded by ``max_bytes``.
+    """FIFO of (generation, VideoFrame) ordered by presentation time, bounded by ``max_bytes`` and by
+    ``max_ahead`` seconds between its first and last picture.
 
-    A single frame larger than the bound is still accepted when the queue is empty, so playback never
-    deadlocks on a small bound.
+    The time bound keeps a small film from being decoded far ahead: that work is thrown away at every seek
+    (a group's catch-up included) and takes the CPU in bursts; ``max_ahead`` of pictures still covers any
+    decoding hiccup. A single frame larger than the byte bound is still accepted when the queue is empty, so
+    playback never deadlocks on a small bound.
     """
 
-    def __init__(self, max_bytes: int) -> None:
+    def __init__(self, max_bytes: int, max_ahead: float = float("inf")) -> None:
         if max_bytes <= 0:
             raise ValueError(f"queue_bytes must be positive, got {max_bytes}")
+        if not max_ahead > 0:
+            raise ValueError(f"max_ahead must be a positive number of seconds, got {max_ahead}")
         self.max_bytes = int(max_bytes)
+        self.max_ahead = float(max_ahead)
         self._items: deque[tuple[int, VideoFrame]] = deque()
         self._bytes = 0
         self._cond = threading.Condition(threading.Lock())
@@ -38,16 +45,20 @@ class FrameQueue:
     def put(self, generation: int, frame: VideoFrame, timeout: float) -> bool:
         """Append a frame, waiting at most ``timeout`` seconds for room; False if there was none."""
         with self._cond:
-            if self._items and self._bytes + frame.nbytes > self.max_bytes:
-                self._cond.wait_for(
-                    lambda: not self._items or self._bytes + frame.nbytes <= self.max_bytes, timeout
-                )
-                if self._items and self._bytes + frame.nbytes > self.max_bytes:
+            if not self._room_for(frame):
+                self._cond.wait_for(lambda: self._room_for(frame), timeout)
+                if not self._room_for(frame):
                     return False
             self._items.append((generation, frame))
             self._bytes += frame.nbytes
             self.peak_bytes = max(self.peak_bytes, self._bytes)
             return True
+
+    def _room_for(self, frame: VideoFrame) -> bool:
+        items = self._items
+        if not items:
+            return True
+        return self._bytes + frame.nbytes <= self.max_bytes and frame.pts - items[0][1].pts < self.max_ahead
 
     def take_due(self, generation: int, media_t: float, slack: float) -> tuple[VideoFrame | None, int]:
         """Remove and return the latest frame of ``generation`` due at ``media_t`` (pts <= media_t + slack).
