@@ -11,19 +11,24 @@ function fmt(t) {
 }
 function esc(s) { const d = document.createElement("div"); d.textContent = s ?? ""; return d.innerHTML; }
 
-/* The content-warning countdown both pages show in `el` for film `f` at media time `t`. */
+/* The content-warning countdown both pages show in `el` for film `f` at media time `t` (written only when it
+   changes: a write costs the page a layout). */
 function showWarningCountdown(el, f, t) {
+  let cls = "nextwarn", text;
   const inside = f.content_warnings.find((w) => t >= w.start && t < w.end);
+  const next = inside ? null : f.content_warnings.filter((w) => w.start >= t).sort((a, b) => a.start - b.start)[0];
   if (inside) {
-    el.className = "nextwarn inside";
-    el.textContent = `In a content warning now: ${inside.tags.join(", ")} (ends in ${(inside.end - t).toFixed(1)} s)`;
-    return;
+    cls = "nextwarn inside";
+    text = `In a content warning now: ${inside.tags.join(", ")} (ends in ${(inside.end - t).toFixed(1)} s)`;
+  } else if (!next) {
+    text = "No more content warnings in this film.";
+  } else {
+    const dt = next.start - t;
+    if (dt < 10) cls = "nextwarn soon";
+    text = `Next warning in ${dt.toFixed(1)} s: ${next.tags.join(", ")} at ${fmt(next.start)}`;
   }
-  const next = f.content_warnings.filter((w) => w.start >= t).sort((a, b) => a.start - b.start)[0];
-  if (!next) { el.className = "nextwarn"; el.textContent = "No more content warnings in this film."; return; }
-  const dt = next.start - t;
-  el.className = dt < 10 ? "nextwarn soon" : "nextwarn";
-  el.textContent = `Next warning in ${dt.toFixed(1)} s: ${next.tags.join(", ")} at ${fmt(next.start)}`;
+  if (el.className !== cls) el.className = cls;
+  if (el.textContent !== text) el.textContent = text;
 }
 
 /* ---------- the page's WebSocket to the console ----------

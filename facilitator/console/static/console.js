@@ -15,6 +15,7 @@ const S = {
   health: { connected: false, age_s: null },
   notes: new Map(), pinnedT: null, promptsUsed: new Set(), trail: [], frameKey: null, lastChapter: null,
   alertOpen: false, readOnly: false, participant: null, welfareCount: 0, driving: true, lastEndReason: null,
+  logQueue: [], viewW: 0, viewH: 0, viewDrawn: null,
 };
 
 function film() { return S.config.films.find((f) => f.id === (S.filmId || S.state.film)) || null; }
@@ -42,7 +43,7 @@ function onMessage(msg) {
       renderSetup(); renderQuickTags();
       $("auto-pause").checked = !!msg.config.auto_pause;
       if (msg.state) applyState(msg.state);
-      S.notes.clear(); $("log").innerHTML = ""; questionnaireReset();
+      S.notes.clear(); S.logQueue.length = 0; $("log").innerHTML = ""; questionnaireReset();
       if (S.filmId || S.state.film) loadFlow(S.filmId || S.state.film);
       for (const ev of msg.events || []) onEvent(ev, true);
       if (msg.health) applyHealth(msg.health);
@@ -180,7 +181,8 @@ function renderStatus() {
   $("w-stop").classList.toggle("active", wl === "stop");
   setText($("t-play").firstChild, S.state.transport === "playing" ? "Pause " : "Play ");
   const vol = $("t-volume");
-  if (document.activeElement !== vol && typeof S.state.volume === "number") vol.value = Math.round(S.state.volume * 100);
+  const v = String(Math.round(S.state.volume * 100));
+  if (document.activeElement !== vol && typeof S.state.volume === "number" && vol.value !== v) vol.value = v;
 }
 
 /* ---------- session flow ---------- */
@@ -403,7 +405,7 @@ function renderTimeline() {
 
 function renderCountdown(t) {
   const f = film(); const el = $("nextwarn");
-  if (!f) { el.textContent = ""; return; }
+  if (!f) { setText(el, ""); return; }
   showWarningCountdown(el, f, t);
 }
 
@@ -413,13 +415,14 @@ function updateFrame(t) {
   // what the viewer sees: the calm scene during a stop and outside a consented session, never the film
   const calm = S.state.welfare === "stop" ? "STOPPED: the viewer sees the calm scene"
     : !(S.state.session && S.state.session.active) ? "No session running: the headset shows the calm scene" : "";
-  $("picture").classList.toggle("calm", !!calm); $("picture").dataset.calm = calm;
+  const pic = $("picture");
+  if (pic.dataset.calm !== calm) { pic.classList.toggle("calm", !!calm); pic.dataset.calm = calm; }
   if (calm) { S.frameKey = null; return; }
   const f = film(); if (!f) return;
   const key = `${f.id}@${Math.round(t)}`;
   if (key === S.frameKey) return;
   S.frameKey = key;
-  $("picture").classList.remove("no-frame");
+  pic.classList.remove("no-frame");
   $("frame").src = `api/frame/${encodeURIComponent(f.id)}?t=${Math.round(t)}${location.search.replace("?", "&")}`;
 }
 
@@ -427,18 +430,20 @@ function frameMissing() {
   $("picture").classList.add("no-frame");
 }
 
+/* The canvas's size comes from a ResizeObserver (no layout read on a tick); an empty trail is drawn once. */
 function drawView() {
-  const cv = $("view"); const r = cv.getBoundingClientRect();
-  if (cv.width !== Math.round(r.width) || cv.height !== Math.round(r.height)) {
-    cv.width = Math.round(r.width); cv.height = Math.round(r.height);
-  }
+  const cv = $("view");
+  const now = performance.now() / 1000;
+  if (S.trail.length && now - S.trail[0].at >= TRAIL_S) S.trail = S.trail.filter((s) => now - s.at < TRAIL_S);
+  const key = S.trail.length ? null : `${S.viewW}x${S.viewH}`;  // null: a trail fades, so it is redrawn
+  if (key !== null && key === S.viewDrawn) return;
+  S.viewDrawn = key;
+  if (cv.width !== S.viewW || cv.height !== S.viewH) { cv.width = S.viewW; cv.height = S.viewH; }
   const g = cv.getContext("2d"); g.clearRect(0, 0, cv.width, cv.height);
+  if (!S.trail.length) return;
   const f = film(); const span = f && f.projection === "equirect180" ? 180 : 360;
   const X = (h) => ((((h + 180) % 360) + 360) % 360 - 180) / span * cv.width + cv.width / 2;
   const Y = (p) => (0.5 - p / 180) * cv.height;
-  const now = performance.now() / 1000;
-  S.trail = S.trail.filter((s) => now - s.at < TRAIL_S);
-  if (!S.trail.length) return;
   g.lineWidth = 2;
   for (let i = 1; i < S.trail.length; i++) {
     const a = S.trail[i - 1], b = S.trail[i];
@@ -459,13 +464,27 @@ function drawView() {
 
 /* ---------- events ---------- */
 
+/* Log lines are written on the next tick, many at once (a burst of events costs the page one layout, not one
+   each); a welfare line is written at once, with those queued before it. */
+const LOG_LINES = 200;
 function logLine(text, cls, t) {
-  const li = document.createElement("li");
-  if (cls) li.className = cls;
-  const now = t || new Date();
-  li.textContent = `${now.toTimeString().slice(0, 8)} ${text}`;
-  const log = $("log"); log.prepend(li);
-  while (log.children.length > 200) log.lastChild.remove();
+  S.logQueue.push({ text: `${(t || new Date()).toTimeString().slice(0, 8)} ${text}`, cls });
+  if (S.logQueue.length > LOG_LINES) S.logQueue.splice(0, S.logQueue.length - LOG_LINES);
+  if (cls === "welfare") flushLog();
+}
+
+function flushLog() {
+  if (!S.logQueue.length) return;
+  const frag = document.createDocumentFragment();
+  for (let i = S.logQueue.length - 1; i >= 0; i--) {  // newest first
+    const li = document.createElement("li");
+    if (S.logQueue[i].cls) li.className = S.logQueue[i].cls;
+    li.textContent = S.logQueue[i].text;
+    frag.appendChild(li);
+  }
+  S.logQueue.length = 0;
+  const log = $("log"); log.prepend(frag);
+  while (log.children.length > LOG_LINES) log.lastChild.remove();
 }
 
 function showAlert(text, soft) {
@@ -798,16 +817,24 @@ function bind() {
 
 /* ---------- the frame loop ----------
    Ten updates a second, not one per animation frame: the clock shows tenths, and the page's main thread
-   stays free, so a press on STOP NOW is handled at once instead of waiting behind a frame's work. */
+   stays free, so a press on STOP NOW is handled at once instead of waiting behind a frame's work. Each update
+   runs at the start of an animation frame, so its writes are laid out in that frame rather than left pending
+   until the next one (a press arriving meanwhile would have to lay them out first, for its hit test). */
 const TICK_MS = 100;
+function tickSoon() {
+  if (S.tickDue) return;
+  S.tickDue = true;
+  requestAnimationFrame(() => { S.tickDue = false; tick(); });
+}
 
 function tick() {
   const t = mediaNow();
   const age = linkAge();
-  if (S.step === "live") drawView();  // reads the layout before this tick writes anything (no forced layout)
+  if (S.step === "live") drawView();
   setText($("clock"), `${fmt(t)}${film() && film().duration ? " / " + fmt(film().duration) : ""}`);
   if (S.step === "live") {
-    $("tl-head").style.left = pct(t);
+    const head = `translateX(${pct(t)})`;  // moved, not laid out (.tl-head spans the timeline)
+    if (S.headAt !== head) { S.headAt = head; $("tl-head").style.transform = head; }
     renderCountdown(t);
     const f = film();
     const cur = f ? (f.chapters.filter((c) => c.start <= t).pop() || {}).id : null;
@@ -815,13 +842,17 @@ function tick() {
     updateFrame(t);
     if (S.pinnedT === null) setText($("note-at"), `at ${fmt(t)}`);
   }
+  flushLog();
   if (S.renderDue) { S.renderDue = false; renderStatus(); renderInterrupted(); }
   else if (!Number.isFinite(age) || age >= STALE_AFTER_S) renderStatus();
   else if (document.body.classList.contains("stale")) renderStatus();
 }
 
 bind();
+new ResizeObserver(([e]) => {
+  S.viewW = Math.round(e.contentRect.width); S.viewH = Math.round(e.contentRect.height);
+}).observe($("view"));
 showStep("setup");
 connect();
 setInterval(renderStatus, 500);
-setInterval(tick, TICK_MS);
+setInterval(tickSoon, TICK_MS);

@@ -607,7 +607,7 @@ function tick() {
   const t = groupNow();
   const f = film();
   $("clock").textContent = `${fmt(t)}${f && f.duration ? " / " + fmt(f.duration) : ""}`;
-  if (t !== null) $("tl-head").style.left = pct(t);
+  if (t !== null) $("tl-head").style.transform = `translateX(${pct(t)})`;  // console.css: .tl-head
   renderCountdown(t);
   requestAnimationFrame(tick);
 }
