@@ -100,6 +100,14 @@ def test_frame_queue_is_bounded_in_time_ahead() -> None:
         FrameQueue(1 << 30, max_ahead=0)
 
 
+def test_a_picture_from_before_a_seek_does_not_hold_the_decoder_back() -> None:
+    q = FrameQueue(1 << 30, max_ahead=0.3)
+    assert q.put(1, _frame(3.0), timeout=0.0)  # decoded before a seek, queued after the seek cleared it
+    for i in range(3):  # the seek's pictures, far from the stale one
+        assert q.put(2, _frame(20.0 + i / 10), timeout=0.0)
+    assert not q.put(2, _frame(20.3), timeout=0.0)  # and the bound holds among them
+
+
 def test_frame_queue_accepts_one_oversized_frame_when_empty() -> None:
     q = FrameQueue(10)
     assert q.put(0, _frame(0.0), timeout=0.0)

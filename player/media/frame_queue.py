@@ -45,20 +45,25 @@ class FrameQueue:
     def put(self, generation: int, frame: VideoFrame, timeout: float) -> bool:
         """Append a frame, waiting at most ``timeout`` seconds for room; False if there was none."""
         with self._cond:
-            if not self._room_for(frame):
-                self._cond.wait_for(lambda: self._room_for(frame), timeout)
-                if not self._room_for(frame):
+            if not self._room_for(generation, frame):
+                self._cond.wait_for(lambda: self._room_for(generation, frame), timeout)
+                if not self._room_for(generation, frame):
                     return False
             self._items.append((generation, frame))
             self._bytes += frame.nbytes
             self.peak_bytes = max(self.peak_bytes, self._bytes)
             return True
 
-    def _room_for(self, frame: VideoFrame) -> bool:
+    def _room_for(self, generation: int, frame: VideoFrame) -> bool:
         items = self._items
         if not items:
             return True
-        return self._bytes + frame.nbytes <= self.max_bytes and frame.pts - items[0][1].pts < self.max_ahead
+        if self._bytes + frame.nbytes > self.max_bytes:
+            return False
+        # the time bound counts this generation's pictures only: one decoded before a seek (it may still be
+        # queued until the render thread drops it) says nothing about how far ahead the decoder is now
+        first = next((f for gen, f in items if gen == generation), None)
+        return first is None or frame.pts - first.pts < self.max_ahead
 
     def take_due(self, generation: int, media_t: float, slack: float) -> tuple[VideoFrame | None, int]:
         """Remove and return the latest frame of ``generation`` due at ``media_t`` (pts <= media_t + slack).
