@@ -1,18 +1,16 @@
 """Continuous clock estimation against one player: offset and round trip, with their uncertainty.
 
 NTP's four timestamps, as LabStreamingLayer uses them: the facilitator sends at ``t0`` (its monotonic clock),
-the
-player receives at ``t1`` and replies at ``t2`` (the player's monotonic clock), the facilitator receives at
-``t3``.
+the player receives at ``t1`` and replies at ``t2`` (the player's monotonic clock), the facilitator receives
+at ``t3``.
 
     offset = ((t1 - t0) + (t2 - t3)) / 2     # player clock minus facilitator clock
     rtt    = (t3 - t0) - (t2 - t1)           # time on the wire, the player's own processing excluded
 
 Queuing only ever adds delay, and asymmetric delay is what biases an offset, so the samples with the smallest
 round trips are the trustworthy ones (NTP's clock filter, LSL's time_correction). The estimator keeps a
-window of
-samples, takes the lowest-RTT quarter, fits the drift between the two crystals (ppm) when the window is long
-enough, and reports:
+window of samples, takes the lowest-RTT quarter, fits the drift between the two crystals (ppm) when the window
+is long enough, and reports:
 
 - ``offset``: player minus facilitator, at a given facilitator instant (drift-corrected): the middle of the
   bracket the recent exchanges put on it (``_bracket``: set by the quickest trip each way);
