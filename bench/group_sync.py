@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import argparse
 import random
+import socket
 import sys
 import tempfile
 import time
@@ -42,7 +43,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from facilitator.client import PlayerClient
 from facilitator.group.controller import GroupController
 from facilitator.group.figures import spreads, summary
-from facilitator.group.rehearsal import Rehearsal, write_rehearsal_library
+from facilitator.group.rehearsal import Rehearsal, free_port_block, write_rehearsal_library
 from player.sync.clock import ENV, SkewedClock
 from tests.netem import DeadBursts, NetemRelay
 
@@ -216,6 +217,8 @@ def main(argv: list[str] | None = None) -> int:
                 # and players that are not in the case would only take its CPU
                 for p in reh.players[len(truth) : n]:
                     spec = f"offset={rng.uniform(-30, 30):.6f},drift_ppm={rng.uniform(-100, 100):.3f}"
+                    if _port_taken(p.port):  # since the start chose it: an earlier case's connection has it
+                        p.port = free_port_block()
                     reh.launch(p.name, timeout=120, env={ENV: spec})
                     truth[p.name] = _truth(reh, p.name)
                 for link in args.links.split(","):
@@ -246,6 +249,18 @@ def _truth(reh: Rehearsal, name: str) -> SkewedClock:
     finally:
         client.close(bye=False)
     return SkewedClock(tc["offset"], tc["drift_ppm"], tc["base"])
+
+
+def _port_taken(base: int, count: int = 3) -> bool:
+    """Whether any of a player's ports (base .. base + 2) cannot be bound now, as ZeroMQ binds them."""
+    for port in range(base, base + count):
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                return True
+    return False
 
 
 def _f(v: float | None, width: int = 8) -> str:
