@@ -183,6 +183,19 @@ def test_session_input_actions_and_facilitator_pause(xr_root, xr_library, tmp_pa
     assert r["loop"]["errors"] == []
 
 
+def test_a_break_button_held_while_the_controllers_are_bound_pauses(xr_root, xr_library, tmp_path):
+    """A viewer who already holds "I need a break" when the session starts (the runtime binds the controllers
+    with the button down, and Monado then reports no change) still gets the break: the player takes a press as
+    a rising edge of the button's state, not only the runtime's "changed" flag."""
+    r = run_session(
+        xr_library, tmp_path, "held", "--scenario", "held", "--layer", "projection", "--frames", "40"
+    )
+    steps = {s["step"]: s for s in r["script"]}
+    assert "viewer.break_request" in kinds(r), kinds(r)
+    assert steps["held"]["state"] == "paused"
+    assert r["loop"]["errors"] == []
+
+
 def test_equirect_layer_with_the_simulated_headset(xr_root, xr_library, tmp_path):
     """The equirect2 layer path on Monado's moving simulated HMD: the picture is converted into the layer once
     per video frame (not per display frame), the views follow the runtime's head motion, clean end."""

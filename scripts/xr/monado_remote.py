@@ -90,11 +90,14 @@ class MonadoRemote:
 
     def press(self, hand: str, button: str, hold_s: float = 0.6) -> None:
         """Press and release a button (e.g. "b_click") on "left" or "right", holding it for `hold_s`."""
-        ctrl = self.left if hand == "left" else self.right
-        ctrl.buttons[button] = True
-        self.send()
+        self.hold(hand, button, True)
         time.sleep(hold_s)
-        ctrl.buttons[button] = False
+        self.hold(hand, button, False)
+
+    def hold(self, hand: str, button: str, down: bool) -> None:
+        """Put a button (e.g. "b_click") on "left" or "right" down or up, and send the state."""
+        ctrl = self.left if hand == "left" else self.right
+        ctrl.buttons[button] = down
         self.send()
 
     def send(self) -> None:

@@ -25,7 +25,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-SCENARIOS = ("basic", "input", "discs", "focus", "loss")
+SCENARIOS = ("basic", "input", "held", "discs", "focus", "loss")
 LOOKS = ((0.0, 0.0), (90.0, 0.0), (180.0, 0.0), (270.0, 0.0), (0.0, 80.0), (0.0, -80.0))  # (heading, pitch)
 
 
@@ -112,10 +112,13 @@ def run(args: argparse.Namespace) -> dict:
     player = Player(args)
     b = player.backend
     remote = None
-    if args.scenario in ("input", "discs"):
+    if args.scenario in ("input", "held", "discs"):
         from monado_remote import MonadoRemote
 
         remote = MonadoRemote()
+    if args.scenario == "held":
+        # the viewer already holds "I need a break" while the session starts and the controllers are bound
+        remote.hold("right", "b_click", True)
     script_log: list = []
     screen = os.environ.get("VIEWPOINT_XVFB_SCREEN")
 
@@ -189,7 +192,11 @@ def run(args: argparse.Namespace) -> dict:
                 time.sleep(0.02)
             report["describe"] = b.describe()
             player.command("play")
-            if args.scenario == "input":
+            if args.scenario == "held":
+                wait_until(lambda: "viewer.break_request" in [e["kind"] for e in player.events], 10)
+                script_log.append({"step": "held", "state": player.state})
+                remote.hold("right", "b_click", False)
+            elif args.scenario == "input":
                 face(90.0)
                 script_log.append({"step": "look90", "view0": b.stats.last_views[0][0]})
                 remote.press("right", "b_click")  # "I need a break" on an Index controller

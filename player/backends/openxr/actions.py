@@ -112,6 +112,9 @@ class ViewerActions:
             ctypes.byref(self._state),
         )
         self._not_focused = int(xr.Result.SESSION_NOT_FOCUSED)
+        # each button's state at the last sync: a press is a rising edge seen here, so a button already held
+        # when the runtime binds the controllers (no "changed" flag on a runtime such as Monado) still counts
+        self._held = dict.fromkeys(buttons, False)
 
     def attach(self, session: object) -> None:
         xr = self._xr
@@ -145,7 +148,8 @@ class ViewerActions:
         return out
 
     def poll(self) -> list[tuple[str, str]]:
-        """Sync and return (event kind, hand) for each button newly pressed since the last poll."""
+        """Sync and return (event kind, hand) for each button newly pressed since the last poll: a rising edge
+        of the action's state, or one released and pressed again between two syncs."""
         xr = self._xr
         session = self.session
         if session is None:
@@ -162,7 +166,10 @@ class ViewerActions:
             code = self._get(session, info_ref, state_ref)
             if code < 0:
                 raise self._check(code)
-            if state.is_active and state.changed_since_last_sync and state.current_state:
+            down = bool(state.is_active and state.current_state)
+            rose = down and not self._held[name]
+            self._held[name] = down
+            if rose or (down and state.changed_since_last_sync):
                 hand = ""
                 for label, hand_info in zip(("left", "right"), self._per_hand[name]):
                     if xr.get_action_state_boolean(self.session, hand_info).current_state:
