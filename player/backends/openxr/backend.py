@@ -1,4 +1,7 @@
-"""OpenXRBackend: a real OpenXR session (instance, system, session lifecycle, frame loop, layers, input)."""
+"""OpenXRBackend: a real OpenXR session (instance, system, session lifecycle, frame loop, layers, input).
+
+The frame loop is here; connecting and reconnecting are in connection.py, the event queue in
+session_events.py, the equirect layer paths in film.py (mixins of this class, sharing its attributes)."""
 
 from __future__ import annotations
 
@@ -11,23 +14,17 @@ from player.render.panel_layout import forward
 
 from ..base import Backend, BackendEvent, BackendOptions, FrameInfo, RenderTarget
 from .actions import ViewerActions
-from .capabilities import check_layer_request, choose_layer
+from .capabilities import check_layer_request
 from .clock import XrClock
-from .errors import XrSetupError, explain
+from .connection import XrConnection
+from .errors import XrSetupError
 from .film import EquirectFilm
-from .graphics import GlBinding, create_binding, gl_version_for, plan_graphics
+from .graphics import GlBinding, plan_graphics
 from .layers import EquirectLayer, ProjectionLayer, eye_view
-from .runtime import (
-    OPENGL,
-    OPTIONAL_EXTENSIONS,
-    USER_PRESENCE,
-    RuntimeInfo,
-    create_instance,
-    get_hmd_system,
-)
+from .runtime import RuntimeInfo
+from .session_events import SessionEvents
 from .spaces import Spaces, ViewLocator
-from .stats import XrFrame, XrStats, hz, match_refresh_rate
-from .swapchain import choose_format
+from .stats import XrFrame, XrStats
 
 
 def head_centre(views: list) -> tuple[float, float, float]:
@@ -45,7 +42,7 @@ LOST_ERRORS = (
 )
 
 
-class OpenXRBackend(EquirectFilm, Backend):
+class OpenXRBackend(XrConnection, SessionEvents, EquirectFilm, Backend):
     """Puts the film in a headset through the active OpenXR runtime. See docs/openxr.md."""
 
     name = "openxr"
@@ -143,199 +140,10 @@ class OpenXRBackend(EquirectFilm, Backend):
         self._begin_frame = xr.raw_functions.xrBeginFrame
         self._connect()
 
-    def _connect(self) -> None:
-        xr = self._xr
-        instance, enabled, info = create_instance([OPENGL], list(OPTIONAL_EXTENSIONS))
-        try:
-            system = get_hmd_system(instance)
-            self.user_presence = False
-            if USER_PRESENCE in enabled:
-                presence = xr.SystemUserPresencePropertiesEXT()
-                props = xr.SystemProperties(next=ctypes.cast(ctypes.pointer(presence), ctypes.c_void_p))
-                xr.raw_functions.xrGetSystemProperties(instance, system, ctypes.byref(props))
-                self.user_presence = bool(presence.supports_user_presence)
-            requirements = xr.get_opengl_graphics_requirements_khr(instance, system)
-            vct = xr.ViewConfigurationType.PRIMARY_STEREO
-            self._view_config_views = list(xr.enumerate_view_configuration_views(instance, system, vct))
-            if self.gl is None:
-                self.gl = create_binding(
-                    self.graphics, enabled, gl_version_for(requirements.min_api_version_supported)
-                )
-            else:
-                self.gl.make_current()
-            session = xr.create_session(
-                instance,
-                xr.SessionCreateInfo(
-                    system_id=system, next=ctypes.cast(ctypes.pointer(self.gl.binding), ctypes.c_void_p)
-                ),
-            )
-            modes = [int(m) for m in xr.enumerate_environment_blend_modes(instance, system, vct)]
-            opaque = int(xr.EnvironmentBlendMode.OPAQUE)
-            self._blend_mode = xr.EnvironmentBlendMode(opaque if opaque in modes else modes[0])
-            self._instance, self._session = instance, session
-            self._clock = XrClock(instance, enabled)
-            self._spaces = Spaces(session)
-            formats = [int(f) for f in xr.enumerate_swapchain_formats(session)]
-            self.swapchain_format, self.swapchain_srgb = choose_format(formats)
-            choice = choose_layer(self.requested_layer, enabled, self.projection, self.snapshots)
-            self.layer, self.layer_reason = choice.layer, choice.reason
-            self.refresh = match_refresh_rate(session, enabled, self.film_fps)
-            if self.layer == "projection":
-                sizes = [self._eye_size(v) for v in self._view_config_views]
-                self._layer = ProjectionLayer(
-                    session, self.swapchain_format, self.swapchain_srgb, sizes, shared=True
-                )
-            else:
-                self._layer = None  # created by equirect_targets() once the film's size is known
-                self._equirect_size = None
-            self._actions = ViewerActions(instance)
-            self._actions.attach(session)
-        except BaseException as exc:
-            self._instance = instance
-            self._teardown()
-            if isinstance(exc, XrSetupError) or not isinstance(exc, self._xr.XrException | OSError):
-                raise
-            raise explain(exc, "starting the OpenXR session") from exc
-        self.runtime = info
-        self._running = False
-        self._focused = False
-        self.state = "IDLE"
-
-    def _eye_size(self, v) -> tuple[int, int]:
-        """The runtime's recommended eye size times render_scale, within its maximum."""
-        w = round(v.recommended_image_rect_width * self.render_scale)
-        h = round(v.recommended_image_rect_height * self.render_scale)
-        return (max(16, min(w, v.max_image_rect_width)), max(16, min(h, v.max_image_rect_height)))
-
-    def _teardown(self) -> None:
-        """Destroy every OpenXR object (the GL context stays for a later reconnect)."""
-        xr = self._xr
-        if self._layer is not None:
-            self._layer.destroy()
-        self._layer = None
-        if self._overlay_layer is not None:
-            self._overlay_layer.destroy()
-        self._overlay_layer = None
-        self._overlay_drawn = False
-        self._equirect_size = None
-        self._equirect_key = None
-        self._locator = None
-        self._end_info = None
-        self._end_layers = ()
-        if self._spaces is not None:
-            self._spaces.destroy()
-        self._spaces = None
-        if self._actions is not None:
-            self._actions.destroy()
-        self._actions = None
-        for handle, destroy in ((self._session, "destroy_session"), (self._instance, "destroy_instance")):
-            if handle is not None and xr is not None:
-                try:
-                    getattr(xr, destroy)(handle)
-                except Exception:
-                    pass
-        self._session = self._instance = None
-        self._running = False
-
     def _emit(self, kind: str, **data: object) -> None:
         self._events.append(BackendEvent(kind, dict(data)))
 
-    def _lose(self, reason: str) -> None:
-        """The runtime or session went away: report it, tear down, retry from begin_frame."""
-        if self._focused:
-            self._emit("focus_lost", reason="runtime_lost", state=self.state)
-        self._focused = False
-        self.stats.losses += 1
-        self._emit("runtime_lost", reason=reason)
-        self.state = "LOST"
-        self.stats.states.append("LOST")
-        self._teardown()
-        self._lost_at = time.monotonic()
-        self._next_retry = self._lost_at + self.reconnect_interval_s
-        if not self.reconnect:
-            self._finished = True
-            self.finish_reason = "runtime_lost"
-            self._emit("exit", reason="runtime_lost")
-
-    def _try_reconnect(self) -> None:
-        now = time.monotonic()
-        if now < self._next_retry:
-            return
-        self._next_retry = now + self.reconnect_interval_s
-        try:
-            self._connect()
-        except XrSetupError:
-            return
-        self.stats.restores += 1
-        self._lost_at = None
-        self._emit("runtime_restored", runtime=self.runtime.name if self.runtime else "")
-
     # ---- events ------------------------------------------------------------------------------------------
-    def _poll_xr(self) -> None:
-        xr = self._xr
-        st = xr.StructureType
-        ev, ev_ref = self._event_buffer
-        while self._instance is not None:
-            ev.type = st.EVENT_DATA_BUFFER  # the runtime writes each event into the same buffer
-            code = self._poll_event(self._instance, ev_ref)
-            if code == self._event_unavailable:
-                return
-            if code < 0:
-                self._lose(type(self._check_result(code)).__name__)
-                return
-            kind = st(ev.type)
-            if kind == st.EVENT_DATA_SESSION_STATE_CHANGED:
-                e = ctypes.cast(ctypes.byref(ev), ctypes.POINTER(xr.EventDataSessionStateChanged)).contents
-                self._on_state(xr.SessionState(e.state))
-            elif kind == st.EVENT_DATA_INSTANCE_LOSS_PENDING:
-                self._lose("instance_loss_pending")
-                return
-            elif kind == st.EVENT_DATA_REFERENCE_SPACE_CHANGE_PENDING:
-                # the runtime moved LOCAL itself (system recentre): informational, nothing to undo
-                self._emit("space_changed", source="runtime")
-            elif kind == st.EVENT_DATA_INTERACTION_PROFILE_CHANGED:
-                if self._actions is not None:
-                    self._emit("input_profile", **self._actions.current_profiles())
-            elif kind == st.EVENT_DATA_DISPLAY_REFRESH_RATE_CHANGED_FB:
-                e = ctypes.cast(
-                    ctypes.byref(ev), ctypes.POINTER(xr.EventDataDisplayRefreshRateChangedFB)
-                ).contents
-                self.refresh["current"] = hz(e.to_display_refresh_rate)
-            elif kind == st.EVENT_DATA_USER_PRESENCE_CHANGED_EXT:
-                e = ctypes.cast(ctypes.byref(ev), ctypes.POINTER(xr.EventDataUserPresenceChangedEXT)).contents
-                if e.is_user_present:
-                    self._emit("focus_gained", reason="user_present")
-                else:
-                    self._emit("focus_lost", reason="user_absent", state=self.state)
-
-    def _on_state(self, state) -> None:
-        xr = self._xr
-        S = xr.SessionState
-        self.state = state.name
-        self.stats.states.append(state.name)
-        if state == S.FOCUSED:
-            self._focused = True
-            self._emit("focus_gained", reason="session_state", state=state.name)
-        elif self._focused:
-            self._focused = False
-            if not self._exit_requested:  # leaving FOCUSED because we asked to end is not a focus loss
-                self._emit("focus_lost", reason="session_state", state=state.name)
-        if state == S.READY:
-            xr.begin_session(self._session, xr.SessionBeginInfo(xr.ViewConfigurationType.PRIMARY_STEREO))
-            self._running = True
-        elif state == S.STOPPING:
-            self._running = False
-            xr.end_session(self._session)
-        elif state == S.EXITING:
-            self._running = False
-            self._finished = True
-            self._teardown()
-            # the runtime ends a session we did not ask to end when the viewer quits from the system menu
-            self.finish_reason = "requested" if self._exit_requested else "viewer"
-            self._emit("exit", reason=self.finish_reason)
-        elif state == S.LOSS_PENDING:
-            self._lose("session_loss_pending")
-
     def poll_events(self) -> list[BackendEvent]:
         events, self._events = self._events, []
         return events

@@ -112,4 +112,3 @@ class EquirectFilm:
     def needs_equirect_picture(self) -> bool:
         """True while the equirect layer has no picture yet (draw the current frame even if unchanged)."""
         return self.layer != "projection" and (self._layer is None or not self._layer.ready)
-
