@@ -194,3 +194,21 @@ def test_graphics_fixes_name_only_bindings_that_exist_on_the_platform():
 
     assert "egl" not in other_bindings("win32") and "glx" not in other_bindings("win32")
     assert "--graphics egl" in other_bindings("linux")
+
+
+def test_per_frame_calls_answer_ints_and_failures_keep_pyopenxrs_exceptions():
+    """The per-frame entry points (calls.py) answer the plain XrResult; a failure becomes the exception
+    pyopenxr raises for it (the backend recognises a lost runtime by its class name), an unknown code too,
+    and pyopenxr's own function objects are left as they were."""
+    import xr
+
+    from player.backends.openxr.backend import LOST_ERRORS
+    from player.backends.openxr.calls import failure, int_call
+
+    fn = int_call("xrEndFrame")
+    assert fn is not xr.raw_functions.xrEndFrame and xr.raw_functions.xrEndFrame.restype is xr.Result
+    assert fn.argtypes == xr.raw_functions.xrEndFrame.argtypes
+    assert type(failure(int(xr.Result.ERROR_RUNTIME_FAILURE))).__name__ in LOST_ERRORS
+    assert type(failure(int(xr.Result.ERROR_SESSION_LOST))).__name__ in LOST_ERRORS
+    unknown = failure(-987654)
+    assert isinstance(unknown, xr.exception.ErrorResult) and "-987654" in str(unknown)

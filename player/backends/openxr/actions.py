@@ -88,7 +88,7 @@ class ViewerActions:
                 self.problems.append(f"{profile}: {type(exc).__name__}")
         import ctypes
 
-        from xr.exception import check_result
+        from .calls import failure, int_call
 
         self._active = xr.ActiveActionSet(self.action_set, xr.NULL_PATH)
         self._sync_info = xr.ActionsSyncInfo(active_action_sets=[self._active])
@@ -102,9 +102,9 @@ class ViewerActions:
         self.session = None
         # per-frame calls straight to the runtime with structures made once (pyopenxr's wrappers make new ones
         # and raise for XR_SESSION_NOT_FOCUSED)
-        self._check = check_result
-        self._sync = xr.raw_functions.xrSyncActions
-        self._get = xr.raw_functions.xrGetActionStateBoolean
+        self._failure = failure
+        self._sync = int_call("xrSyncActions")
+        self._get = int_call("xrGetActionStateBoolean")
         self._state = xr.ActionStateBoolean()
         self._refs = (
             ctypes.byref(self._sync_info),
@@ -159,13 +159,13 @@ class ViewerActions:
         if code == self._not_focused:
             return []
         if code < 0:
-            raise self._check(code)
+            raise self._failure(code)
         pressed = []
         state = self._state
         for name, info_ref in info_refs.items():  # one query per action; the hand only on a press
             code = self._get(session, info_ref, state_ref)
             if code < 0:
-                raise self._check(code)
+                raise self._failure(code)
             down = bool(state.is_active and state.current_state)
             rose = down and not self._held[name]
             self._held[name] = down

@@ -14,6 +14,7 @@ from player.render.panel_layout import forward
 
 from ..base import Backend, BackendEvent, BackendOptions, FrameInfo, RenderTarget
 from .actions import ViewerActions
+from .calls import failure, int_call
 from .capabilities import check_layer_request
 from .clock import XrClock
 from .connection import XrConnection
@@ -130,14 +131,17 @@ class OpenXRBackend(XrConnection, SessionEvents, EquirectFilm, Backend):
     # ---- lifecycle ---------------------------------------------------------------------------------------
     def open(self) -> None:
         import xr
-        from xr.exception import check_result
 
-        self._xr, self._check_result = xr, check_result
+        self._xr = xr
         buffer = xr.EventDataBuffer()
         self._event_buffer = (buffer, ctypes.byref(buffer))  # xrPollEvent straight, into one buffer
-        self._poll_event = xr.raw_functions.xrPollEvent
+        self._poll_event = int_call("xrPollEvent")
         self._event_unavailable = int(xr.Result.EVENT_UNAVAILABLE)
-        self._begin_frame = xr.raw_functions.xrBeginFrame
+        self._begin_frame = int_call("xrBeginFrame")
+        self._end_frame = int_call("xrEndFrame")
+        self._wait_frame = int_call("xrWaitFrame")
+        self._frame_state = xr.FrameState()  # xrWaitFrame writes into this one every frame
+        self._frame_state_ref = ctypes.byref(self._frame_state)
         self._connect()
 
     def _emit(self, kind: str, **data: object) -> None:
@@ -171,12 +175,15 @@ class OpenXRBackend(XrConnection, SessionEvents, EquirectFilm, Backend):
         try:
             if self._loop_cpu0 is not None and len(self.stats.loop_cpu_ms) < self.stats.keep_timings:
                 self.stats.loop_cpu_ms.append((time.thread_time() - self._loop_cpu0) * 1e3)
-            fs = xr.wait_frame(self._session)
+            code = self._wait_frame(self._session, None, self._frame_state_ref)
+            if code < 0:
+                raise failure(code)
+            fs = self._frame_state
             wall0, cpu0 = time.perf_counter(), time.thread_time()
             self._loop_cpu0 = cpu0
             code = self._begin_frame(self._session, None)
             if code < 0:
-                raise self._check_result(code)  # XR_FRAME_DISCARDED is a success code: nothing to do
+                raise failure(code)  # XR_FRAME_DISCARDED is a success code: nothing to do
             pdt = fs.predicted_display_time
             self._last_display_time = pdt
             locator = self._locator
@@ -248,7 +255,6 @@ class OpenXRBackend(XrConnection, SessionEvents, EquirectFilm, Backend):
         data = info.backend_data
         if not isinstance(data, XrFrame) or self._session is None:
             return
-        xr = self._xr
         end0 = time.thread_time()
         layers: list = []
         try:
@@ -264,7 +270,9 @@ class OpenXRBackend(XrConnection, SessionEvents, EquirectFilm, Backend):
                 else:
                     self._overlay_layer.release()
                 self._overlay_drawn = False
-            xr.end_frame(self._session, self._frame_end_info(data.predicted_display_time, layers))
+            code = self._end_frame(self._session, self._frame_end_info(data.predicted_display_time, layers))
+            if code < 0:
+                raise failure(code)
         except Exception as exc:
             if type(exc).__name__ in LOST_ERRORS:
                 self._lose(type(exc).__name__)

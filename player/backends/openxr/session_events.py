@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import ctypes
 
+from .calls import failure
 from .stats import hz
 
 
@@ -22,7 +23,7 @@ class SessionEvents:
             if code == self._event_unavailable:
                 return
             if code < 0:
-                self._lose(type(self._check_result(code)).__name__)
+                self._lose(type(failure(code)).__name__)
                 return
             kind = st(ev.type)
             if kind == st.EVENT_DATA_SESSION_STATE_CHANGED:

@@ -90,10 +90,11 @@ class ViewLocator:
 
     def __init__(self, session: object, space: object, count: int) -> None:
         import xr
-        from xr.exception import check_result
 
-        self._session, self._check = session, check_result
-        self._fn = xr.raw_functions.xrLocateViews
+        from .calls import int_call
+
+        self._session = session
+        self._fn = int_call("xrLocateViews")
         self.info = xr.ViewLocateInfo(
             view_configuration_type=xr.ViewConfigurationType.PRIMARY_STEREO, display_time=0, space=space
         )
@@ -106,7 +107,9 @@ class ViewLocator:
         """(view state, views) at ``display_time``; raises pyopenxr's exception for a failed call."""
         self.info.display_time = display_time
         info, state, capacity, count = self._args
-        result = self._check(self._fn(self._session, info, state, capacity, count, self.views))
-        if result.is_exception():
-            raise result
+        code = self._fn(self._session, info, state, capacity, count, self.views)
+        if code < 0:
+            from .calls import failure
+
+            raise failure(code)
         return self.state, self.views[: self._count.value]

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import ctypes
 from dataclasses import dataclass, field
 
 from ..base import RenderTarget
+from .calls import failure, int_call
 from .errors import XrSetupError, other_bindings
 
 # GL internal formats, best first: 8-bit sRGB (the compositor decodes it, so the picture has correct gamma).
@@ -84,29 +86,42 @@ class Swapchain:
     def acquire(self) -> RenderTarget:
         """Acquire and wait for the next image; the target draws into it."""
         if self.acquired is None:
-            xr = self._calls()
-            self.acquired = xr.acquire_swapchain_image(self.handle, self._infos[0])
-            xr.wait_swapchain_image(self.handle, self._infos[1])
+            acquire, wait, _, index, acquire_info, wait_info, _ = self._calls()
+            code = acquire(self.handle, acquire_info, ctypes.byref(index))
+            if code < 0:
+                raise failure(code)
+            code = wait(self.handle, wait_info)
+            if code < 0:  # XR_TIMEOUT_EXPIRED cannot happen: the wait is infinite
+                raise failure(code)
+            self.acquired = index.value
         return self._targets[self.acquired]
 
     def release(self) -> None:
         if self.acquired is not None:
-            self._calls().release_swapchain_image(self.handle, self._infos[2])
+            _, _, release, _, _, _, release_info = self._calls()
             self.acquired = None
             self.released_once = True
+            code = release(self.handle, release_info)
+            if code < 0:
+                raise failure(code)
 
-    def _calls(self):
-        """pyopenxr, with the per-frame info structures and render targets made once (not per frame)."""
-        import xr
-
+    def _calls(self) -> tuple:
+        """The per-frame entry points (`calls.int_call`), with their info structures, the image index and the
+        render targets made once (not per frame)."""
         if not self._infos:
+            import xr
+
             self._infos = (
-                xr.SwapchainImageAcquireInfo(),
-                xr.SwapchainImageWaitInfo(timeout=xr.INFINITE_DURATION),
-                xr.SwapchainImageReleaseInfo(),
+                int_call("xrAcquireSwapchainImage"),
+                int_call("xrWaitSwapchainImage"),
+                int_call("xrReleaseSwapchainImage"),
+                ctypes.c_uint32(0),  # the acquired image's index
+                ctypes.byref(xr.SwapchainImageAcquireInfo()),
+                ctypes.byref(xr.SwapchainImageWaitInfo(timeout=xr.INFINITE_DURATION)),
+                ctypes.byref(xr.SwapchainImageReleaseInfo()),
             )
             self._targets = [RenderTarget(fb, self.width, self.height, self.srgb) for fb in self.framebuffers]
-        return xr
+        return self._infos
 
     def destroy(self) -> None:
         import xr
