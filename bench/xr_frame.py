@@ -13,7 +13,11 @@ rasteriser (llvmpipe) setting up any full-eye textured draw is CPU on this threa
 it. "whole loop" runs to the next wait_frame call, so work the player does after submitting a frame (input
 sync, uploading the next picture) is counted too.
 
-usage: python bench/xr_frame.py [--frames N] [--compositor null|xcb]
+The rows are run in turn, --rounds times, and each row's frames are pooled: the machine's slow spells (a
+shared VM's stolen time moves the reference by 20 % between runs) then weigh on every row alike. The last line
+gives each round's projection/reference p50 ratio, to show the spread.
+
+usage: python bench/xr_frame.py [--frames N] [--rounds R] [--compositor null|xcb]
 """
 
 from __future__ import annotations
@@ -42,7 +46,8 @@ def in_root(args: list[str], share: Path, compositor: str) -> subprocess.Complet
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--frames", type=int, default=300)
+    ap.add_argument("--frames", type=int, default=300, help="display frames per run")
+    ap.add_argument("--rounds", type=int, default=3, help="runs of every row, interleaved")
     ap.add_argument("--compositor", choices=("null", "xcb"), default="null")
     args = ap.parse_args()
     check = subprocess.run(["sh", str(XR_ROOT), "check"], capture_output=True, text=True)
@@ -55,57 +60,85 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="vp-xrbench-") as tmp:
         work = Path(tmp)
         manifest = write_sample_library(work / "lib")
-        refs = {}
-        for flag in ("", "--draw"):
-            bare = in_root(
-                ["python", "scripts/xr/bare_loop.py", str(args.frames), *([flag] if flag else [])],
-                work,
-                args.compositor,
-            )
-            if bare.returncode != 0:
-                print(bare.stdout[-2000:], bare.stderr[-2000:], file=sys.stderr)
+        samples: dict[str, list[float]] = {}  # row -> CPU ms per frame, pooled over the rounds
+        round_ratios: list[float] = []  # each round's projection p50 / reference p50
+        for _ in range(args.rounds):  # interleaved, so a slow spell of the machine weighs on every row alike
+            got = one_round(args, work, manifest)
+            if got is None:
                 return 1
-            refs[flag] = json.loads(bare.stdout.strip().splitlines()[-1])
-        ref = refs[""]["cpu_ms"][5:]
-        rows = [
-            ("reference (bare pyopenxr loop)", ref),
-            ("  bare loop drawing a picture", refs["--draw"]["cpu_ms"][5:]),
-        ]
-        loops = [
-            ("reference (bare pyopenxr loop)", refs[""]["loop_cpu_ms"][5:]),
-            ("  bare loop drawing a picture", refs["--draw"]["loop_cpu_ms"][5:]),
-        ]
-        for layer in ("projection", "equirect2"):
-            report = work / f"{layer}.json"
-            proc = in_root(
-                [
-                    "python",
-                    "scripts/xr/xr_session.py",
-                    "--library",
-                    str(manifest),
-                    "--report",
-                    str(report),
-                    "--layer",
-                    layer,
-                    "--graphics",
-                    "egl",
-                    "--frames",
-                    str(args.frames),
-                ],
-                work,
-                args.compositor,
-            )
-            data = json.loads(report.read_text()) if report.exists() else {}
-            if not data.get("ok"):
-                print(proc.stderr[-2000:], data.get("traceback", ""), file=sys.stderr)
-                return 1
-            rows.append((f"player, {layer} layer", data["cpu_ms"][5:]))
-            rows.append((f"  of which OpenXR backend ({layer})", data["backend_cpu_ms"][5:]))
-            loops.append((f"player, {layer} layer", data["loop_cpu_ms"][5:]))
-        print(f"Monado {args.compositor} compositor, {args.frames} frames; CPU ms per display frame")
+            for name, values in got.items():
+                samples.setdefault(name, []).extend(values)
+            round_ratios.append(pct(got[PROJECTION], 0.5) / pct(got[REF], 0.5))
+        rows = [(name, samples[name]) for name in SUBMIT_ROWS]
+        loops = [(name, samples["loop:" + name]) for name in LOOP_ROWS]
+        print(
+            f"Monado {args.compositor} compositor, {args.rounds} rounds of {args.frames} frames per row, "
+            "interleaved; CPU ms per display frame"
+        )
         table("submit path: wait_frame return -> end_frame return (the goal's figure)", rows)
         table("whole loop: wait_frame return -> next wait_frame call", loops)
+        spread = ", ".join(f"{r:.2f}" for r in round_ratios)
+        print(f"projection p50 / reference p50 in each round: {spread}")
     return 0
+
+
+REF, DRAW = "reference (bare pyopenxr loop)", "  bare loop drawing a picture"
+PROJECTION = "player, projection layer"
+SUBMIT_ROWS = (
+    REF,
+    DRAW,
+    PROJECTION,
+    "  of which OpenXR backend (projection)",
+    "player, equirect2 layer",
+    "  of which OpenXR backend (equirect2)",
+)
+LOOP_ROWS = (REF, DRAW, PROJECTION, "player, equirect2 layer")
+
+
+def one_round(args: argparse.Namespace, work: Path, manifest: Path) -> dict[str, list[float]] | None:
+    """Each row's CPU ms per frame from one run of the bare loops and the player (the first 5 frames
+    dropped); None, with the reason printed, when a run failed."""
+    out: dict[str, list[float]] = {}
+    for flag, name in (("", REF), ("--draw", DRAW)):
+        bare = in_root(
+            ["python", "scripts/xr/bare_loop.py", str(args.frames), *([flag] if flag else [])],
+            work,
+            args.compositor,
+        )
+        if bare.returncode != 0:
+            print(bare.stdout[-2000:], bare.stderr[-2000:], file=sys.stderr)
+            return None
+        data = json.loads(bare.stdout.strip().splitlines()[-1])
+        out[name], out["loop:" + name] = data["cpu_ms"][5:], data["loop_cpu_ms"][5:]
+    for layer in ("projection", "equirect2"):
+        report = work / f"{layer}.json"
+        report.unlink(missing_ok=True)
+        proc = in_root(
+            [
+                "python",
+                "scripts/xr/xr_session.py",
+                "--library",
+                str(manifest),
+                "--report",
+                str(report),
+                "--layer",
+                layer,
+                "--graphics",
+                "egl",
+                "--frames",
+                str(args.frames),
+            ],
+            work,
+            args.compositor,
+        )
+        data = json.loads(report.read_text()) if report.exists() else {}
+        if not data.get("ok"):
+            print(proc.stderr[-2000:], data.get("traceback", ""), file=sys.stderr)
+            return None
+        name = f"player, {layer} layer"
+        out[name], out["loop:" + name] = data["cpu_ms"][5:], data["loop_cpu_ms"][5:]
+        out[f"  of which OpenXR backend ({layer})"] = data["backend_cpu_ms"][5:]
+    return out
 
 
 def table(title: str, rows: list[tuple[str, list[float]]]) -> None:
