@@ -55,6 +55,7 @@ class PlayResult:
     last_media_t: float = 0.0
     last_frame_pts: float | None = None
     stopped_by: str = ""  # end, duration, viewer, backend, error, stall, terminated, operator
+    played: bool = False  # the film was asked to move at some point (playing, seeking or buffering)
     stop_detail: str = ""  # terminated/operator: the signal
     errors: list[str] = field(default_factory=list)
     cadence: Cadence = field(default_factory=Cadence)  # judder: display frames per picture while playing
@@ -241,15 +242,17 @@ class PlaybackLoop:
                     res.stopped_by = "duration"
                     break
                 now = time.monotonic()
-                if state in ("playing", "seeking", "buffering") and media_t != last_progress[1]:
+                moving = state in ("playing", "seeking", "buffering")
+                res.played = res.played or moving
+                if moving and media_t != last_progress[1]:
                     last_progress = (now, media_t)
-                elif state in ("playing", "seeking", "buffering") and now - last_progress[0] > STALL_S:
+                elif moving and now - last_progress[0] > STALL_S:
                     res.errors.append(
                         f"stalled: media time stuck at {media_t:.3f} s for {STALL_S:g} s ({state})"
                     )
                     res.stopped_by = "stall"
                     break
-                elif state not in ("playing", "seeking", "buffering"):
+                elif not moving:
                     last_progress = (now, media_t)
             self.upload_mode = renderer.upload_mode  # "auto" settles on a path during the first uploads
             res.end_state = str(getattr(c.engine.state, "value", c.engine.state))
@@ -323,7 +326,10 @@ def build_report(
         reasons.append(f"playback stopped before {options.duration:g} s (stopped by {result.stopped_by})")
     for t in result.missing_snapshots:
         reasons.append(f"snapshot at {t:.3f} s: no displayed frame reached that time")
-    if result.uploads == 0:
+    # A player stopped on purpose while it waited (a facilitated player's lobby, before any play) has shown no
+    # picture because none was asked for; one that was asked to play and showed none has failed.
+    waited_only = result.stopped_by in ("terminated", "operator") and not result.played
+    if result.uploads == 0 and not waited_only:
         reasons.append("no video frame was ever displayed")
     drift_stats = percentiles(drift, 50, 99)
     drift_stats["max"] = round(max(drift), 3) if drift else None
@@ -338,10 +344,11 @@ def build_report(
         "audio": f"output {getattr(media_info, 'audio_output', 'none')}",
     }
     via = f" ({result.stop_detail})" if result.stop_detail else ""
+    before = " before the film was played" if waited_only else ""
     if result.stopped_by == "operator":
-        notes["stop"] = f"stopped by the operator{via} at {result.last_media_t:.3f} s"
+        notes["stop"] = f"stopped by the operator{via} at {result.last_media_t:.3f} s{before}"
     elif result.stopped_by == "terminated":
-        notes["stop"] = f"terminated{via} at {result.last_media_t:.3f} s"
+        notes["stop"] = f"terminated{via} at {result.last_media_t:.3f} s{before}"
     return {
         "film": film.id,
         "backend": backend_name,

@@ -132,6 +132,7 @@ def test_play_with_listen_logs_the_session(sample_manifest, tmp_path):
     key = load_or_create_identity(tmp_path / "keys", "player").public
     lead = PlayerClient(f"tcp://127.0.0.1:{port}", key, home.identity())
     try:
+
         def loaded() -> bool:  # the player may still be starting (binding, loading): a timeout is "not yet"
             try:
                 return lead.request("status")["controller"].get("film") == "calibration-mono"
@@ -188,3 +189,36 @@ def test_desktop_without_a_display_fails_with_a_report(sample_manifest, tmp_path
     data = json.loads(report.read_text())
     assert data["result"] == "fail" and "display" in data["reasons"][0].lower()
     assert "Traceback" not in capsys.readouterr().err
+
+
+def test_a_stop_while_the_player_waited_is_not_a_failed_film_but_a_film_that_showed_nothing_is():
+    """The report's verdict: a player stopped on purpose before anything was asked to play (a facilitated
+    player's lobby) has shown no picture because none was asked for, which is not a failure; one that was
+    asked to play, or ran to its end, and showed no picture has failed."""
+    from types import SimpleNamespace
+
+    from player.app import PlayOptions, PlayResult, build_report
+
+    film = SimpleNamespace(id="calibration-mono")
+    info = SimpleNamespace(hwdec="none", pix_fmt="yuv420p", audio_output="null", duration=6.0)
+
+    def report(**kw: object) -> dict:
+        result = PlayResult(**kw)
+        return build_report(
+            film=film,
+            backend_name="headless",
+            result=result,
+            stats={},
+            media_info=info,
+            options=PlayOptions(),
+        )
+
+    waited = report(stopped_by="operator", stop_detail="SIGINT")
+    assert waited["result"] == "pass", waited["reasons"]
+    assert waited["notes"]["stop"] == "stopped by the operator (SIGINT) at 0.000 s before the film was played"
+    asked = report(stopped_by="operator", stop_detail="SIGINT", played=True)
+    assert asked["result"] == "fail" and "no video frame was ever displayed" in asked["reasons"]
+    ended = report(stopped_by="end", played=True)
+    assert "no video frame was ever displayed" in ended["reasons"]
+    shown = report(stopped_by="operator", stop_detail="SIGINT", played=True, uploads=3)
+    assert shown["result"] == "pass" and not shown["notes"]["stop"].endswith("played")
