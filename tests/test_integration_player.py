@@ -102,10 +102,17 @@ def test_pairing_code_is_shown_in_the_headset_until_a_facilitator_pairs(sample_m
         time.sleep(max(OverlayAnimator.NOTICE_FADE_S, OverlayAnimator.RESUME_FADE_S) + 0.3)
         for player, home in ((p, alice), (q, bob)):
             with player.client(home) as c:
+                c.request("subtitles", {"language": "off"})  # the cue at 2 s would fade in after the seek
                 c.request("seek", {"t": 2.0})
         assert wait_for(lambda: _written(_snapshot(out, 2), _snapshot(ref, 2)), 30)
-        gone = np.abs(_centre(_snapshot(out, 2)) - _centre(_snapshot(ref, 2)))
-        assert gone.max() < 40, "after pairing the picture is the film's alone"
+        gone = np.abs(_centre(_snapshot(out, 2)) - _centre(_snapshot(ref, 2))).max(axis=2)
+        # The pause indicator fades in (0.25 s, wall clock) once the paused seek lands, so each player's first
+        # picture at 2 s catches it at its own phase on a slow machine: its disc is left out. The code is a
+        # line of text three times as wide as that disc (found at 0 s above), so it cannot hide there.
+        h, w = gone.shape
+        ys, xs = np.mgrid[0:h, 0:w]
+        icon = (ys - (h // 2 + 8 * h // 64)) ** 2 + (xs - w // 2) ** 2 <= (h // 5) ** 2
+        assert gone[~icon].max() < 40, "after pairing the picture is the film's alone"
         assert p.pairing_code != code  # a fresh code for the next facilitator, printed
     finally:
         p.stop()
