@@ -5,6 +5,8 @@ from __future__ import annotations
 import ctypes
 import math
 
+from .calls import failure, int_call
+
 Quat = tuple[float, float, float, float]
 
 
@@ -91,8 +93,6 @@ class ViewLocator:
     def __init__(self, session: object, space: object, count: int) -> None:
         import xr
 
-        from .calls import int_call
-
         self._session = session
         self._fn = int_call("xrLocateViews")
         self.info = xr.ViewLocateInfo(
@@ -109,7 +109,5 @@ class ViewLocator:
         info, state, capacity, count = self._args
         code = self._fn(self._session, info, state, capacity, count, self.views)
         if code < 0:
-            from .calls import failure
-
             raise failure(code)
         return self.state, self.views[: self._count.value]
