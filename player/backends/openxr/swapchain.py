@@ -86,8 +86,8 @@ class Swapchain:
     def acquire(self) -> RenderTarget:
         """Acquire and wait for the next image; the target draws into it."""
         if self.acquired is None:
-            acquire, wait, _, index, acquire_info, wait_info, _ = self._calls()
-            code = acquire(self.handle, acquire_info, ctypes.byref(index))
+            acquire, wait, _, (index, index_ref), acquire_info, wait_info, _ = self._calls()
+            code = acquire(self.handle, acquire_info, index_ref)
             if code < 0:
                 raise failure(code)
             code = wait(self.handle, wait_info)
@@ -115,7 +115,7 @@ class Swapchain:
                 int_call("xrAcquireSwapchainImage"),
                 int_call("xrWaitSwapchainImage"),
                 int_call("xrReleaseSwapchainImage"),
-                ctypes.c_uint32(0),  # the acquired image's index
+                _index_and_ref(),  # the acquired image's index, and the pointer the runtime writes it through
                 ctypes.byref(xr.SwapchainImageAcquireInfo()),
                 ctypes.byref(xr.SwapchainImageWaitInfo(timeout=xr.INFINITE_DURATION)),
                 ctypes.byref(xr.SwapchainImageReleaseInfo()),
@@ -137,3 +137,8 @@ class Swapchain:
         except Exception:
             pass
         self.framebuffers = []
+
+
+def _index_and_ref() -> tuple[ctypes.c_uint32, object]:
+    index = ctypes.c_uint32(0)
+    return index, ctypes.byref(index)
