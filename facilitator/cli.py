@@ -46,8 +46,6 @@ def register_subcommand(name: str, module: str) -> None:
     EXTENSIONS[name] = module
 
 
-
-
 def build_parser() -> argparse.ArgumentParser:
     def common_options(parser: argparse.ArgumentParser, default: Any) -> None:
         def d(value: Any) -> Any:

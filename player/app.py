@@ -206,8 +206,7 @@ class PlaybackLoop:
                 overlay = c.overlay_state()
                 start = time.perf_counter()
                 if info.should_render and not draw_film(renderer, overlay):
-                    for eye, (view, target) in enumerate(zip(info.views, info.targets)):
-                        renderer.draw_eye(eye, view, target, overlay)
+                    renderer.draw_eyes(info.views, info.targets, overlay)
                 if self._pending and last_frame is not None and info.should_render:
                     snap0 = time.perf_counter()
                     self._snapshots(last_frame.pts)  # read back before end_frame presents the images
@@ -222,6 +221,8 @@ class PlaybackLoop:
                     if upcoming is not None and upcoming is not uploaded:
                         self._upload(renderer, upcoming)
                         uploaded = upcoming
+                if info.should_render:  # a new subtitle's or the stop message's picture, made before it shows
+                    renderer.prepare_overlays(c.upcoming_overlays())
                 orientation = info.views[0].orientation if info.views else (0.0, 0.0, 0.0, 1.0)
                 c.report_pose(orientation, media_t)
                 if self.server is not None:

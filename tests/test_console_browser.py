@@ -159,8 +159,11 @@ def test_a_whole_session_from_the_browser(rig):
     page.select_option("#t-subtitles", "off")
     log.wait_for(
         "subtitles command",
-        lambda e: e["type"] == "command" and e["data"]["cmd"] == "subtitles"
-        and e["data"]["args"] == {"language": "off"},
+        lambda e: (
+            e["type"] == "command"
+            and e["data"]["cmd"] == "subtitles"
+            and e["data"]["args"] == {"language": "off"}
+        ),
         session=sid,
     )
 

@@ -130,9 +130,7 @@ def test_backend_notices_are_events_in_the_session_log(sample_library, tmp_path)
 
     controller = Controller(sample_library, engine_options={"audio": "null", "hwdec": "none"})
     log_path = tmp_path / "log.sqlite"
-    server = SessionServer(
-        controller, "tcp://127.0.0.1:0", tmp_path / "keys", log_path, "p", announce=False
-    )
+    server = SessionServer(controller, "tcp://127.0.0.1:0", tmp_path / "keys", log_path, "p", announce=False)
     controller.set_sink(server.emit)
     server.start()
     backend = create_backend("headless", eye_size=(32, 32), display_rate=30.0)
@@ -247,9 +245,24 @@ def test_ctrl_c_ends_a_facilitated_player_cleanly_with_default_keys_and_log(samp
                PYTHONUNBUFFERED="1")  # fmt: skip
     report = tmp_path / "report.json"
     cmd = [
-        str(BIN / "viewpoint-player"), "play", "--manifest", str(sample_manifest),
-        "--film", "calibration-mono", "--backend", "headless", "--eye-size", "32x32", "--display-rate", "30",
-        "--listen", "tcp://127.0.0.1:0", "--report", str(report), "--name", "lifecycle",
+        str(BIN / "viewpoint-player"),
+        "play",
+        "--manifest",
+        str(sample_manifest),
+        "--film",
+        "calibration-mono",
+        "--backend",
+        "headless",
+        "--eye-size",
+        "32x32",
+        "--display-rate",
+        "30",
+        "--listen",
+        "tcp://127.0.0.1:0",
+        "--report",
+        str(report),
+        "--name",
+        "lifecycle",
     ]  # fmt: skip  (no --keys, no --log: the per-user defaults)
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
     lines: list[str] = []

@@ -53,7 +53,7 @@ def test_clock_resolution_is_read_from_python():
     assert not clock_is_coarse("perf_counter")
 
 
-_DRIVER = r'''
+_DRIVER = r"""
 import json, sys, time
 import xr
 from player.backends.openxr.clock import XrClock, _int
@@ -75,7 +75,7 @@ for i in range(8):
     out["diff_ms"].append((coarse_clock.to_monotonic(t) - fine_clock.to_monotonic(t)) * 1e3)
 xr.destroy_instance(instance)
 print(json.dumps(out))
-'''
+"""
 
 
 @pytest.mark.xr

@@ -74,9 +74,7 @@ class HttpRoutes:
         return web.json_response(
             {
                 "commands": {
-                    n: {"lead_only": c.lead_only, "urgent": c.urgent}
-                    for n, c in P.COMMANDS.items()
-                    if c.page
+                    n: {"lead_only": c.lead_only, "urgent": c.urgent} for n, c in P.COMMANDS.items() if c.page
                 },
                 "welfare_actions": list(P.WELFARE_ACTIONS),
                 **P.catalogue_json(),

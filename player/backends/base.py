@@ -140,7 +140,7 @@ class Backend:
 
     def draw_film(self, renderer: object, overlay: object = None) -> bool:
         """Draw the film the backend's own way (OpenXR equirect layers) and return True, or return False
-        (the default) for the loop to draw each eye with ``renderer.draw_eye``."""
+        (the default) for the loop to draw the eyes with ``renderer.draw_eyes``."""
         return False
 
     def snapshot_problem(self) -> str | None:

@@ -43,21 +43,33 @@ class TimedEvents:
                     "media_t": round(media_t, 3),
                 },
             )
+        warned = self._warned
         for i, w in enumerate(film.content_warnings):
-            info = {"index": i, "start": w.start, "end": w.end, "tags": list(w.tags), "note": w.note}
-            if w.start - WARNING_LEAD_S <= media_t < w.start and (i, "upcoming") not in self._warned:
-                self._warned.add((i, "upcoming"))
-                self.emit("content_warning.upcoming", {**info, "in_s": round(w.start - media_t, 3)})
-            if w.start <= media_t < w.end and (i, "entered") not in self._warned:
-                self._warned.add((i, "entered"))
-                self._warned.add((i, "upcoming"))
-                self.emit("content_warning.entered", info)
             inside = w.start <= media_t < w.end
-            if (i, "entered") in self._warned and (i, "exited") not in self._warned and not inside:
-                self._warned.add((i, "exited"))
+            upcoming = w.start - WARNING_LEAD_S <= media_t < w.start and (i, "upcoming") not in warned
+            entering = inside and (i, "entered") not in warned
+            exiting = not inside and (i, "entered") in warned and (i, "exited") not in warned
+            if not (upcoming or entering or exiting):
+                continue  # most display frames: nothing to say, so nothing is built
+            info = {"index": i, "start": w.start, "end": w.end, "tags": list(w.tags), "note": w.note}
+            if upcoming:
+                warned.add((i, "upcoming"))
+                self.emit("content_warning.upcoming", {**info, "in_s": round(w.start - media_t, 3)})
+            if entering:
+                warned.add((i, "entered"))
+                warned.add((i, "upcoming"))
+                self.emit("content_warning.entered", info)
+            if exiting:
+                warned.add((i, "exited"))
                 self.emit("content_warning.exited", {**info, "media_t": round(media_t, 3)})
         if self._cues is not None:
             self.overlay.set_subtitle(self._cues.text_at(media_t), now)
+
+    def upcoming_overlays(self) -> list[OverlayState]:
+        """The overlays that may show next (the stop message, the notice, the next subtitle cue after the last
+        tick's media time): the render thread prepares their pictures off a frame's critical path."""
+        cues = self._cues
+        return self.overlay.upcoming(cues.next_text(self.last_media_t) if cues is not None else "")
 
     def overlay_state(self, now: float | None = None) -> OverlayState:
         state = self.overlay.state(now)

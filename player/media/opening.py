@@ -39,6 +39,7 @@ _other_unavailable: dict[str, str] = {}  # the same for the other device types (
 def _why_unavailable(device: str) -> str | None:
     return _cuda_unavailable if device == "cuda" else _other_unavailable.get(device)
 
+
 PROBE_PACKETS = 600
 DECODER_HELD_FRAMES = 10  # pictures a decoder keeps besides one per thread (8K HEVC measured: ~10)
 DECODER_MEMORY_SHARE = 0.4  # at most this share of queue_bytes goes to frame threads' pictures

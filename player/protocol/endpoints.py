@@ -28,4 +28,3 @@ def split_endpoint(endpoint: str) -> tuple[str, str, int | None]:
     if endpoint.startswith("ipc://"):
         return "ipc", endpoint[6:], None
     raise EndpointError("expected tcp://HOST:PORT or ipc://PATH")
-

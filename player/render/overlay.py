@@ -17,6 +17,9 @@ DEFAULT_STOP_MESSAGE = "Pausing here.\nYou are safe. Take your time."
 LOBBY_MESSAGE = "Welcome.\nThe film starts when your session does."
 
 
+VISIBLE_ALPHA = 0.004  # an overlay fainter than this is not drawn
+
+
 @dataclass(frozen=True, slots=True)
 class OverlayState:
     welfare: str = "none"  # none | soften | stop (the decided level; the mixes below carry the fade)
@@ -30,6 +33,17 @@ class OverlayState:
     subtitle_alpha: float = 0.0
     recentre_yaw: float = 0.0  # degrees: the heading the viewer faced when they recentred
     panel: object = None  # the headset questionnaire's PanelFrame (player/control/questionnaire.py), or None
+
+    @property
+    def shows_anything(self) -> bool:
+        """Whether a head-locked overlay (message, pause icon, subtitle: more than VISIBLE_ALPHA) or the
+        questionnaire panel shows. The one rule: the renderer draws exactly these."""
+        return bool(
+            (self.message and self.message_alpha > VISIBLE_ALPHA)
+            or self.pause_alpha > VISIBLE_ALPHA
+            or (self.subtitle and self.subtitle_alpha > VISIBLE_ALPHA)
+            or self.panel is not None
+        )
 
 
 class _Fade:
@@ -85,6 +99,7 @@ class OverlayAnimator:
         self._last_notice = ""
         self._notice = _Fade()
         self.lobby = False  # no consented session: the calm scene, never the film (docs/protocol.md)
+        self._upcoming: tuple[tuple, list[OverlayState]] | None = None  # upcoming()'s key and answer
         self.failed = False  # the film failed mid-play: the calm scene until the next film loads
         self._drawn = False  # no frame drawn yet: a change takes effect at once (no picture to fade from)
 
@@ -160,6 +175,28 @@ class OverlayAnimator:
     def set_recentre(self, yaw_deg: float) -> None:
         with self._lock:
             self.recentre_yaw = float(yaw_deg)
+
+    def upcoming(self, subtitle: str = "") -> list[OverlayState]:
+        """What the overlays may show next, fully visible: the stop message with the pause icon and
+        ``subtitle`` (the next cue), and the notice or lobby message; for the renderer to prepare their
+        pictures before they are needed (Renderer.prepare_overlays). The same list while nothing changes."""
+        with self._lock:
+            key = (subtitle, self.notice or (LOBBY_MESSAGE if self.lobby else ""), self.stop_message)
+        if self._upcoming is None or self._upcoming[0] != key:
+            subtitle, notice, stop_message = key
+            states = [
+                OverlayState(
+                    message=stop_message,
+                    message_alpha=1.0,
+                    pause_alpha=1.0,
+                    subtitle=subtitle,
+                    subtitle_alpha=1.0 if subtitle else 0.0,
+                )
+            ]
+            if notice:
+                states.append(OverlayState(message=notice, message_alpha=1.0))
+            self._upcoming = (key, states)
+        return self._upcoming[1]
 
     def state(self, now: float | None = None) -> OverlayState:
         now = time.monotonic() if now is None else now

@@ -6,6 +6,7 @@ from functools import cache
 from importlib import resources
 
 from player.render.gl import GL
+from player.render.gl_held import held_gl
 
 HEADER_CORE = "#version 330 core\n"
 HEADER_ES = "#version 300 es\nprecision highp float;\nprecision highp int;\n"
@@ -57,17 +58,18 @@ class Program:
         self._locations: dict[str, int] = {}
         self._values: dict[str, object] = {}  # uniforms set through set1f/set4f, as this program holds them
         self.uniform_key: object = None  # the caller's key for the uniform values it last set here
+        self._gl = held_gl()  # the per-frame calls, keeping the GIL (gl_held.py)
 
     def set1f(self, name: str, value: float) -> None:
         """glUniform1f, skipped when the program already holds this value."""
         if self._values.get(name) != value:
-            GL.glUniform1f(self.loc(name), value)
+            self._gl.glUniform1f(self.loc(name), value)
             self._values[name] = value
 
     def set4f(self, name: str, value: tuple[float, float, float, float]) -> None:
         """glUniform4f, skipped when the program already holds this value."""
         if self._values.get(name) != value:
-            GL.glUniform4f(self.loc(name), *value)
+            self._gl.glUniform4f(self.loc(name), *value)
             self._values[name] = value
 
     def loc(self, name: str) -> int:
@@ -76,7 +78,7 @@ class Program:
         return self._locations[name]
 
     def use(self) -> None:
-        GL.glUseProgram(self.id)
+        self._gl.glUseProgram(self.id)
 
     def delete(self) -> None:
         if self.id:

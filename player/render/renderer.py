@@ -11,29 +11,20 @@ from __future__ import annotations
 import ctypes
 import math
 import time
-from collections import OrderedDict
 
 from player.media.frames import VideoFrame
 from player.render import colour, projection
-from player.render.gl import GL, rgba_texture
-from player.render.gl import raw_uniform_matrix3fv as _raw_uniform_matrix3fv
+from player.render.gl import GL
+from player.render.gl_held import held_gl
+from player.render.head_locked import HeadLockedOverlays
 from player.render.overlay import OverlayState
 from player.render.planes import PlaneTextures
 from player.render.program import Program
-from player.render.text import pause_icon, text_panel
 from player.render.views import EyeView, RenderTarget
 
 PROJECTIONS = ("equirect360", "equirect180")
 STEREO_LAYOUTS = ("mono", "top-bottom", "left-right")
 EYE_ORDERS = ("left-first", "right-first")
-
-# Head-locked overlay placement in degrees (centre pitch) and size scale (degrees per texel).
-SUBTITLE_PITCH = -16.0
-SUBTITLE_DEG_PER_PX = 0.045
-MESSAGE_PITCH = 0.0
-MESSAGE_DEG_PER_PX = 0.05
-PAUSE_PITCH = -4.0
-PAUSE_DEG = 7.0
 
 # The film shader's #defines, in the order of `_draw_film`'s switches (see shaders/film.frag).
 FILM_FLAGS = (
@@ -97,7 +88,6 @@ class Renderer:
         self.frame: VideoFrame | None = None
         self.last_upload_ms = 0.0
         self._conversion: colour.YuvConversion | None = None
-        self._overlay_cache: OrderedDict[str, tuple[int, int, int]] = OrderedDict()
         self._yaw: tuple[float, tuple[float, ...]] | None = None
         self._matrix = (ctypes.c_float * 9)()  # u_eye_to_film, row-major (uploaded transposed)
         self._panel = None  # the questionnaire panel's drawing, made on first use
@@ -120,9 +110,10 @@ class Renderer:
             return
         self._film_programs: dict[tuple[str, ...], Program] = {}
         self._programs_by_switches: dict[tuple[bool, ...], Program] = {}
-        self.overlay_program = Program("overlay.vert", "overlay.frag")
+        self.overlays = HeadLockedOverlays()
         self.vao = int(GL.glGenVertexArrays(1))
         self.planes = PlaneTextures(self._upload_mode)
+        self._gl = held_gl()  # the state calls made per eye and display frame, keeping the GIL (gl_held.py)
         self._ready = True
 
     @property
@@ -134,15 +125,12 @@ class Renderer:
         if not self._ready:
             return
         self.planes.release()
-        for tex, _, _ in self._overlay_cache.values():
-            GL.glDeleteTextures([tex])
-        self._overlay_cache.clear()
+        self.overlays.close()
         GL.glDeleteVertexArrays(1, [self.vao])
         for program in self._film_programs.values():
             program.delete()
         self._film_programs.clear()
         self._programs_by_switches.clear()
-        self.overlay_program.delete()
         if self._panel is not None:
             self._panel.close()
             self._panel = None
@@ -174,15 +162,51 @@ class Renderer:
     ) -> None:
         """Draw the film as seen by one eye into ``target``, then the head-locked overlays."""
         self._ensure_gl()
+        self._draw_eye(eye_index, view, target, overlay or _NO_OVERLAY, bind=True, bind_planes=True)
+        self._gl.glBindVertexArray(0)
+
+    def draw_eyes(
+        self, views: list[EyeView], targets: list[RenderTarget], overlay: OverlayState | None = None
+    ) -> None:
+        """``draw_eye`` for every eye of one display frame, in order. An eye drawn into the framebuffer the
+        eye before it used (one swapchain, the eyes side by side) keeps that eye's binding and GL state, and
+        the film's textures when no overlay was drawn in between: only its viewport is set. Nothing else
+        touches GL state between the eyes while this call runs."""
+        self._ensure_gl()
         overlay = overlay or _NO_OVERLAY
-        self._bind_target(target)
+        previous, drew_over = None, True
+        for eye, (view, target) in enumerate(zip(views, targets)):
+            same = (target.framebuffer, target.srgb) == previous
+            drew_over = self._draw_eye(
+                eye, view, target, overlay, bind=not same, bind_planes=drew_over or not same
+            )
+            previous = (target.framebuffer, target.srgb)
+        self._gl.glBindVertexArray(0)
+
+    def _draw_eye(
+        self,
+        eye_index: int,
+        view: EyeView,
+        target: RenderTarget,
+        overlay: OverlayState,
+        bind: bool,
+        bind_planes: bool,
+    ) -> bool:
+        """One eye; True when something was drawn over the film (a panel or an overlay: their textures
+        are bound now)."""
+        if bind:
+            self._bind_target(target)
+        else:
+            self._gl.glViewport(target.x, 0, target.width, target.height)
+            self._gl.glBindVertexArray(self.vao)
         tan = [math.tan(a) for a in view.fov]  # left, right, up, down
         film_yaw = self.front_heading - overlay.recentre_yaw
         matrix = _eye_to_film(self._film_yaw_matrix(film_yaw), view.orientation)
-        self._draw_film(0, eye_index, matrix, (tan[0], tan[1], tan[3], tan[2]), overlay, target.srgb)
-        self._draw_panel(view, tan, overlay, target.srgb)
-        self._draw_overlays(tan, overlay, target.srgb)
-        GL.glBindVertexArray(0)
+        self._draw_film(
+            0, eye_index, matrix, (tan[0], tan[1], tan[3], tan[2]), overlay, target.srgb, bind_planes
+        )
+        over = self._draw_panel(view, tan, overlay, target.srgb)
+        return self.overlays.draw(tan, overlay, target.srgb) or over
 
     def draw_equirect(self, target: RenderTarget, eye: int = 0, overlay: OverlayState | None = None) -> None:
         """Convert the current frame's picture for ``eye`` into an RGB equirect image filling ``target``.
@@ -194,7 +218,7 @@ class Renderer:
         overlay = overlay or OverlayState()
         self._bind_target(target)
         self._draw_film(1, eye, _IDENTITY, (-1.0, 1.0, -1.0, 1.0), overlay, target.srgb)
-        GL.glBindVertexArray(0)
+        self._gl.glBindVertexArray(0)
 
     def draw_overlays(
         self, eye_index: int, view: EyeView, target: RenderTarget, overlay: OverlayState | None = None
@@ -202,12 +226,7 @@ class Renderer:
         """Only the head-locked overlays, on a cleared transparent ``target`` (premultiplied alpha): for a
         compositor layer over an OpenXR equirect layer. False, with the target untouched, when none shows."""
         overlay = overlay or OverlayState()
-        if not (
-            (overlay.message and overlay.message_alpha > 0.004)
-            or overlay.pause_alpha > 0.004
-            or (overlay.subtitle and overlay.subtitle_alpha > 0.004)
-            or overlay.panel is not None
-        ):
+        if not overlay.shows_anything:
             return False
         self._ensure_gl()
         self._bind_target(target)
@@ -215,8 +234,8 @@ class Renderer:
         GL.glClear(GL.GL_COLOR_BUFFER_BIT)
         tan = [math.tan(a) for a in view.fov]
         self._draw_panel(view, tan, overlay, target.srgb)
-        self._draw_overlays(tan, overlay, target.srgb)
-        GL.glBindVertexArray(0)
+        self.overlays.draw(tan, overlay, target.srgb)
+        self._gl.glBindVertexArray(0)
         return True
 
     def _film_yaw_matrix(self, film_yaw: float) -> tuple[float, ...]:
@@ -227,17 +246,18 @@ class Renderer:
         return self._yaw[1]
 
     def _bind_target(self, target: RenderTarget) -> None:
+        gl = self._gl
         GL.glBindFramebuffer(GL.GL_FRAMEBUFFER, target.framebuffer)
-        GL.glViewport(target.x, 0, target.width, target.height)
-        GL.glDisable(GL.GL_DEPTH_TEST)
-        GL.glDisable(GL.GL_CULL_FACE)
-        GL.glDisable(GL.GL_SCISSOR_TEST)
-        GL.glDisable(GL.GL_BLEND)
+        gl.glViewport(target.x, 0, target.width, target.height)
+        gl.glDisable(GL.GL_DEPTH_TEST)
+        gl.glDisable(GL.GL_CULL_FACE)
+        gl.glDisable(GL.GL_SCISSOR_TEST)
+        gl.glDisable(GL.GL_BLEND)
         if target.srgb:
-            GL.glEnable(GL.GL_FRAMEBUFFER_SRGB)
+            gl.glEnable(GL.GL_FRAMEBUFFER_SRGB)
         else:
-            GL.glDisable(GL.GL_FRAMEBUFFER_SRGB)
-        GL.glBindVertexArray(self.vao)
+            gl.glDisable(GL.GL_FRAMEBUFFER_SRGB)
+        gl.glBindVertexArray(self.vao)
 
     def _draw_film(
         self,
@@ -247,6 +267,7 @@ class Renderer:
         tan_ldru: tuple[float, float, float, float],
         overlay: OverlayState,
         srgb: bool,
+        bind_planes: bool = True,
     ) -> None:
         frame, conv = self.frame, self._conversion
         has_frame = frame is not None and conv is not None
@@ -264,10 +285,12 @@ class Renderer:
             )
         )
         p.use()
+        gl = self._gl
         if has_frame:
-            for unit, tex in enumerate(self.planes.textures):
-                GL.glActiveTexture(GL.GL_TEXTURE0 + unit)
-                GL.glBindTexture(GL.GL_TEXTURE_2D, tex)
+            if bind_planes:  # else the eye before this one left them bound (draw_eyes)
+                for unit, tex in enumerate(self.planes.textures):
+                    gl.glActiveTexture(GL.GL_TEXTURE0 + unit)
+                    gl.glBindTexture(GL.GL_TEXTURE_2D, tex)
             # The picture's uniforms change only with its format, size or colour: set them when those change
             # for this program, not per eye and display frame (a program keeps its uniforms' values).
             key = (self.planes.key, frame.colorspace, frame.color_range)  # what `conv` was made from
@@ -277,7 +300,7 @@ class Renderer:
         # Values a program already holds are not sent again (a program keeps its uniforms' values).
         p.set4f("u_region", region)
         self._matrix[:] = matrix
-        _raw_uniform_matrix3fv(p.loc("u_eye_to_film"), 1, GL.GL_TRUE, self._matrix)
+        gl.glUniformMatrix3fv(p.loc("u_eye_to_film"), 1, GL.GL_TRUE, self._matrix)
         p.set4f("u_tan", tan_ldru)
         p.set1f("u_soften", float(overlay.soften))
         p.set1f("u_calm", float(overlay.calm))
@@ -310,72 +333,19 @@ class Renderer:
         return program
 
     # -- overlays ---------------------------------------------------------------------------------------
-    def _draw_panel(self, view: EyeView, tan: list[float], overlay: OverlayState, srgb: bool) -> None:
-        """The headset questionnaire's world-placed panel (player/render/panel.py), when one shows."""
+    def _draw_panel(self, view: EyeView, tan: list[float], overlay: OverlayState, srgb: bool) -> bool:
+        """The headset questionnaire's world-placed panel (player/render/panel.py), when one shows (True)."""
         if overlay.panel is None:
-            return
+            return False
         if self._panel is None:
             from player.render.panel import PanelRenderer
 
             self._panel = PanelRenderer()
         self._panel.draw(view, tan, overlay.panel, srgb)
+        return True
 
-    def _draw_overlays(self, tan: list[float], overlay: OverlayState, srgb: bool) -> None:
-        items: list[tuple[str, float, float, float]] = []  # key, alpha, centre pitch, degrees per texel
-        if overlay.message and overlay.message_alpha > 0.004:
-            message = "message:" + overlay.message
-            items.append((message, overlay.message_alpha, MESSAGE_PITCH, MESSAGE_DEG_PER_PX))
-        if overlay.pause_alpha > 0.004:
-            items.append(("icon:pause", overlay.pause_alpha, PAUSE_PITCH, 0.0))
-        if overlay.subtitle and overlay.subtitle_alpha > 0.004:
-            subtitle = "subtitle:" + overlay.subtitle
-            items.append((subtitle, overlay.subtitle_alpha, SUBTITLE_PITCH, SUBTITLE_DEG_PER_PX))
-        if not items:
-            return
-        p = self.overlay_program
-        p.use()
-        GL.glEnable(GL.GL_BLEND)
-        GL.glBlendFunc(GL.GL_ONE, GL.GL_ONE_MINUS_SRC_ALPHA)
-        GL.glActiveTexture(GL.GL_TEXTURE0)
-        GL.glUniform1i(p.loc("u_image"), 0)
-        GL.glUniform1i(p.loc("u_linear_out"), 1 if srgb else 0)
-        left, right, up, down = tan
-        for key, alpha, pitch, deg_per_px in items:
-            tex, w, h = self._overlay_texture(key)
-            if deg_per_px <= 0.0:
-                width_deg = height_deg = PAUSE_DEG
-            else:
-                width_deg, height_deg = w * deg_per_px, h * deg_per_px
-            x0, x1 = -math.tan(math.radians(width_deg / 2)), math.tan(math.radians(width_deg / 2))
-            y0 = math.tan(math.radians(pitch - height_deg / 2))
-            y1 = math.tan(math.radians(pitch + height_deg / 2))
-            rect = (
-                (2 * x0 - (right + left)) / (right - left),
-                (2 * y0 - (up + down)) / (up - down),
-                (2 * x1 - (right + left)) / (right - left),
-                (2 * y1 - (up + down)) / (up - down),
-            )
-            GL.glBindTexture(GL.GL_TEXTURE_2D, tex)
-            GL.glUniform4f(p.loc("u_rect"), *rect)
-            GL.glUniform1f(p.loc("u_alpha"), float(alpha))
-            GL.glDrawArrays(GL.GL_TRIANGLE_STRIP, 0, 4)
-        GL.glDisable(GL.GL_BLEND)
-
-    def _overlay_texture(self, key: str) -> tuple[int, int, int]:
-        if key in self._overlay_cache:
-            self._overlay_cache.move_to_end(key)
-            return self._overlay_cache[key]
-        kind, _, text = key.partition(":")
-        if kind == "icon":
-            image = pause_icon()
-        elif kind == "message":
-            image = text_panel(text, size=44, max_chars=36, background=0.0)
-        else:
-            image = text_panel(text, size=40, max_chars=42)
-        h, w = image.shape[:2]
-        tex = rgba_texture(image)
-        self._overlay_cache[key] = (tex, w, h)
-        while len(self._overlay_cache) > 16:
-            _, (old, _, _) = self._overlay_cache.popitem(last=False)
-            GL.glDeleteTextures([old])
-        return tex, w, h
+    def prepare_overlays(self, states: list[OverlayState], limit: int = 1) -> int:
+        """``HeadLockedOverlays.prepare``: the pictures of what may show next, made off a frame's critical
+        path (the playback loop calls it after a frame's submit with Controller.upcoming_overlays)."""
+        self._ensure_gl()
+        return self.overlays.prepare(states, limit)

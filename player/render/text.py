@@ -156,9 +156,9 @@ def _draw_line(draw: ImageDraw.ImageDraw, line: str, size: int, centre: float, b
 
 
 def _premultiply(image: Image.Image) -> np.ndarray:
-    rgba = np.asarray(image.convert("RGBA"), dtype=np.float32) / 255.0
-    rgba[..., :3] *= rgba[..., 3:4]
-    return np.ascontiguousarray((rgba * 255.0 + 0.5).astype(np.uint8))
+    """Premultiplied RGBA rows (Pillow's "RGBa" mode: the same values as multiplying in floats and rounding,
+    about ten times faster)."""
+    return np.array(image.convert("RGBa"), dtype=np.uint8, order="C")
 
 
 def text_panel(text: str, *, size: int = 40, max_chars: int = 42, background: float = 0.6) -> np.ndarray:

@@ -50,3 +50,8 @@ class CueTrack:
         i = bisect.bisect_right(self._starts, t)
         showing = [c.text for c in self.cues[max(0, i - 8) : i] if c.start <= t < c.end]
         return "\n".join(showing)
+
+    def next_text(self, t: float) -> str:
+        """The text that shows when the next cue after ``t`` starts ("" when none is left)."""
+        i = bisect.bisect_right(self._starts, t)
+        return self.text_at(self._starts[i]) if i < len(self._starts) else ""

@@ -61,7 +61,6 @@ __all__ = [
 log = logging.getLogger("viewpoint.session")
 
 
-
 class SessionServer(SessionThread):
     """Commands from paired consoles to the controller; the controller's events to the log, then to consoles.
 

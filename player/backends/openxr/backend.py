@@ -21,18 +21,13 @@ from .connection import XrConnection
 from .errors import XrSetupError
 from .film import EquirectFilm
 from .graphics import GlBinding, plan_graphics
-from .layers import EquirectLayer, ProjectionLayer, eye_view
+from .layers import EquirectLayer, ProjectionLayer, eye_views
 from .runtime import RuntimeInfo
 from .session_events import SessionEvents
 from .spaces import Spaces, ViewLocator
 from .stats import XrFrame, XrStats
 
-
-def head_centre(views: list) -> tuple[float, float, float]:
-    """The mean of the eye positions (the app space's metres)."""
-    n = len(views) or 1
-    return tuple(sum(getattr(v.pose.position, a) for v in views) / n for a in "xyz")
-
+ORIENTATION_VALID = 0x1  # XR_VIEW_STATE_ORIENTATION_VALID_BIT (pyopenxr's ViewStateFlags has the same value)
 
 LOST_ERRORS = (
     "InstanceLostError",
@@ -171,7 +166,6 @@ class OpenXRBackend(XrConnection, SessionEvents, EquirectFilm, Backend):
             return self._idle_frame()
         if not self._running:
             return self._idle_frame()
-        xr = self._xr
         try:
             if self._loop_cpu0 is not None and len(self.stats.loop_cpu_ms) < self.stats.keep_timings:
                 self.stats.loop_cpu_ms.append((time.thread_time() - self._loop_cpu0) * 1e3)
@@ -192,9 +186,9 @@ class OpenXRBackend(XrConnection, SessionEvents, EquirectFilm, Backend):
                     self._session, self._spaces.app, len(self._view_config_views)
                 )
             view_state, views = locator.locate(pdt)
-            head = head_centre(views)
+            head, eye_views_now = eye_views(views)
             rays = self._aim_rays(pdt, head)
-            valid = int(view_state.view_state_flags) & int(xr.ViewStateFlags.ORIENTATION_VALID_BIT)
+            valid = view_state._view_state_flags & ORIENTATION_VALID  # the raw field: no enum built
             should_render = bool(fs.should_render) and bool(valid)
             targets: list[RenderTarget] = []
             if should_render and isinstance(self._layer, ProjectionLayer):
@@ -207,16 +201,15 @@ class OpenXRBackend(XrConnection, SessionEvents, EquirectFilm, Backend):
             raise
         self._clock.observe(pdt, fs.predicted_display_period)
         self.stats.display_period_ms = int(fs.predicted_display_period) / 1e6
-        eye_views = [eye_view(v, head) for v in views]
-        self._note_views(eye_views)
-        self._frame_views = eye_views if should_render else []
+        self._note_views(eye_views_now)
+        self._frame_views = eye_views_now if should_render else []
         self._begin_cpu = time.thread_time() - cpu0
         display_time = self._clock.to_monotonic(pdt)
         if len(self.stats.display_lead_ms) < 1000:
             self.stats.display_lead_ms.append((display_time - time.monotonic()) * 1e3)
         return FrameInfo(
             display_time=display_time,
-            views=eye_views,
+            views=eye_views_now,
             targets=targets,
             should_render=should_render,
             backend_data=XrFrame(pdt, list(views), wall0, cpu0),

@@ -9,13 +9,8 @@ from .layers import EquirectLayer, ProjectionLayer
 
 
 def overlay_visible(overlay: object) -> bool:
-    """Whether any overlay shows (the renderer's draw_overlays draws these; the questionnaire panel too)."""
-    return bool(
-        (getattr(overlay, "message", "") and getattr(overlay, "message_alpha", 0.0) > 0.004)
-        or getattr(overlay, "pause_alpha", 0.0) > 0.004
-        or (getattr(overlay, "subtitle", "") and getattr(overlay, "subtitle_alpha", 0.0) > 0.004)
-        or getattr(overlay, "panel", None) is not None
-    )
+    """Whether any overlay shows (OverlayState.shows_anything; False for no overlay state)."""
+    return bool(getattr(overlay, "shows_anything", False))
 
 
 class EquirectFilm:

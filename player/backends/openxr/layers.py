@@ -175,11 +175,21 @@ class EquirectLayer(_SwapchainLayer):
         return list(self._refs)
 
 
-def eye_view(v, head: tuple[float, float, float] = (0.0, 0.0, 0.0)) -> EyeView:
-    """An OpenXR view as the renderer's EyeView; ``head``: the head's centre (the eye's offset is from it)."""
-    o, f, p = v.pose.orientation, v.fov, v.pose.position
-    return EyeView(
-        (o.x, o.y, o.z, o.w),
-        (f.angle_left, f.angle_right, f.angle_up, f.angle_down),
-        (p.x - head[0], p.y - head[1], p.z - head[2]),
-    )
+def eye_views(views) -> tuple[tuple[float, float, float], list[EyeView]]:
+    """The head's centre (the mean of the eye positions, app-space metres) and the OpenXR views as the
+    renderer's EyeViews, each eye's offset taken from that centre. Each field is read once: a pyopenxr field
+    access builds a new wrapper object."""
+    poses = [(v.pose, v.fov) for v in views]
+    parts = [(pose.orientation, fov, pose.position) for pose, fov in poses]
+    n = len(parts) or 1
+    hx = sum(p.x for _, _, p in parts) / n
+    hy = sum(p.y for _, _, p in parts) / n
+    hz = sum(p.z for _, _, p in parts) / n
+    return (hx, hy, hz), [
+        EyeView(
+            (o.x, o.y, o.z, o.w),
+            (f.angle_left, f.angle_right, f.angle_up, f.angle_down),
+            (p.x - hx, p.y - hy, p.z - hz),
+        )
+        for o, f, p in parts
+    ]
