@@ -38,29 +38,32 @@ OVERLAYS = OverlayState(
 
 
 @pytest.mark.parametrize("overlay", [OverlayState(), OVERLAYS], ids=["film only", "with overlays"])
-def test_both_eyes_in_one_shared_framebuffer_match_each_eye_drawn_alone(gl, sample_library, overlay):
-    """draw_eyes keeps the first eye's binding for the second eye of a side-by-side swapchain; after an
-    overlay it binds the film's textures again (an overlay's picture is on unit 0)."""
+@pytest.mark.parametrize("gap", [0, 8], ids=["side by side", "apart"])
+def test_both_eyes_in_one_framebuffer_match_each_eye_drawn_alone(gl, sample_library, overlay, gap):
+    """The second eye in the first eye's framebuffer keeps its binding, and after an overlay binds the
+    film's textures again (an overlay's picture is on unit 0): each eye is what draw_eye alone draws."""
     from player.render.gl import GL
     from player.render.targets import OffscreenTarget, read_framebuffer
 
     frame = decode_frames(sample_library.films["calibration-tb"].path, {15})[15][0]
     views = [view(10.0, 5.0), view(100.0, -20.0)]  # different per eye: each eye's matrix and picture half
+    views[1] = EyeView(views[1].orientation, symmetric_fov(60.0, EYE, EYE))  # and its own field of view
     renderer = Renderer("equirect360", "top-bottom", 0.0)
     renderer.upload(frame)
-    shared = OffscreenTarget(2 * EYE, EYE, srgb=True)
-    targets = [RenderTarget(shared.framebuffer, EYE, EYE, True, x) for x in (0, EYE)]
+    shared = OffscreenTarget(2 * EYE + gap, EYE, srgb=True)
+    targets = [RenderTarget(shared.framebuffer, EYE, EYE, True, x) for x in (0, EYE + gap)]
     try:
         renderer.draw_eyes(views, targets, overlay)
-        together = [read_framebuffer(shared.framebuffer, EYE, EYE, x) for x in (0, EYE)]
+        together = [read_framebuffer(shared.framebuffer, EYE, EYE, t.x) for t in targets]
         GL.glBindFramebuffer(GL.GL_FRAMEBUFFER, shared.framebuffer)
         GL.glClearColor(0.0, 0.0, 0.0, 1.0)
         GL.glClear(GL.GL_COLOR_BUFFER_BIT)
-        for eye, target in enumerate(targets):  # each eye bound and drawn on its own, as before
+        for eye, target in enumerate(targets):  # each eye bound and drawn on its own
             renderer.draw_eye(eye, views[eye], target, overlay)
-        for eye in range(2):
-            alone = read_framebuffer(shared.framebuffer, EYE, EYE, eye * EYE)
-            assert np.array_equal(together[eye], alone), f"eye {eye}: draw_eyes differs from draw_eye"
+        for eye, target in enumerate(targets):
+            alone = read_framebuffer(shared.framebuffer, EYE, EYE, target.x)
+            diff = np.abs(together[eye].astype(int) - alone.astype(int))
+            assert diff.max() == 0, f"eye {eye}: draw_eyes differs from draw_eye by {diff.max()} levels"
         assert np.abs(together[0].astype(int) - together[1].astype(int)).max() > 40, "the eyes differ"
     finally:
         renderer.close()
