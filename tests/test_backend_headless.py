@@ -78,6 +78,46 @@ def test_welfare_stop_fades_the_eyes_to_the_calm_scene(controller):
     assert calm.mean() < 40 and calm[4, 4].max() < 40, "a calm dark scene (and the message) after the fade"
 
 
+def test_overlay_pictures_are_made_after_a_frames_submit_never_inside_one(controller, monkeypatch):
+    """Both subtitle cues and the stop message are rasterised by prepare_overlays (after a frame's submit),
+    before they show; the frame that first shows them, the stop's first faded frame included, only draws."""
+    from player.render.head_locked import HeadLockedOverlays
+
+    made: list[tuple[str, bool]] = []  # (picture key, made by prepare)
+    preparing = [False]
+    real_texture, real_prepare = HeadLockedOverlays.texture, HeadLockedOverlays.prepare
+
+    def texture(self, key):
+        if key not in self._cache:
+            made.append((key, preparing[0]))
+        return real_texture(self, key)
+
+    def prepare(self, states, limit=1):
+        preparing[0] = True
+        try:
+            return real_prepare(self, states, limit)
+        finally:
+            preparing[0] = False
+
+    monkeypatch.setattr(HeadLockedOverlays, "texture", texture)
+    monkeypatch.setattr(HeadLockedOverlays, "prepare", prepare)
+    marks: dict[str, float] = {}
+
+    def hook(loop, info):
+        if "stop" not in marks and loop.result.last_media_t > 3.3:  # the second cue (3.0 s) has shown
+            controller.dispatch("welfare", {"action": "stop"})
+            marks["stop"] = time.monotonic()
+        elif "stop" in marks and time.monotonic() - marks["stop"] > 0.5:
+            loop.backend.inject("exit")
+
+    run_loop(controller, hook)
+    keys = [key for key, _ in made]
+    assert "subtitle:Calibration film: look for the red disc in front of you." in keys
+    assert "subtitle:Turn right to find the green disc." in keys
+    assert "message:" + controller.overlay.stop_message in keys
+    assert [key for key, by_prepare in made if not by_prepare] == [], "made inside a display frame"
+
+
 def test_unknown_backend_is_refused():
     with pytest.raises(BackendError, match="backend 'vr': expected one of headless, desktop, openxr"):
         create_backend("vr")
