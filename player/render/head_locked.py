@@ -12,7 +12,7 @@ from collections import OrderedDict
 
 from player.render.gl import GL, rgba_texture
 from player.render.gl_held import held_gl
-from player.render.overlay import VISIBLE_ALPHA, OverlayState
+from player.render.overlay import OverlayState
 from player.render.program import Program
 from player.render.text import pause_icon, text_panel
 
@@ -23,6 +23,11 @@ MESSAGE_PITCH = 0.0
 MESSAGE_DEG_PER_PX = 0.05
 PAUSE_PITCH = -4.0
 PAUSE_DEG = 7.0
+PLACEMENT = {  # picture kind -> (centre pitch, degrees per texel; 0: the icon's fixed PAUSE_DEG)
+    "message": (MESSAGE_PITCH, MESSAGE_DEG_PER_PX),
+    "icon": (PAUSE_PITCH, 0.0),
+    "subtitle": (SUBTITLE_PITCH, SUBTITLE_DEG_PER_PX),
+}
 CACHED_PICTURES = 16
 
 
@@ -45,17 +50,8 @@ class HeadLockedOverlays:
     @staticmethod
     def items(overlay: OverlayState) -> list[tuple[str, float, float, float]]:
         """(picture key, alpha, centre pitch, degrees per texel) of each head-locked overlay that shows
-        (OverlayState.shows_anything: these and the questionnaire panel)."""
-        items: list[tuple[str, float, float, float]] = []
-        if overlay.message and overlay.message_alpha > VISIBLE_ALPHA:
-            message = "message:" + overlay.message
-            items.append((message, overlay.message_alpha, MESSAGE_PITCH, MESSAGE_DEG_PER_PX))
-        if overlay.pause_alpha > VISIBLE_ALPHA:
-            items.append(("icon:pause", overlay.pause_alpha, PAUSE_PITCH, 0.0))
-        if overlay.subtitle and overlay.subtitle_alpha > VISIBLE_ALPHA:
-            subtitle = "subtitle:" + overlay.subtitle
-            items.append((subtitle, overlay.subtitle_alpha, SUBTITLE_PITCH, SUBTITLE_DEG_PER_PX))
-        return items
+        (OverlayState.shown)."""
+        return [(key, alpha, *PLACEMENT[key.partition(":")[0]]) for key, alpha in overlay.shown()]
 
     def prepare(self, states: list[OverlayState], limit: int = 1) -> int:
         """Make the pictures of the overlays ``states`` would show, at most ``limit`` new ones (a text picture

@@ -34,16 +34,22 @@ class OverlayState:
     recentre_yaw: float = 0.0  # degrees: the heading the viewer faced when they recentred
     panel: object = None  # the headset questionnaire's PanelFrame (player/control/questionnaire.py), or None
 
+    def shown(self) -> list[tuple[str, float]]:
+        """The head-locked overlays that show, in drawing order, as (picture key, alpha): the message, the
+        pause icon and the subtitle, each when more than VISIBLE_ALPHA. The one rule for what is drawn."""
+        shown: list[tuple[str, float]] = []
+        if self.message and self.message_alpha > VISIBLE_ALPHA:
+            shown.append(("message:" + self.message, self.message_alpha))
+        if self.pause_alpha > VISIBLE_ALPHA:
+            shown.append(("icon:pause", self.pause_alpha))
+        if self.subtitle and self.subtitle_alpha > VISIBLE_ALPHA:
+            shown.append(("subtitle:" + self.subtitle, self.subtitle_alpha))
+        return shown
+
     @property
     def shows_anything(self) -> bool:
-        """Whether a head-locked overlay (message, pause icon, subtitle: more than VISIBLE_ALPHA) or the
-        questionnaire panel shows. The one rule: the renderer draws exactly these."""
-        return bool(
-            (self.message and self.message_alpha > VISIBLE_ALPHA)
-            or self.pause_alpha > VISIBLE_ALPHA
-            or (self.subtitle and self.subtitle_alpha > VISIBLE_ALPHA)
-            or self.panel is not None
-        )
+        """Whether a head-locked overlay (``shown``) or the questionnaire panel shows."""
+        return self.panel is not None or bool(self.shown())
 
 
 class _Fade:
