@@ -26,7 +26,7 @@ PROJECTIONS = ("equirect360", "equirect180")
 STEREO_LAYOUTS = ("mono", "top-bottom", "left-right")
 EYE_ORDERS = ("left-first", "right-first")
 
-# The film shader's #defines, in the order of `_draw_film`'s switches (see shaders/film.frag).
+# The film shader's #defines, in the order of `_film_setup`'s switches (see shaders/film.frag).
 FILM_FLAGS = (
     "INTERLEAVED",
     "PROJECTION_180",
@@ -104,6 +104,7 @@ class Renderer:
         if stereo not in STEREO_LAYOUTS:
             raise ValueError(f"stereo {stereo!r}: expected one of {', '.join(STEREO_LAYOUTS)}")
         self.projection, self.stereo, self.front_heading = projection, stereo, float(front_heading)
+        self._regions = (eye_region(stereo, 0, eye_order), eye_region(stereo, 1, eye_order))
 
     def _ensure_gl(self) -> None:
         if self._ready:
@@ -161,52 +162,45 @@ class Renderer:
         self, eye_index: int, view: EyeView, target: RenderTarget, overlay: OverlayState | None = None
     ) -> None:
         """Draw the film as seen by one eye into ``target``, then the head-locked overlays."""
-        self._ensure_gl()
-        self._draw_eye(eye_index, view, target, overlay or _NO_OVERLAY, bind=True, bind_planes=True)
-        self._gl.glBindVertexArray(0)
+        self.draw_eyes([view], [target], overlay, first_eye=eye_index)
 
     def draw_eyes(
-        self, views: list[EyeView], targets: list[RenderTarget], overlay: OverlayState | None = None
+        self,
+        views: list[EyeView],
+        targets: list[RenderTarget],
+        overlay: OverlayState | None = None,
+        first_eye: int = 0,
     ) -> None:
-        """``draw_eye`` for every eye of one display frame, in order. An eye drawn into the framebuffer the
-        eye before it used (one swapchain, the eyes side by side) keeps that eye's binding and GL state, and
-        the film's textures when no overlay was drawn in between: only its viewport is set. Nothing else
-        touches GL state between the eyes while this call runs."""
+        """``draw_eye`` for every eye of one display frame, in order (eye ``first_eye`` first).
+
+        What is the same for every eye is done once: the film's program, its planes and uniforms, and the
+        framebuffer's binding and state while the next eye is drawn into the same one (one swapchain, the eyes
+        side by side: only its viewport is set). Per eye: the view's matrix and field of view, and the draw.
+        Nothing else touches GL state between the eyes while this call runs."""
         self._ensure_gl()
         overlay = overlay or _NO_OVERLAY
-        previous, drew_over = None, True
-        for eye, (view, target) in enumerate(zip(views, targets)):
+        gl = self._gl
+        over = overlay.panel is not None or bool(overlay.shown())  # something is drawn over the film
+        yaw = self._film_yaw_matrix(self.front_heading - overlay.recentre_yaw)
+        previous, program = None, None
+        for eye, (view, target) in enumerate(zip(views, targets), first_eye):
             same = (target.framebuffer, target.srgb) == previous
-            drew_over = self._draw_eye(
-                eye, view, target, overlay, bind=not same, bind_planes=drew_over or not same
+            if same:
+                gl.glViewport(target.x, 0, target.width, target.height)
+            else:
+                self._bind_target(target)
+            if program is None or not same or over:  # an overlay's or the panel's drawing changed the state
+                program = self._film_setup(0, overlay, target.srgb)
+            fov = view.fov
+            tan = [math.tan(fov[0]), math.tan(fov[1]), math.tan(fov[2]), math.tan(fov[3])]  # l, r, u, d
+            self._film_eye(
+                program, eye, _eye_to_film(yaw, view.orientation), (tan[0], tan[1], tan[3], tan[2])
             )
+            if over:
+                self._draw_panel(view, tan, overlay, target.srgb)
+                self.overlays.draw(tan, overlay, target.srgb)
             previous = (target.framebuffer, target.srgb)
-        self._gl.glBindVertexArray(0)
-
-    def _draw_eye(
-        self,
-        eye_index: int,
-        view: EyeView,
-        target: RenderTarget,
-        overlay: OverlayState,
-        bind: bool,
-        bind_planes: bool,
-    ) -> bool:
-        """One eye; True when something was drawn over the film (a panel or an overlay: their textures
-        are bound now)."""
-        if bind:
-            self._bind_target(target)
-        else:
-            self._gl.glViewport(target.x, 0, target.width, target.height)
-            self._gl.glBindVertexArray(self.vao)
-        tan = [math.tan(a) for a in view.fov]  # left, right, up, down
-        film_yaw = self.front_heading - overlay.recentre_yaw
-        matrix = _eye_to_film(self._film_yaw_matrix(film_yaw), view.orientation)
-        self._draw_film(
-            0, eye_index, matrix, (tan[0], tan[1], tan[3], tan[2]), overlay, target.srgb, bind_planes
-        )
-        over = self._draw_panel(view, tan, overlay, target.srgb)
-        return self.overlays.draw(tan, overlay, target.srgb) or over
+        gl.glBindVertexArray(0)
 
     def draw_equirect(self, target: RenderTarget, eye: int = 0, overlay: OverlayState | None = None) -> None:
         """Convert the current frame's picture for ``eye`` into an RGB equirect image filling ``target``.
@@ -217,7 +211,7 @@ class Renderer:
         self._ensure_gl()
         overlay = overlay or OverlayState()
         self._bind_target(target)
-        self._draw_film(1, eye, _IDENTITY, (-1.0, 1.0, -1.0, 1.0), overlay, target.srgb)
+        self._film_eye(self._film_setup(1, overlay, target.srgb), eye, _IDENTITY, (-1.0, 1.0, -1.0, 1.0))
         self._gl.glBindVertexArray(0)
 
     def draw_overlays(
@@ -257,40 +251,31 @@ class Renderer:
             gl.glEnable(GL.GL_FRAMEBUFFER_SRGB)
         else:
             gl.glDisable(GL.GL_FRAMEBUFFER_SRGB)
-        gl.glBindVertexArray(self.vao)
+        gl.glBindVertexArray(self.vao)  # the film's, the overlays' and the panel's draws use it
 
-    def _draw_film(
-        self,
-        mode: int,
-        eye_index: int,
-        matrix: tuple[float, ...],
-        tan_ldru: tuple[float, float, float, float],
-        overlay: OverlayState,
-        srgb: bool,
-        bind_planes: bool = True,
-    ) -> None:
+    def _film_setup(self, mode: int, overlay: OverlayState, srgb: bool) -> Program:
+        """Make the film's program for this picture, mode and overlay current, with its vertex array, planes
+        and the uniforms every eye shares (`_film_eye` then draws each eye)."""
         frame, conv = self.frame, self._conversion
         has_frame = frame is not None and conv is not None
         interleaved = has_frame and len(self.planes.specs) == 2
-        region = eye_region(self.stereo, eye_index, self.eye_order)
         p = self._film_program_for(
             (
                 interleaved,
                 self.projection == "equirect180",
                 mode == 1,
-                self.projection == "equirect360" and region[2] < 1.0,
+                self.projection == "equirect360" and self.stereo == "left-right",  # eyes half the width
                 has_frame,
                 overlay.soften > 0.0 or overlay.calm > 0.0,
                 srgb,
             )
         )
-        p.use()
         gl = self._gl
+        p.use()
         if has_frame:
-            if bind_planes:  # else the eye before this one left them bound (draw_eyes)
-                for unit, tex in enumerate(self.planes.textures):
-                    gl.glActiveTexture(GL.GL_TEXTURE0 + unit)
-                    gl.glBindTexture(GL.GL_TEXTURE_2D, tex)
+            for unit, tex in enumerate(self.planes.textures):
+                gl.glActiveTexture(GL.GL_TEXTURE0 + unit)
+                gl.glBindTexture(GL.GL_TEXTURE_2D, tex)
             # The picture's uniforms change only with its format, size or colour: set them when those change
             # for this program, not per eye and display frame (a program keeps its uniforms' values).
             key = (self.planes.key, frame.colorspace, frame.color_range)  # what `conv` was made from
@@ -298,12 +283,22 @@ class Renderer:
                 self._set_picture_uniforms(p, conv, interleaved)
                 p.uniform_key = key
         # Values a program already holds are not sent again (a program keeps its uniforms' values).
-        p.set4f("u_region", region)
-        self._matrix[:] = matrix
-        gl.glUniformMatrix3fv(p.loc("u_eye_to_film"), 1, GL.GL_TRUE, self._matrix)
-        p.set4f("u_tan", tan_ldru)
         p.set1f("u_soften", float(overlay.soften))
         p.set1f("u_calm", float(overlay.calm))
+        return p
+
+    def _film_eye(
+        self,
+        p: Program,
+        eye_index: int,
+        matrix: tuple[float, ...],
+        tan_ldru: tuple[float, float, float, float],
+    ) -> None:
+        """Draw one eye with ``p`` (made current by `_film_setup`): its part of the picture, its view."""
+        p.set4f("u_region", self._regions[eye_index % 2])
+        self._matrix[:] = matrix
+        self._gl.glUniformMatrix3fv(p.loc("u_eye_to_film"), 1, GL.GL_TRUE, self._matrix)
+        p.set4f("u_tan", tan_ldru)
         GL.glDrawArrays(GL.GL_TRIANGLES, 0, 3)
 
     def _set_picture_uniforms(self, p: Program, conv: colour.YuvConversion, interleaved: bool) -> None:
