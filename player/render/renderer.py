@@ -254,8 +254,8 @@ class Renderer:
         gl.glBindVertexArray(self.vao)  # the film's, the overlays' and the panel's draws use it
 
     def _film_setup(self, mode: int, overlay: OverlayState, srgb: bool) -> Program:
-        """Make the film's program for this picture, mode and overlay current, with its vertex array, planes
-        and the uniforms every eye shares (`_film_eye` then draws each eye)."""
+        """Make the film's program for this picture, mode and overlay current, with its planes and the
+        uniforms every eye shares (`_film_eye` then draws each eye; `_bind_target` bound the vertex array)."""
         frame, conv = self.frame, self._conversion
         has_frame = frame is not None and conv is not None
         interleaved = has_frame and len(self.planes.specs) == 2
