@@ -1,8 +1,10 @@
 """Group sync as a viewer would see it: N players on clocks that disagree, on loopback and Wi-Fi-like links.
 
 For N = 2, 8, 16, 32 real headless players (``viewpoint-player play --backend headless --wait``, 32x32 eyes
-at 10 Hz), each started under the clock test facility (``VIEWPOINT_TEST_CLOCK``: an offset of up to +-30 s and
-a drift of up to +-100 ppm, seeded), so the facilitator's clock estimator has real work to do on one machine.
+at 10 Hz, a 20 ms audio period: one machine stands in for N headsets, so each player's own wake-ups are kept
+few; the audio clock is as exact at any period, each block being stamped when it is heard), each started
+under the clock test facility (``VIEWPOINT_TEST_CLOCK``: an offset of up to +-30 s and a drift of up to
++-100 ppm, seeded), so the facilitator's clock estimator has real work to do on one machine.
 Only the case's N players run (they are started as N grows), so no player outside the case takes its CPU.
 Each player reports the frames it presents (display instant on its own clock, the media time the picture is
 for, and the shown frame's pts); the bench takes those instants back to the machine's clock with the known
@@ -14,7 +16,8 @@ players started the naive way (``play`` sent to each in turn, no shared instant,
 
 Goals (issue 18): spread p99 < 2 ms on loopback, < 5 ms on the Wi-Fi-like link for N <= 16 and < 8 ms at 32;
 offset error p99 < 1 ms on loopback. Wi-Fi-like: tests/netem.py relays, 20 ms +- 5 ms each way, 1 % loss
-shown as TCP retransmission delay. ``wifi-bursts``: the same plus 300 ms dead bursts (tests/netem.py
+shown as TCP retransmission delay, all on one loop in a process of their own (tests/netem_room.py: a room's
+network is not the facilitator's CPU). ``wifi-bursts``: the same plus 300 ms dead bursts (tests/netem.py
 ``DeadBursts``): each headset, at random instants a mean of 5 s apart (seeded), hears nothing for 300 ms on
 its command and event links together; what is sent then gets through after TCP's back-off. The ``bursts``
 column counts the segments held by a burst; the goal is the Wi-Fi-like one. ``late``: players that executed
@@ -45,7 +48,7 @@ from facilitator.group.controller import GroupController
 from facilitator.group.figures import spreads, summary
 from facilitator.group.rehearsal import Rehearsal, free_port_block, write_rehearsal_library
 from player.sync.clock import ENV, SkewedClock
-from tests.netem import DeadBursts, NetemRelay
+from tests.netem_room import Link, RelayRoom
 
 HEADER = (
     f"{'link':11} {'N':>2} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8} {'goal':>5}  {'offset p99':>10} "
@@ -54,6 +57,7 @@ HEADER = (
 )
 BURST_EVERY_S = 5.0  # wifi-bursts: mean seconds between one headset's 300 ms dead bursts
 DISPLAY_RATE = 10.0  # the players' display rate (Hz)
+AUDIO_PERIOD_MS = 20.0  # the players' audio output period: half the default's wakes, the clock as exact
 RUNNING_GAP = 2.5 / DISPLAY_RATE  # a player with no frame for longer was not running (starved of CPU)
 
 
@@ -63,19 +67,26 @@ def goal_ms(link: str, n: int) -> float:
     return 2.0 if link == "loopback" else 5.0  # wifi and wifi-bursts alike
 
 
-def _clients(rehearsal: Rehearsal, n: int, link: str, relays: list[NetemRelay]) -> dict[str, PlayerClient]:
+def _clients(rehearsal: Rehearsal, n: int, link: str, rooms: list[RelayRoom]) -> dict[str, PlayerClient]:
+    """A client per player of the case: direct on loopback; else through the room's Wi-Fi-like relays, which
+    run in a process of their own (a room's network is not the facilitator's CPU)."""
+    players = rehearsal.players[:n]
+    if link == "loopback":
+        return {
+            p.name: PlayerClient(p.endpoint, p.public_key, rehearsal.identity, name="bench") for p in players
+        }
+    bursts = link == "wifi-bursts"
+    links = [
+        Link(p.port + k, seed=(10 if k == 0 else 50) + i, group=i, burst_seed=90 + i if bursts else None)
+        for i, p in enumerate(players)
+        for k in (0, 1)  # a headset's command and event connections (deaf together in a burst)
+    ]
+    room = RelayRoom(links, burst_every=BURST_EVERY_S, delay=0.020, jitter=0.005, loss=0.01).start()
+    rooms.append(room)
     out = {}
-    for i, p in enumerate(rehearsal.players[:n]):
-        if link == "loopback":
-            out[p.name] = PlayerClient(p.endpoint, p.public_key, rehearsal.identity, name="bench")
-            continue
-        bursts = DeadBursts(0.300, every=BURST_EVERY_S, seed=90 + i) if link == "wifi-bursts" else None
-        wifi = {"delay": 0.020, "jitter": 0.005, "loss": 0.01, "bursts": bursts}
-        cmd = NetemRelay(("127.0.0.1", p.port), seed=10 + i, **wifi).start()
-        ev = NetemRelay(("127.0.0.1", p.port + 1), seed=50 + i, **wifi).start()
-        relays += [cmd, ev]
-        out[p.name] = PlayerClient(cmd.endpoint, p.public_key, rehearsal.identity, name="bench",
-                                   events_endpoint=ev.endpoint)  # fmt: skip
+    for i, p in enumerate(players):
+        cmd, ev = room.endpoints[2 * i], room.endpoints[2 * i + 1]
+        out[p.name] = PlayerClient(cmd, p.public_key, rehearsal.identity, name="bench", events_endpoint=ev)
     return out
 
 
@@ -125,10 +136,10 @@ def _measure(g: GroupController, truth: dict[str, SkewedClock], seconds: float, 
 
 
 def run_one(reh: Rehearsal, truth: dict, n: int, link: str, seconds: float, start_at: float) -> dict:
-    relays: list[NetemRelay] = []
+    rooms: list[RelayRoom] = []
     g = GroupController(f"bench-{link}-{n}", collect_samples=True, status_period=0.5)
     try:
-        for name, client in _clients(reh, n, link, relays).items():
+        for name, client in _clients(reh, n, link, rooms).items():
             g.add(name, client, subscribe=False)
         if not g.wait_ready(60, samples=8):
             raise RuntimeError(f"players did not answer clock probes: {g.absent()}")
@@ -154,16 +165,16 @@ def run_one(reh: Rehearsal, truth: dict, n: int, link: str, seconds: float, star
         naive = _naive(g, truth, min(seconds, 4.0))
         for m in g.members.values():
             m.submit(lambda m=m: m.client.request("pause", {}, timeout=2.0)).result(10)
-        lost = sum(r.stats.lost for r in relays)
-        held = sum(r.stats.burst_delayed for r in relays)
+        link_stats = rooms[0].stats() if rooms else {"lost": 0, "bursts": 0}
+        lost, held = link_stats["lost"], link_stats["bursts"]
         lead = g.lead()
         return {"synced": synced, "naive": naive, "lost": lost, "bursts": held, "lead_s": lead, "late": late}
     finally:
         g.close()
         for c in [m.client for m in g.members.values()]:
             c.close(bye=False)
-        for r in relays:
-            r.stop()
+        for room in rooms:
+            room.stop()
 
 
 def _late_starts(g: GroupController, epoch: int) -> int:
@@ -198,6 +209,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--sizes", default="2,8,16,32")
     ap.add_argument("--links", default="loopback,wifi")
     ap.add_argument("--seed", type=int, default=18)
+    ap.add_argument("--audio-period", type=float, default=AUDIO_PERIOD_MS, metavar="MS",
+                    help="the players' audio output period (their --audio-period)")  # fmt: skip
     args = ap.parse_args(argv)
     sizes = [int(s) for s in args.sizes.split(",")]
     rng = random.Random(args.seed)
@@ -207,10 +220,12 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="group-bench-", dir=shm if shm.is_dir() else None) as tmp:
         root = Path(tmp)
         manifest = write_rehearsal_library(root / "library", seconds=90)
-        reh = Rehearsal(root / "players", max(sizes), manifest, eye_size="32x32", display_rate=DISPLAY_RATE)
+        reh = Rehearsal(root / "players", max(sizes), manifest, eye_size="32x32", display_rate=DISPLAY_RATE,
+                        extra_args=("--audio-period", f"{args.audio_period:g}"))  # fmt: skip
         try:
             reh.start(absent=tuple(f"headset-{i + 1}" for i in range(max(sizes))))  # launched as N grows
-            print(f"group sync bench: up to {max(sizes)} headless players (32x32 eyes, 10 Hz), test clocks "
+            print(f"group sync bench: up to {max(sizes)} headless players (32x32 eyes, 10 Hz, audio period "
+                  f"{args.audio_period:g} ms), test clocks "
                   f"offset +-30 s and drifting +-100 ppm, {args.seconds:g} s measured per case; spread of "
                   "presented media time at the same instant, every 10 ms")  # fmt: skip
             print(HEADER)

@@ -140,6 +140,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="audio output (default: null for headless, auto otherwise)",
     )
     play.add_argument(
+        "--audio-period",
+        type=number(5, 100, what="milliseconds"),
+        default=10.0,
+        metavar="MS",
+        help="the audio output's period (device buffer): 10 ms by default; 20-40 ms wakes the player less "
+        "often, for machines short of CPU (the clock stays exact: each block is stamped when it is heard)",
+    )
+    play.add_argument(
         "--hwdec", choices=("auto", "cuda", "d3d11va", "none"), default="auto",
         help="hardware decoding (docs/transport.md): cuda keeps NVIDIA frames on the GPU (the gpu extra)",
     )  # fmt: skip

@@ -157,7 +157,7 @@ def play(args: argparse.Namespace, stopper, pairing_notice, stop_reason) -> int:
     audio = args.audio or ("null" if choice.name == "headless" else "auto")
     controller = Controller(
         library,
-        engine_options={"audio": audio, "hwdec": args.hwdec},
+        engine_options={"audio": audio, "audio_period": args.audio_period / 1000.0, "hwdec": args.hwdec},
         subtitle_language=getattr(args, "subtitles", "auto"),
     )
     server = loop = group_sync = advertiser = None

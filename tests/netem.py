@@ -153,8 +153,52 @@ class LinkProfile:
         return d, lost, reordered
 
 
+class RelayLoop:
+    """One asyncio loop on a thread of its own (started here, owned by this object), shared by any number of
+    relays: a room's links cost one thread, not one each (the threads of many relays contend for the GIL)."""
+
+    def __init__(self, name: str = "netem") -> None:
+        self.name = name
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> RelayLoop:
+        loop = asyncio.new_event_loop()
+        self._loop = loop
+        self._thread = threading.Thread(target=self._run, name=self.name, daemon=True)
+        self._thread.start()
+        return self
+
+    def _run(self) -> None:
+        loop = self._loop
+        asyncio.set_event_loop(loop)
+        try:
+            loop.run_forever()
+            pending = [t for t in asyncio.all_tasks(loop) if not t.done()]
+            for t in pending:
+                t.cancel()
+            loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+        finally:
+            loop.close()
+
+    def run(self, coro, timeout: float = 10.0):
+        """Run ``coro`` on the loop and return its result (from any other thread)."""
+        if self._loop is None:
+            raise RuntimeError(f"relay loop {self.name}: not started")
+        return asyncio.run_coroutine_threadsafe(coro, self._loop).result(timeout)
+
+    def stop(self) -> None:
+        loop, self._loop = self._loop, None
+        if loop is None or self._thread is None:
+            return
+        with contextlib.suppress(RuntimeError):  # loop already closed
+            loop.call_soon_threadsafe(loop.stop)
+        self._thread.join(5)
+
+
 class NetemRelay:
-    """Relay ``127.0.0.1:port`` -> ``target`` with netem-like behaviour in both directions (own thread)."""
+    """Relay ``127.0.0.1:port`` -> ``target`` with netem-like behaviour in both directions, on ``loop`` (a
+    :class:`RelayLoop` shared with other relays) or on a loop of its own."""
 
     def __init__(
         self,
@@ -169,6 +213,7 @@ class NetemRelay:
         listen: tuple[str, int] = ("127.0.0.1", 0),
         upstream: LinkProfile | None = None,
         bursts: DeadBursts | None = None,
+        loop: RelayLoop | None = None,
     ) -> None:
         self.target = target
         self.bursts = bursts  # dead windows, both directions (see DeadBursts)
@@ -177,11 +222,9 @@ class NetemRelay:
         self.stats = LinkStats()
         self._rng = random.Random(seed)
         self._listen = listen
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._thread: threading.Thread | None = None
+        self._own_loop = loop is None
+        self._hub = loop or RelayLoop(f"netem->{target[1]}")
         self._server: asyncio.base_events.Server | None = None
-        self._ready = threading.Event()
-        self._error: BaseException | None = None
         self._tasks: set[asyncio.Task] = set()
         self._writers: set[asyncio.StreamWriter] = set()
         self.port = 0
@@ -192,21 +235,23 @@ class NetemRelay:
         return f"tcp://127.0.0.1:{self.port}"
 
     def start(self) -> NetemRelay:
-        self._thread = threading.Thread(target=self._run, name=f"netem->{self.target[1]}", daemon=True)
-        self._thread.start()
-        self._ready.wait(10)
-        if self._error is not None:
-            raise RuntimeError(f"netem relay to {self.target}: {self._error}") from self._error
+        if self._own_loop:
+            self._hub.start()
+        try:
+            self.port = self._hub.run(self._open())
+        except Exception as e:
+            if self._own_loop:
+                self._hub.stop()
+            raise RuntimeError(f"netem relay to {self.target}: {e}") from e
         return self
 
     def stop(self) -> None:
-        loop = self._loop
-        if loop is None or self._thread is None:
-            return
-        with contextlib.suppress(RuntimeError):  # loop already closed
-            loop.call_soon_threadsafe(self._shutdown)
-        self._thread.join(5)
-        self._loop = None
+        if self._server is not None:
+            with contextlib.suppress(Exception):  # the loop is already gone
+                self._hub.run(self._close())
+            self._server = None
+        if self._own_loop:
+            self._hub.stop()
 
     def __enter__(self) -> NetemRelay:
         return self.start()
@@ -214,39 +259,21 @@ class NetemRelay:
     def __exit__(self, *exc: object) -> None:
         self.stop()
 
-    # --- the loop thread
+    # --- on the loop's thread
     # ---------------------------------------------------------------------------------------
 
-    def _run(self) -> None:
-        loop = asyncio.new_event_loop()
-        asyncio.set_event_loop(loop)
-        self._loop = loop
-        try:
-            self._server = loop.run_until_complete(
-                asyncio.start_server(self._accept, self._listen[0], self._listen[1])
-            )
-            self.port = self._server.sockets[0].getsockname()[1]
-        except BaseException as e:  # report to start()
-            self._error = e
-            self._ready.set()
-            loop.close()
-            return
-        self._ready.set()
-        try:
-            loop.run_forever()
-            pending = [t for t in asyncio.all_tasks(loop) if not t.done()]
-            for t in pending:
-                t.cancel()
-            loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
-        finally:
-            loop.close()
+    async def _open(self) -> int:
+        self._server = await asyncio.start_server(self._accept, self._listen[0], self._listen[1])
+        return self._server.sockets[0].getsockname()[1]
 
-    def _shutdown(self) -> None:
-        if self._server is not None:
-            self._server.close()
+    async def _close(self) -> None:
+        self._server.close()
         for w in list(self._writers):
             w.close()
-        asyncio.get_running_loop().stop()
+        tasks = list(self._tasks)
+        for t in tasks:
+            t.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
 
     def _spawn(self, coro) -> asyncio.Task:
         task = asyncio.get_running_loop().create_task(coro)

@@ -38,6 +38,7 @@ def _play(manifest: Path, *extra: str) -> list[str]:
         (("--retention-days", "nan"), "--retention-days: 'nan': expected days, a finite number"),
         (("--display-rate", "nan"), "--display-rate: 'nan': expected a rate in Hz, a finite number"),
         (("--duration", "-1"), "--duration: '-1': expected seconds, more than 0"),
+        (("--audio-period", "2"), "--audio-period: '2': expected milliseconds, at least 5 and at most 100"),
         (("--listen", "foo"), "--listen: 'foo': expected tcp://HOST:PORT or ipc://PATH"),
         (("--listen", "tcp://0.0.0.0:99999"), "the port must be 1..65533"),
     ],

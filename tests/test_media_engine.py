@@ -424,6 +424,24 @@ def test_queue_is_bounded_in_bytes(mono: Path) -> None:
     assert rec.engine.state == S.CLOSED
 
 
+def test_a_longer_audio_period_keeps_sync_and_wakes_the_output_less_often(mono: Path) -> None:
+    """``--audio-period``: a 40 ms output asks for 40 ms blocks, each stamped when it is heard, so the picture
+    keeps to the sound exactly as with the default 10 ms."""
+    rec = Recorder(mono, audio_period=0.040)
+    rec.open()
+    rec.engine.play()
+    rec.run_to(2.3)
+    rec.engine.close()
+    assert_in_sync(rec, [0, 30, 60])
+    sizes = sorted(len(b) for _t, b in rec.blocks)
+    assert sizes[len(sizes) // 2] == pytest.approx(0.040 * 48_000, rel=0.1)  # a block per period
+    if not rec.late_audio:  # (a starved output starts again from now, as a device after an underrun)
+        for (t0, b0), (t1, _b1) in pairwise(rec.blocks):  # contiguous: each heard where the last ended
+            assert t1 == pytest.approx(t0 + len(b0) / 48_000, abs=1e-6)
+    with pytest.raises(ValueError, match="audio_period"):
+        MediaEngine(mono, audio="null", audio_period=0.5)
+
+
 def test_miniaudio_device_path_keeps_sync(mono: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The real-device output (miniaudio's generator callback, latency-compensated play times) drives the same
     engine; miniaudio's own null backend stands in for a sound card here."""
@@ -432,8 +450,8 @@ def test_miniaudio_device_path_keeps_sync(mono: Path, monkeypatch: pytest.Monkey
     import player.media.opening as opening_module
     from player.media.audio_output import DeviceOutput
 
-    def device_output(kind: str, render: Callable, on_fallback: Callable) -> DeviceOutput:
-        return DeviceOutput(render, backends=[miniaudio.Backend.NULL])
+    def device_output(kind: str, render: Callable, on_fallback: Callable, period: float) -> DeviceOutput:
+        return DeviceOutput(render, period_ms=round(period * 1000), backends=[miniaudio.Backend.NULL])
 
     monkeypatch.setattr(opening_module, "open_output", device_output)
     rec = Recorder(mono)

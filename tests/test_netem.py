@@ -121,3 +121,28 @@ def test_unreachable_target_closes_client_connection() -> None:
         with socket.create_connection(("127.0.0.1", relay.port)) as c:
             c.settimeout(5)
             assert c.recv(10) == b""
+
+
+def test_a_room_of_links_relays_from_its_own_process_and_sums_what_they_did() -> None:
+    """tests/netem_room.py: every link of a room on one loop in a child process, each delaying both ways, and
+    the room's stats sum every link."""
+    from tests.netem_room import Link, RelayRoom
+
+    servers = [echo_server() for _ in range(3)]
+    try:
+        links = [Link(s.getsockname()[1], seed=i, group=i // 2, burst_seed=7) for i, s in enumerate(servers)]
+        with RelayRoom(links, burst_every=1000.0, delay=0.010, jitter=0.0) as room:
+            assert len(room.endpoints) == 3 and len(set(room.endpoints)) == 3
+            for endpoint in room.endpoints:
+                port = int(endpoint.rsplit(":", 1)[1])
+                with socket.create_connection(("127.0.0.1", port)) as c:
+                    c.settimeout(10)
+                    t0 = time.monotonic()
+                    c.sendall(b"x" * 3000)  # three segments each way
+                    assert _recv_exactly(c, 3000) == b"x" * 3000
+                    assert time.monotonic() - t0 >= 2 * 0.010  # one delay each way
+            stats = room.stats()
+        assert stats["segments"] >= 3 * 2 * 3 and stats["lost"] == 0  # at least three segments each way
+    finally:
+        for s in servers:
+            s.close()

@@ -168,16 +168,16 @@ NO_DEVICE_RETRY_SECONDS = 30.0
 
 
 def open_output(
-    kind: str, render: RenderCallback, on_fallback: Callable[[str], None]
+    kind: str, render: RenderCallback, on_fallback: Callable[[str], None], period: float = 0.010
 ) -> NullOutput | DeviceOutput:
     """``kind`` "auto": a device if there is one, else the null output (``on_fallback`` says why; after a
     failure the device is not probed again for NO_DEVICE_RETRY_SECONDS, silently); "null" or "none": the
-    null output."""
+    null output. ``period``: seconds between the output's requests for a block (a device's buffer size)."""
     global _no_device_until
     if kind == "auto" and time.monotonic() >= _no_device_until:
         try:
-            return DeviceOutput(render)
+            return DeviceOutput(render, period_ms=max(1, round(period * 1000)))
         except AudioOutputError as exc:
             _no_device_until = time.monotonic() + NO_DEVICE_RETRY_SECONDS
             on_fallback(str(exc))
-    return NullOutput(render)
+    return NullOutput(render, period=period)

@@ -65,6 +65,7 @@ class MediaEngine(EngineOpening, EngineAudio, DecoderHooks):
         audio: str = "auto",
         audio_layout: str = "stereo",
         on_event: EventHandler | None = None,
+        audio_period: float = 0.010,
     ) -> None:
         if hwdec not in HWDEC_CHOICES:
             raise ValueError(f"hwdec: expected one of {', '.join(HWDEC_CHOICES)}, got {hwdec!r}")
@@ -74,12 +75,15 @@ class MediaEngine(EngineOpening, EngineAudio, DecoderHooks):
             raise ValueError(
                 f"audio_layout: expected one of {', '.join(LAYOUT_CHOICES)}, got {audio_layout!r}"
             )
+        if not 0.005 <= audio_period <= 0.100:
+            raise ValueError(f"audio_period: expected 0.005..0.1 seconds, got {audio_period!r}")
         if int(queue_bytes) <= 0:
             raise ValueError(f"queue_bytes: expected a positive number of bytes, got {queue_bytes!r}")
         self.path = Path(path)
         self.hwdec = hwdec
         self.audio = audio
         self.audio_layout = audio_layout
+        self.audio_period = audio_period  # the output's period: how often it asks for a block
         self.info: MediaInfo | None = None
         self.audio_tap: Callable[[float, np.ndarray], None] | None = None  # sees every output block (tests)
 

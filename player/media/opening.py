@@ -118,7 +118,7 @@ class EngineOpening:
             opened = self._open_audio(path, origin)
             if opened is not None:
                 audio_codec, channels, audio_rate = opened
-        self._output = open_output(self.audio, self._render_audio, self._no_device)
+        self._output = open_output(self.audio, self._render_audio, self._no_device, self.audio_period)
         self._output.tap = self._tap
         return MediaInfo(
             path=path,
