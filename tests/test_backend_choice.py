@@ -203,3 +203,20 @@ def test_the_documented_capabilities_are_the_base_class_ones():
     required = {"name", "open", "begin_frame", "end_frame", "close"}
     declared = {n for n in vars(Backend) if not n.startswith("_")} - required
     assert documented == declared
+
+
+def test_the_documented_player_command_names_every_option():
+    """docs/renderer.md's synopsis of `viewpoint-player play` and `qa` names every option the parser takes
+    (an option added to the code and not to the docs fails here)."""
+    import argparse
+    import re
+
+    from player.cli import build_parser
+
+    text = (REPO / "docs" / "renderer.md").read_text(encoding="utf-8")
+    synopsis = text[text.index("## `viewpoint-player`") :].split("```")[1]
+    documented = set(re.findall(r"--[a-z][a-z-]*", synopsis))
+    sub = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction))
+    for command in ("play", "qa"):
+        options = {o for a in sub.choices[command]._actions for o in a.option_strings if o.startswith("--")}
+        assert options - {"--help"} <= documented, f"{command}: not in docs/renderer.md"
