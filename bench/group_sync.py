@@ -17,7 +17,9 @@ players started the naive way (``play`` sent to each in turn, no shared instant,
 Goals (issue 18): spread p99 < 2 ms on loopback, < 5 ms on the Wi-Fi-like link for N <= 16 and < 8 ms at 32;
 offset error p99 < 1 ms on loopback. Wi-Fi-like: tests/netem.py relays, 20 ms +- 5 ms each way, 1 % loss
 shown as TCP retransmission delay, all on one loop in a process of their own (tests/netem_room.py: a room's
-network is not the facilitator's CPU). ``wifi-bursts``: the same plus 300 ms dead bursts (tests/netem.py
+network is not the facilitator's CPU), at niceness -10 when run as root (one thread carries every link: on a
+loaded machine it would otherwise get a share of the CPU too small for the links' timing).
+``wifi-bursts``: the same plus 300 ms dead bursts (tests/netem.py
 ``DeadBursts``): each headset, at random instants a mean of 5 s apart (seeded), hears nothing for 300 ms on
 its command and event links together; what is sent then gets through after TCP's back-off. The ``bursts``
 column counts the segments held by a burst; the goal is the Wi-Fi-like one. ``late``: players that executed
@@ -81,7 +83,7 @@ def _clients(rehearsal: Rehearsal, n: int, link: str, rooms: list[RelayRoom]) ->
         for i, p in enumerate(players)
         for k in (0, 1)  # a headset's command and event connections (deaf together in a burst)
     ]
-    room = RelayRoom(links, burst_every=BURST_EVERY_S, delay=0.020, jitter=0.005, loss=0.01).start()
+    room = RelayRoom(links, burst_every=BURST_EVERY_S, nice=-10, delay=0.020, jitter=0.005, loss=0.01).start()
     rooms.append(room)
     out = {}
     for i, p in enumerate(players):

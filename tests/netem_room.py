@@ -15,7 +15,9 @@ Usage::
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
+import os
 from dataclasses import dataclass
 
 
@@ -32,12 +34,14 @@ class Link:
 
 class RelayRoom:
     """The relays of :class:`Link` s in a child process; ``profile``: NetemRelay's link keywords (delay,
-    jitter, loss, ...); ``burst_every``: mean seconds between one group's 300 ms dead bursts."""
+    jitter, loss, ...); ``burst_every``: mean seconds between one group's 300 ms dead bursts; ``nice``: the
+    child's niceness increment (negative: its one thread ahead of a loaded machine's many, as a real network
+    is not on the machine's CPUs; needs root, else left as it is)."""
 
-    def __init__(self, links: list[Link], burst_every: float = 5.0, **profile: float) -> None:
+    def __init__(self, links: list[Link], burst_every: float = 5.0, nice: int = 0, **profile: float) -> None:
         self.links = list(links)
         self.endpoints: list[str] = []
-        self._args = (self.links, burst_every, profile)
+        self._args = (self.links, burst_every, nice, profile)
         self._conn = None
         self._proc: multiprocessing.process.BaseProcess | None = None
 
@@ -85,10 +89,13 @@ class RelayRoom:
         self.stop()
 
 
-def _serve(conn, links: list[Link], burst_every: float, profile: dict) -> None:
+def _serve(conn, links: list[Link], burst_every: float, nice: int, profile: dict) -> None:
     """The child: start every link's relay on one loop, say their ports, then answer until told to stop."""
     from tests.netem import DeadBursts, NetemRelay, RelayLoop
 
+    if nice:
+        with contextlib.suppress(OSError):  # a negative increment needs root (CAP_SYS_NICE); else as it is
+            os.nice(nice)
     hub = RelayLoop("netem-room").start()
     relays: list[NetemRelay] = []
     try:
