@@ -11,8 +11,11 @@ to the controller's `welfare_at` stamp, which it takes once the level is set and
 machine, same CLOCK_MONOTONIC; read from `status`, which the player answers whatever its disk does). It is
 measured twice: from the browser's input event (the press as Chromium received it: `event.timeStamp`, the
 figure the goals apply to) and from the bench's call to Playwright's click (which adds Playwright's own
-driver round trips). The reference, measured in the same run and case, is the same stop sent straight
-through the client (no browser, no console): the ratio shows what the browser and the console add.
+driver round trips). The quiet case is also split by stage: Chromium's input delay (press -> the page's
+handler), the WebSocket to the console, the console's checks and hand-over (timed in the bench's console
+process), and the player's part (handed over -> fade). The reference, measured in the same run and case, is
+the same stop sent straight through the client (no browser, no console): the ratio shows what the browser
+and the console add.
 
     sudo .venv/bin/python bench/welfare.py [--rounds 60] [--cases quiet,reads,welfare,stalled,full]
 
@@ -122,8 +125,18 @@ def serve_console(endpoint: str, keys_dir: Path, home: Path, name: str, manifest
     main_conn, urgent = (PlayerClient(endpoint, key, ident, name=name) for _ in range(2))
     link = ClientLink(main_conn, urgent, name="bench-headset")
     console = ConsoleServer({"h1": link}, library=load_library(manifest), port=0)
+    stamps: list[tuple[float, float]] = []  # per urgent command: (read from the page, handed to the player)
+    take = console._urgent_command
+
+    def timed(ws, data) -> None:  # the bench's console times its own hand-over of each STOP
+        t = time.monotonic()
+        take(ws, data)
+        stamps.append((t, time.monotonic()))
+
+    console._urgent_command = timed
     conn.send(console.start())
     conn.recv()
+    conn.send(stamps)
     console.stop()
 
 
@@ -146,6 +159,7 @@ def main(argv: list[str] | None = None) -> int:
     extra = ["--name", "bench-headset", "--eye-size", "64x64", "--display-rate", "60",
              "--log", str(log_dir / "player-log.sqlite")]  # fmt: skip
     results: dict[str, tuple[list[float], list[float]] | str] = {}
+    quiet: tuple[int, list[float], list[float]] | None = None  # the quiet case's first click, for its stages
     clicks: list[float] = []  # the same stops timed from the call to Playwright's click
     try:
         with start_local_player(manifest, work / "player", extra_args=extra) as player:
@@ -215,11 +229,14 @@ def main(argv: list[str] | None = None) -> int:
                 x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
                 page.mouse.move(x, y)
 
+                presses: list[float] = []  # every click's press, this clock
+
                 def click() -> float:
                     """Click STOP NOW; the press's time as Chromium received it (this clock)."""
                     page.mouse.click(x, y)
                     epoch_ms = page.evaluate("window.__presses.pop()")
-                    return epoch_ms / 1000 - (time.time() - time.monotonic())
+                    presses.append(epoch_ms / 1000 - (time.time() - time.monotonic()))
+                    return presses[-1]
 
                 rounds(click, 5)  # warm up both paths
                 clicks.clear()
@@ -227,12 +244,11 @@ def main(argv: list[str] | None = None) -> int:
                 for case in cases:
                     print(f"  {case} ...", flush=True)
                     if case == "quiet":
+                        first = len(presses)
                         results[case] = rounds(click, args.rounds)
                         results["quiet, from the click call"] = (list(clicks), results[case][1])
                         input_delay = page.evaluate("window.__handled")
-                        print(f"  quiet: Chromium's input delay (press -> the page's handler) p50 "
-                              f"{statistics.median(input_delay):.1f} ms p99 {pct(input_delay, 99):.1f} ms "
-                              f"max {max(input_delay):.1f} ms", flush=True)  # fmt: skip
+                        quiet = (first, input_delay, results[case][0])
                     elif case in ("reads", "welfare"):
                         target = flood_reads if case == "reads" else flood_welfare
                         proc = multiprocessing.Process(
@@ -279,10 +295,36 @@ def main(argv: list[str] | None = None) -> int:
                             disk.unfill()
                 browser.close()
             here.send("stop")
+            stamps = here.recv() if here.poll(15) else []
             console.join(15)
+            if quiet is not None:  # each click made one urgent command, in order
+                first, input_delay, fades = quiet
+                stages(presses[first:], stamps[first:], input_delay, fades)
     finally:
         disk.close()
     return report(results, args.rounds)
+
+
+def stages(presses: list[float], stamps: list, input_delay: list[float], fades_ms: list[float]) -> None:
+    """Where the quiet case's time goes, stage by stage, for each click (ms; one machine, one clock)."""
+    names = (
+        "press -> the page's handler (Chromium)",
+        "handler -> the console reads it (WebSocket)",
+        "console: checks it, hands it to the player",
+        "handed over -> fade started in the player",
+    )
+    rows: list[list[float]] = [[], [], [], []]
+    for press, (read, sent), delay, fade_ms in zip(presses, stamps, input_delay, fades_ms, strict=False):
+        handler, fade = press + delay / 1000, press + fade_ms / 1000
+        parts = (delay, (read - handler) * 1000, (sent - read) * 1000, (fade - sent) * 1000)
+        for row, ms in zip(rows, parts, strict=True):
+            row.append(ms)
+    if not rows[0]:
+        return
+    print(f"  quiet, by stage ({len(rows[0])} clicks)           p50     p90     p99     max ms")
+    for name, row in zip(names, rows, strict=True):
+        print(f"    {name:<46} {statistics.median(row):6.2f}  {pct(row, 90):6.2f}  {pct(row, 99):6.2f}  "
+              f"{max(row):6.2f}")  # fmt: skip
 
 
 def report(results: dict, rounds: int) -> int:
