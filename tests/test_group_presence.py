@@ -121,3 +121,30 @@ def test_killed_headset_comes_back_stopped_and_rejoins_at_the_group_position(roo
     started = [ev for ev in log if ev["type"] == "session.started"]
     assert started[-1]["data"]["participant"] == "P-102"
     assert any(k == "group.member_absent" and d["player"] == "headset-2" for k, d in records)
+
+
+def test_the_consoles_status_polls_ask_for_no_history(room) -> None:
+    """The console's members (no samples collected) poll ``group.status`` for the figures only: the players'
+    presented-frame and clock-sample history stays on the headset, however long it has played (``since`` 0
+    asked for all of it at every poll, up to 12,000 tuples each time)."""
+    _r, g, _records = room
+    m = g.members["headset-1"]
+    assert not m.collect_samples
+    history = m.submit(lambda: m.client.request("group.status", {"since": 0.0}, timeout=5.0)).result(30)
+    assert history["samples"] and history["presented"]  # the group has played: there is history to send
+    answers: list[dict] = []
+    ask = m.client.try_request
+
+    def spy(cmd, args=None, timeout=None):
+        res = ask(cmd, args, timeout)
+        if cmd == "group.status" and res is not None:
+            answers.append({"samples": len(res["samples"]), "frames": len(res["presented"])})
+        return res
+
+    m.client.try_request = spy
+    try:
+        assert wait_for(lambda: len(answers) >= 2, timeout=20), "no status poll in 20 s"
+    finally:
+        m.client.try_request = ask
+    assert all(a["samples"] == 0 and a["frames"] == 0 for a in answers), answers
+    assert m.sync.get("player", {}).get("film") == REHEARSAL_FILM  # the figures still come
