@@ -40,6 +40,7 @@ import time
 from dataclasses import dataclass, field
 
 MSS = 1448  # bytes per emulated segment (Ethernet MTU 1500 less IP/TCP headers with timestamps)
+WRITE_BACKLOG = 4 << 20  # bytes written and not yet taken by the far end before the relay stops reading
 
 
 @dataclass
@@ -307,9 +308,10 @@ class NetemRelay:
     async def _pipe(
         self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, link: LinkProfile
     ) -> None:
-        """Read segments, give each a due time, deliver in stream order no earlier than due."""
-        queue: asyncio.Queue[tuple[float, bytes] | None] = asyncio.Queue()
-        deliver = self._spawn(self._deliver(queue, writer))
+        """Read segments, give each a due time, and have the loop write each at its due time, in stream order:
+        a timer per segment (due times strictly increase, so timers keep their order), no task woken per
+        segment; reading waits only while the far end does not take what was written."""
+        loop = asyncio.get_running_loop()
         last_due = 0.0
         try:
             while True:
@@ -332,34 +334,36 @@ class NetemRelay:
                     if due < last_due or forced:
                         st.reordered += 1
                     # TCP delivers in order: a segment overtaken by jitter waits for its predecessor
-                    due = max(due, last_due)
+                    due = max(due, last_due + 1e-9)
                     last_due = due
                     if len(st.delays) < 100_000:
                         st.delays.append(due - now)
-                    queue.put_nowait((due, seg))
+                    loop.call_at(due, _write, writer, seg)
+                if writer.transport.get_write_buffer_size() > WRITE_BACKLOG:
+                    await writer.drain()
         except (ConnectionError, asyncio.IncompleteReadError):
             pass
         finally:
-            queue.put_nowait(None)
+            ended = loop.create_future()
+            loop.call_at(max(last_due + 1e-9, loop.time()), _end, writer, ended)
             with contextlib.suppress(Exception):
-                await deliver
+                await ended
 
-    async def _deliver(self, queue: asyncio.Queue, writer: asyncio.StreamWriter) -> None:
-        try:
-            while True:
-                item = await queue.get()
-                if item is None:
-                    break
-                due, seg = item
-                wait = due - time.monotonic()
-                if wait > 0:
-                    await asyncio.sleep(wait)
-                writer.write(seg)
-                await writer.drain()
-            if writer.can_write_eof():
-                writer.write_eof()
-        except (ConnectionError, OSError):
-            pass
+
+def _write(writer: asyncio.StreamWriter, seg: bytes) -> None:
+    """A segment's timer: out to the far end, unless the connection has gone meanwhile."""
+    if not writer.is_closing():
+        with contextlib.suppress(ConnectionError, OSError, RuntimeError):
+            writer.write(seg)
+
+
+def _end(writer: asyncio.StreamWriter, ended: asyncio.Future) -> None:
+    """After the last segment's timer: the end of the stream, passed on."""
+    if not writer.is_closing() and writer.can_write_eof():
+        with contextlib.suppress(ConnectionError, OSError, RuntimeError):
+            writer.write_eof()
+    if not ended.done():
+        ended.set_result(None)
 
 
 def echo_server() -> socket.socket:
