@@ -146,3 +146,25 @@ def test_a_room_of_links_relays_from_its_own_process_and_sums_what_they_did() ->
     finally:
         for s in servers:
             s.close()
+
+
+def test_a_far_end_that_never_reads_stops_the_relay_reading() -> None:
+    """Backpressure: the relay holds at most its write backlog (and what its timers hold) for a far end that
+    takes nothing; the sender then blocks, as over a real link, instead of the relay reading without bound."""
+    srv = socket.create_server(("127.0.0.1", 0))
+    held: list[socket.socket] = []
+    threading.Thread(target=lambda: held.append(srv.accept()[0]), daemon=True).start()  # accepts, never reads
+    try:
+        with NetemRelay(srv.getsockname(), delay=0.002, jitter=0.0) as relay:
+            with socket.create_connection(("127.0.0.1", relay.port)) as c:
+                c.settimeout(3.0)
+                sent, chunk = 0, b"x" * (1 << 20)
+                with pytest.raises(TimeoutError):
+                    while sent < 256 << 20:
+                        c.sendall(chunk)
+                        sent += len(chunk)
+            assert relay.stats.bytes < 64 << 20, relay.stats.bytes  # of the 256 MiB the sender had
+    finally:
+        srv.close()
+        for s in held:
+            s.close()
