@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from facilitator.group.member import GroupError, GroupMember
-from facilitator.group.schedule import GroupTimeline, lead_time
+from facilitator.group.schedule import AckedWithin, GroupTimeline, lead_time
 
 __all__ = ["GroupController", "GroupError", "GroupMember", "JsonlRecorder"]
 
@@ -87,6 +87,7 @@ class GroupController:
         self.consent: dict[str, Any] = {}
         self.facilitator: str | None = None
         self._lock = threading.RLock()
+        self.acked = AckedWithin()  # what the last commands took to reach every headset (self.lead)
 
     # -- membership ------------------------------------------------------------------------------------------
 
@@ -175,7 +176,9 @@ class GroupController:
         return out
 
     def lead(self) -> float:
-        return lead_time([m.estimator.estimate() for m in self.present()])
+        """How far ahead a group command is scheduled: what the headsets' round trips need (``lead_time``),
+        or what the last commands took to be acknowledged by every headset, whichever is longer."""
+        return max(lead_time([m.estimator.estimate() for m in self.present()]), self.acked.lead())
 
     def load(self, film: str, timeout: float = 15.0) -> dict[str, Any]:
         """Load ``film`` on every player (paused at the start); the group timeline restarts at 0."""
@@ -312,6 +315,7 @@ class GroupController:
             tl = change(self.timeline, g)
             self.timeline = tl
         acks = self._each(lambda m: self._send(m, tl, cmd, args), lead + 2.0)
+        self._observe_acks(cmd, tl.epoch, lead)
         if tl.media_t < 0:  # a chapter: the players said where it starts
             starts = [a.get("media_t") for a in acks.values() if isinstance(a, dict) and "media_t" in a]
             if starts:
@@ -328,6 +332,17 @@ class GroupController:
         if not any(isinstance(a, dict) and a.get("accepted") for a in acks.values()):
             self._raise_if_failed(cmd, acks)  # the group moved if one headset did: the others catch up
         return record
+
+    def _observe_acks(self, cmd: str, epoch: int, lead: float) -> None:
+        """Teach ``self.acked`` how long this command took, from scheduling it (``lead`` before its instant)
+        to the slowest headset's acknowledgement (each member's ``last_command`` for this epoch)."""
+        taken = []
+        for m in self.members.values():
+            c = m.last_command
+            if c and c.get("cmd") == cmd and c.get("epoch") == epoch:
+                taken.append(lead - c["arrived_early_ms"] / 1000)
+        if taken:
+            self.acked.observe(max(taken))
 
     @staticmethod
     def _raise_if_failed(cmd: str, acks: dict[str, Any]) -> None:

@@ -13,6 +13,8 @@ late
 
 from __future__ import annotations
 
+import threading
+from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -80,3 +82,30 @@ def lead_time(estimates: Iterable[ClockEstimate | None], margin: float = 0.05) -
         else:
             need = max(need, 2.0 * e.rtt_median + e.uncertainty + margin)
     return min(LEAD_MAX, need)
+
+
+class AckedWithin:
+    """How long the group's last commands took to be in every headset's hands: for each of the last ``keep``
+    scheduled commands, the seconds from scheduling it to the slowest headset's acknowledgement.
+
+    Round trips (``lead_time``) do not see what delays a command on its way out or in a headset: the
+    facilitator's workers busy with many headsets, a headset short of CPU. Measured on the commands
+    themselves, :meth:`lead` is ``factor`` times the slowest recent one plus ``slack``, so a command that
+    came late once makes the next ones leave earlier (and a headset rejoining late is not needed)."""
+
+    def __init__(self, keep: int = 8, factor: float = 1.25, slack: float = 0.02) -> None:
+        self._recent: deque[float] = deque(maxlen=keep)
+        self._lock = threading.Lock()
+        self.factor = factor
+        self.slack = slack
+
+    def observe(self, seconds: float) -> None:
+        """One command: ``seconds`` from scheduling it to the slowest present headset's acknowledgement."""
+        with self._lock:
+            self._recent.append(max(0.0, float(seconds)))
+
+    def lead(self) -> float:
+        """The lead that would have had every recent command in hand in time (0 before any command)."""
+        with self._lock:
+            slowest = max(self._recent, default=0.0)
+        return 0.0 if slowest == 0.0 else min(LEAD_MAX, self.factor * slowest + self.slack)
