@@ -7,7 +7,8 @@ under the clock test facility (``VIEWPOINT_TEST_CLOCK``: an offset of up to +-30
 +-100 ppm, seeded), so the facilitator's clock estimator has real work to do on one machine.
 Only the case's N players run (they are started as N grows), so no player outside the case takes its CPU;
 the cases start once every player has its film loaded and checked (32 players starting take every core for
-many seconds, which is not what the first case measures).
+many seconds, which is not what the first case measures), and the group's play follows its seek once every
+player has carried the seek out (as a facilitator plays once the headsets show the new position).
 Each player reports the frames it presents (display instant on its own clock, the media time the picture is
 for, and the shown frame's pts); the bench takes those instants back to the machine's clock with the known
 test clocks, and at every 10 ms instant takes the largest difference in presented media time between any two
@@ -150,7 +151,8 @@ def run_one(reh: Rehearsal, truth: dict, n: int, link: str, seconds: float, star
         time.sleep(3.0)  # let the estimates collect a few more samples, as a facilitator's setup would
         codes = {name: f"BEN-{i:03d}" for i, name in enumerate(g.members)}
         g.start_sessions(codes, {"given": True, "method": "verbal"})
-        g.seek(start_at)
+        seek = g.seek(start_at)
+        _wait_executed(g, seek["epoch"])  # as a facilitator plays once every headset shows the new position
         play = g.play()
         synced = _measure(g, truth, seconds)
         late = _late_starts(g, play["epoch"])
@@ -179,6 +181,25 @@ def run_one(reh: Rehearsal, truth: dict, n: int, link: str, seconds: float, star
             c.close(bye=False)
         for room in rooms:
             room.stop()
+
+
+def _wait_executed(g: GroupController, epoch: int, timeout: float = 30.0) -> None:
+    """Until every present player has carried out the group command of ``epoch`` (its ``group.status``
+    executions): 32 players seeking at once on two cores take longer than a lead, and a play sent on their
+    heels would measure that, not the sync."""
+    waiting = {name for name, m in g.members.items() if m.present}
+    deadline = time.monotonic() + timeout
+    while waiting and time.monotonic() < deadline:
+        for name in sorted(waiting):
+            m = g.members[name]
+            ask = lambda m=m: m.client.request("group.status", {"since": 1e12}, timeout=5.0)  # noqa: E731
+            try:
+                res = m.submit(ask).result(20)
+            except Exception:  # unanswered now: asked again next turn, until the timeout
+                continue
+            if any(e["epoch"] == epoch for e in res["executions"]):
+                waiting.discard(name)
+        time.sleep(0.1)
 
 
 def _late_starts(g: GroupController, epoch: int) -> int:
