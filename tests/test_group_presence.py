@@ -130,8 +130,17 @@ def test_the_consoles_status_polls_ask_for_no_history(room) -> None:
     _r, g, _records = room
     m = g.members["headset-1"]
     assert not m.collect_samples
-    history = m.submit(lambda: m.client.request("group.status", {"since": 0.0}, timeout=5.0)).result(30)
-    assert history["samples"] and history["presented"]  # the group has played: there is history to send
+    if not g.timeline.playing:  # run on its own: the group plays first, so there is history to send
+        assert g.wait_ready(30, names=("headset-1",))
+        g.load(REHEARSAL_FILM)
+        g.start_sessions({"headset-1": CODES["headset-1"]}, CONSENT)
+        g.play()
+
+    def history() -> dict:
+        res = m.submit(lambda: m.client.request("group.status", {"since": 0.0}, timeout=5.0)).result(30)
+        return res if res["samples"] and res["presented"] else {}
+
+    assert wait_for(history, timeout=20), "no history to send"  # since 0: the player has some
     answers: list[dict] = []
     ask = m.client.try_request
 
