@@ -191,14 +191,9 @@ def _wait_executed(g: GroupController, epoch: int, timeout: float = 30.0) -> Non
     deadline = time.monotonic() + timeout
     while waiting and time.monotonic() < deadline:
         for name in sorted(waiting):
-            m = g.members[name]
-            ask = lambda m=m: m.client.request("group.status", {"since": 1e12}, timeout=5.0)  # noqa: E731
-            try:
-                res = m.submit(ask).result(20)
-            except Exception:  # unanswered now: asked again next turn, until the timeout
-                continue
-            if any(e["epoch"] == epoch for e in res["executions"]):
-                waiting.discard(name)
+            executions = _executions(g.members[name])
+            if executions is not None and any(e["epoch"] == epoch for e in executions):
+                waiting.discard(name)  # (unanswered now: asked again next turn, until the timeout)
         time.sleep(0.1)
 
 
@@ -206,14 +201,20 @@ def _late_starts(g: GroupController, epoch: int) -> int:
     """How many players executed the group's play after its instant (they rejoin a moment later)."""
     late = 0
     for m in g.members.values():
-        ask = lambda m=m: m.client.request("group.status", {"since": 1e12}, timeout=5.0)  # noqa: E731
-        try:
-            res = m.submit(ask).result(20)
-        except Exception:  # unanswered (a starved machine, a dead burst): not known to be late, not counted
-            continue
-        done = [e for e in res["executions"] if e["epoch"] == epoch and e["cmd"] == "play"]
+        executions = _executions(m)  # None: unanswered (a starved machine, a dead burst): not counted
+        done = [e for e in executions or () if e["epoch"] == epoch and e["cmd"] == "play"]
         late += bool(done and done[0]["late_ms"] > 4.0)
     return late
+
+
+def _executions(m) -> list[dict] | None:
+    """A player's recent group-command executions (``group.status``, no history), asked on its member's
+    worker (a client's socket belongs to one thread); None when it does not answer."""
+    ask = lambda: m.client.request("group.status", {"since": 1e12}, timeout=5.0)  # noqa: E731
+    try:
+        return m.submit(ask).result(20)["executions"]
+    except Exception:
+        return None
 
 
 def _naive(g: GroupController, truth: dict[str, SkewedClock], seconds: float) -> dict:

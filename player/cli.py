@@ -10,6 +10,7 @@ import sys
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
+from player.media.audio_output import PERIOD, PERIOD_RANGE
 from player.protocol.argtypes import number, output_problem
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
@@ -141,8 +142,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     play.add_argument(
         "--audio-period",
-        type=number(5, 100, what="milliseconds"),
-        default=10.0,
+        type=number(PERIOD_RANGE[0] * 1000, PERIOD_RANGE[1] * 1000, what="milliseconds"),
+        default=PERIOD * 1000,
         metavar="MS",
         help="the audio output's period (device buffer): 10 ms by default; 20-40 ms wakes the player less "
         "often, for machines short of CPU (the clock stays exact: each block is stamped when it is heard)",

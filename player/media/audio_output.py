@@ -25,6 +25,8 @@ OUTPUT_RATE = 48_000
 OUTPUT_CHANNELS = 2
 RESYNC_SECONDS = 0.2  # device callbacks later than this behind the steady estimate: start a new estimate
 DRIFT_ALLOWED = 500e-6  # how fast (s per s) the estimate may follow a device clock slower than monotonic
+PERIOD = 0.010  # seconds between an output's requests for a block (a device's buffer), unless told
+PERIOD_RANGE = (0.005, 0.100)  # the periods an output may be given (--audio-period, MediaEngine)
 
 
 class AudioOutputError(RuntimeError):
@@ -42,7 +44,7 @@ class NullOutput:
     name = "null"
 
     def __init__(
-        self, render: RenderCallback, rate: int = OUTPUT_RATE, period: float = 0.010, tap: Tap | None = None
+        self, render: RenderCallback, rate: int = OUTPUT_RATE, period: float = PERIOD, tap: Tap | None = None
     ) -> None:
         self.rate = rate
         self.period = period
@@ -168,7 +170,7 @@ NO_DEVICE_RETRY_SECONDS = 30.0
 
 
 def open_output(
-    kind: str, render: RenderCallback, on_fallback: Callable[[str], None], period: float = 0.010
+    kind: str, render: RenderCallback, on_fallback: Callable[[str], None], period: float = PERIOD
 ) -> NullOutput | DeviceOutput:
     """``kind`` "auto": a device if there is one, else the null output (``on_fallback`` says why; after a
     failure the device is not probed again for NO_DEVICE_RETRY_SECONDS, silently); "null" or "none": the

@@ -24,7 +24,7 @@ import numpy as np
 
 from player.media.audio_buffer import AudioBuffer
 from player.media.audio_decoder import AudioDecoder
-from player.media.audio_output import OUTPUT_RATE, DeviceOutput, NullOutput
+from player.media.audio_output import OUTPUT_RATE, PERIOD, PERIOD_RANGE, DeviceOutput, NullOutput
 from player.media.audio_render import EngineAudio
 from player.media.clock import MediaClock
 from player.media.decoder_hooks import DecoderHooks
@@ -65,7 +65,7 @@ class MediaEngine(EngineOpening, EngineAudio, DecoderHooks):
         audio: str = "auto",
         audio_layout: str = "stereo",
         on_event: EventHandler | None = None,
-        audio_period: float = 0.010,
+        audio_period: float = PERIOD,
     ) -> None:
         if hwdec not in HWDEC_CHOICES:
             raise ValueError(f"hwdec: expected one of {', '.join(HWDEC_CHOICES)}, got {hwdec!r}")
@@ -75,8 +75,9 @@ class MediaEngine(EngineOpening, EngineAudio, DecoderHooks):
             raise ValueError(
                 f"audio_layout: expected one of {', '.join(LAYOUT_CHOICES)}, got {audio_layout!r}"
             )
-        if not 0.005 <= audio_period <= 0.100:
-            raise ValueError(f"audio_period: expected 0.005..0.1 seconds, got {audio_period!r}")
+        low, high = PERIOD_RANGE
+        if not low <= audio_period <= high:
+            raise ValueError(f"audio_period: expected {low}..{high} seconds, got {audio_period!r}")
         if int(queue_bytes) <= 0:
             raise ValueError(f"queue_bytes: expected a positive number of bytes, got {queue_bytes!r}")
         self.path = Path(path)
