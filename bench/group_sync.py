@@ -26,10 +26,12 @@ loaded machine it would otherwise get a share of the CPU too small for the links
 ``DeadBursts``): each headset, at random instants a mean of 5 s apart (seeded), hears nothing for 300 ms on
 its command and event links together; what is sent then gets through after TCP's back-off. The ``bursts``
 column counts the segments held by a burst; the goal is the Wi-Fi-like one. ``late``: players that executed
-the group's play after its instant (each then rejoins); ``worst at``: seconds from the play instant to the
-largest spread measured. The spread figures (and the goal) are over the instants at which every player was
-presenting: a player with no new frame for 2.5 display periods was not running (one machine stands in for N
-headsets, and a process that gets no CPU freezes, then falls behind until its slew seeks it back).
+the group's play more than 4 ms after its instant (each starts skipped forward by its lateness), then, after
+the slash, those too late for that (over 125 ms: each rejoins 0.25 s later); ``worst at``: seconds from the
+play instant to the largest spread measured. The spread figures (and the goal) are over the instants at which
+every player was presenting: a player with no new frame for 2.5 display periods was not running (one machine
+stands in for N headsets, and a process that gets no CPU freezes, then falls behind until its slew seeks it
+back).
 ``starved`` counts the 10 ms instants left out for that, and ``all p99`` is the spread over every instant.
 
     .venv/bin/python bench/group_sync.py [--seconds 12] [--sizes 2,8,16,32] \\
@@ -58,7 +60,7 @@ from tests.netem_room import Link, RelayRoom
 HEADER = (
     f"{'link':11} {'N':>2} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8} {'goal':>5}  {'offset p99':>10} "
     f"{'lag p99':>8} {'naive p99':>9} {'ratio':>7} {'instants':>8} {'lost':>5} {'bursts':>6} {'lead s':>6}"
-    f" {'late':>4} {'worst at':>8} {'all p99':>8} {'starved':>7}"
+    f" {'late':>5} {'worst at':>8} {'all p99':>8} {'starved':>7}"
 )
 BURST_EVERY_S = 5.0  # wifi-bursts: mean seconds between one headset's 300 ms dead bursts
 DISPLAY_RATE = 10.0  # the players' display rate (Hz)
@@ -197,14 +199,16 @@ def _wait_executed(g: GroupController, epoch: int, timeout: float = 30.0) -> Non
         time.sleep(0.1)
 
 
-def _late_starts(g: GroupController, epoch: int) -> int:
-    """How many players executed the group's play after its instant (they rejoin a moment later)."""
-    late = 0
+def _late_starts(g: GroupController, epoch: int) -> str:
+    """``late/rejoined``: how many players executed the group's play more than 4 ms after its instant (each
+    started skipped forward by its lateness), and how many of those were too late for that and rejoined."""
+    late = rejoined = 0
     for m in g.members.values():
         executions = _executions(m)  # None: unanswered (a starved machine, a dead burst): not counted
         done = [e for e in executions or () if e["epoch"] == epoch and e["cmd"] == "play"]
         late += bool(done and done[0]["late_ms"] > 4.0)
-    return late
+        rejoined += bool(done and done[0]["rejoin"])
+    return f"{late}/{rejoined}"
 
 
 def _executions(m) -> list[dict] | None:
@@ -277,7 +281,7 @@ def main(argv: list[str] | None = None) -> int:
                     print(f"{link:11} {n:>2} {_f(s['p50_ms'])} {_f(s['p99_ms'])} {_f(s['max_ms'])} "
                           f"{'<' + format(goal, 'g'):>5}  {_f(s['offset_p99_ms'], 10)} {_f(s['lag_p99_ms'])} "
                           f"{_f(nv['p99_ms'], 9)} {ratio:>7.1f} {s['instants']:>8} {r['lost']:>5} "
-                          f"{r['bursts']:>6} {r['lead_s']:>6.3f} {r['late']:>4} {_f(s['worst_after_s'])}"
+                          f"{r['bursts']:>6} {r['lead_s']:>6.3f} {r['late']:>5} {_f(s['worst_after_s'])}"
                           f" {_f(s['all_p99_ms'])} {s['starved']:>7}"
                           f"{'' if ok else '  ABOVE GOAL'}",
                           flush=True)  # fmt: skip

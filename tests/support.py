@@ -50,6 +50,18 @@ def wait_for(pred: Callable[[], T], timeout: float = 20.0, step: float = 0.05) -
     return pred()
 
 
+def group_landing(status: Callable[[float], dict], e: dict, after: float = 0.3) -> tuple[float, float] | None:
+    """Where a player's group execution ``e`` (a ``sync.executed`` record) left its media clock, as
+    (player instant, media time); None until known. Paused: ``mono_after``/``media_after``, measured right
+    after acting. Playing: the player's first media-clock sample ``after`` seconds on (``status(since)`` is
+    its ``group.status``), since a start that woke a little late lands on the clock only at the first block
+    heard, skipped forward by its lateness, and ``media_after`` still shows the held position."""
+    if not e["playing"]:
+        return e["mono_after"], e["media_after"]
+    samples = status(e["mono_after"] + after)["samples"]
+    return (samples[0][0], samples[0][1]) if samples else None
+
+
 # Commands the controller refuses, with the error code and a fragment the message must name: the same whether
 # dispatched in the player (tests/test_control.py) or sent by a console over the wire (tests/test_session.py).
 REFUSED_COMMANDS: list[tuple[str, dict, str, str | None]] = [

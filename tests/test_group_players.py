@@ -72,7 +72,7 @@ def _executions(g: GroupController, epoch: int, cmd: str, timeout: float = 30.0)
             mine = [e for e in res["executions"] if e["epoch"] == epoch and e["group"] == g.name]
             done = [e for e in mine if e["cmd"] == cmd]
             if done:
-                late = done[0]["late_ms"] > 4.0 and done[0]["playing"]
+                late = done[0]["rejoin"]  # too late to start on the clock: a rejoin follows
                 rejoins = [e for e in mine if e["cmd"] == "sync" and e["actual"] > done[0]["actual"]]
                 if late and not rejoins:
                     continue  # wait for the rejoin

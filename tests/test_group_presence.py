@@ -18,7 +18,7 @@ import pytest
 from facilitator.group.controller import GroupController
 from facilitator.group.member import LOST_S
 from facilitator.group.rehearsal import REHEARSAL_FILM, Rehearsal, write_rehearsal_library
-from tests.support import log_events, wait_for
+from tests.support import group_landing, log_events, wait_for
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(240)]
 NAMES = ("headset-1", "headset-2", "headset-3")
@@ -45,9 +45,10 @@ def room(tmp_path_factory: pytest.TempPathFactory):
         r.stop()
 
 
-def _status(m) -> dict:
+def _status(m, since: float = 1e12) -> dict:
     """``group.status`` through the member's own worker (a client's socket belongs to one thread)."""
-    return m.submit(lambda: m.client.request("group.status", {"since": 1e12}, timeout=5.0)).result(30)
+    ask = lambda: m.client.request("group.status", {"since": since}, timeout=5.0)  # noqa: E731
+    return m.submit(ask).result(30)
 
 
 def _rejoined_at_group_position(g: GroupController, name: str, after: float, timeout: float = 40.0) -> dict:
@@ -63,10 +64,12 @@ def _rejoined_at_group_position(g: GroupController, name: str, after: float, tim
             for e in (res or {}).get("executions", [])
             if e["cmd"] == "sync" and e["group"] == g.name and e["epoch"] == tl.epoch and e["actual"] > after
         ]
-        if execs and not execs[-1]["held"] and execs[-1]["late_ms"] <= 4.0:  # late: another follows
+        if execs and not execs[-1]["held"] and not execs[-1]["rejoin"]:  # too late: another follows
             e = execs[-1]
-            expected = tl.media_at(m.estimator.to_facilitator(e["mono_after"]))
-            assert abs(e["media_after"] - expected) < TOLERANCE_S, (name, e, expected)
+            landed = wait_for(lambda e=e: group_landing(lambda since: _status(m, since), e), 10)
+            assert landed, (name, e)
+            expected = tl.media_at(m.estimator.to_facilitator(landed[0]))
+            assert abs(landed[1] - expected) < TOLERANCE_S, (name, e, landed, expected)
             return e
         time.sleep(0.2)
     raise AssertionError(f"{name} did not rejoin the group in {timeout:g} s: {g.state()['players']}")

@@ -65,7 +65,7 @@ EVENTS: dict[str, EventSpec] = {
     "sync.executed": _e(
         "group",
         "Group step",
-        "cmd at actual late_ms media_t playing held media_after mono_after epoch group",
+        "cmd at actual late_ms media_t playing held rejoin media_after mono_after epoch group",
     ),
     "sync.resync": _e("group", "Rejoining the group", "error_ms group"),
     "sync.status": _e(

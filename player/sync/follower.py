@@ -49,8 +49,13 @@ class PlayerHooks(Protocol):
     def held(self) -> bool:
         """True while this viewer's own welfare stop (or break) holds playback."""
 
+    late_start_max: float
+    """How late ``play(at)`` may be called and still land on the clock: the transport starts skipped forward
+    by its lateness. A start later than this rejoins the group instead (a fresh instant, a seek)."""
+
     def play(self, at: float) -> None:
-        """Start so that the current position is heard at player instant ``at`` (sample-accurate)."""
+        """Start so that the current position is heard at player instant ``at`` (sample-accurate); called
+        up to ``late_start_max`` late, start that much further on, as if on time."""
 
     def pause(self) -> None: ...
 
@@ -82,13 +87,14 @@ class GroupFollower:
         slew: SlewConfig | None = None,
         on_event: Callable[[str, dict], None] | None = None,
         position_tolerance: float = 0.001,
-        late_tolerance: float = 0.004,
+        late_tolerance: float | None = None,
     ) -> None:
         self.hooks = hooks
         self.clock = clock
         self.preroll = preroll
         self.position_tolerance = position_tolerance
-        self.late_tolerance = late_tolerance
+        # how late the action may wake and still start on the clock (the hooks' skip forward); later, rejoin
+        self.late_tolerance = hooks.late_start_max if late_tolerance is None else late_tolerance
         self.on_event = on_event or (lambda kind, data: None)
         # beyond the slew's reach, resync exactly: hold, seek, and play again at a shared instant
         cfg = slew or SlewConfig(seek_threshold=0.05)
@@ -141,7 +147,8 @@ class GroupFollower:
             for e in self._entries:
                 self.scheduler.cancel(e)
             item = _Pending(timeline, cmd, dict(args or {}))
-            prep_at = max(now, timeline.at - self.preroll)
+            # never after the action (a command that arrives late: both at once, the pre-roll first)
+            prep_at = min(max(now, timeline.at - self.preroll), timeline.at)
             self._entries = [
                 self.scheduler.schedule(prep_at, lambda at, actual: self._preroll(item, actual), "preroll"),
                 self.scheduler.schedule(
@@ -246,12 +253,13 @@ class GroupFollower:
             self.timeline = tl
         held = self.hooks.held()
         late = actual - at
-        if tl.playing and not held and late > self.late_tolerance and not self.hooks.is_playing():
+        rejoin = tl.playing and not held and late > self.late_tolerance and not self.hooks.is_playing()
+        if rejoin:
             # arrived (or woke) too late to start in step: start a moment later, where the group will be
             self._resync()
         elif tl.playing and not held:
             if not self.hooks.is_playing():
-                self.hooks.play(at)
+                self.hooks.play(at)  # (woken up to late_start_max late: it starts that much further on)
         else:
             if self.hooks.is_playing():
                 self.hooks.pause()
@@ -267,6 +275,7 @@ class GroupFollower:
             "media_t": tl.media_t,
             "playing": tl.playing,
             "held": held,
+            "rejoin": rejoin,  # too late to start on the clock: a rejoin (cmd "sync") follows
             "media_after": self.hooks.media_at(now),  # where this player is, measured right after acting
             "mono_after": now,
             "epoch": tl.epoch,

@@ -13,6 +13,7 @@ import logging
 from typing import Any
 
 from player import protocol as P
+from player.media.audio_render import START_SKIP_MAX
 from player.sync import clock
 from player.sync.follower import GroupFollower
 from player.sync.timeline import Timeline
@@ -22,6 +23,10 @@ log = logging.getLogger(__name__)
 
 class ControllerHooks:
     """:class:`~player.sync.follower.PlayerHooks` on a Controller: engine clock, transport and welfare."""
+
+    # The engine lands a start called up to START_SKIP_MAX late on the clock, measuring the lateness at the
+    # first block heard, up to an output latency after the call: half of it leaves that latency room.
+    late_start_max = START_SKIP_MAX / 2
 
     def __init__(self, controller: Any) -> None:
         self.controller = controller
