@@ -7,6 +7,8 @@ import logging
 import os
 import signal
 import sys
+import threading
+import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
@@ -186,6 +188,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="start paused and stay open at the end: a facilitator (or a group) drives playback",
     )  # fmt: skip
     play.add_argument(
+        "--exit-with-parent", action="store_true",
+        help="end as on SIGTERM when the program that started this player ends (POSIX: a rehearsal's or a "
+        "bench's players do not outlive a crashed console)",
+    )  # fmt: skip
+    play.add_argument(
         "--advertise", action="store_true", help="announce this player on the network (mDNS, with --listen)"
     )
     play.add_argument(
@@ -327,8 +334,28 @@ def pairing_notice(server, controller, announce: bool = True) -> Callable[[str],
     return show
 
 
+def watch_parent(period: float = 0.5) -> threading.Thread | None:
+    """``--exit-with-parent``: when this process's parent ends (it is re-parented), send this process
+    SIGTERM, so the playback loop ends through its usual stop path (session ended, log closed). POSIX only;
+    None elsewhere. Thread ``viewpoint-parent-watch``: started here, daemon, reads ``os.getppid()`` only."""
+    if sys.platform == "win32":
+        return None
+    parent = os.getppid()
+
+    def watch() -> None:
+        while os.getppid() == parent and parent != 1:
+            time.sleep(period)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    t = threading.Thread(target=watch, name="viewpoint-parent-watch", daemon=True)
+    t.start()
+    return t
+
+
 def cmd_play(args: argparse.Namespace) -> int:
     with StopOnSignal() as stopper:
+        if args.exit_with_parent:
+            watch_parent()
         return _play(args, stopper)
 
 

@@ -202,6 +202,8 @@ class Rehearsal:
             "--display-rate", f"{self.display_rate:g}", "--wait", "--listen", f"tcp://127.0.0.1:{p.port}",
             "--keys", str(p.keys), "--log", str(p.log), "--name", p.name, *self.extra_args, *extra,
         ]  # fmt: skip
+        if sys.platform != "win32":
+            cmd.append("--exit-with-parent")  # a crashed console (or bench) leaves no player running
         flags = subprocess.CREATE_NEW_PROCESS_GROUP if sys.platform == "win32" else 0
         env = {**os.environ, "PYOPENGL_PLATFORM": os.environ.get("PYOPENGL_PLATFORM", "egl"), **(env or {})}
         with p.stderr_path.open("ab") as ef:
