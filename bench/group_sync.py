@@ -124,7 +124,13 @@ def _measure(g: GroupController, truth: dict[str, SkewedClock], seconds: float, 
         name: [(truth[name].to_engine(t), media) for t, media, _pts in m.presented]
         for name, m in g.members.items()
     }
-    lag = [(media - pts) * 1000 for m in g.members.values() for _t, media, pts in m.presented]
+    # (a player's history may reach back to an earlier case: its first answer after the clear is from 0)
+    lag = [
+        (media - pts) * 1000
+        for name, m in g.members.items()
+        for t, media, pts in m.presented
+        if truth[name].to_engine(t) >= start
+    ]
     # The goal's figure: instants at which every player was presenting (no gap longer than RUNNING_GAP
     # between its frames). One machine runs all the players here, and a player's process that gets no CPU
     # for a while freezes and then falls behind (its null audio clock slips, as a real device's underrun
