@@ -200,7 +200,7 @@ def _wait_executed(g: GroupController, epoch: int, timeout: float = 30.0) -> Non
     while waiting and time.monotonic() < deadline:
         for name in sorted(waiting):
             executions = _executions(g.members[name])
-            if executions is not None and any(e["epoch"] == epoch for e in executions):
+            if executions is not None and any(_of(e, g, epoch) for e in executions):
                 waiting.discard(name)  # (unanswered now: asked again next turn, until the timeout)
         time.sleep(0.1)
 
@@ -211,10 +211,16 @@ def _late_starts(g: GroupController, epoch: int) -> str:
     late = rejoined = 0
     for m in g.members.values():
         executions = _executions(m)  # None: unanswered (a starved machine, a dead burst): not counted
-        done = [e for e in executions or () if e["epoch"] == epoch and e["cmd"] == "play"]
+        done = [e for e in executions or () if _of(e, g, epoch) and e["cmd"] == "play"]
         late += bool(done and done[0]["late_ms"] > 4.0)
         rejoined += bool(done and done[0]["rejoin"])
     return f"{late}/{rejoined}"
+
+
+def _of(execution: dict, g: GroupController, epoch: int) -> bool:
+    """Whether a player's execution record is of this group's command ``epoch`` (each case is a group of its
+    own, and epochs count from 1 in each: a player still holds an earlier case's records)."""
+    return execution["group"] == g.name and execution["epoch"] == epoch
 
 
 def _executions(m) -> list[dict] | None:
