@@ -36,9 +36,12 @@ class SimTransport:
         self.calls: list[tuple[str, float]] = []
         self.commands: list[tuple[str, dict]] = []
 
+    latency = 0.0  # an output's: a start is heard this long after play() (the clock holds until then)
+    heard_at = 0.0
+
     def media_at(self, t: float) -> float:
         with self.lock:
-            if not self.playing:
+            if not self.playing or t < self.heard_at:
                 return self.m0
             return self.m0 + (t - self.t0) * self.trim
 
@@ -52,6 +55,9 @@ class SimTransport:
     def is_playing(self) -> bool:
         return self.playing
 
+    def start_pending(self) -> bool:
+        return self.playing and self.clock() < self.heard_at
+
     def held(self) -> bool:
         return self.hold
 
@@ -62,6 +68,7 @@ class SimTransport:
         with self.lock:
             # a start called late skips forward by its lateness (up to late_start_max), as the engine's does
             self.t0 = at if at is not None and 0 <= t - at <= self.late_start_max else t
+            self.heard_at = t + self.latency
             self.playing = True
         self.calls.append(("play", t))
 
@@ -189,6 +196,26 @@ def test_play_pause_seek_land_at_the_instant() -> None:
         assert executed[3]["late_ms"] >= 500 and executed[3]["rejoin"] and not executed[2]["rejoin"]
         assert f.resyncs >= 1 and executed[-1]["cmd"] == "sync" and executed[-1]["late_ms"] < 125
         assert any(k == "sync.status" for k, _ in events)  # the sync figures, for the session log
+    finally:
+        f.close()
+
+
+def test_the_slew_waits_for_a_start_to_be_heard() -> None:
+    """Until a start is heard (an output's latency after play(at)) the clock holds where paused, and reads as
+    behind by the lateness: judged then, a start 30 ms late with 80 ms of output latency looked 110 ms off
+    and was resynced, though it lands on the clock."""
+    sim, events = SimTransport(), []
+    sim.latency = 0.08
+    f = _follower(sim, events)
+    try:
+        late_at = time.monotonic() - 0.03
+        f.apply(Timeline(late_at, 2.0, True, group="g", epoch=1), "play", {})
+        _wait_for(lambda: sim.playing and not sim.start_pending())
+        time.sleep(0.3)  # several slew steps after it is heard
+        now = time.monotonic()
+        assert sim.media_at(now) == pytest.approx(2.0 + now - late_at, abs=0.002)
+        assert f.resyncs == 0 and f.slew.seeks == 0, [d for k, d in events if k == "sync.resync"]
+        assert all(abs(e) < 0.002 for _t, e in f.slew.errors), list(f.slew.errors)  # no held-clock errors
     finally:
         f.close()
 

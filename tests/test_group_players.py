@@ -23,6 +23,7 @@ from facilitator.client import PlayerClient
 from facilitator.group.controller import GroupController
 from facilitator.group.figures import spreads, summary
 from facilitator.group.rehearsal import Rehearsal, write_rehearsal_library
+from facilitator.group.schedule import GroupTimeline
 from player.sync.follower import GroupFollower
 from tests.netem import NetemRelay
 from tests.support import wait_for
@@ -288,6 +289,51 @@ def test_eight_players_in_sync_through_wifi_like_links(rehearsal: Rehearsal) -> 
         g.close()
         for r in relays:
             r.stop()
+
+
+def test_a_play_that_arrives_late_starts_on_the_clock_without_a_rejoin(rehearsal: Rehearsal) -> None:
+    """A play acted 60 ms after its instant (a loaded headset, a slow link): each real player starts skipped
+    forward by its lateness, on the group's clock, with no rejoin. Rejoining at every few ms of lateness once
+    kept a headset short of CPU rejoining over and over (its rejoin's own action woke late too), never
+    playing.
+    """
+    g = GroupController("late", collect_samples=True, status_period=0.5)
+    g.auto_catch_up = False  # the timeline below is sent by hand: the controller's own is not it
+    try:
+        for name, client in rehearsal.clients().items():
+            g.add(name, client)
+        assert g.wait_ready(30, samples=8)
+        _check_command_landing(g, g.seek(4.0), tolerance=0.006)  # paused at 4.0: the play needs no seek
+        before = {n: _status(m)["resyncs"] for n, m in g.members.items()}
+        epoch = g.timeline.epoch + 1
+        timelines: dict[str, GroupTimeline] = {}
+
+        def send_late(m) -> dict:  # on the member's worker: 60 ms late as it leaves, whatever came before
+            timelines[m.name] = GroupTimeline(time.monotonic() - 0.060, 4.0, True, epoch=epoch)
+            return g._send(m, timelines[m.name], "play", {})
+
+        sent = [m.submit(lambda m=m: send_late(m)) for m in g.members.values()]
+        assert all(f.result(30)["accepted"] for f in sent)
+        time.sleep(1.0)
+        for name, m in g.members.items():
+            late = timelines[name]
+            st = _status(m, since=late.anchor + 0.5)
+            mine = [e for e in st["executions"] if e["group"] == "late" and e["epoch"] == late.epoch]
+            assert len(mine) == 1, (name, mine)  # one action: no rejoin after it
+            e = mine[0]
+            assert e["cmd"] == "play" and e["late_ms"] >= 60 and e["rejoin"] is False, (name, e)
+            assert st["resyncs"] == before[name], (name, st["executions"][-3:])
+            t, media = st["samples"][0]  # (this machine's clock: the players' offsets are truly 0 here)
+            assert media == pytest.approx(late.media_at(t), abs=0.020), (name, media - late.media_at(t))
+        g.pause()
+    finally:
+        g.close()
+
+
+def _status(m, since: float = 1e12) -> dict:
+    """``group.status`` through the member's own worker (a client's socket belongs to one thread)."""
+    ask = lambda: m.client.request("group.status", {"since": since}, timeout=5.0)  # noqa: E731
+    return m.submit(ask).result(30)
 
 
 def test_rehearsal_players_write_group_events_to_their_session_logs(rehearsal: Rehearsal) -> None:

@@ -138,6 +138,12 @@ class MediaEngine(EngineOpening, EngineAudio, DecoderHooks):
         return self._transport.state
 
     @property
+    def start_pending(self) -> bool:
+        """A scheduled start (``play(at=...)``) not yet heard: the clock holds where paused until its first
+        block, up to an output latency after the call (or the end of a seek)."""
+        return self._play_at is not None
+
+    @property
     def rate(self) -> float:
         return self._rate
 

@@ -46,6 +46,9 @@ class PlayerHooks(Protocol):
 
     def is_playing(self) -> bool: ...
 
+    def start_pending(self) -> bool:
+        """A scheduled start not yet heard (its clock holds where paused until then): the slew waits."""
+
     def held(self) -> bool:
         """True while this viewer's own welfare stop (or break) holds playback."""
 
@@ -295,7 +298,8 @@ class GroupFollower:
 
     def _tick(self, now: float) -> None:
         tl = self.timeline
-        playing = self.hooks.is_playing()
+        # (a start not yet heard reads as behind by its lateness: neither slewed, resynced nor sampled)
+        playing = self.hooks.is_playing() and not self.hooks.start_pending()
         if tl is not None:
             self.slew.step(now, tl, playing and not self.hooks.held())
         if tl is not None and playing and now >= self._next_status:

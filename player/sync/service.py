@@ -47,6 +47,9 @@ class ControllerHooks:
     def is_playing(self) -> bool:
         return self._state() in ("playing", "buffering")
 
+    def start_pending(self) -> bool:
+        return bool(getattr(self._engine(), "start_pending", False))
+
     def held(self) -> bool:
         # welfare stop, or a viewer's hold (break request, focus lost, headset off): see Controller.hold
         # ... or no consented session (the lobby: docs/protocol.md, "Session lifecycle")
