@@ -50,6 +50,13 @@ def wait_for(pred: Callable[[], T], timeout: float = 20.0, step: float = 0.05) -
     return pred()
 
 
+def member_status(m, since: float = 1e12) -> dict:
+    """A group member's player's ``group.status``, asked on the member's own worker (a client's socket
+    belongs to one thread); ``since`` later than any instant: the figures without history."""
+    ask = lambda: m.client.request("group.status", {"since": since}, timeout=5.0)  # noqa: E731
+    return m.submit(ask).result(30)
+
+
 def group_landing(status: Callable[[float], dict], e: dict, after: float = 0.3) -> tuple[float, float] | None:
     """Where a player's group execution ``e`` (a ``sync.executed`` record) left its media clock, as
     (player instant, media time); None until known. Paused: ``mono_after``/``media_after``, measured right

@@ -13,16 +13,10 @@ from facilitator.group.controller import GroupController
 from facilitator.group.member import AUTO_REJOIN_S
 from facilitator.group.rehearsal import Rehearsal, write_rehearsal_library
 from player.sync.clock import ENV, SkewedClock, parse_test_clock
-from tests.support import group_landing, wait_for
+from tests.support import group_landing, member_status, wait_for
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(180)]
 CLOCKS = {"headset-1": "offset=5.25,drift_ppm=100", "headset-2": "offset=-3.5,drift_ppm=-100"}
-
-
-def _status(m, since: float = 1e12) -> dict:
-    """``group.status`` through the member's own worker (a client's socket belongs to one thread)."""
-    ask = lambda: m.client.request("group.status", {"since": since}, timeout=5.0)  # noqa: E731
-    return m.submit(ask).result(30)
 
 
 def _in_step(status: dict) -> dict | None:
@@ -56,7 +50,7 @@ def test_estimator_finds_offsets_and_drift_and_the_group_holds(tmp_path) -> None
         assert g.wait_ready(30)
         truth: dict[str, SkewedClock] = {}
         for name, m in g.members.items():
-            st = _status(m)
+            st = member_status(m)
             tc = st["test_clock"]
             truth[name] = SkewedClock(tc["offset"], tc["drift_ppm"], tc["base"])
         wait_for(lambda: all(m.estimator.estimate().drift_fitted for m in g.members.values()), timeout=40)
@@ -76,9 +70,9 @@ def test_estimator_finds_offsets_and_drift_and_the_group_holds(tmp_path) -> None
         for name in g.members:  # a rejoin lands where the group is, on this machine's clock
             g.rejoin(name)
         for name, m in g.members.items():
-            e = wait_for(lambda m=m: _in_step(_status(m)), timeout=20)
-            assert e, (name, _status(m)["executions"][-3:])
-            landed = wait_for(lambda m=m, e=e: group_landing(lambda since: _status(m, since), e), 10)
+            e = wait_for(lambda m=m: _in_step(member_status(m)), timeout=20)
+            assert e, (name, member_status(m)["executions"][-3:])
+            landed = wait_for(lambda m=m, e=e: group_landing(lambda since: member_status(m, since), e), 10)
             assert landed, (name, e)
             mono = truth[name].to_engine(landed[0])
             assert abs(landed[1] - g.timeline.media_at(mono)) < 0.05, (name, e, landed)

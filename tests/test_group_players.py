@@ -26,7 +26,7 @@ from facilitator.group.rehearsal import Rehearsal, write_rehearsal_library
 from facilitator.group.schedule import GroupTimeline
 from player.sync.follower import GroupFollower
 from tests.netem import NetemRelay
-from tests.support import wait_for
+from tests.support import member_status, wait_for
 
 N_PLAYERS = 6 if os.environ.get("CI") == "true" else 8  # CI: a whole suite on 2 cores; the same checks
 # A paused (or seeked) player either kept its position, when that was within the follower's position
@@ -304,7 +304,7 @@ def test_a_play_that_arrives_late_starts_on_the_clock_without_a_rejoin(rehearsal
             g.add(name, client)
         assert g.wait_ready(30, samples=8)
         _check_command_landing(g, g.seek(4.0), tolerance=0.006)  # paused at 4.0: the play needs no seek
-        before = {n: _status(m)["resyncs"] for n, m in g.members.items()}
+        before = {n: member_status(m)["resyncs"] for n, m in g.members.items()}
         epoch = g.timeline.epoch + 1
         timelines: dict[str, GroupTimeline] = {}
 
@@ -317,7 +317,7 @@ def test_a_play_that_arrives_late_starts_on_the_clock_without_a_rejoin(rehearsal
         time.sleep(1.0)
         for name, m in g.members.items():
             late = timelines[name]
-            st = _status(m, since=late.anchor + 0.5)
+            st = member_status(m, since=late.anchor + 0.5)
             mine = [e for e in st["executions"] if e["group"] == "late" and e["epoch"] == late.epoch]
             assert len(mine) == 1, (name, mine)  # one action: no rejoin after it
             e = mine[0]
@@ -328,12 +328,6 @@ def test_a_play_that_arrives_late_starts_on_the_clock_without_a_rejoin(rehearsal
         g.pause()
     finally:
         g.close()
-
-
-def _status(m, since: float = 1e12) -> dict:
-    """``group.status`` through the member's own worker (a client's socket belongs to one thread)."""
-    ask = lambda: m.client.request("group.status", {"since": since}, timeout=5.0)  # noqa: E731
-    return m.submit(ask).result(30)
 
 
 def test_rehearsal_players_write_group_events_to_their_session_logs(rehearsal: Rehearsal) -> None:

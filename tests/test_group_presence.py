@@ -18,7 +18,7 @@ import pytest
 from facilitator.group.controller import GroupController
 from facilitator.group.member import LOST_S
 from facilitator.group.rehearsal import REHEARSAL_FILM, Rehearsal, write_rehearsal_library
-from tests.support import group_landing, log_events, wait_for
+from tests.support import group_landing, log_events, member_status, wait_for
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(240)]
 NAMES = ("headset-1", "headset-2", "headset-3")
@@ -45,19 +45,13 @@ def room(tmp_path_factory: pytest.TempPathFactory):
         r.stop()
 
 
-def _status(m, since: float = 1e12) -> dict:
-    """``group.status`` through the member's own worker (a client's socket belongs to one thread)."""
-    ask = lambda: m.client.request("group.status", {"since": since}, timeout=5.0)  # noqa: E731
-    return m.submit(ask).result(30)
-
-
 def _rejoined_at_group_position(g: GroupController, name: str, after: float, timeout: float = 40.0) -> dict:
     """The player's newest rejoin (a ``sync`` execution of the group's epoch after ``after``, player clock);
     checks that right after acting its media clock was where the group's timeline was at that instant."""
     m = g.members[name]
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        res = _status(m)
+        res = member_status(m)
         tl = g.timeline
         execs = [
             e
@@ -66,7 +60,7 @@ def _rejoined_at_group_position(g: GroupController, name: str, after: float, tim
         ]
         if execs and not execs[-1]["held"] and not execs[-1]["rejoin"]:  # too late: another follows
             e = execs[-1]
-            landed = wait_for(lambda e=e: group_landing(lambda since: _status(m, since), e), 10)
+            landed = wait_for(lambda e=e: group_landing(lambda since: member_status(m, since), e), 10)
             assert landed, (name, e)
             expected = tl.media_at(m.estimator.to_facilitator(landed[0]))
             assert abs(landed[1] - expected) < TOLERANCE_S, (name, e, landed, expected)
